@@ -1,0 +1,347 @@
+//! `ask`: the passages that best answer a question, each with an excerpt around its best
+//! sentences, and the top article's takeaways.
+//!
+//! Retrieval is BM25 over the weighted passage fields (tantivy); the ranking of the retrieved
+//! passages and the excerpt inside each come from the sentence scorer in [`super::excerpt`].
+//! Limited to one article, every passage of the article is a candidate.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query};
+use tantivy::Term;
+
+use super::excerpt::{self, Candidate, Question};
+use super::{article_ref, articles, Answer, AskAnswer, AskResult, Scope};
+use crate::config::AnswerSettings;
+use crate::index::idf;
+use crate::library::Library;
+use crate::text;
+
+/// Passages retrieved from the whole collection before re-ranking.
+const CANDIDATES: usize = 24;
+/// A result names at most this many passages of one article.
+const PER_ARTICLE: usize = 2;
+/// In `PreferArticle`, a best sentence weaker than this sends the question to the collection.
+const PREFER_MIN_SCORE: f32 = 0.5;
+
+/// One sentence of an article, ranked for a question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedSentence {
+    pub passage: u32,
+    /// Block index inside the passage.
+    pub block: usize,
+    /// Byte range inside the block's text.
+    pub range: Range<usize>,
+    /// Position of the sentence in the article.
+    pub position: usize,
+    pub score: f32,
+}
+
+/// Caps `question` at `max_chars` characters.
+fn cap(question: &str, max_chars: usize) -> (String, bool) {
+    let cleaned = text::clean_whitespace(question);
+    if cleaned.chars().count() <= max_chars {
+        return (cleaned, false);
+    }
+    (cleaned.chars().take(max_chars).collect(), true)
+}
+
+pub(super) fn analyse(lib: &Library, question: &str) -> Question {
+    let searcher = lib.index.searcher();
+    let n = searcher.num_docs();
+    Question::new(question, |stem| idf(lib.index.doc_freq(&searcher, stem), n))
+}
+
+pub(super) fn ask(
+    lib: &Library,
+    settings: &AnswerSettings,
+    question: &str,
+    scope: &Scope,
+) -> anyhow::Result<Answer> {
+    let (capped, truncated) = cap(question, settings.max_question_chars);
+    let mut answer = AskAnswer {
+        question: capped.clone(),
+        article: None,
+        results: Vec::new(),
+        takeaways: None,
+        suggestions: Vec::new(),
+        note: truncated.then(|| {
+            format!(
+                "the question was cut to its first {} characters",
+                settings.max_question_chars
+            )
+        }),
+    };
+    let q = analyse(lib, &capped);
+    if q.terms.is_empty() {
+        answer.note = Some("ask a question in words: it had nothing to search for".into());
+        answer.suggestions = lib
+            .names
+            .lookup("", 5)
+            .into_iter()
+            .map(|m| article_ref(lib, m.article))
+            .collect();
+        return Ok(Answer::Ask(answer));
+    }
+    let (article, fallback) = match scope {
+        Scope::Collection => (None, false),
+        Scope::Article(a) | Scope::PreferArticle(a) => match articles::resolve(lib, a) {
+            Ok((id, _)) => (Some(id), matches!(scope, Scope::PreferArticle(_))),
+            Err(nf) if matches!(scope, Scope::PreferArticle(_)) => {
+                tracing::debug!(article = %nf.query, "preferred article not found");
+                (None, false)
+            }
+            Err(nf) => return Ok(Answer::NotFound(nf)),
+        },
+    };
+    let mut ranked = match article {
+        Some(id) => {
+            answer.article = Some(lib.article(id).slug.clone());
+            let ranked = rank_in_article(lib, &q, id)?;
+            let weak = ranked.first().is_none_or(|r| r.score < PREFER_MIN_SCORE);
+            if fallback && weak {
+                answer.article = None;
+                rank_in_collection(lib, &q)?
+            } else {
+                ranked
+            }
+        }
+        None => rank_in_collection(lib, &q)?,
+    };
+    if ranked.is_empty() && article.is_none() {
+        ranked = rank_fuzzy(lib, &q)?;
+        if !ranked.is_empty() {
+            answer.note = Some("nothing matched exactly; these match similar spellings".into());
+        }
+    }
+    let mut per_article: HashMap<u32, usize> = HashMap::new();
+    for r in ranked {
+        if answer.results.len() >= settings.results || r.score <= 0.0 {
+            break;
+        }
+        let a = lib.passages[r.passage as usize].article;
+        let n = per_article.entry(a).or_default();
+        if *n >= PER_ARTICLE {
+            continue;
+        }
+        *n += 1;
+        answer.results.push(result(lib, settings, &q, &r));
+    }
+    if let Some(top) = answer.results.first() {
+        let id = lib
+            .by_slug(&top.slug)
+            .expect("results name library articles");
+        let t = articles::takeaways(lib, id);
+        if !t.takeaways.is_empty() {
+            answer.takeaways = Some(t);
+        }
+    } else {
+        answer.note = Some(match &answer.article {
+            Some(slug) => format!("nothing in {slug} matched the question"),
+            None => "nothing in the collection matched the question".into(),
+        });
+        answer.suggestions = lib
+            .names
+            .lookup(&capped, 5)
+            .into_iter()
+            .map(|m| article_ref(lib, m.article))
+            .collect();
+    }
+    Ok(Answer::Ask(answer))
+}
+
+fn result(lib: &Library, settings: &AnswerSettings, q: &Question, r: &RankedSentence) -> AskResult {
+    let p = &lib.passages[r.passage as usize];
+    let a = lib.article(p.article);
+    let section = &a.sections[p.section as usize];
+    let block = &lib.passage_blocks(r.passage)[r.block].text;
+    let sentences = text::sentences(block);
+    let best = sentences.iter().position(|s| *s == r.range).unwrap_or(0);
+    let range = excerpt::excerpt_range(block, &sentences, best, settings.excerpt_max_chars);
+    let mut excerpt = block[range].to_string();
+    if excerpt.chars().count() > settings.excerpt_max_chars {
+        excerpt = text::truncate(&excerpt, settings.excerpt_max_chars);
+    }
+    let highlights = excerpt::highlights(&excerpt, q);
+    AskResult {
+        slug: a.slug.clone(),
+        title: a.title.clone(),
+        url: a.section_url(p.section as usize),
+        article_url: a.url.clone(),
+        section: section.heading.clone(),
+        excerpt,
+        highlights,
+        score: r.score,
+    }
+}
+
+/// Ranks every sentence of article `id` for the question `question`, best first: the ranking
+/// `ask --article` shows its excerpts from (and the WikiQA evaluation measures).
+pub fn rank_article_sentences(
+    lib: &Library,
+    question: &str,
+    id: u32,
+) -> anyhow::Result<Vec<RankedSentence>> {
+    let q = analyse(lib, question);
+    rank_in_article(lib, &q, id)
+}
+
+fn rank_in_article(lib: &Library, q: &Question, id: u32) -> anyhow::Result<Vec<RankedSentence>> {
+    let passages: Vec<(u32, f32)> = lib.passages_of(id).map(|p| (p, 0.0)).collect();
+    Ok(rank_sentences(lib, q, &passages, SentenceOrder::All))
+}
+
+fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
+    let searcher = lib.index.searcher();
+    let stems: Vec<(String, f32)> = q.terms.iter().map(|t| (t.stem.clone(), 1.0)).collect();
+    let query = lib.index.terms_query(&stems);
+    let hits = lib
+        .index
+        .top_passages(&searcher, query.as_ref(), CANDIDATES)?;
+    Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage))
+}
+
+/// Retries a question that matched nothing with each term's close spellings.
+fn rank_fuzzy(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
+    let searcher = lib.index.searcher();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for t in &q.terms {
+        let len = t.stem.chars().count();
+        if len < 4 {
+            continue;
+        }
+        let distance = if len >= 8 { 2 } else { 1 };
+        for field in [lib.index.fields.body, lib.index.fields.title] {
+            let term = Term::from_field_text(field, &t.stem);
+            clauses.push((
+                Occur::Should,
+                Box::new(FuzzyTermQuery::new(term, distance, true)),
+            ));
+        }
+    }
+    if clauses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = BooleanQuery::new(clauses);
+    let hits = lib.index.top_passages(&searcher, &query, CANDIDATES)?;
+    // The sentence scorer needs the spellings that matched: the passages' own words that are
+    // close to a question term stand in for it.
+    let mut corrected = q.clone();
+    let known: HashSet<String> = q.terms.iter().map(|t| t.stem.clone()).collect();
+    for &(p, _) in &hits {
+        for token in text::tokenize(&lib.passage_text(p)) {
+            if known.contains(&token.stem) || corrected.has(&token.stem) {
+                continue;
+            }
+            let close = q.terms.iter().find(|t| {
+                let d = strsim::damerau_levenshtein(&t.stem, &token.stem);
+                t.stem.chars().count() >= 4 && d <= if t.stem.chars().count() >= 8 { 2 } else { 1 }
+            });
+            if let Some(t) = close {
+                corrected.terms.push(excerpt::QueryTerm {
+                    stem: token.stem,
+                    idf: t.idf,
+                });
+            }
+        }
+    }
+    Ok(rank_sentences(
+        lib,
+        &corrected,
+        &hits,
+        SentenceOrder::BestPerPassage,
+    ))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SentenceOrder {
+    /// Every sentence, best first.
+    All,
+    /// The best sentence of each passage, best first.
+    BestPerPassage,
+}
+
+/// Scores the sentences of `passages` (each with its retrieval score).
+fn rank_sentences(
+    lib: &Library,
+    q: &Question,
+    passages: &[(u32, f32)],
+    order: SentenceOrder,
+) -> Vec<RankedSentence> {
+    let top_retrieval = passages.iter().map(|p| p.1).fold(0.0f32, f32::max);
+    let mut out = Vec::new();
+    let mut title_cache: HashMap<u32, HashSet<String>> = HashMap::new();
+    for &(pid, retrieval) in passages {
+        let p = &lib.passages[pid as usize];
+        let title_stems = title_cache.entry(p.article).or_insert_with(|| {
+            text::tokenize(&lib.article(p.article).title)
+                .into_iter()
+                .map(|t| t.stem)
+                .collect()
+        });
+        let first_position = sentence_offset(lib, pid);
+        let mut refs = Vec::new();
+        let blocks = lib.passage_blocks(pid);
+        for (bi, b) in blocks.iter().enumerate() {
+            for r in text::sentences(&b.text) {
+                refs.push((bi, r));
+            }
+        }
+        let candidates: Vec<Candidate> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, (bi, r))| Candidate {
+                text: &blocks[*bi].text[r.clone()],
+                position: first_position + i,
+            })
+            .collect();
+        let scores = excerpt::score_sentences(q, &candidates, title_stems);
+        // The passage's retrieval score, relative to the best retrieved, adds to every
+        // sentence: it carries the title, section and article fields the sentence lacks.
+        let prior = if top_retrieval > 0.0 {
+            0.5 * retrieval / top_retrieval
+        } else {
+            0.0
+        };
+        let mut ranked: Vec<RankedSentence> = refs
+            .into_iter()
+            .zip(scores)
+            .enumerate()
+            .map(|(i, ((block, range), s))| RankedSentence {
+                passage: pid,
+                block,
+                range,
+                position: first_position + i,
+                score: s + prior,
+            })
+            .collect();
+        match order {
+            SentenceOrder::All => out.extend(ranked),
+            SentenceOrder::BestPerPassage => {
+                ranked.sort_by(|a, b| {
+                    b.score
+                        .total_cmp(&a.score)
+                        .then(a.position.cmp(&b.position))
+                });
+                if let Some(best) = ranked.into_iter().next().filter(|r| r.score > 0.0) {
+                    out.push(best);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.passage.cmp(&b.passage))
+            .then(a.position.cmp(&b.position))
+    });
+    out
+}
+
+/// Position of passage `pid`'s first sentence in its article: unique and ordered within the
+/// article, 0 for the article's first sentence (no passage holds 1,000 sentences).
+fn sentence_offset(lib: &Library, pid: u32) -> usize {
+    let first = lib.passages_of(lib.passages[pid as usize].article).start;
+    (pid - first) as usize * 1000
+}

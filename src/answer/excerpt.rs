@@ -1,0 +1,427 @@
+//! Excerpt selection: which sentences answer a question, and the excerpt built around them.
+//!
+//! A sentence scores by the IDF-weighted share of the question's stems it contains (stems that
+//! also stand in the article title count less: every sentence of the article is about the
+//! title), adjacent question stems found adjacent (phrases), what the question asks for (a
+//! date for "when", a number for "how many", a name for "who", a place for "where") and a
+//! little of its neighbours' scores. WikiQA figures for this code are in BENCHMARKS.md.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use crate::text::{self, Token};
+
+/// What kind of answer a question wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    When,
+    Where,
+    Who,
+    HowMany,
+    HowMuch,
+    HowOld,
+    HowLong,
+    Why,
+    Definition,
+    Other,
+}
+
+/// One question term: its stem and weight (IDF).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTerm {
+    pub stem: String,
+    pub idf: f32,
+}
+
+/// A question, analysed once: its content stems with weights, stem pairs, and its kind.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub text: String,
+    pub terms: Vec<QueryTerm>,
+    /// Consecutive content stems in the question, for phrase matches.
+    pub pairs: Vec<(String, String)>,
+    pub kind: QuestionKind,
+}
+
+/// Question words and auxiliaries that say what is asked, not what about.
+const QUESTION_WORDS: &[&str] = &[
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "many",
+    "much",
+    "old",
+    "long",
+    "define",
+    "definition",
+    "mean",
+    "meaning",
+];
+
+/// At most this many distinct stems of a question are searched.
+pub const MAX_TERMS: usize = 32;
+
+impl Question {
+    /// Analyses `text`; `idf` gives a stem's weight.
+    pub fn new(text: &str, idf: impl Fn(&str) -> f32) -> Question {
+        let tokens = text::tokenize(text);
+        let lower: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
+        let kind = question_kind(&lower);
+        let content: Vec<&Token> = tokens
+            .iter()
+            .filter(|t| {
+                !text::is_stop_word(&t.lower) && !QUESTION_WORDS.contains(&t.lower.as_str())
+            })
+            .collect();
+        // A question of stop words only ("what is it?") still searches them.
+        let chosen: Vec<&Token> = if content.is_empty() {
+            tokens.iter().collect()
+        } else {
+            content
+        };
+        let mut seen = HashSet::new();
+        let mut terms = Vec::new();
+        for t in &chosen {
+            if seen.insert(t.stem.clone()) {
+                terms.push(QueryTerm {
+                    stem: t.stem.clone(),
+                    idf: idf(&t.stem),
+                });
+            }
+            if terms.len() >= MAX_TERMS {
+                break;
+            }
+        }
+        let pairs = chosen
+            .windows(2)
+            .map(|w| (w[0].stem.clone(), w[1].stem.clone()))
+            .filter(|(a, b)| a != b)
+            .take(MAX_TERMS)
+            .collect();
+        Question {
+            text: text.to_string(),
+            terms,
+            pairs,
+            kind,
+        }
+    }
+
+    /// Whether `stem` is one of the question's terms.
+    pub fn has(&self, stem: &str) -> bool {
+        self.terms.iter().any(|t| t.stem == stem)
+    }
+}
+
+fn question_kind(lower: &[&str]) -> QuestionKind {
+    let first = lower.first().copied().unwrap_or("");
+    let next = lower.get(1).copied().unwrap_or("");
+    let has = |w: &str| lower.contains(&w);
+    match (first, next) {
+        ("how", "many") => QuestionKind::HowMany,
+        ("how", "much") => QuestionKind::HowMuch,
+        ("how", "old") => QuestionKind::HowOld,
+        ("how", "long") => QuestionKind::HowLong,
+        ("when", _) => QuestionKind::When,
+        ("where", _) => QuestionKind::Where,
+        ("who", _) | ("whom", _) | ("whose", _) => QuestionKind::Who,
+        ("why", _) => QuestionKind::Why,
+        ("what", "is" | "are" | "was" | "were") if lower.len() <= 5 => QuestionKind::Definition,
+        _ if has("when") || (has("what") && (has("year") || has("date"))) => QuestionKind::When,
+        _ if has("where") => QuestionKind::Where,
+        _ if has("who") => QuestionKind::Who,
+        _ if has("how") && has("many") => QuestionKind::HowMany,
+        _ => QuestionKind::Other,
+    }
+}
+
+/// A sentence to score, with the context the scorer uses.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub text: &'a str,
+    /// Index of the sentence in its article (0 = the article's first sentence).
+    pub position: usize,
+}
+
+/// Weights of the sentence scorer.
+const PAIR_WEIGHT: f32 = 0.35;
+const TITLE_TERM_WEIGHT: f32 = 0.4;
+const KIND_BONUS: f32 = 0.12;
+const NEIGHBOUR_WEIGHT: f32 = 0.15;
+const FIRST_SENTENCE_BONUS: f32 = 0.05;
+
+/// Scores each candidate sentence for `q`. `title_stems` are the stems of the article's title.
+pub fn score_sentences(
+    q: &Question,
+    candidates: &[Candidate<'_>],
+    title_stems: &HashSet<String>,
+) -> Vec<f32> {
+    let weight = |t: &QueryTerm| {
+        if title_stems.contains(&t.stem) {
+            t.idf * TITLE_TERM_WEIGHT
+        } else {
+            t.idf
+        }
+    };
+    let total: f32 = q.terms.iter().map(weight).sum::<f32>().max(1e-6);
+    let raw: Vec<f32> = candidates
+        .iter()
+        .map(|c| {
+            let tokens = text::tokenize(c.text);
+            let stems: HashSet<&str> = tokens.iter().map(|t| t.stem.as_str()).collect();
+            let matched: f32 = q
+                .terms
+                .iter()
+                .filter(|t| stems.contains(t.stem.as_str()))
+                .map(weight)
+                .sum();
+            let mut score = matched / total;
+            if score == 0.0 {
+                return 0.0;
+            }
+            let pairs = q
+                .pairs
+                .iter()
+                .filter(|(a, b)| {
+                    tokens
+                        .windows(2)
+                        .any(|w| w[0].stem == *a && w[1].stem == *b)
+                })
+                .count();
+            if !q.pairs.is_empty() {
+                score += PAIR_WEIGHT * pairs as f32 / q.pairs.len() as f32;
+            }
+            if answers_kind(q.kind, c.text, &tokens, q) {
+                score += KIND_BONUS;
+            }
+            if c.position == 0 {
+                score += FIRST_SENTENCE_BONUS;
+            }
+            score
+        })
+        .collect();
+    (0..raw.len())
+        .map(|i| {
+            let prev = if i > 0 { raw[i - 1] } else { 0.0 };
+            let next = raw.get(i + 1).copied().unwrap_or(0.0);
+            if raw[i] == 0.0 {
+                0.0
+            } else {
+                raw[i] + NEIGHBOUR_WEIGHT * 0.5 * (prev + next)
+            }
+        })
+        .collect()
+}
+
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+fn answers_kind(kind: QuestionKind, text: &str, tokens: &[Token], q: &Question) -> bool {
+    let is_year = |t: &Token| {
+        t.lower.len() == 4
+            && t.lower.chars().all(|c| c.is_ascii_digit())
+            && matches!(t.lower.as_bytes()[0], b'1' | b'2')
+    };
+    let has_number = || {
+        tokens
+            .iter()
+            .any(|t| t.lower.chars().any(|c| c.is_ascii_digit()))
+            || tokens
+                .iter()
+                .any(|t| NUMBER_WORDS.contains(&t.lower.as_str()))
+    };
+    // Capitalised words that are not at the sentence start and not in the question.
+    let new_names = || {
+        tokens
+            .iter()
+            .skip(1)
+            .any(|t| text[t.span.clone()].starts_with(char::is_uppercase) && !q.has(&t.stem))
+    };
+    match kind {
+        QuestionKind::When => {
+            tokens
+                .iter()
+                .any(|t| is_year(t) || MONTHS.contains(&t.lower.as_str()))
+                || tokens.iter().any(|t| t.lower == "century")
+        }
+        QuestionKind::HowMany | QuestionKind::HowMuch | QuestionKind::HowLong => has_number(),
+        QuestionKind::HowOld => {
+            has_number() || tokens.iter().any(|t| t.lower == "born" || is_year(t))
+        }
+        QuestionKind::Who => new_names(),
+        QuestionKind::Where => {
+            new_names()
+                && tokens
+                    .iter()
+                    .any(|t| matches!(t.lower.as_str(), "in" | "at" | "near" | "located" | "from"))
+        }
+        QuestionKind::Why => tokens.iter().any(|t| {
+            matches!(
+                t.lower.as_str(),
+                "because" | "due" | "since" | "cause" | "caused" | "reason" | "so"
+            )
+        }),
+        QuestionKind::Definition => tokens
+            .iter()
+            .take(12)
+            .any(|t| matches!(t.lower.as_str(), "is" | "are" | "was" | "were" | "refers")),
+        QuestionKind::Other => false,
+    }
+}
+
+const NUMBER_WORDS: &[&str] = &[
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "hundred", "thousand", "million", "billion", "dozen",
+];
+
+/// Byte ranges of the words of `text` whose stems are question terms, adjacent ones merged.
+pub fn highlights(text: &str, q: &Question) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for t in text::tokenize(text) {
+        if !q.has(&t.stem) || (text::is_stop_word(&t.lower) && q.terms.len() > 1) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if text[last.1..t.span.start].chars().all(char::is_whitespace) => {
+                last.1 = t.span.end;
+            }
+            _ => out.push((t.span.start, t.span.end)),
+        }
+    }
+    out
+}
+
+/// Builds an excerpt of at most `max_chars` characters from the sentences of one block,
+/// centred on sentence `best`: the sentence itself, then the next, then the previous, up to
+/// three sentences. Returns the excerpt (a slice range of `block`).
+pub fn excerpt_range(
+    block: &str,
+    sentences: &[Range<usize>],
+    best: usize,
+    max_chars: usize,
+) -> Range<usize> {
+    let Some(first) = sentences.get(best) else {
+        return 0..0;
+    };
+    let mut range = first.clone();
+    let chars = |r: &Range<usize>| block[r.clone()].chars().count();
+    let mut taken = 1;
+    let mut next = best + 1;
+    let mut prev = best;
+    while taken < 3 {
+        let mut grew = false;
+        if let Some(s) = sentences.get(next) {
+            let cand = range.start..s.end;
+            if chars(&cand) <= max_chars {
+                range = cand;
+                next += 1;
+                taken += 1;
+                grew = true;
+            }
+        }
+        if taken < 3 && prev > 0 {
+            let cand = sentences[prev - 1].start..range.end;
+            if chars(&cand) <= max_chars {
+                range = cand;
+                prev -= 1;
+                taken += 1;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    range
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str) -> Question {
+        Question::new(text, |_| 1.0)
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(q("When was the bridge built?").kind, QuestionKind::When);
+        assert_eq!(
+            q("how many moons does Mars have").kind,
+            QuestionKind::HowMany
+        );
+        assert_eq!(q("Who invented radio").kind, QuestionKind::Who);
+        assert_eq!(q("what is a stablecoin").kind, QuestionKind::Definition);
+        assert_eq!(q("bridge costs").kind, QuestionKind::Other);
+    }
+
+    #[test]
+    fn terms_drop_stop_and_question_words() {
+        let stems: Vec<_> = q("What are the risks of running bridges?")
+            .terms
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
+        assert_eq!(stems, ["risk", "run", "bridg"]);
+        assert_eq!(q("what is it").terms.len(), 3);
+        assert!(q("").terms.is_empty());
+    }
+
+    #[test]
+    fn scoring_prefers_matching_and_typed_sentences() {
+        let question = q("When was the Golden Gate Bridge opened?");
+        let cands = [
+            Candidate {
+                text: "The bridge is painted orange.",
+                position: 0,
+            },
+            Candidate {
+                text: "The Golden Gate Bridge opened in May 1937.",
+                position: 1,
+            },
+            Candidate {
+                text: "Fog is common.",
+                position: 2,
+            },
+        ];
+        let scores = score_sentences(&question, &cands, &HashSet::new());
+        assert!(scores[1] > scores[0], "{scores:?}");
+        assert_eq!(scores[2], 0.0);
+    }
+
+    #[test]
+    fn highlight_ranges() {
+        let question = q("golden bridges");
+        let t = "The Golden Gate Bridge, golden bridge.";
+        let h = highlights(t, &question);
+        let words: Vec<_> = h.iter().map(|&(a, b)| &t[a..b]).collect();
+        assert_eq!(words, ["Golden", "Bridge", "golden bridge"]);
+    }
+
+    #[test]
+    fn excerpt_grows_around_best() {
+        let block = "One. Two is here. Three. Four.";
+        let s = text::sentences(block);
+        let r = excerpt_range(block, &s, 1, 100);
+        assert_eq!(&block[r], "One. Two is here. Three.");
+        let r = excerpt_range(block, &s, 1, 12);
+        assert_eq!(&block[r], "Two is here.");
+    }
+}

@@ -1,0 +1,208 @@
+//! `search`: articles ranked by their best-matching passage, a page at a time, with a one-line
+//! snippet each and the total number of matching articles.
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::{AllQuery, Query};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::excerpt::{self, Candidate, Question};
+use super::{SearchAnswer, SearchHit};
+use crate::config::AnswerSettings;
+use crate::library::Library;
+use crate::text;
+
+/// A snippet is one line of at most this many characters.
+const SNIPPET_CHARS: usize = 200;
+/// Pages past this are not served (the collection is not a list to scroll through).
+const MAX_PAGE: usize = 1000;
+
+pub(super) fn search(
+    lib: &Library,
+    settings: &AnswerSettings,
+    query: &str,
+    page: usize,
+    tag: Option<&str>,
+) -> anyhow::Result<SearchAnswer> {
+    let query_text: String = text::clean_whitespace(query)
+        .chars()
+        .take(settings.max_question_chars)
+        .collect();
+    let tag = tag.map(str::trim).filter(|t| !t.is_empty());
+    let page = page.clamp(1, MAX_PAGE);
+    let q = super::ask::analyse(lib, &query_text);
+    let mut answer = SearchAnswer {
+        query: query_text.clone(),
+        tag: tag.map(str::to_string),
+        total: 0,
+        page,
+        pages: 0,
+        per_page: settings.page_size,
+        results: Vec::new(),
+        note: None,
+    };
+    let base: Box<dyn Query> = if q.terms.is_empty() {
+        if tag.is_none() {
+            answer.note = Some("give words to search for, or a tag".into());
+            return Ok(answer);
+        }
+        Box::new(AllQuery)
+    } else {
+        let stems: Vec<(String, f32)> = q.terms.iter().map(|t| (t.stem.clone(), 1.0)).collect();
+        lib.index.terms_query(&stems)
+    };
+    let query = match tag {
+        Some(t) => lib.index.with_tag(base, t),
+        None => base,
+    };
+    let searcher = lib.index.searcher();
+    let matching = searcher.search(query.as_ref(), &DistinctArticles)?;
+    answer.total = matching.len();
+    answer.pages = answer.total.div_ceil(settings.page_size);
+    if answer.total == 0 {
+        answer.note = Some(match tag {
+            Some(t) if q.terms.is_empty() => format!("no article is tagged {t:?}"),
+            Some(t) => format!("no article tagged {t:?} matched"),
+            None => "no article matched".into(),
+        });
+        return Ok(answer);
+    }
+    let want = page * settings.page_size;
+    // Fetch passages until enough distinct articles are ranked for this page.
+    let mut limit = (want * 8).max(64);
+    let ranked = loop {
+        let hits = lib.index.top_passages(&searcher, query.as_ref(), limit)?;
+        let exhausted = hits.len() < limit;
+        let ranked = group_by_article(lib, &hits);
+        if ranked.len() >= want || exhausted || ranked.len() >= answer.total {
+            break ranked;
+        }
+        limit *= 4;
+    };
+    answer.results = ranked
+        .into_iter()
+        .skip((page - 1) * settings.page_size)
+        .take(settings.page_size)
+        .map(|(article, passage, score)| hit(lib, &q, article, passage, score))
+        .collect();
+    if answer.results.is_empty() {
+        answer.note = Some(format!("there are only {} pages", answer.pages));
+    }
+    Ok(answer)
+}
+
+/// Articles in order of their best passage: (article, best passage, score).
+fn group_by_article(lib: &Library, hits: &[(u32, f32)]) -> Vec<(u32, u32, f32)> {
+    let mut best: HashMap<u32, (u32, f32)> = HashMap::new();
+    let mut order = Vec::new();
+    for &(p, s) in hits {
+        let a = lib.passages[p as usize].article;
+        best.entry(a).or_insert_with(|| {
+            order.push(a);
+            (p, s)
+        });
+    }
+    order
+        .into_iter()
+        .map(|a| {
+            let (p, s) = best[&a];
+            (a, p, s)
+        })
+        .collect()
+}
+
+fn hit(lib: &Library, q: &Question, article: u32, passage: u32, score: f32) -> SearchHit {
+    let a = lib.article(article);
+    let (snippet, highlights) = snippet(lib, q, passage);
+    SearchHit {
+        slug: a.slug.clone(),
+        title: a.title.clone(),
+        url: a.url.clone(),
+        snippet,
+        highlights,
+        tags: a.tags.clone(),
+        score,
+    }
+}
+
+/// The best sentence of the passage, cut to one line.
+fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, usize)>) {
+    let blocks = lib.passage_blocks(passage);
+    let sentences: Vec<&str> = blocks
+        .iter()
+        .flat_map(|b| {
+            text::sentences(&b.text)
+                .into_iter()
+                .map(move |r| &b.text[r])
+        })
+        .collect();
+    let candidates: Vec<Candidate> = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Candidate {
+            text: s,
+            position: i + 1,
+        })
+        .collect();
+    let scores = excerpt::score_sentences(q, &candidates, &HashSet::new());
+    let best = scores
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+        .map_or(0, |(i, _)| i);
+    let line = text::truncate(sentences.get(best).copied().unwrap_or(""), SNIPPET_CHARS);
+    let highlights = excerpt::highlights(&line, q);
+    (line, highlights)
+}
+
+/// Collects the distinct article ids of the matching passages, without scoring.
+struct DistinctArticles;
+
+struct DistinctSegment {
+    column: Column<u64>,
+    seen: HashSet<u64>,
+}
+
+impl Collector for DistinctArticles {
+    type Fruit = HashSet<u64>;
+    type Child = DistinctSegment;
+
+    fn for_segment(
+        &self,
+        _ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<DistinctSegment> {
+        Ok(DistinctSegment {
+            column: reader.fast_fields().u64("article")?,
+            seen: HashSet::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<HashSet<u64>>) -> tantivy::Result<HashSet<u64>> {
+        let mut all = HashSet::new();
+        for f in fruits {
+            all.extend(f);
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for DistinctSegment {
+    type Fruit = HashSet<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(v) = self.column.first(doc) {
+            self.seen.insert(v);
+        }
+    }
+
+    fn harvest(self) -> HashSet<u64> {
+        self.seen
+    }
+}

@@ -1,0 +1,469 @@
+//! Configuration: `config.toml` as written (raw, every key optional, unknown keys rejected)
+//! and the resolved [`Settings`] that the rest of the program is built from.
+//!
+//! Nothing outside this module reads the raw form. Relative paths in the file are resolved
+//! against the directory of the file; command-line overrides against the working directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Headings words and phrases that mark a takeaway section, by default.
+pub const DEFAULT_TAKEAWAY_HEADINGS: &[&str] = &[
+    "takeaway",
+    "takeaways",
+    "key takeaways",
+    "lessons",
+    "lessons learned",
+    "conclusion",
+    "bottom line",
+    "tl;dr",
+    "in summary",
+    "what it means",
+];
+
+/// `config.toml` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    content: RawContent,
+    #[serde(default)]
+    index: RawIndex,
+    #[serde(default)]
+    answer: RawAnswer,
+    #[serde(default)]
+    discord: RawDiscord,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    stats: RawStats,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContent {
+    dir: Option<PathBuf>,
+    base_url: Option<String>,
+    max_file_bytes: Option<u64>,
+    takeaway_headings: Option<Vec<String>>,
+    watch: Option<bool>,
+    watch_debounce_ms: Option<u64>,
+    strict_reload: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndex {
+    dir: Option<String>,
+    passage_words: Option<usize>,
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnswer {
+    results: Option<usize>,
+    page_size: Option<usize>,
+    max_question_chars: Option<usize>,
+    summary_sentences: Option<usize>,
+    summary_max_chars: Option<usize>,
+    excerpt_max_chars: Option<usize>,
+    related: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscord {
+    token_env: Option<String>,
+    guild_ids: Option<Vec<u64>>,
+    ephemeral: Option<bool>,
+    mention_replies: Option<bool>,
+    cooldown_seconds: Option<u64>,
+    moderator_role_ids: Option<Vec<u64>>,
+    shards: Option<RawShards>,
+    rest_proxy: Option<String>,
+    button_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShards {
+    /// First shard id this process runs.
+    first: u32,
+    /// How many shards this process runs.
+    count: u32,
+    /// Shards of the whole bot, across every process.
+    total: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<String>,
+    public_key: Option<String>,
+    body_limit_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStats {
+    enabled: Option<bool>,
+    keep_questions: Option<bool>,
+    retention_days: Option<u32>,
+    weak_score: Option<f32>,
+    db: Option<String>,
+}
+
+/// Where the index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexLocation {
+    /// Persisted in this directory, reopened when the content has not changed.
+    Dir(PathBuf),
+    /// Built in memory for this process only.
+    Memory,
+}
+
+impl IndexLocation {
+    /// `memory` means in memory; anything else is a directory.
+    pub fn parse(value: &str, base: &Path) -> IndexLocation {
+        if value == "memory" {
+            IndexLocation::Memory
+        } else {
+            IndexLocation::Dir(base.join(value))
+        }
+    }
+}
+
+/// Everything that shapes which articles exist and how they are cut into passages. Part of
+/// the index fingerprint.
+#[derive(Debug, Clone)]
+pub struct ContentSettings {
+    pub dir: PathBuf,
+    pub base_url: String,
+    pub max_file_bytes: u64,
+    pub takeaway_headings: Vec<String>,
+    pub passage_words: usize,
+}
+
+/// Content watching and reload policy.
+#[derive(Debug, Clone)]
+pub struct ReloadSettings {
+    pub watch: bool,
+    pub debounce: std::time::Duration,
+    pub strict: bool,
+}
+
+/// How answers are shaped.
+#[derive(Debug, Clone)]
+pub struct AnswerSettings {
+    pub results: usize,
+    pub page_size: usize,
+    pub max_question_chars: usize,
+    pub summary_sentences: usize,
+    pub summary_max_chars: usize,
+    pub excerpt_max_chars: usize,
+    pub related: usize,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        AnswerSettings {
+            results: 3,
+            page_size: 5,
+            max_question_chars: 1000,
+            summary_sentences: 3,
+            summary_max_chars: 700,
+            excerpt_max_chars: 400,
+            related: 5,
+        }
+    }
+}
+
+/// Sharding of the gateway connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shards {
+    /// Discord's recommended shard count, all in this process.
+    Auto,
+    /// This process runs shards `first..first + count` of `total`.
+    Range { first: u32, count: u32, total: u32 },
+}
+
+/// The Discord adapters' settings (gateway and HTTP interactions).
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    pub token_env: String,
+    pub guild_ids: Vec<u64>,
+    pub ephemeral: bool,
+    pub mention_replies: bool,
+    pub cooldown: std::time::Duration,
+    pub moderator_role_ids: Vec<u64>,
+    pub shards: Shards,
+    pub rest_proxy: Option<String>,
+    pub button_timeout: std::time::Duration,
+}
+
+/// The HTTP interactions endpoint's settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: String,
+    /// Hex public key from the file; `DISCORD_PUBLIC_KEY` or `--public-key` win over it.
+    pub public_key: Option<String>,
+    pub body_limit_bytes: usize,
+}
+
+/// Question statistics.
+#[derive(Debug, Clone)]
+pub struct StatsSettings {
+    pub enabled: bool,
+    pub keep_questions: bool,
+    pub retention_days: u32,
+    pub weak_score: f32,
+    /// `None` keeps statistics in memory only.
+    pub db: Option<PathBuf>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub content: ContentSettings,
+    pub reload: ReloadSettings,
+    pub index: IndexLocation,
+    pub index_threads: usize,
+    pub answer: AnswerSettings,
+    pub discord: DiscordSettings,
+    pub http: HttpSettings,
+    pub stats: StatsSettings,
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub content: Option<PathBuf>,
+    pub index: Option<String>,
+}
+
+impl Settings {
+    /// Defaults, as if an empty config file stood in `base`.
+    pub fn defaults(base: &Path) -> Settings {
+        Settings::resolve(RawConfig::default(), base).expect("defaults are valid")
+    }
+
+    /// Settings for tests and one-off runs: content from `dir`, index in memory.
+    pub fn for_content(dir: impl Into<PathBuf>) -> Settings {
+        let mut s = Settings::defaults(Path::new("."));
+        s.content.dir = dir.into();
+        s.index = IndexLocation::Memory;
+        s.stats.db = None;
+        s
+    }
+
+    /// Parses config text; `base` is the directory relative paths are resolved against.
+    pub fn from_toml(text: &str, base: &Path) -> anyhow::Result<Settings> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Settings::resolve(raw, base)
+    }
+
+    /// Loads `path`. A missing file is an error only when `required` (the user named it).
+    pub fn load(path: &Path, required: bool, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut settings = match std::fs::read_to_string(path) {
+            Ok(text) => Settings::from_toml(&text, &base)
+                .with_context(|| format!("invalid config {}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Settings::defaults(&base)
+            }
+            Err(e) => bail!("cannot read config {}: {e}", path.display()),
+        };
+        if let Some(dir) = &overrides.content {
+            settings.content.dir = dir.clone();
+        }
+        if let Some(index) = &overrides.index {
+            settings.index = IndexLocation::parse(index, Path::new("."));
+        }
+        Ok(settings)
+    }
+
+    fn resolve(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
+        let c = raw.content;
+        let takeaway_headings = c.takeaway_headings.unwrap_or_else(|| {
+            DEFAULT_TAKEAWAY_HEADINGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+        if takeaway_headings.iter().any(|h| h.trim().is_empty()) {
+            bail!("content.takeaway_headings: an entry is empty");
+        }
+        let max_file_bytes = c.max_file_bytes.unwrap_or(2 * 1024 * 1024);
+        if max_file_bytes == 0 {
+            bail!("content.max_file_bytes: must be greater than 0");
+        }
+        let base_url = c.base_url.unwrap_or_default();
+        if !base_url.is_empty() && !base_url.contains("://") {
+            bail!("content.base_url: {base_url:?} is not an absolute URL (expected https://…)");
+        }
+        let i = raw.index;
+        let passage_words = i.passage_words.unwrap_or(120);
+        if !(20..=2000).contains(&passage_words) {
+            bail!("index.passage_words: {passage_words} is outside 20..=2000");
+        }
+        let a = raw.answer;
+        let d = AnswerSettings::default();
+        let answer = AnswerSettings {
+            results: positive("answer.results", a.results.unwrap_or(d.results), 10)?,
+            page_size: positive("answer.page_size", a.page_size.unwrap_or(d.page_size), 10)?,
+            max_question_chars: positive(
+                "answer.max_question_chars",
+                a.max_question_chars.unwrap_or(d.max_question_chars),
+                100_000,
+            )?,
+            summary_sentences: positive(
+                "answer.summary_sentences",
+                a.summary_sentences.unwrap_or(d.summary_sentences),
+                20,
+            )?,
+            summary_max_chars: positive(
+                "answer.summary_max_chars",
+                a.summary_max_chars.unwrap_or(d.summary_max_chars),
+                4000,
+            )?,
+            excerpt_max_chars: positive(
+                "answer.excerpt_max_chars",
+                a.excerpt_max_chars.unwrap_or(d.excerpt_max_chars),
+                1000,
+            )?,
+            related: positive("answer.related", a.related.unwrap_or(d.related), 25)?,
+        };
+        let dc = raw.discord;
+        let shards = match dc.shards {
+            None => Shards::Auto,
+            Some(RawShards {
+                first,
+                count,
+                total,
+            }) => {
+                if count == 0 || total == 0 || first + count > total {
+                    bail!("discord.shards: first + count must be within total (got first {first}, count {count}, total {total})");
+                }
+                Shards::Range {
+                    first,
+                    count,
+                    total,
+                }
+            }
+        };
+        let rest_proxy = dc.rest_proxy.filter(|s| !s.is_empty());
+        if let Some(p) = &rest_proxy {
+            if !p.starts_with("http://") && !p.starts_with("https://") {
+                bail!("discord.rest_proxy: {p:?} is not an http(s) URL");
+            }
+        }
+        let discord = DiscordSettings {
+            token_env: dc.token_env.unwrap_or_else(|| "DISCORD_TOKEN".into()),
+            guild_ids: dc.guild_ids.unwrap_or_default(),
+            ephemeral: dc.ephemeral.unwrap_or(true),
+            mention_replies: dc.mention_replies.unwrap_or(true),
+            cooldown: std::time::Duration::from_secs(dc.cooldown_seconds.unwrap_or(3)),
+            moderator_role_ids: dc.moderator_role_ids.unwrap_or_default(),
+            shards,
+            rest_proxy,
+            button_timeout: std::time::Duration::from_secs(
+                dc.button_timeout_seconds.unwrap_or(600),
+            ),
+        };
+        let h = raw.http;
+        let http = HttpSettings {
+            listen: h.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_key: h.public_key.filter(|s| !s.is_empty()),
+            body_limit_bytes: h.body_limit_bytes.unwrap_or(64 * 1024),
+        };
+        let st = raw.stats;
+        let db = st.db.unwrap_or_else(|| "data/stats.sqlite3".into());
+        let stats = StatsSettings {
+            enabled: st.enabled.unwrap_or(true),
+            keep_questions: st.keep_questions.unwrap_or(true),
+            retention_days: st.retention_days.unwrap_or(30),
+            weak_score: st.weak_score.unwrap_or(0.25),
+            db: (db != "memory").then(|| base.join(db)),
+        };
+        Ok(Settings {
+            content: ContentSettings {
+                dir: base.join(c.dir.unwrap_or_else(|| "content".into())),
+                base_url,
+                max_file_bytes,
+                takeaway_headings,
+                passage_words,
+            },
+            reload: ReloadSettings {
+                watch: c.watch.unwrap_or(false),
+                debounce: std::time::Duration::from_millis(c.watch_debounce_ms.unwrap_or(500)),
+                strict: c.strict_reload.unwrap_or(false),
+            },
+            index: IndexLocation::parse(i.dir.as_deref().unwrap_or("data/index"), base),
+            index_threads: i.threads.unwrap_or(0),
+            answer,
+            discord,
+            http,
+            stats,
+        })
+    }
+}
+
+fn positive(key: &str, value: usize, max: usize) -> anyhow::Result<usize> {
+    if value == 0 || value > max {
+        bail!("{key}: {value} is outside 1..={max}");
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        format!(
+            "{:#}",
+            Settings::from_toml(text, Path::new("/base")).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn defaults_resolve_against_base() {
+        let s = Settings::from_toml("", Path::new("/base")).unwrap();
+        assert_eq!(s.content.dir, Path::new("/base/content"));
+        assert_eq!(s.index, IndexLocation::Dir("/base/data/index".into()));
+        assert_eq!(s.content.max_file_bytes, 2 * 1024 * 1024);
+        assert_eq!(s.answer.results, 3);
+        assert!(s.content.takeaway_headings.contains(&"tl;dr".to_string()));
+        assert_eq!(s.discord.token_env, "DISCORD_TOKEN");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        assert!(
+            err("[content]\ndri = \"x\"").contains("dri"),
+            "{}",
+            err("[content]\ndri = 1")
+        );
+        assert!(err("[nope]\n").contains("nope"));
+        assert!(err("[answer]\nresults = 0").contains("answer.results"));
+        assert!(err("[content]\nbase_url = \"example.org\"").contains("content.base_url"));
+        assert!(
+            err("[discord]\nshards = { first = 2, count = 2, total = 3 }")
+                .contains("discord.shards")
+        );
+        assert!(err("[content]\nmax_file_bytes = \"big\"").contains("max_file_bytes"));
+    }
+
+    #[test]
+    fn memory_index() {
+        let s = Settings::from_toml("[index]\ndir = \"memory\"", Path::new("/b")).unwrap();
+        assert_eq!(s.index, IndexLocation::Memory);
+    }
+}

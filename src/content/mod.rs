@@ -1,0 +1,541 @@
+//! The article collection: reads `content/`, parses Markdown and plain-text articles into
+//! plain [`Article`] values, and reports every file it had to reject with the reason.
+//!
+//! A broken file never stops the load: it becomes a [`Warning`] and the rest is read.
+
+mod front;
+mod markdown;
+mod plain;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ContentSettings;
+use crate::text;
+
+/// A link found in an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub text: String,
+    pub url: String,
+}
+
+/// Whether a block was a paragraph or a list item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockKind {
+    Paragraph,
+    Item,
+}
+
+/// A paragraph or list item: its text with white space collapsed, and its links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub text: String,
+    pub links: Vec<Link>,
+}
+
+/// A heading and the blocks under it (up to the next heading).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// `None` for the text before the first heading.
+    pub heading: Option<String>,
+    /// Heading level (1-6); 0 for the text before the first heading.
+    pub level: u8,
+    /// GitHub-style anchor of the heading (Markdown only).
+    pub anchor: Option<String>,
+    pub blocks: Vec<Block>,
+    /// Set when the heading (or a parent heading) names a takeaway section.
+    pub takeaway: bool,
+}
+
+/// One takeaway: a paragraph or bullet of a takeaway section, or a front-matter entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Takeaway {
+    pub text: String,
+    pub links: Vec<Link>,
+}
+
+/// The source format of an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Format {
+    Markdown,
+    PlainText,
+}
+
+/// One parsed article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub slug: String,
+    pub title: String,
+    /// The article's link: front-matter `url`, else `base_url` joined with the slug.
+    pub url: Option<String>,
+    /// Front-matter summary, else the standfirst of a plain-text article.
+    pub summary: Option<String>,
+    pub tags: Vec<String>,
+    pub authors: Vec<String>,
+    pub date: Option<String>,
+    pub aliases: Vec<String>,
+    pub sections: Vec<Section>,
+    pub takeaways: Vec<Takeaway>,
+    /// Path relative to the content directory.
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+impl Article {
+    /// The link to a section: the article link with the section's anchor.
+    pub fn section_url(&self, section: usize) -> Option<String> {
+        let url = self.url.as_ref()?;
+        match self.sections.get(section).and_then(|s| s.anchor.as_ref()) {
+            Some(anchor) if !anchor.is_empty() => Some(format!("{url}#{anchor}")),
+            _ => Some(url.clone()),
+        }
+    }
+
+    /// Number of words in the body.
+    pub fn word_count(&self) -> usize {
+        self.sections
+            .iter()
+            .flat_map(|s| &s.blocks)
+            .map(|b| text::word_count(&b.text))
+            .sum()
+    }
+}
+
+/// Why a file was rejected (or, for `Note`, kept with a remark).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Path relative to the content directory.
+    pub path: PathBuf,
+    /// 1-based line, where the problem has one.
+    pub line: Option<usize>,
+    pub reason: String,
+    /// `true` when the file was skipped.
+    pub rejected: bool,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        let verdict = if self.rejected { "skipped" } else { "note" };
+        write!(f, ": {verdict}: {}", self.reason)
+    }
+}
+
+/// What a load produced: the good articles, sorted by path, and the warnings.
+#[derive(Debug, Default, Clone)]
+pub struct Loaded {
+    pub articles: Vec<Article>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Loaded {
+    /// Number of files that were skipped.
+    pub fn rejected(&self) -> usize {
+        self.warnings.iter().filter(|w| w.rejected).count()
+    }
+}
+
+/// A file of the collection, found by [`scan`].
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the content directory.
+    pub rel: PathBuf,
+    pub abs: PathBuf,
+    pub len: u64,
+    /// Modification time in nanoseconds since the epoch (0 when unknown).
+    pub mtime_ns: u128,
+}
+
+/// Lists the article files (`*.md`, `*.markdown`, `*.txt`) below `dir`, sorted by path.
+/// Hidden files and folders are skipped. Fails only when `dir` itself cannot be read.
+pub fn scan(dir: &Path) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| anyhow::anyhow!("content folder {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        anyhow::bail!("content folder {}: not a directory", dir.display());
+    }
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(e) => e,
+            Err(e) if folder == dir => {
+                anyhow::bail!("content folder {}: {e}", dir.display())
+            }
+            Err(e) => {
+                warnings.push(Warning {
+                    path: rel_path(dir, &folder),
+                    line: None,
+                    reason: format!("cannot read folder: {e}"),
+                    rejected: true,
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if format_of(&path).is_some() {
+                let mtime_ns = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                files.push(SourceFile {
+                    rel: rel_path(dir, &path),
+                    abs: path,
+                    len: meta.len(),
+                    mtime_ns,
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((files, warnings))
+}
+
+fn rel_path(base: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(base).unwrap_or(path).to_path_buf()
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "md" | "markdown" => Some(Format::Markdown),
+        "txt" => Some(Format::PlainText),
+        _ => None,
+    }
+}
+
+/// Reads and parses every article below `settings.dir`, in parallel.
+pub fn load(settings: &ContentSettings) -> anyhow::Result<Loaded> {
+    let (files, warnings) = scan(&settings.dir)?;
+    Ok(load_files(settings, &files, warnings))
+}
+
+/// Parses the given files (from [`scan`]) in parallel; `warnings` are the scan's.
+pub fn load_files(
+    settings: &ContentSettings,
+    files: &[SourceFile],
+    mut warnings: Vec<Warning>,
+) -> Loaded {
+    let parsed: Vec<Result<Article, Warning>> = files
+        .par_iter()
+        .map(|file| read_article(settings, file))
+        .collect();
+    let mut articles: Vec<Article> = Vec::with_capacity(parsed.len());
+    let mut seen: std::collections::HashMap<String, PathBuf> = Default::default();
+    for result in parsed {
+        match result {
+            Ok(article) => {
+                if let Some(first) = seen.get(&article.slug) {
+                    warnings.push(Warning {
+                        path: article.path.clone(),
+                        line: None,
+                        reason: format!(
+                            "duplicate slug {:?} (already used by {})",
+                            article.slug,
+                            first.display()
+                        ),
+                        rejected: true,
+                    });
+                    continue;
+                }
+                seen.insert(article.slug.clone(), article.path.clone());
+                articles.push(article);
+            }
+            Err(w) => warnings.push(w),
+        }
+    }
+    warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+    Loaded { articles, warnings }
+}
+
+fn read_article(settings: &ContentSettings, file: &SourceFile) -> Result<Article, Warning> {
+    let reject = |line: Option<usize>, reason: String| Warning {
+        path: file.rel.clone(),
+        line,
+        reason,
+        rejected: true,
+    };
+    if file.len > settings.max_file_bytes {
+        return Err(reject(
+            None,
+            format!(
+                "file is {} bytes, larger than the maximum of {} (content.max_file_bytes)",
+                file.len, settings.max_file_bytes
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&file.abs).map_err(|e| reject(None, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > settings.max_file_bytes {
+        return Err(reject(
+            None,
+            format!(
+                "file is {} bytes, larger than the maximum of {} (content.max_file_bytes)",
+                bytes.len(),
+                settings.max_file_bytes
+            ),
+        ));
+    }
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        reject(
+            Some(line),
+            format!("not valid UTF-8 (invalid byte at offset {offset})"),
+        )
+    })?;
+    let format = format_of(&file.rel).unwrap_or(Format::PlainText);
+    parse_article(settings, &file.rel, format, &source)
+}
+
+/// Parses one article from its text. `rel` is its path below the content folder.
+pub fn parse_article(
+    settings: &ContentSettings,
+    rel: &Path,
+    format: Format,
+    source: &str,
+) -> Result<Article, Warning> {
+    let reject = |line: Option<usize>, reason: String| Warning {
+        path: rel.to_path_buf(),
+        line,
+        reason,
+        rejected: true,
+    };
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if source.trim().is_empty() {
+        return Err(reject(None, "file is empty".into()));
+    }
+    let (front, body, body_line) = front::split(source).map_err(|(line, r)| reject(line, r))?;
+    if body.trim().is_empty() && front.title.is_none() {
+        return Err(reject(None, "no content after the front matter".into()));
+    }
+    let parsed = match format {
+        Format::Markdown => markdown::parse(body),
+        Format::PlainText => plain::parse(body),
+    };
+    let title = front
+        .title
+        .clone()
+        .or(parsed.title)
+        .map(|t| text::clean_whitespace(&t))
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            reject(
+                Some(body_line),
+                match format {
+                    Format::Markdown => {
+                        "no title (add `title` to the front matter or a `# Heading`)".into()
+                    }
+                    Format::PlainText => "no title (the first non-empty line is the title)".into(),
+                },
+            )
+        })?;
+    if draft(&front) {
+        return Err(Warning {
+            path: rel.to_path_buf(),
+            line: None,
+            reason: "draft (draft = true), not published".into(),
+            rejected: false,
+        });
+    }
+    let slug = match &front.slug {
+        Some(s) => {
+            let s = text::slugify(s);
+            if s.is_empty() {
+                return Err(reject(
+                    Some(1),
+                    "front matter `slug` has no letters or digits".into(),
+                ));
+            }
+            s
+        }
+        None => {
+            let stem = rel.with_extension("");
+            let s = text::slugify(&stem.to_string_lossy());
+            if s.is_empty() {
+                return Err(reject(
+                    None,
+                    "the file name gives an empty slug; set `slug`".into(),
+                ));
+            }
+            s
+        }
+    };
+    let url = front.url.clone().or_else(|| {
+        (!settings.base_url.is_empty())
+            .then(|| format!("{}/{}", settings.base_url.trim_end_matches('/'), slug))
+    });
+    let mut sections = parsed.sections;
+    mark_takeaways(&mut sections, &settings.takeaway_headings);
+    if format == Format::Markdown {
+        assign_anchors(&mut sections);
+    }
+    let mut takeaways: Vec<Takeaway> = front
+        .takeaways
+        .iter()
+        .map(|t| Takeaway {
+            text: text::clean_whitespace(t),
+            links: plain::find_links(t),
+        })
+        .filter(|t| !t.text.is_empty())
+        .collect();
+    takeaways.extend(
+        sections
+            .iter()
+            .filter(|s| s.takeaway)
+            .flat_map(|s| &s.blocks)
+            .map(|b| Takeaway {
+                text: b.text.clone(),
+                links: b.links.clone(),
+            }),
+    );
+    let summary = front
+        .summary
+        .clone()
+        .or(parsed.standfirst)
+        .map(|s| text::clean_whitespace(&s))
+        .filter(|s| !s.is_empty());
+    Ok(Article {
+        slug,
+        title,
+        url,
+        summary,
+        tags: front.tags.clone(),
+        authors: front.authors.clone(),
+        date: front.date.clone(),
+        aliases: front.aliases.clone(),
+        sections,
+        takeaways,
+        path: rel.to_path_buf(),
+        format,
+    })
+}
+
+fn draft(front: &front::Front) -> bool {
+    front.draft.unwrap_or(false)
+}
+
+/// Marks the sections whose heading contains a takeaway phrase as a whole word, and their
+/// sub-sections.
+fn mark_takeaways(sections: &mut [Section], phrases: &[String]) {
+    let mut open_level: Option<u8> = None;
+    for s in sections.iter_mut() {
+        if let Some(level) = open_level {
+            if s.level > level {
+                s.takeaway = true;
+                continue;
+            }
+            open_level = None;
+        }
+        if let Some(h) = &s.heading {
+            if is_takeaway_heading(h, phrases) {
+                s.takeaway = true;
+                open_level = Some(s.level);
+            }
+        }
+    }
+}
+
+/// Whether `heading` contains one of `phrases`, case-insensitive, as whole words.
+pub fn is_takeaway_heading(heading: &str, phrases: &[String]) -> bool {
+    let h = heading.to_lowercase();
+    phrases
+        .iter()
+        .any(|p| contains_whole(&h, &p.trim().to_lowercase()))
+}
+
+fn contains_whole(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    haystack.match_indices(needle).any(|(i, m)| {
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + m.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// GitHub-style anchors, with `-1`, `-2` … for repeated headings.
+fn assign_anchors(sections: &mut [Section]) {
+    let mut used: std::collections::HashMap<String, usize> = Default::default();
+    for s in sections.iter_mut() {
+        let Some(h) = &s.heading else { continue };
+        let base = text::github_anchor(h);
+        let n = used.entry(base.clone()).or_insert(0);
+        s.anchor = Some(if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        *n += 1;
+    }
+}
+
+/// What a format parser returns before front matter is applied.
+#[derive(Debug, Default)]
+struct Parsed {
+    title: Option<String>,
+    standfirst: Option<String>,
+    sections: Vec<Section>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phrases() -> Vec<String> {
+        crate::config::DEFAULT_TAKEAWAY_HEADINGS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn takeaway_headings() {
+        let p = phrases();
+        for yes in [
+            "The Takeaway for Crypto Innovators",
+            "Key Takeaways",
+            "TL;DR",
+            "Lessons Learned from the Outage",
+            "So, what it means for you",
+            "In Summary:",
+        ] {
+            assert!(is_takeaway_heading(yes, &p), "{yes}");
+        }
+        for no in [
+            "Takeaway-free zone?",
+            "Conclusions",
+            "Summary",
+            "Lessonsplan",
+        ] {
+            // "Takeaway-free" still contains "takeaway" as a whole word: '-' is a boundary.
+            if no.starts_with("Takeaway") {
+                assert!(is_takeaway_heading(no, &p));
+            } else {
+                assert!(!is_takeaway_heading(no, &p), "{no}");
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The tantivy index of passages: schema, build (multi-threaded), open, and the term
+//! statistics the answer code scores with.
+//!
+//! One document per passage. Article-level fields (title, summary, tags, aliases) are copied
+//! into every passage of the article so that a passage can match on them, weighted.
+
+use std::path::Path;
+
+use anyhow::Context;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::content::Article;
+use crate::library::Passage;
+
+/// The tokenizer of every text field; [`crate::text::tokenize`] mirrors it.
+pub const TOKENIZER: &str = "en_stem";
+
+/// Field weights: a match in the title counts this many times a match in the body.
+pub const TITLE_BOOST: f32 = 2.0;
+pub const SECTION_BOOST: f32 = 1.2;
+pub const META_BOOST: f32 = 1.2;
+pub const BODY_BOOST: f32 = 1.0;
+
+/// Handles to the schema's fields, made once with the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub passage: Field,
+    pub article: Field,
+    pub slug: Field,
+    pub tag: Field,
+    pub title: Field,
+    pub section: Field,
+    pub body: Field,
+    pub meta: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let mut b = Schema::builder();
+        let text = |positions: bool| {
+            let opt = if positions {
+                IndexRecordOption::WithFreqsAndPositions
+            } else {
+                IndexRecordOption::WithFreqs
+            };
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(TOKENIZER)
+                    .set_index_option(opt),
+            )
+        };
+        let fields = Fields {
+            passage: b.add_u64_field("passage", FAST | STORED),
+            article: b.add_u64_field("article", FAST | INDEXED),
+            slug: b.add_text_field("slug", STRING),
+            tag: b.add_text_field("tag", STRING),
+            title: b.add_text_field("title", text(true)),
+            section: b.add_text_field("section", text(false)),
+            body: b.add_text_field("body", text(true)),
+            meta: b.add_text_field("meta", text(false)),
+        };
+        (b.build(), fields)
+    }
+
+    /// The searchable text fields with their weights.
+    pub fn weighted(&self) -> [(Field, f32); 4] {
+        [
+            (self.title, TITLE_BOOST),
+            (self.section, SECTION_BOOST),
+            (self.meta, META_BOOST),
+            (self.body, BODY_BOOST),
+        ]
+    }
+}
+
+/// The opened index: one reader for the life of the library, a searcher per request.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    pub fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+/// Where to build: in memory or in a directory that must exist and be empty.
+pub enum Target<'a> {
+    Memory,
+    Dir(&'a Path),
+}
+
+impl SearchIndex {
+    /// Indexes `passages` of `articles`. `threads` 0 means one per core (at most 8).
+    pub fn build(
+        target: Target<'_>,
+        articles: &[Article],
+        passages: &[Passage],
+        threads: usize,
+        progress: &indicatif::ProgressBar,
+    ) -> anyhow::Result<SearchIndex> {
+        let (schema, fields) = Fields::schema();
+        let index = match target {
+            Target::Memory => Index::create_in_ram(schema),
+            Target::Dir(dir) => Index::create_in_dir(dir, schema)
+                .with_context(|| format!("cannot create index in {}", dir.display()))?,
+        };
+        let threads = if threads == 0 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8)
+        } else {
+            threads
+        };
+        // Small collections do not need several indexing threads (and the memory they take).
+        let threads = threads.min(1 + passages.len() / 2000);
+        let mut writer = index
+            .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
+            .context("cannot start the index writer")?;
+        let meta: Vec<String> = articles.iter().map(meta_text).collect();
+        let mut last_article = u32::MAX;
+        for (id, p) in passages.iter().enumerate() {
+            let a = &articles[p.article as usize];
+            let section = &a.sections[p.section as usize];
+            let mut doc = TantivyDocument::new();
+            doc.add_u64(fields.passage, id as u64);
+            doc.add_u64(fields.article, u64::from(p.article));
+            doc.add_text(fields.slug, &a.slug);
+            for tag in &a.tags {
+                doc.add_text(fields.tag, tag.to_lowercase());
+            }
+            doc.add_text(fields.title, &a.title);
+            if let Some(h) = &section.heading {
+                doc.add_text(fields.section, h);
+            }
+            for block in &section.blocks[p.blocks.start as usize..p.blocks.end as usize] {
+                doc.add_text(fields.body, &block.text);
+            }
+            doc.add_text(fields.meta, &meta[p.article as usize]);
+            writer.add_document(doc)?;
+            if p.article != last_article {
+                last_article = p.article;
+                progress.inc(1);
+            }
+        }
+        writer.commit().context("cannot commit the index")?;
+        writer
+            .wait_merging_threads()
+            .context("index merge failed")?;
+        SearchIndex::from_index(index, fields)
+    }
+
+    /// Opens an index built earlier in `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<SearchIndex> {
+        let index = Index::open_in_dir(dir)
+            .with_context(|| format!("cannot open index in {}", dir.display()))?;
+        let (expected, fields) = Fields::schema();
+        if index.schema() != expected {
+            anyhow::bail!("index in {} has another schema", dir.display());
+        }
+        SearchIndex::from_index(index, fields)
+    }
+
+    fn from_index(index: Index, fields: Fields) -> anyhow::Result<SearchIndex> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .context("cannot open an index reader")?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// A searcher for one request.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Number of documents (passages).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The underlying tantivy index.
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+
+    /// Runs `query` and returns `(passage id, score)` of the `limit` best passages.
+    pub fn top_passages(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(u32, f32)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let hits = searcher.search(query, &TopDocs::with_limit(limit))?;
+        hits.into_iter()
+            .map(|(score, addr)| Ok((self.passage_of(searcher, addr)?, score)))
+            .collect()
+    }
+
+    fn passage_of(&self, searcher: &Searcher, addr: DocAddress) -> anyhow::Result<u32> {
+        let column = searcher
+            .segment_reader(addr.segment_ord)
+            .fast_fields()
+            .u64("passage")?;
+        if let Some(v) = column.first(addr.doc_id) {
+            return Ok(v as u32);
+        }
+        // Fall back on the stored value (never expected: the field is always set).
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        doc.get_first(self.fields.passage)
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u32)
+            .context("passage without id")
+    }
+
+    /// A query that matches any of `stems` in the weighted text fields (each stem once per
+    /// field, boosted by the field's weight and the stem's own weight).
+    pub fn terms_query(&self, stems: &[(String, f32)]) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (stem, weight) in stems {
+            for (field, boost) in self.fields.weighted() {
+                let term = Term::from_field_text(field, stem);
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), boost * weight)),
+                ));
+            }
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Restricts `query` to one article.
+    pub fn in_article(&self, query: Box<dyn Query>, article: u32) -> Box<dyn Query> {
+        let term = Term::from_field_u64(self.fields.article, u64::from(article));
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, filter(term)),
+        ]))
+    }
+
+    /// Restricts `query` to articles with `tag` (case-insensitive).
+    pub fn with_tag(&self, query: Box<dyn Query>, tag: &str) -> Box<dyn Query> {
+        let term = Term::from_field_text(self.fields.tag, &tag.to_lowercase());
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, filter(term)),
+        ]))
+    }
+
+    /// In how many passages `stem` occurs in the body.
+    pub fn doc_freq(&self, searcher: &Searcher, stem: &str) -> u64 {
+        searcher
+            .doc_freq(&Term::from_field_text(self.fields.body, stem))
+            .unwrap_or(0)
+    }
+
+    /// Size of the index files in bytes (0 in memory).
+    pub fn size_on_disk(&self) -> u64 {
+        self.reader
+            .searcher()
+            .space_usage()
+            .map(|u| u.total().get_bytes())
+            .unwrap_or(0)
+    }
+}
+
+/// A clause that restricts without scoring.
+fn filter(term: Term) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+        0.0,
+    ))
+}
+
+fn meta_text(a: &Article) -> String {
+    let mut s = String::new();
+    if let Some(summary) = &a.summary {
+        s.push_str(summary);
+        s.push('\n');
+    }
+    for t in a.tags.iter().chain(&a.aliases) {
+        s.push_str(t);
+        s.push('\n');
+    }
+    s
+}
+
+/// Inverse document frequency, BM25's form, from a document frequency and a document count.
+pub fn idf(doc_freq: u64, num_docs: u64) -> f32 {
+    let n = num_docs.max(1) as f32;
+    let df = doc_freq as f32;
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::tokenizer::TokenizerManager;
+
+    #[test]
+    fn text_tokenizer_matches_the_index_analyzer() {
+        let mut analyzer = TokenizerManager::default().get(TOKENIZER).unwrap();
+        let sample = "Running DOGS' caffeine half-life, naïve café 1937 — \
+                      supercalifragilisticexpialidociouslyextraordinarilylong word, U.S. e.g.";
+        let mut stream = analyzer.token_stream(sample);
+        let mut theirs = Vec::new();
+        while let Some(t) = stream.next() {
+            theirs.push((t.offset_from..t.offset_to, t.text.clone()));
+        }
+        let ours: Vec<_> = crate::text::tokenize(sample)
+            .into_iter()
+            .map(|t| (t.span, t.stem))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
+}

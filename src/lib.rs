@@ -1,0 +1,27 @@
+//! articlebot: answers questions about a collection of articles, citing the exact passage,
+//! from a terminal or on Discord.
+//!
+//! A guided tour, in reading order:
+//! - [`config`]: `config.toml` as written, resolved into [`config::Settings`].
+//! - [`text`]: tokens and stems (the index's own), sentences, slugs, truncation.
+//! - [`content`]: reads `content/` (Markdown and plain text) into [`content::Article`]s and
+//!   reports each rejected file with its reason.
+//! - [`index`]: the tantivy index of passages.
+//! - [`names`]: titles and aliases for look-ups and autocomplete.
+//! - [`library`]: articles, passages and both indexes, built (or reopened) together.
+//! - [`answer`]: the command layer every front end shares: a [`answer::Command`] in, a
+//!   plain-data [`answer::Answer`] out.
+//! - [`render`]: answers as terminal text; JSON is the answers' own serialization.
+//! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
+//!
+//! The core (everything above `cli`) knows nothing of Discord.
+
+pub mod answer;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod index;
+pub mod library;
+pub mod names;
+pub mod render;
+pub mod text;

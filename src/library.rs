@@ -1,0 +1,435 @@
+//! A [`Library`]: the articles, their passages, the tantivy index over them and the name index
+//! for look-ups, built together and immutable afterwards. A reload builds a new one.
+//!
+//! Persistence: a persisted library lives in the index directory as `manifest.json` (format
+//! version and fingerprint), `library.bin` (articles and passages, postcard) and `tantivy/`.
+//! The fingerprint covers every article file's path, size and modification time and the
+//! settings that shape the index, so an unchanged collection is opened, not rebuilt.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ContentSettings, IndexLocation, Settings};
+use crate::content::{self, Article, Loaded, SourceFile, Warning};
+use crate::index::{SearchIndex, Target};
+use crate::names::NameIndex;
+use crate::text;
+
+/// Bumped whenever the persisted layout or the way passages are cut changes.
+const FORMAT_VERSION: u32 = 1;
+
+/// A window of consecutive blocks inside one section: the unit of retrieval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passage {
+    pub article: u32,
+    pub section: u32,
+    /// Block indices inside the section.
+    pub blocks: Range<u32>,
+}
+
+/// How a library came to be.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub fingerprint: String,
+    /// `true` when a persisted index was opened instead of built.
+    pub reused: bool,
+    pub took: Duration,
+}
+
+/// Whether to reuse a persisted index when the fingerprint matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    Reuse,
+    Rebuild,
+}
+
+/// Whether to draw a progress bar on the terminal while building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Hidden,
+    Terminal,
+}
+
+/// Articles, passages and their indexes.
+#[derive(Debug)]
+pub struct Library {
+    pub articles: Vec<Article>,
+    pub passages: Vec<Passage>,
+    pub warnings: Vec<Warning>,
+    pub index: SearchIndex,
+    pub names: NameIndex,
+    by_slug: HashMap<String, u32>,
+    pub info: BuildInfo,
+    /// Passage ids of each article, in order.
+    article_passages: Vec<Range<u32>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    fingerprint: String,
+    articles: usize,
+    passages: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    articles: Vec<Article>,
+    passages: Vec<Passage>,
+    warnings: Vec<Warning>,
+}
+
+impl Library {
+    /// Opens the library the settings describe: reuses a persisted index whose fingerprint
+    /// matches (unless `mode` is `Rebuild`), else reads the content and builds.
+    ///
+    /// Fails only when the content folder cannot be read or the index cannot be written; bad
+    /// files become warnings.
+    pub fn open(
+        settings: &Settings,
+        mode: OpenMode,
+        progress: Progress,
+    ) -> anyhow::Result<Library> {
+        let start = Instant::now();
+        let (files, scan_warnings) = content::scan(&settings.content.dir)?;
+        let fingerprint = fingerprint(&settings.content, &files);
+        if let (IndexLocation::Dir(dir), OpenMode::Reuse) = (&settings.index, mode) {
+            match Library::open_persisted(dir, &fingerprint) {
+                Ok(Some(mut lib)) => {
+                    lib.info.took = start.elapsed();
+                    tracing::info!(
+                        dir = %dir.display(),
+                        articles = lib.articles.len(),
+                        "opened the persisted index (content unchanged)"
+                    );
+                    return Ok(lib);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("persisted index unusable, rebuilding: {e:#}"),
+            }
+        }
+        let bar = progress_bar(progress, files.len() as u64 * 2);
+        bar.set_message("reading");
+        let loaded = content::load_files(&settings.content, &files, scan_warnings);
+        bar.inc(files.len() as u64);
+        bar.set_message("indexing");
+        let lib = Library::build(settings, loaded, fingerprint, &bar)?;
+        bar.finish_and_clear();
+        Ok(Library {
+            info: BuildInfo {
+                took: start.elapsed(),
+                ..lib.info
+            },
+            ..lib
+        })
+    }
+
+    /// Builds a library in memory from articles already loaded.
+    pub fn from_loaded(settings: &ContentSettings, loaded: Loaded) -> anyhow::Result<Library> {
+        let mut s = Settings::for_content(settings.dir.clone());
+        s.content = settings.clone();
+        let start = Instant::now();
+        let lib = Library::build(&s, loaded, String::new(), &indicatif::ProgressBar::hidden())?;
+        Ok(Library {
+            info: BuildInfo {
+                took: start.elapsed(),
+                ..lib.info
+            },
+            ..lib
+        })
+    }
+
+    fn build(
+        settings: &Settings,
+        loaded: Loaded,
+        fingerprint: String,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<Library> {
+        let Loaded { articles, warnings } = loaded;
+        let passages = cut_passages(&articles, settings.content.passage_words);
+        let index = match &settings.index {
+            IndexLocation::Memory => SearchIndex::build(
+                Target::Memory,
+                &articles,
+                &passages,
+                settings.index_threads,
+                bar,
+            )?,
+            IndexLocation::Dir(dir) => {
+                let staging = staging_dir(dir)?;
+                let tantivy_dir = staging.join("tantivy");
+                std::fs::create_dir_all(&tantivy_dir)?;
+                SearchIndex::build(
+                    Target::Dir(&tantivy_dir),
+                    &articles,
+                    &passages,
+                    settings.index_threads,
+                    bar,
+                )?;
+                let snapshot = Snapshot {
+                    articles,
+                    passages,
+                    warnings,
+                };
+                let bytes = postcard::to_stdvec(&snapshot).context("cannot encode the library")?;
+                std::fs::write(staging.join("library.bin"), bytes)?;
+                let manifest = Manifest {
+                    format: FORMAT_VERSION,
+                    fingerprint: fingerprint.clone(),
+                    articles: snapshot.articles.len(),
+                    passages: snapshot.passages.len(),
+                };
+                std::fs::write(
+                    staging.join("manifest.json"),
+                    serde_json::to_vec_pretty(&manifest)?,
+                )?;
+                swap_into_place(&staging, dir)?;
+                let index = SearchIndex::open(&dir.join("tantivy"))?;
+                return Ok(Library::assemble(
+                    snapshot.articles,
+                    snapshot.passages,
+                    snapshot.warnings,
+                    index,
+                    BuildInfo {
+                        fingerprint,
+                        reused: false,
+                        took: Duration::ZERO,
+                    },
+                ));
+            }
+        };
+        Ok(Library::assemble(
+            articles,
+            passages,
+            warnings,
+            index,
+            BuildInfo {
+                fingerprint,
+                reused: false,
+                took: Duration::ZERO,
+            },
+        ))
+    }
+
+    fn open_persisted(dir: &Path, fingerprint: &str) -> anyhow::Result<Option<Library>> {
+        let manifest = match std::fs::read(dir.join("manifest.json")) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let manifest: Manifest = serde_json::from_slice(&manifest).context("bad manifest")?;
+        if manifest.format != FORMAT_VERSION || manifest.fingerprint != fingerprint {
+            tracing::info!("content or settings changed since the index was built; rebuilding");
+            return Ok(None);
+        }
+        let bytes = std::fs::read(dir.join("library.bin")).context("cannot read library.bin")?;
+        let snapshot: Snapshot = postcard::from_bytes(&bytes).context("bad library.bin")?;
+        let index = SearchIndex::open(&dir.join("tantivy"))?;
+        if index.num_docs() != snapshot.passages.len() as u64 {
+            anyhow::bail!("index and library.bin disagree on the passage count");
+        }
+        Ok(Some(Library::assemble(
+            snapshot.articles,
+            snapshot.passages,
+            snapshot.warnings,
+            index,
+            BuildInfo {
+                fingerprint: fingerprint.to_string(),
+                reused: true,
+                took: Duration::ZERO,
+            },
+        )))
+    }
+
+    fn assemble(
+        articles: Vec<Article>,
+        passages: Vec<Passage>,
+        warnings: Vec<Warning>,
+        index: SearchIndex,
+        info: BuildInfo,
+    ) -> Library {
+        let by_slug = articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.slug.clone(), i as u32))
+            .collect();
+        // Passages are cut in article order, so each article's passages are one run.
+        let mut article_passages: Vec<Range<u32>> = vec![0..0; articles.len()];
+        for (i, p) in passages.iter().enumerate() {
+            let i = i as u32;
+            let r = &mut article_passages[p.article as usize];
+            if r.start == r.end {
+                *r = i..i + 1;
+            } else {
+                r.end = i + 1;
+            }
+        }
+        let names = NameIndex::new(&articles);
+        Library {
+            articles,
+            passages,
+            warnings,
+            index,
+            names,
+            by_slug,
+            info,
+            article_passages,
+        }
+    }
+
+    /// The article with this exact slug.
+    pub fn by_slug(&self, slug: &str) -> Option<u32> {
+        self.by_slug.get(slug).copied()
+    }
+
+    /// Article `id`.
+    pub fn article(&self, id: u32) -> &Article {
+        &self.articles[id as usize]
+    }
+
+    /// The passage ids of article `id`.
+    pub fn passages_of(&self, id: u32) -> Range<u32> {
+        self.article_passages[id as usize].clone()
+    }
+
+    /// The blocks' text of passage `id`, one block per line.
+    pub fn passage_text(&self, id: u32) -> String {
+        self.passage_blocks(id)
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The blocks of passage `id`.
+    pub fn passage_blocks(&self, id: u32) -> &[content::Block] {
+        let p = &self.passages[id as usize];
+        let s = &self.articles[p.article as usize].sections[p.section as usize];
+        &s.blocks[p.blocks.start as usize..p.blocks.end as usize]
+    }
+
+    /// Files rejected by the load that made this library.
+    pub fn rejected(&self) -> usize {
+        self.warnings.iter().filter(|w| w.rejected).count()
+    }
+}
+
+/// Cuts each section into windows of consecutive blocks of about `target_words` words. A block
+/// is never split; a long block is a passage of its own.
+pub fn cut_passages(articles: &[Article], target_words: usize) -> Vec<Passage> {
+    let mut out = Vec::new();
+    for (ai, a) in articles.iter().enumerate() {
+        for (si, s) in a.sections.iter().enumerate() {
+            let mut start = 0usize;
+            let mut words = 0usize;
+            for (bi, b) in s.blocks.iter().enumerate() {
+                let w = text::word_count(&b.text);
+                if words > 0 && words + w > target_words {
+                    out.push(Passage {
+                        article: ai as u32,
+                        section: si as u32,
+                        blocks: start as u32..bi as u32,
+                    });
+                    start = bi;
+                    words = 0;
+                }
+                words += w;
+            }
+            if start < s.blocks.len() {
+                out.push(Passage {
+                    article: ai as u32,
+                    section: si as u32,
+                    blocks: start as u32..s.blocks.len() as u32,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The fingerprint of a collection: format version, the settings that shape the index, and
+/// every file's path, size and modification time.
+pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(&FORMAT_VERSION.to_le_bytes());
+    h.update(settings.base_url.as_bytes());
+    h.update(&[0]);
+    h.update(&settings.max_file_bytes.to_le_bytes());
+    h.update(&(settings.passage_words as u64).to_le_bytes());
+    for t in &settings.takeaway_headings {
+        h.update(t.as_bytes());
+        h.update(&[0]);
+    }
+    h.update(&[1]);
+    for f in files {
+        h.update(f.rel.to_string_lossy().as_bytes());
+        h.update(&[0]);
+        h.update(&f.len.to_le_bytes());
+        h.update(&f.mtime_ns.to_le_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// A fresh, empty directory beside `dir` to build into.
+fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir
+        .file_name()
+        .map_or("index".into(), |n| n.to_string_lossy().into_owned());
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = parent.join(format!(".{name}.building-{}-{n}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("cannot create {}", staging.display()))?;
+    Ok(staging)
+}
+
+/// Moves the finished `staging` directory to `dir`, replacing what was there. Readers that
+/// hold the old files open keep reading them (they are unlinked, not overwritten).
+fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let old = staging.with_extension("old");
+        std::fs::rename(dir, &old)
+            .with_context(|| format!("cannot move the old index {} aside", dir.display()))?;
+        std::fs::rename(staging, dir)
+            .with_context(|| format!("cannot move the new index into {}", dir.display()))?;
+        if let Err(e) = std::fs::remove_dir_all(&old) {
+            tracing::warn!("cannot remove the old index {}: {e}", old.display());
+        }
+    } else {
+        std::fs::rename(staging, dir)
+            .with_context(|| format!("cannot move the new index into {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn progress_bar(progress: Progress, len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    // Small collections build in well under a second: a bar would only flicker.
+    if progress == Progress::Hidden || len < 400 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}

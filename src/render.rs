@@ -1,0 +1,220 @@
+//! Rendering of answers for a terminal (plain, or with ANSI bold for matched terms) and the
+//! shared check report. Discord rendering lives with the Discord adapter; JSON is the answer
+//! types' own `Serialize`.
+
+use std::fmt::Write;
+
+use crate::answer::{Answer, AskAnswer, Highlight, TakeawaysAnswer};
+use crate::content::Warning;
+
+/// How matched terms are marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// No marks at all.
+    Plain,
+    /// ANSI bold (a terminal).
+    Ansi,
+    /// `**bold**` (Discord and other Markdown).
+    Markdown,
+}
+
+/// Wraps the highlighted ranges of `text` in the style's marks.
+pub fn mark(text: &str, highlights: &[Highlight], style: Style) -> String {
+    let (open, close) = match style {
+        Style::Plain => return text.to_string(),
+        Style::Ansi => ("\x1b[1m", "\x1b[0m"),
+        Style::Markdown => ("**", "**"),
+    };
+    let mut out = String::with_capacity(text.len() + highlights.len() * 8);
+    let mut at = 0;
+    for &(s, e) in highlights {
+        if s < at || e > text.len() || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push_str(open);
+        out.push_str(&text[s..e]);
+        out.push_str(close);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The answer as terminal text.
+pub fn text(answer: &Answer, style: Style) -> String {
+    let mut out = String::new();
+    match answer {
+        Answer::Ask(a) => ask(&mut out, a, style),
+        Answer::Search(s) => {
+            let tag = s
+                .tag
+                .as_deref()
+                .map(|t| format!(" [tag: {t}]"))
+                .unwrap_or_default();
+            if s.total > 0 {
+                let _ = writeln!(
+                    out,
+                    "{} article(s) match {:?}{tag} — page {} of {}",
+                    s.total, s.query, s.page, s.pages
+                );
+            }
+            for (i, h) in s.results.iter().enumerate() {
+                let n = (s.page - 1) * s.per_page + i + 1;
+                let _ = writeln!(out, "\n{n}. {} ({})", h.title, h.slug);
+                let _ = writeln!(out, "   {}", mark(&h.snippet, &h.highlights, style));
+                if let Some(u) = &h.url {
+                    let _ = writeln!(out, "   {u}");
+                }
+            }
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "{note}");
+            }
+        }
+        Answer::Summary(s) => {
+            let _ = writeln!(out, "{}\n", s.title);
+            let _ = writeln!(out, "{}", s.summary);
+            if let Some(u) = &s.url {
+                let _ = writeln!(out, "\n{u}");
+            }
+        }
+        Answer::Takeaways(t) => takeaways(&mut out, t),
+        Answer::Article(c) => {
+            let _ = writeln!(out, "{} ({})", c.title, c.slug);
+            if let Some(m) = &c.matched {
+                let _ = writeln!(out, "({m})");
+            }
+            if let Some(u) = &c.url {
+                let _ = writeln!(out, "{u}");
+            }
+            let mut meta = Vec::new();
+            if let Some(d) = &c.date {
+                meta.push(d.clone());
+            }
+            if !c.authors.is_empty() {
+                meta.push(format!("by {}", c.authors.join(", ")));
+            }
+            meta.push(format!("{} words", c.words));
+            let _ = writeln!(out, "{}", meta.join(" · "));
+            if !c.tags.is_empty() {
+                let _ = writeln!(out, "tags: {}", c.tags.join(", "));
+            }
+            let _ = writeln!(out, "\n{}", c.summary);
+            if !c.sections.is_empty() {
+                let _ = writeln!(out, "\nSections: {}", c.sections.join(" · "));
+            }
+            if !c.related.is_empty() {
+                let _ = writeln!(out, "\nRelated:");
+                for r in &c.related {
+                    let _ = writeln!(out, "  - {} ({})", r.title, r.slug);
+                }
+            }
+        }
+        Answer::Related(r) => {
+            let _ = writeln!(out, "Related to {} ({}):", r.title, r.slug);
+            if r.related.is_empty() {
+                let _ = writeln!(out, "  nothing similar in the collection");
+            }
+            for i in &r.related {
+                let _ = writeln!(out, "  - {} ({})", i.title, i.slug);
+            }
+        }
+        Answer::NotFound(nf) => {
+            let _ = writeln!(out, "No article called {:?}.", nf.query);
+            if !nf.suggestions.is_empty() {
+                let _ = writeln!(out, "Did you mean:");
+                for s in &nf.suggestions {
+                    let _ = writeln!(out, "  - {} ({})", s.title, s.slug);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ask(out: &mut String, a: &AskAnswer, style: Style) {
+    if let Some(note) = &a.note {
+        let _ = writeln!(out, "({note})");
+    }
+    for (i, r) in a.results.iter().enumerate() {
+        let section = r
+            .section
+            .as_deref()
+            .map(|s| format!(" › {s}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}{}. {}{section}",
+            if i > 0 { "\n" } else { "" },
+            i + 1,
+            r.title
+        );
+        let _ = writeln!(out, "   {}", mark(&r.excerpt, &r.highlights, style));
+        if let Some(u) = &r.url {
+            let _ = writeln!(out, "   {u}");
+        }
+    }
+    if let Some(t) = &a.takeaways {
+        let _ = writeln!(out);
+        takeaways(out, t);
+    }
+    if !a.suggestions.is_empty() {
+        let _ = writeln!(out, "Try one of these articles:");
+        for s in &a.suggestions {
+            let _ = writeln!(out, "  - {} ({})", s.title, s.slug);
+        }
+    }
+}
+
+fn takeaways(out: &mut String, t: &TakeawaysAnswer) {
+    let _ = writeln!(out, "Takeaways from {}:", t.title);
+    if t.takeaways.is_empty() {
+        let _ = writeln!(out, "  (this article has no takeaway section)");
+    }
+    for item in &t.takeaways {
+        let _ = writeln!(out, "  - {}", item.text);
+        for l in &item.links {
+            if l.text != l.url {
+                let _ = writeln!(out, "    {}: {}", l.text, l.url);
+            } else {
+                let _ = writeln!(out, "    {}", l.url);
+            }
+        }
+    }
+    if let Some(u) = &t.url {
+        let _ = writeln!(out, "Read it: {u}");
+    }
+}
+
+/// The content check's report: one line per warning, then a count. Shared by `articlebot
+/// check` and the moderators' `/check`.
+pub fn check_report(articles: usize, warnings: &[Warning]) -> String {
+    let mut out = String::new();
+    for w in warnings {
+        let _ = writeln!(out, "{w}");
+    }
+    let rejected = warnings.iter().filter(|w| w.rejected).count();
+    let _ = writeln!(
+        out,
+        "{articles} article(s) indexed, {rejected} file(s) rejected, {} note(s)",
+        warnings.len() - rejected
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks() {
+        assert_eq!(mark("a bc d", &[(2, 4)], Style::Markdown), "a **bc** d");
+        assert_eq!(
+            mark("a bc d", &[(2, 4)], Style::Ansi),
+            "a \x1b[1mbc\x1b[0m d"
+        );
+        assert_eq!(mark("a bc d", &[(2, 4)], Style::Plain), "a bc d");
+        // Out-of-range or overlapping ranges are skipped, never a panic.
+        assert_eq!(mark("é", &[(1, 2), (0, 9)], Style::Markdown), "é");
+    }
+}

@@ -1,0 +1,344 @@
+//! Text primitives shared by every part of the core: tokens and stems (the same ones the
+//! index uses), sentences, slugs, stop words and length-safe truncation.
+//!
+//! The tokenizer here mirrors tantivy's `en_stem` analyzer (split on non-alphanumeric
+//! characters, drop tokens longer than 40 bytes, lower-case, English Snowball stemmer), so a
+//! stem computed here is a term that exists in the index. A test holds the two together.
+
+use std::ops::Range;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Tokens longer than this many bytes are dropped, as tantivy's `RemoveLongFilter` does.
+pub const MAX_TOKEN_BYTES: usize = 40;
+
+/// One word of a text: where it stands, its lower-cased form and its stem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Byte range of the word in the text it came from.
+    pub span: Range<usize>,
+    /// Lower-cased word.
+    pub lower: String,
+    /// English stem of the lower-cased word (the indexed term).
+    pub stem: String,
+}
+
+thread_local! {
+    static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
+}
+
+/// Stems one lower-cased word.
+pub fn stem(lower: &str) -> String {
+    STEMMER.with(|s| s.stem(lower).into_owned())
+}
+
+/// Splits `text` into tokens the way the index does.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    for span in word_spans(text) {
+        if span.len() > MAX_TOKEN_BYTES {
+            continue;
+        }
+        let lower = text[span.clone()].to_lowercase();
+        let stem = stem(&lower);
+        out.push(Token { span, lower, stem });
+    }
+    out
+}
+
+/// Byte ranges of the maximal runs of alphanumeric characters in `text`.
+pub fn word_spans(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, _) = chars.by_ref().find(|(_, c)| c.is_alphanumeric())?;
+        let mut end = text.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                end = i;
+                break;
+            }
+            chars.next();
+        }
+        Some(start..end)
+    })
+}
+
+/// Number of words in `text`.
+pub fn word_count(text: &str) -> usize {
+    word_spans(text).count()
+}
+
+/// English function words that carry no topic on their own. Questions lose them before the
+/// search; they still count for phrase matching inside a sentence.
+pub fn is_stop_word(lower: &str) -> bool {
+    STOP_WORDS.binary_search(&lower).is_ok()
+}
+
+// Sorted, so `binary_search` works; a test checks the order.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "during", "each", "else", "for", "from", "get", "got", "had", "has", "have", "having",
+    "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+    "just", "let", "me", "might", "more", "most", "much", "must", "my", "no", "nor", "not", "of",
+    "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please",
+    "same", "shall", "she", "should", "so", "some", "such", "tell", "than", "that", "the", "their",
+    "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too",
+    "under", "until", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which",
+    "while", "who", "whom", "whose", "why", "will", "with", "would", "you", "your", "yours",
+];
+
+/// Byte ranges of the sentences of `text`, trimmed of surrounding white space.
+///
+/// A sentence ends at `.`, `!` or `?` (and any closing quotes or brackets after it) followed by
+/// white space and then an upper-case letter, digit, quote or bracket. Common abbreviations and
+/// single-letter initials ("e.g.", "Dr.", "J. R. R.") do not end a sentence.
+pub fn sentences(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'.' | b'!' | b'?') {
+            let mut end = i + 1;
+            while end < bytes.len()
+                && matches!(bytes[end], b'.' | b'!' | b'?' | b'"' | b'\'' | b')' | b']')
+            {
+                end += 1;
+            }
+            // Closing curly quotes (3 bytes each in UTF-8).
+            while text[end..].starts_with(['\u{201d}', '\u{2019}']) {
+                end += text[end..].chars().next().map_or(1, char::len_utf8);
+            }
+            let rest = &text[end..];
+            let ws = rest.len() - rest.trim_start().len();
+            let next = rest.trim_start().chars().next();
+            let boundary = ws > 0
+                && next.is_some_and(|c| {
+                    c.is_uppercase() || c.is_ascii_digit() || "\"'(\u{201c}\u{2018}[*".contains(c)
+                })
+                && !(b == b'.' && ends_with_abbreviation(&text[start..i]));
+            if boundary || next.is_none() {
+                push_trimmed(text, start..end, &mut out);
+                start = end + ws;
+                i = start;
+                continue;
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    push_trimmed(text, start..text.len(), &mut out);
+    out
+}
+
+fn push_trimmed(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let s = &text[range.clone()];
+    let lead = s.len() - s.trim_start().len();
+    let trimmed = s.trim();
+    if !trimmed.is_empty() {
+        let start = range.start + lead;
+        out.push(start..start + trimmed.len());
+    }
+}
+
+fn ends_with_abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    let core = word.trim_start_matches(['"', '\'']);
+    // Single letters ("J."), and dotted forms such as "e.g" or "U.S".
+    if core.chars().count() == 1 && core.chars().all(char::is_alphabetic) {
+        return true;
+    }
+    if core.contains('.') && core.split('.').all(|p| p.chars().count() <= 2) {
+        return true;
+    }
+    const ABBREVIATIONS: &[&str] = &[
+        "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "inc", "ltd", "co", "jr", "sr", "no",
+        "fig", "approx", "dept", "est", "mt", "gen", "col", "lt", "sgt", "rev", "jan", "feb",
+        "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ca", "cf", "al",
+    ];
+    let lower = core.to_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+}
+
+/// Lower-cases `s` and collapses every run of non-alphanumeric characters into one `-`,
+/// trimming `-` from both ends: `Notes/My File.md` → `notes-my-file-md`.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut dash = false;
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.extend(c.to_lowercase());
+        } else {
+            dash = true;
+        }
+    }
+    out
+}
+
+/// GitHub's heading anchor: lower-case, punctuation other than `-` and `_` removed, spaces
+/// turned into `-`.
+pub fn github_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                Some(c.to_lowercase().collect::<String>())
+            } else if c == ' ' {
+                Some("-".to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Cuts `text` to at most `max` characters, at a sentence end when one falls in the last
+/// half, else at a word boundary, and adds `…` when anything was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    // Leave room for the ellipsis.
+    let limit = max - 1;
+    let cut = text
+        .char_indices()
+        .nth(limit)
+        .map_or(text.len(), |(i, _)| i);
+    let head = &text[..cut];
+    let sentence_end = head
+        .rmatch_indices(['.', '!', '?'])
+        .map(|(i, _)| i + 1)
+        .find(|&i| head[i..].starts_with(char::is_whitespace) || i == head.len());
+    if let Some(end) = sentence_end.filter(|&e| e * 2 >= head.len()) {
+        return format!("{}…", head[..end].trim_end());
+    }
+    let word_end = head
+        .rfind(char::is_whitespace)
+        .filter(|&e| e * 2 >= head.len());
+    let body = match word_end {
+        Some(e) => head[..e].trim_end_matches(|c: char| c.is_whitespace() || ",;:-".contains(c)),
+        None => head,
+    };
+    format!("{body}…")
+}
+
+/// Removes control characters and collapses white space into single spaces.
+pub fn clean_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Cuts `s` at a character boundary so that it is at most `max_bytes` long.
+pub fn floor_char_boundary(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sents(text: &str) -> Vec<&str> {
+        sentences(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn stop_words_are_sorted() {
+        let mut sorted = STOP_WORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, STOP_WORDS);
+    }
+
+    #[test]
+    fn tokens_and_stems() {
+        let toks = tokenize("Running dogs, it's   Ünïcode!");
+        let stems: Vec<_> = toks.iter().map(|t| t.stem.as_str()).collect();
+        assert_eq!(stems, ["run", "dog", "it", "s", "ünïcode"]);
+        assert_eq!(toks[1].span, 8..12);
+    }
+
+    #[test]
+    fn sentence_split() {
+        assert_eq!(
+            sents("Dr. Smith came. He left! Did he? Yes, e.g. today. 3 more."),
+            [
+                "Dr. Smith came.",
+                "He left!",
+                "Did he?",
+                "Yes, e.g. today.",
+                "3 more."
+            ]
+        );
+        assert_eq!(
+            sents("The U.S. Army won. Next"),
+            ["The U.S. Army won.", "Next"]
+        );
+        assert_eq!(sents("version 1.2 is out. ok"), ["version 1.2 is out. ok"]);
+        assert_eq!(sents("  "), Vec::<&str>::new());
+        assert_eq!(
+            sents("He said \"stop.\" Then he went."),
+            ["He said \"stop.\"", "Then he went."]
+        );
+    }
+
+    #[test]
+    fn slugs_and_anchors() {
+        assert_eq!(slugify("Notes/My File  (v2).md"), "notes-my-file-v2-md");
+        assert_eq!(slugify("--Hello--"), "hello");
+        assert_eq!(
+            github_anchor("The Takeaway: What's next?"),
+            "the-takeaway-whats-next"
+        );
+        assert_eq!(github_anchor("TL;DR"), "tldr");
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate("short", 10), "short");
+        let t = truncate("One sentence here. Another sentence that is long.", 30);
+        assert_eq!(t, "One sentence here.…");
+        let t = truncate("alpha beta gamma delta epsilon", 14);
+        assert_eq!(t, "alpha beta…");
+        assert!(t.chars().count() <= 14);
+        let emoji = "😀".repeat(50);
+        assert_eq!(truncate(&emoji, 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn whitespace() {
+        assert_eq!(clean_whitespace("  a\n\tb \u{7} c "), "a b c");
+        assert_eq!(floor_char_boundary("héllo", 2), "h");
+    }
+}

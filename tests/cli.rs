@@ -1,0 +1,214 @@
+//! The built binary: subcommands, JSON output, exit codes, config errors, chat.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::util::{bin, run, Fixture};
+
+#[test]
+fn ask_text_and_json() {
+    let f = Fixture::standard();
+    f.config("");
+    let dir = f.dir.path();
+    let (code, out, err) = run(dir, &["ask", "how", "long", "does", "composting", "take"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Home Composting Basics › How Long It Takes"),
+        "{out}"
+    );
+    assert!(out.contains("two to three months"));
+    assert!(out.contains("Takeaways from Home Composting Basics"));
+    assert!(!out.contains("\x1b["), "no colour when not a terminal");
+
+    let (code, out, _) = run(dir, &["--json", "ask", "how long does composting take"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(v["results"][0]["slug"], "guides-composting");
+    assert_eq!(
+        v["results"][0]["url"],
+        "https://site.example/a/guides-composting#how-long-it-takes"
+    );
+    assert_eq!(
+        v["takeaways"]["takeaways"][0]["links"][0]["url"],
+        "https://example.org/ratios"
+    );
+
+    let (code, out, _) = run(dir, &["ask", "--article", "cycling", "lights"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Urban Cycling Safety"));
+}
+
+#[test]
+fn each_subcommand_answers() {
+    let f = Fixture::standard();
+    f.config("");
+    let dir = f.dir.path();
+    let json = |args: &[&str]| {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let (code, out, err) = run(dir, &full);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (code, v)
+    };
+    let (code, v) = json(&["search", "sleep", "--page", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["results"][0]["slug"], "sleep");
+    assert_eq!(v["page"], 1);
+    let (_, v) = json(&["search", "--tag", "garden"]);
+    assert_eq!(v["total"], 1);
+    let (_, v) = json(&["summary", "compost", "guide"]);
+    assert_eq!(v["source"], "front_matter");
+    let (_, v) = json(&["takeaways", "stablecoins"]);
+    assert_eq!(v["slug"], "stablecoins");
+    assert_eq!(v["takeaways"].as_array().unwrap().len(), 2);
+    let (_, v) = json(&["article", "why sleep matters"]);
+    assert_eq!(v["slug"], "sleep");
+    let (_, v) = json(&["related", "sleep"]);
+    assert!(v["related"].is_array());
+    let (code, v) = json(&["article", "nonexistent thing"]);
+    assert_eq!(code, 1, "not found exits 1");
+    assert_eq!(v["error"], "not_found");
+    let (code, v) = json(&["ask", "xylophone"]);
+    assert_eq!(code, 1, "nothing matched exits 1");
+    assert_eq!(v["results"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn index_reuses_and_rebuilds() {
+    let f = Fixture::standard();
+    f.config("");
+    let dir = f.dir.path();
+    let (code, out, _) = run(dir, &["--json", "index"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["articles"], 4);
+    assert_eq!(v["reused"], false);
+    let (_, out, _) = run(dir, &["--json", "index"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["reused"], true);
+    let (_, out, _) = run(dir, &["--json", "index", "--rebuild"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["reused"], false);
+    let (_, out, _) = run(dir, &["index", "--index", "memory"]);
+    assert!(out.starts_with("indexed 4 article(s)"), "{out}");
+}
+
+#[test]
+fn check_lists_warnings_and_exit_codes() {
+    let f = Fixture::standard();
+    f.config("");
+    let dir = f.dir.path();
+    let (code, out, _) = run(dir, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("4 article(s) indexed, 0 file(s) rejected"));
+    f.write("broken.md", "+++\ntitle = \n+++\n");
+    f.write_bytes("latin1.txt", b"Caf\xe9\n");
+    let (code, out, _) = run(dir, &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("broken.md:2: skipped: broken front matter"),
+        "{out}"
+    );
+    assert!(
+        out.contains("latin1.txt:1: skipped: not valid UTF-8"),
+        "{out}"
+    );
+    assert!(out.contains("2 file(s) rejected"));
+    let (code, out, _) = run(dir, &["--json", "check"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rejected"], 2);
+    // The good articles still answer.
+    let (code, _, err) = run(dir, &["ask", "caffeine"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("broken.md"),
+        "rejected files are logged: {err}"
+    );
+}
+
+#[test]
+fn usage_and_config_errors_exit_2() {
+    let f = Fixture::standard();
+    let dir = f.dir.path();
+    let (code, _, err) = run(dir, &["ask"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(dir, &["frobnicate"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = run(dir, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("chat"));
+    f.config("[answer]\nresutls = 3\n");
+    let (code, _, err) = run(dir, &["ask", "sleep"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("resutls"), "names the unknown key: {err}");
+    let (code, _, err) = run(dir, &["--config", "nope.toml", "ask", "sleep"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.toml"));
+    f.config("");
+    let (code, _, err) = run(
+        dir,
+        &["--content", "missing", "--index", "memory", "ask", "x"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("missing"), "{err}");
+    let (code, _, _) = run(dir, &["search", "x", "--page", "0"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn json_output_is_not_mixed_with_logs() {
+    let f = Fixture::standard();
+    f.config("");
+    f.write("bad.md", "");
+    let out = bin()
+        .current_dir(f.dir.path())
+        .env("RUST_LOG", "debug")
+        .args(["--json", "ask", "sleep"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is only JSON");
+    assert!(v["results"].is_array());
+    assert!(!out.stderr.is_empty(), "logs went to stderr");
+}
+
+#[test]
+fn chat_runs_questions_and_commands() {
+    let f = Fixture::standard();
+    f.config("");
+    let mut child = bin()
+        .current_dir(f.dir.path())
+        .args(["--json", "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"how long does composting take\n/search sleep\n/discuss sleep\nhow long is a cycle\n/takeaways cycling\n/quit\nnot reached\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines[0]["results"][0]["slug"], "guides-composting");
+    assert_eq!(lines[1]["query"], "sleep");
+    assert_eq!(lines[2]["slug"], "sleep");
+    assert_eq!(
+        lines[3]["article"], "sleep",
+        "questions go to the discussed article"
+    );
+    assert!(lines[3]["results"][0]["excerpt"]
+        .as_str()
+        .unwrap()
+        .contains("ninety minutes"));
+    assert_eq!(lines[4]["slug"], "cycling");
+}

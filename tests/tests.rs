@@ -1,0 +1,8 @@
+//! Integration tests: one binary, grouped by theme (see ARCHITECTURE.md).
+
+mod util;
+
+mod answers;
+mod cli;
+mod content;
+mod persistence;
