@@ -12,9 +12,12 @@
 //! - [`answer`]: the command layer every front end shares: a [`answer::Command`] in, a
 //!   plain-data [`answer::Answer`] out.
 //! - [`render`]: answers as terminal text; JSON is the answers' own serialization.
+//! - [`reload`], [`stats`], [`service`]: what a serving process adds: reloads that swap a
+//!   new library in whole, question statistics, and the async API the adapters call.
 //! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
 //!
-//! The core (everything above `cli`) knows nothing of Discord.
+//! The core (everything above `service`) knows nothing of Discord; the Discord adapters
+//! translate between Discord's protocol and [`service::Service`].
 
 pub mod answer;
 pub mod cli;
@@ -23,5 +26,8 @@ pub mod content;
 pub mod index;
 pub mod library;
 pub mod names;
+pub mod reload;
 pub mod render;
+pub mod service;
+pub mod stats;
 pub mod text;

@@ -1,0 +1,268 @@
+//! Reloading the content without downtime: a new library is built off the async runtime and
+//! off to the side, then swapped in whole; concurrent reloads coalesce into one rebuild; a
+//! failed (or, with `strict_reload`, imperfect) reload keeps the old library serving.
+//!
+//! Also the two automatic triggers: SIGHUP and, with `content.watch`, file changes.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::answer::Engine;
+use crate::config::Settings;
+use crate::content::{Article, Warning};
+use crate::library::{Library, OpenMode, Progress};
+
+/// What became of a reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum Outcome {
+    /// The new library is in service.
+    Swapped,
+    /// The old library is still in service, for this reason.
+    KeptOld(String),
+}
+
+/// The report a moderator gets (and the log records).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadReport {
+    pub outcome: Outcome,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// Articles in service after the reload.
+    pub articles: usize,
+    #[serde(serialize_with = "millis")]
+    pub took: Duration,
+    /// `true` when this request was served by a rebuild another request started.
+    pub coalesced: bool,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_millis())
+}
+
+impl ReloadReport {
+    /// The report as text: outcome, changes by slug, every warning, time taken.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        match &self.outcome {
+            Outcome::Swapped => {
+                let _ = writeln!(
+                    out,
+                    "Reloaded: {} article(s) in service ({} ms).",
+                    self.articles,
+                    self.took.as_millis()
+                );
+            }
+            Outcome::KeptOld(reason) => {
+                let _ = writeln!(
+                    out,
+                    "Reload failed, the previous content stays in service: {reason} ({} ms).",
+                    self.took.as_millis()
+                );
+            }
+        }
+        for (label, list) in [
+            ("added", &self.added),
+            ("removed", &self.removed),
+            ("changed", &self.changed),
+        ] {
+            if !list.is_empty() {
+                let _ = writeln!(out, "{label} ({}): {}", list.len(), list.join(", "));
+            }
+        }
+        if self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty() {
+            let _ = writeln!(out, "no article changed");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "{w}");
+        }
+        out
+    }
+
+    fn log(&self) {
+        match &self.outcome {
+            Outcome::Swapped => tracing::info!(
+                articles = self.articles,
+                added = self.added.len(),
+                removed = self.removed.len(),
+                changed = self.changed.len(),
+                warnings = self.warnings.len(),
+                ms = self.took.as_millis() as u64,
+                "reload: {}",
+                self.to_text().trim_end().replace('\n', "; ")
+            ),
+            Outcome::KeptOld(_) => {
+                tracing::warn!("reload: {}", self.to_text().trim_end().replace('\n', "; "))
+            }
+        }
+    }
+}
+
+/// Rebuilds and swaps libraries for one engine.
+pub struct Reloader {
+    engine: Arc<Engine>,
+    settings: Settings,
+    /// Held while a rebuild runs; waiting here is how requests coalesce.
+    gate: tokio::sync::Mutex<Option<ReloadReport>>,
+    /// Number of reload requests made so far.
+    requested: AtomicU64,
+    /// Requests covered by the last finished rebuild.
+    done: AtomicU64,
+}
+
+impl Reloader {
+    pub fn new(engine: Arc<Engine>, settings: Settings) -> Reloader {
+        Reloader {
+            engine,
+            settings,
+            gate: tokio::sync::Mutex::new(None),
+            requested: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        }
+    }
+
+    /// Re-reads the content and swaps the new library in. Requests that arrive while a
+    /// rebuild runs wait for it and share the next one: any number of simultaneous requests
+    /// cost at most two rebuilds, and each request sees a rebuild that started after it.
+    pub async fn reload(&self) -> ReloadReport {
+        let mine = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut last = self.gate.lock().await;
+        if self.done.load(Ordering::SeqCst) >= mine {
+            if let Some(report) = last.as_ref() {
+                let mut shared = report.clone();
+                shared.coalesced = true;
+                return shared;
+            }
+        }
+        let covers = self.requested.load(Ordering::SeqCst);
+        let report = self.rebuild().await;
+        report.log();
+        self.done.store(covers, Ordering::SeqCst);
+        *last = Some(report.clone());
+        report
+    }
+
+    async fn rebuild(&self) -> ReloadReport {
+        let start = Instant::now();
+        let settings = self.settings.clone();
+        let strict = self.settings.reload.strict;
+        let built = tokio::task::spawn_blocking(
+            move || -> anyhow::Result<Result<Library, (String, Vec<Warning>)>> {
+                if strict {
+                    // Check first so that a rejected file never reaches the persisted index.
+                    let loaded = crate::content::load(&settings.content)?;
+                    if loaded.rejected() > 0 {
+                        return Ok(Err((
+                            format!(
+                                "{} file(s) rejected and strict_reload is on",
+                                loaded.rejected()
+                            ),
+                            loaded.warnings,
+                        )));
+                    }
+                }
+                Ok(Ok(Library::open(
+                    &settings,
+                    OpenMode::Reuse,
+                    Progress::Hidden,
+                )?))
+            },
+        )
+        .await;
+        let old = self.engine.library();
+        let kept = |reason: String, warnings: Vec<Warning>| ReloadReport {
+            outcome: Outcome::KeptOld(reason),
+            added: Vec::new(),
+            removed: Vec::new(),
+            changed: Vec::new(),
+            warnings,
+            articles: old.articles.len(),
+            took: start.elapsed(),
+            coalesced: false,
+        };
+        let new = match built {
+            Ok(Ok(Ok(lib))) => lib,
+            Ok(Ok(Err((reason, warnings)))) => return kept(reason, warnings),
+            Ok(Err(e)) => return kept(format!("{e:#}"), Vec::new()),
+            Err(e) => return kept(format!("the rebuild crashed: {e}"), Vec::new()),
+        };
+        let (added, removed, changed) = diff(&old.articles, &new.articles);
+        let warnings = new.warnings.clone();
+        let articles = new.articles.len();
+        self.engine.swap(new);
+        ReloadReport {
+            outcome: Outcome::Swapped,
+            added,
+            removed,
+            changed,
+            warnings,
+            articles,
+            took: start.elapsed(),
+            coalesced: false,
+        }
+    }
+}
+
+/// Slugs added, removed and changed between two collections.
+fn diff(old: &[Article], new: &[Article]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let old_by: HashMap<&str, &Article> = old.iter().map(|a| (a.slug.as_str(), a)).collect();
+    let new_by: HashMap<&str, &Article> = new.iter().map(|a| (a.slug.as_str(), a)).collect();
+    let mut added: Vec<String> = new_by
+        .keys()
+        .filter(|s| !old_by.contains_key(*s))
+        .map(|s| s.to_string())
+        .collect();
+    let mut removed: Vec<String> = old_by
+        .keys()
+        .filter(|s| !new_by.contains_key(*s))
+        .map(|s| s.to_string())
+        .collect();
+    let mut changed: Vec<String> = new_by
+        .iter()
+        .filter(|(s, a)| old_by.get(*s).is_some_and(|o| o != *a))
+        .map(|(s, _)| s.to_string())
+        .collect();
+    added.sort();
+    removed.sort();
+    changed.sort();
+    (added, removed, changed)
+}
+
+/// Watches `dir` recursively; the receiver gets one message per batch of changes that
+/// settled for `debounce`. The watcher stops when the guard is dropped.
+pub fn watch(
+    dir: &std::path::Path,
+    debounce: Duration,
+) -> anyhow::Result<(WatchGuard, tokio::sync::mpsc::UnboundedReceiver<()>)> {
+    use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut debouncer = new_debouncer(
+        debounce,
+        move |res: notify_debouncer_mini::DebounceEventResult| match res {
+            Ok(events) if !events.is_empty() => {
+                let _ = tx.send(());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("content watcher: {e}"),
+        },
+    )?;
+    debouncer.watcher().watch(dir, RecursiveMode::Recursive)?;
+    Ok((
+        WatchGuard {
+            _debouncer: Box::new(debouncer),
+        },
+        rx,
+    ))
+}
+
+/// Keeps a content watcher alive.
+pub struct WatchGuard {
+    _debouncer: Box<dyn std::any::Any + Send>,
+}

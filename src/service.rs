@@ -1,0 +1,153 @@
+//! The running service shared by the serving adapters (Discord gateway, HTTP interactions):
+//! the engine, reloads, question statistics and uptime, behind one async API.
+//!
+//! Adapters translate their protocol into calls here and never touch the library, the index
+//! or the statistics database themselves. CPU-bound work runs on tokio's blocking pool.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::answer::{Answer, Choice, Command, Engine};
+use crate::config::Settings;
+use crate::library::Library;
+use crate::reload::{ReloadReport, Reloader, WatchGuard};
+use crate::stats::{Stats, StatsReport};
+
+/// Who asked: an opaque, stable identifier of the person (a Discord user id as text). It is
+/// only ever stored as a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Asker(pub String);
+
+/// Shared state of a serving process.
+pub struct Service {
+    engine: Arc<Engine>,
+    settings: Settings,
+    reloader: Reloader,
+    stats: Stats,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Starts the service over an opened library. Opens the statistics store the settings
+    /// name (in memory when none).
+    pub fn new(settings: Settings, library: Library) -> anyhow::Result<Arc<Service>> {
+        let engine = Arc::new(Engine::new(library, settings.answer.clone()));
+        let stats = Stats::open(&settings.stats)?;
+        let reloader = Reloader::new(engine.clone(), settings.clone());
+        Ok(Arc::new(Service {
+            engine,
+            settings,
+            reloader,
+            stats,
+            started: Instant::now(),
+        }))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Answers `command` on the blocking pool and records the question in the statistics.
+    pub async fn execute(&self, command: Command, asker: Option<Asker>) -> anyhow::Result<Answer> {
+        let engine = self.engine.clone();
+        let cmd = command.clone();
+        let answer = tokio::task::spawn_blocking(move || engine.execute(&cmd)).await??;
+        if let Err(e) = self.stats.record(&command, &answer, asker.as_ref()) {
+            tracing::warn!("cannot record statistics: {e:#}");
+        }
+        Ok(answer)
+    }
+
+    /// Autocomplete choices. Cheap enough to run inline (a few binary searches).
+    pub fn autocomplete(&self, prefix: &str) -> Vec<Choice> {
+        self.engine.autocomplete(prefix)
+    }
+
+    /// Re-reads the content and swaps the new library in (see [`Reloader::reload`]).
+    /// `by` names who asked, for the report and `/stats`.
+    pub async fn reload(&self, by: &str) -> ReloadReport {
+        let report = self.reloader.reload().await;
+        self.stats.record_reload(by, &report);
+        report
+    }
+
+    /// The content check report (`articlebot check` and `/check` share it).
+    pub async fn check(&self) -> anyhow::Result<String> {
+        let content = self.settings.content.clone();
+        tokio::task::spawn_blocking(move || {
+            let loaded = crate::content::load(&content)?;
+            Ok(crate::render::check_report(
+                loaded.articles.len(),
+                &loaded.warnings,
+            ))
+        })
+        .await?
+    }
+
+    /// What `/stats` shows.
+    pub fn stats_report(&self) -> StatsReport {
+        let lib = self.engine.library();
+        self.stats.report(&lib, self.started.elapsed())
+    }
+
+    /// Starts the automatic reloads: on SIGHUP, and on file changes when `content.watch` is
+    /// set. Both log the reload report. They stop when the returned guard is dropped.
+    pub fn start_reload_triggers(self: &Arc<Self>) -> anyhow::Result<ReloadTriggers> {
+        let mut tasks = Vec::new();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut hup = signal(SignalKind::hangup())?;
+            let service = self.clone();
+            tasks.push(tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading the content");
+                    service.reload("SIGHUP").await;
+                }
+            }));
+        }
+        let mut watcher = None;
+        if self.settings.reload.watch {
+            let (guard, mut changes) =
+                crate::reload::watch(&self.settings.content.dir, self.settings.reload.debounce)?;
+            watcher = Some(guard);
+            let service = self.clone();
+            tasks.push(tokio::spawn(async move {
+                while changes.recv().await.is_some() {
+                    // Changes that arrive during a reload are folded into the next one.
+                    while changes.try_recv().is_ok() {}
+                    tracing::info!("content changed: reloading");
+                    service.reload("file watcher").await;
+                }
+            }));
+        }
+        Ok(ReloadTriggers {
+            tasks,
+            _watcher: watcher,
+        })
+    }
+}
+
+/// Keeps the automatic reload triggers running; dropping it stops them.
+pub struct ReloadTriggers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _watcher: Option<WatchGuard>,
+}
+
+impl Drop for ReloadTriggers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Question statistics for moderators: what people ask, what found nothing or only weak
+//! matches (the gaps in the collection), and the reloads. Kept in SQLite (rusqlite, bundled)
+//! in the data directory so a restart keeps them; pruned after `retention_days`.
+//!
+//! Privacy: no user id is stored in the clear. An asker is stored as a keyed BLAKE3 hash whose
+//! key lives in a separate file beside the database (`<db>.key`, created on first use, mode
+//! 0600) or comes from `ARTICLEBOT_STATS_KEY`. Question text is stored only when
+//! `stats.keep_questions` is true.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::answer::{Answer, Command};
+use crate::config::StatsSettings;
+use crate::library::Library;
+use crate::reload::{Outcome, ReloadReport};
+use crate::service::Asker;
+
+/// How an asked question fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Answered,
+    Weak,
+    Nothing,
+}
+
+impl Fate {
+    fn as_str(self) -> &'static str {
+        match self {
+            Fate::Answered => "answered",
+            Fate::Weak => "weak",
+            Fate::Nothing => "nothing",
+        }
+    }
+}
+
+/// The last reload, as `/stats` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LastReload {
+    pub by: String,
+    /// Seconds since the epoch.
+    pub at: u64,
+    pub outcome: String,
+}
+
+/// A question and how often it was asked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Asked {
+    pub question: String,
+    pub count: u64,
+}
+
+/// What `/stats` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsReport {
+    pub articles: usize,
+    pub passages: usize,
+    pub index_bytes: u64,
+    pub uptime_secs: u64,
+    pub last_reload: Option<LastReload>,
+    /// Over the window.
+    pub questions: u64,
+    pub distinct_askers: u64,
+    pub top_questions: Vec<Asked>,
+    /// Questions that found nothing or only weak matches.
+    pub gaps: Vec<Asked>,
+    pub window_days: u32,
+    pub keep_questions: bool,
+}
+
+impl StatsReport {
+    /// The report as text.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} articles, {} passages, index {:.1} MB, up {}",
+            self.articles,
+            self.passages,
+            self.index_bytes as f64 / 1e6,
+            human_duration(self.uptime_secs)
+        );
+        match &self.last_reload {
+            Some(r) => {
+                let _ = writeln!(
+                    out,
+                    "last reload: <t:{}:R> by {}: {}",
+                    r.at, r.by, r.outcome
+                );
+            }
+            None => {
+                let _ = writeln!(out, "last reload: none since the statistics began");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "last {} days: {} questions from {} people",
+            self.window_days, self.questions, self.distinct_askers
+        );
+        if !self.keep_questions {
+            let _ = writeln!(
+                out,
+                "(question text is not kept: stats.keep_questions = false)"
+            );
+        }
+        if !self.top_questions.is_empty() {
+            let _ = writeln!(out, "most asked:");
+            for a in &self.top_questions {
+                let _ = writeln!(out, "  {}× {}", a.count, a.question);
+            }
+        }
+        if !self.gaps.is_empty() {
+            let _ = writeln!(out, "not answered well (gaps):");
+            for a in &self.gaps {
+                let _ = writeln!(out, "  {}× {}", a.count, a.question);
+            }
+        }
+        out
+    }
+}
+
+fn human_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else {
+        format!("{m}m {}s", secs % 60)
+    }
+}
+
+/// The statistics store.
+pub struct Stats {
+    conn: Option<Mutex<Connection>>,
+    key: [u8; 32],
+    settings: StatsSettings,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Stats {
+    /// Opens (creating) the database the settings name, in memory when they name none; a
+    /// disabled store records nothing.
+    pub fn open(settings: &StatsSettings) -> anyhow::Result<Stats> {
+        if !settings.enabled {
+            return Ok(Stats {
+                conn: None,
+                key: [0; 32],
+                settings: settings.clone(),
+            });
+        }
+        let (conn, key) = match &settings.db {
+            Some(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                let conn = Connection::open(path).with_context(|| {
+                    format!("cannot open the statistics database {}", path.display())
+                })?;
+                (conn, load_key(path)?)
+            }
+            None => (Connection::open_in_memory()?, random_key()),
+        };
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS questions (
+                 at INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 asker BLOB,
+                 question TEXT,
+                 fate TEXT NOT NULL,
+                 score REAL
+             );
+             CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
+             CREATE TABLE IF NOT EXISTS reloads (
+                 at INTEGER NOT NULL,
+                 by TEXT NOT NULL,
+                 outcome TEXT NOT NULL
+             );",
+        )
+        .context("cannot prepare the statistics database")?;
+        let stats = Stats {
+            conn: Some(Mutex::new(conn)),
+            key,
+            settings: settings.clone(),
+        };
+        stats.prune()?;
+        Ok(stats)
+    }
+
+    fn conn(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        self.conn
+            .as_ref()
+            .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The keyed hash an asker is stored as.
+    pub fn hash_asker(&self, asker: &Asker) -> [u8; 32] {
+        *blake3::keyed_hash(&self.key, asker.0.as_bytes()).as_bytes()
+    }
+
+    /// Deletes rows older than the retention period.
+    pub fn prune(&self) -> anyhow::Result<usize> {
+        let Some(conn) = self.conn() else {
+            return Ok(0);
+        };
+        let cutoff = now().saturating_sub(u64::from(self.settings.retention_days) * 86_400);
+        let n = conn.execute("DELETE FROM questions WHERE at < ?1", params![cutoff])?;
+        let m = conn.execute("DELETE FROM reloads WHERE at < ?1", params![cutoff])?;
+        Ok(n + m)
+    }
+
+    /// Records an `ask` or `search` (other commands are look-ups, not questions).
+    pub fn record(
+        &self,
+        command: &Command,
+        answer: &Answer,
+        asker: Option<&Asker>,
+    ) -> anyhow::Result<()> {
+        self.record_at(now(), command, answer, asker)
+    }
+
+    /// [`Stats::record`] with an explicit time (tests of pruning).
+    pub fn record_at(
+        &self,
+        at: u64,
+        command: &Command,
+        answer: &Answer,
+        asker: Option<&Asker>,
+    ) -> anyhow::Result<()> {
+        let Some(conn) = self.conn() else {
+            return Ok(());
+        };
+        let (kind, text, fate, score) = match (command, answer) {
+            (Command::Ask { question, .. }, Answer::Ask(a)) => {
+                let top = a.results.first().map(|r| r.score);
+                let fate = match top {
+                    None => Fate::Nothing,
+                    Some(s) if s < self.settings.weak_score => Fate::Weak,
+                    Some(_) => Fate::Answered,
+                };
+                ("ask", question, fate, top)
+            }
+            (Command::Search { query, .. }, Answer::Search(s)) => {
+                let fate = if s.total == 0 {
+                    Fate::Nothing
+                } else {
+                    Fate::Answered
+                };
+                ("search", query, fate, None)
+            }
+            _ => return Ok(()),
+        };
+        let text = self.settings.keep_questions.then(|| {
+            crate::text::clean_whitespace(text)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        });
+        let hash = asker.map(|a| self.hash_asker(a).to_vec());
+        conn.execute(
+            "INSERT INTO questions (at, kind, asker, question, fate, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![at, kind, hash, text, fate.as_str(), score],
+        )?;
+        Ok(())
+    }
+
+    /// Records a reload. `by` is what the adapter names the moderator with (a display name,
+    /// never an id) or the trigger ("SIGHUP").
+    pub fn record_reload(&self, by: &str, report: &ReloadReport) {
+        let Some(conn) = self.conn() else { return };
+        let outcome = match &report.outcome {
+            Outcome::Swapped => format!(
+                "reloaded {} articles (+{} −{} ~{})",
+                report.articles,
+                report.added.len(),
+                report.removed.len(),
+                report.changed.len()
+            ),
+            Outcome::KeptOld(reason) => format!("kept the old content: {reason}"),
+        };
+        if let Err(e) = conn.execute(
+            "INSERT INTO reloads (at, by, outcome) VALUES (?1, ?2, ?3)",
+            params![now(), by, outcome],
+        ) {
+            tracing::warn!("cannot record the reload: {e}");
+        }
+    }
+
+    /// The report over the retention window.
+    pub fn report(&self, lib: &Library, uptime: Duration) -> StatsReport {
+        let mut report = StatsReport {
+            articles: lib.articles.len(),
+            passages: lib.passages.len(),
+            index_bytes: lib.index.size_on_disk(),
+            uptime_secs: uptime.as_secs(),
+            last_reload: None,
+            questions: 0,
+            distinct_askers: 0,
+            top_questions: Vec::new(),
+            gaps: Vec::new(),
+            window_days: self.settings.retention_days,
+            keep_questions: self.settings.keep_questions,
+        };
+        let Some(conn) = self.conn() else {
+            return report;
+        };
+        let since = now().saturating_sub(u64::from(self.settings.retention_days) * 86_400);
+        let result: rusqlite::Result<()> = (|| {
+            report.last_reload = conn
+                .query_row(
+                    "SELECT by, at, outcome FROM reloads ORDER BY at DESC, rowid DESC LIMIT 1",
+                    [],
+                    |r| {
+                        Ok(LastReload {
+                            by: r.get(0)?,
+                            at: r.get(1)?,
+                            outcome: r.get(2)?,
+                        })
+                    },
+                )
+                .ok();
+            report.questions = conn.query_row(
+                "SELECT COUNT(*) FROM questions WHERE at >= ?1",
+                params![since],
+                |r| r.get(0),
+            )?;
+            report.distinct_askers = conn.query_row(
+                "SELECT COUNT(DISTINCT asker) FROM questions WHERE at >= ?1",
+                params![since],
+                |r| r.get(0),
+            )?;
+            let grouped = |fates: &str| -> rusqlite::Result<Vec<Asked>> {
+                let sql = format!(
+                    "SELECT lower(question) AS q, COUNT(*) AS n FROM questions \
+                     WHERE at >= ?1 AND question IS NOT NULL AND fate IN ({fates}) \
+                     GROUP BY q ORDER BY n DESC, q ASC LIMIT 10"
+                );
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map(params![since], |r| {
+                    Ok(Asked {
+                        question: r.get(0)?,
+                        count: r.get(1)?,
+                    })
+                })?;
+                rows.collect()
+            };
+            report.top_questions = grouped("'answered', 'weak', 'nothing'")?;
+            report.gaps = grouped("'weak', 'nothing'")?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::warn!("cannot read statistics: {e}");
+        }
+        report
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    let urandom = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut key));
+    if urandom.is_err() {
+        // No /dev/urandom: fresh process entropy, hashed. Unguessable enough for a pseudonym.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut h = blake3::Hasher::new();
+        h.update(&nanos.to_le_bytes());
+        h.update(&std::process::id().to_le_bytes());
+        key = *h.finalize().as_bytes();
+    }
+    key
+}
+
+/// The hashing key: `ARTICLEBOT_STATS_KEY`, else `<db>.key` (created on first use).
+fn load_key(db: &Path) -> anyhow::Result<[u8; 32]> {
+    if let Ok(secret) = std::env::var("ARTICLEBOT_STATS_KEY") {
+        if !secret.is_empty() {
+            return Ok(blake3::derive_key(
+                "articlebot stats key v1",
+                secret.as_bytes(),
+            ));
+        }
+    }
+    let path = db.with_extension("key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 32 => {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&bytes);
+            Ok(key)
+        }
+        Ok(_) => anyhow::bail!("{}: not a 32-byte key", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = random_key();
+            write_private(&path, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
