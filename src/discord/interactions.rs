@@ -1,0 +1,739 @@
+//! The shared interaction layer: everything about a slash command, an autocomplete or a button
+//! press that is not transport. Both the gateway adapter and the HTTP-interactions adapter call
+//! [`handle`] and send what it returns, so the checks (moderators, cooldowns, button owner
+//! and expiry), the deferral decision, the rendering within Discord's limits and the no-ping
+//! rule live here, once.
+//!
+//! A transport sends [`Reply::Now`] as the interaction response; for [`Reply::Deferred`] it
+//! sends `ack` as the response and then runs [`complete`], which finishes the work and edits,
+//! deletes or follows up through the interaction webhook. The [`Http`] given to [`complete`]
+//! must know the application id (`Http::set_application_id`), since webhook routes name it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serenity::builder::{
+    CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, CreateThread, EditInteractionResponse,
+};
+use serenity::http::Http;
+use serenity::model::application::{
+    ButtonStyle, CommandInteraction, ComponentInteraction, Interaction, ResolvedValue,
+};
+use serenity::model::guild::Member;
+use serenity::model::id::ChannelId;
+use serenity::model::Permissions;
+
+use super::commands;
+use super::render::{self, no_pings, Rendered};
+use crate::answer::{Answer, Command, Scope};
+use crate::config::DiscordSettings;
+use crate::service::{Asker, Service};
+
+/// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
+/// response still has to travel.
+pub const DEFER_AFTER: Duration = Duration::from_millis(2000);
+
+/// Prefix of every button's custom id.
+const BUTTON: &str = "ab";
+
+/// What a message with buttons was made from, for paging, posting and expiry.
+#[derive(Debug, Clone)]
+struct Stored {
+    command: Command,
+    asker: u64,
+    created: Instant,
+    rendered: Rendered,
+    /// (page, pages) of a search.
+    paging: Option<(usize, usize)>,
+}
+
+/// The bot's shared state: the service and what the Discord side remembers.
+pub struct Bot {
+    service: Arc<Service>,
+    settings: DiscordSettings,
+    defer_after: Duration,
+    /// When each user last asked something (per-user cooldown).
+    cooldowns: Mutex<HashMap<u64, Instant>>,
+    /// Messages with live buttons, by the id in their custom ids.
+    stored: Mutex<HashMap<u64, Stored>>,
+    next_id: AtomicU64,
+    /// Threads opened by `/discuss`: thread (channel) id → article slug.
+    threads: Mutex<HashMap<u64, String>>,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot").finish_non_exhaustive()
+    }
+}
+
+impl Bot {
+    pub fn new(service: Arc<Service>) -> Arc<Bot> {
+        Bot::with_defer_after(service, DEFER_AFTER)
+    }
+
+    /// A bot that defers any answer not ready after `defer_after` (tests use zero to take the
+    /// deferred path every time).
+    pub fn with_defer_after(service: Arc<Service>, defer_after: Duration) -> Arc<Bot> {
+        let settings = service.settings().discord.clone();
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_millis() as u64);
+        Arc::new(Bot {
+            service,
+            settings,
+            defer_after,
+            cooldowns: Mutex::new(HashMap::new()),
+            stored: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(seed),
+            threads: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    pub fn settings(&self) -> &DiscordSettings {
+        &self.settings
+    }
+
+    /// Starts `user`'s cooldown, or returns how long they still have to wait.
+    pub fn cooldown(&self, user: u64) -> Result<(), Duration> {
+        if self.settings.cooldown.is_zero() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut map = self.cooldowns.lock().unwrap();
+        if let Some(&last) = map.get(&user) {
+            let since = now.duration_since(last);
+            if since < self.settings.cooldown {
+                return Err(self.settings.cooldown - since);
+            }
+        }
+        map.retain(|_, t| now.duration_since(*t) < self.settings.cooldown);
+        map.insert(user, now);
+        Ok(())
+    }
+
+    /// Whether a guild member may run the moderator commands: a role from
+    /// `moderator_role_ids` or the Manage Server permission. Outside a guild, nobody.
+    pub fn is_moderator(&self, member: Option<&Member>) -> bool {
+        let Some(m) = member else { return false };
+        let by_permission = m
+            .permissions
+            .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
+        let by_role = m
+            .roles
+            .iter()
+            .any(|r| self.settings.moderator_role_ids.contains(&r.get()));
+        by_permission || by_role
+    }
+
+    /// The article a `/discuss` thread is about.
+    pub fn thread_article(&self, channel: u64) -> Option<String> {
+        self.threads.lock().unwrap().get(&channel).cloned()
+    }
+
+    pub fn remember_thread(&self, channel: u64, slug: String) {
+        self.threads.lock().unwrap().insert(channel, slug);
+    }
+
+    fn store(&self, s: Stored) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut map = self.stored.lock().unwrap();
+        let timeout = self.settings.button_timeout;
+        map.retain(|_, v| v.created.elapsed() <= timeout);
+        map.insert(id, s);
+        id
+    }
+
+    /// The live state behind a button, or `None` when it expired (or the bot restarted).
+    fn stored(&self, id: u64) -> Option<Stored> {
+        let map = self.stored.lock().unwrap();
+        map.get(&id)
+            .filter(|s| s.created.elapsed() <= self.settings.button_timeout)
+            .cloned()
+    }
+
+    fn update_stored(&self, id: u64, command: Command, rendered: Rendered, answer: &Answer) {
+        if let Some(s) = self.stored.lock().unwrap().get_mut(&id) {
+            s.command = command;
+            s.rendered = rendered;
+            s.paging = paging(answer);
+        }
+    }
+
+    /// Answers a message that mentions the bot or replies to it (gateway only): `None` when
+    /// the message has no question in it. Threads opened by `/discuss` answer from their
+    /// article first.
+    pub async fn answer_message(
+        self: &Arc<Self>,
+        user: u64,
+        channel: u64,
+        question: &str,
+    ) -> Option<CreateMessage> {
+        let question = question.trim();
+        if question.is_empty() {
+            return None;
+        }
+        if let Err(wait) = self.cooldown(user) {
+            return Some(
+                CreateMessage::new()
+                    .content(cooldown_text(wait))
+                    .allowed_mentions(no_pings()),
+            );
+        }
+        let scope = match self.thread_article(channel) {
+            Some(slug) => Scope::PreferArticle(slug),
+            None => Scope::Collection,
+        };
+        let command = Command::Ask {
+            question: question.to_string(),
+            scope,
+        };
+        let msg = CreateMessage::new().allowed_mentions(no_pings());
+        Some(
+            match self
+                .service
+                .execute(command, Some(Asker(user.to_string())))
+                .await
+            {
+                Ok(answer) => msg.embeds(render::answer(&answer).embeds()),
+                Err(e) => {
+                    tracing::error!("answering a mention: {e:#}");
+                    msg.content(FAILED)
+                }
+            },
+        )
+    }
+}
+
+const FAILED: &str = "Sorry, something went wrong while answering. Please try again.";
+const MODERATORS_ONLY: &str = "This command is for moderators only.";
+const EXPIRED: &str = "These buttons have expired. Run the command again for fresh ones.";
+
+fn cooldown_text(wait: Duration) -> String {
+    let secs = wait.as_secs_f32().ceil().max(1.0) as u64;
+    format!("Slow down: you can ask again in {secs} s.")
+}
+
+/// What to send for an interaction.
+pub enum Reply {
+    /// The whole interaction response (callback types 1/4/7/8/9...).
+    Now(CreateInteractionResponse),
+    /// A deferred response now (type 5 or 6); `then` finishes the work, and [`complete`]
+    /// sends it.
+    Deferred {
+        ack: CreateInteractionResponse,
+        then: Later,
+    },
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
+            Reply::Deferred { ack, .. } => f.debug_struct("Deferred").field("ack", ack).finish(),
+        }
+    }
+}
+
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The rest of a deferred reply: work still running and what to send when it is done.
+pub struct Later(Job);
+
+enum Job {
+    /// Edit `@original` with what the work produces.
+    Edit(Pending<EditInteractionResponse>),
+    /// Delete `@original` (the message a button was on).
+    Delete,
+    /// `/discuss`: edit `@original` with the article, open a thread on it, post the summary
+    /// and the takeaways there.
+    Discuss(Arc<Bot>, Pending<Discussion>),
+}
+
+enum Discussion {
+    Open {
+        slug: String,
+        title: String,
+        opening: Rendered,
+        posts: Rendered,
+    },
+    /// Nothing to discuss (no such article, or an error): just this answer.
+    Answer(EditInteractionResponse),
+}
+
+impl Later {
+    fn edit(work: impl Future<Output = EditInteractionResponse> + Send + 'static) -> Later {
+        Later(Job::Edit(Box::pin(work)))
+    }
+}
+
+/// Sends what a deferred reply produces, through the interaction webhook (PATCH or DELETE
+/// `/webhooks/{application_id}/{token}/messages/@original`, POST follow-ups). Failures are
+/// logged: the interaction is over by then.
+pub async fn complete(http: &Http, interaction_token: &str, later: Later) {
+    if let Err(e) = run_later(http, interaction_token, later).await {
+        tracing::warn!("finishing a deferred interaction: {e:#}");
+    }
+}
+
+async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()> {
+    match later.0 {
+        Job::Edit(work) => {
+            let edit = work.await.allowed_mentions(no_pings());
+            http.edit_original_interaction_response(token, &edit, vec![])
+                .await?;
+        }
+        Job::Delete => http.delete_original_interaction_response(token).await?,
+        Job::Discuss(bot, work) => match work.await {
+            Discussion::Answer(edit) => {
+                let edit = edit.allowed_mentions(no_pings());
+                http.edit_original_interaction_response(token, &edit, vec![])
+                    .await?;
+            }
+            Discussion::Open {
+                slug,
+                title,
+                opening,
+                posts,
+            } => {
+                let edit = EditInteractionResponse::new()
+                    .embeds(opening.embeds())
+                    .allowed_mentions(no_pings());
+                let msg = http
+                    .edit_original_interaction_response(token, &edit, vec![])
+                    .await?;
+                let name = render::cut_plain(&title, 100);
+                let thread = http
+                    .create_thread_from_message(
+                        msg.channel_id,
+                        msg.id,
+                        &CreateThread::new(name),
+                        None,
+                    )
+                    .await?;
+                bot.remember_thread(thread.id.get(), slug);
+                let post = CreateMessage::new()
+                    .embeds(posts.embeds())
+                    .allowed_mentions(no_pings());
+                http.send_message(thread.id, vec![], &post).await?;
+            }
+        },
+    }
+    Ok(())
+}
+
+fn ephemeral(text: &str) -> Reply {
+    Reply::Now(CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(render::notice(text))
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    ))
+}
+
+/// Everything that is not transport: checks, cooldowns, running the command, rendering.
+pub async fn handle(bot: &Arc<Bot>, interaction: Interaction) -> Reply {
+    match interaction {
+        Interaction::Ping(_) => Reply::Now(CreateInteractionResponse::Pong),
+        Interaction::Autocomplete(ci) => Reply::Now(autocomplete(bot, &ci)),
+        Interaction::Command(ci) => command(bot, &ci).await,
+        Interaction::Component(ci) => component(bot, &ci).await,
+        _ => ephemeral("This kind of interaction is not supported."),
+    }
+}
+
+/// At most 25 choices of at most 100 characters, from titles and aliases.
+fn autocomplete(bot: &Bot, ci: &CommandInteraction) -> CreateInteractionResponse {
+    let typed = ci.data.autocomplete().map(|o| o.value).unwrap_or("");
+    let choices = bot
+        .service
+        .autocomplete(typed)
+        .into_iter()
+        .take(crate::answer::CHOICES_MAX)
+        .fold(CreateAutocompleteResponse::new(), |r, c| {
+            r.add_string_choice(
+                render::cut_plain(&c.name, crate::answer::CHOICE_MAX_CHARS),
+                c.value
+                    .chars()
+                    .take(crate::answer::CHOICE_MAX_CHARS)
+                    .collect::<String>(),
+            )
+        });
+    CreateInteractionResponse::Autocomplete(choices)
+}
+
+/// The string options of a command, by name.
+fn options(ci: &CommandInteraction) -> HashMap<&str, String> {
+    ci.data
+        .options()
+        .into_iter()
+        .filter_map(|o| match o.value {
+            ResolvedValue::String(s) => Some((o.name, s.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn display_name(ci: &CommandInteraction) -> String {
+    ci.member
+        .as_deref()
+        .map(|m| m.display_name().to_string())
+        .unwrap_or_else(|| ci.user.display_name().to_string())
+}
+
+async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
+    let name = ci.data.name.as_str();
+    if commands::MODERATOR_COMMANDS.contains(&name) {
+        if !bot.is_moderator(ci.member.as_deref()) {
+            return ephemeral(MODERATORS_ONLY);
+        }
+        return moderator(bot, name, display_name(ci)).await;
+    }
+    let user = ci.user.id.get();
+    if let Err(wait) = bot.cooldown(user) {
+        return ephemeral(&cooldown_text(wait));
+    }
+    let mut opts = options(ci);
+    let mut take = |k: &str| opts.remove(k).unwrap_or_default();
+    let command = match name {
+        commands::ASK => {
+            let question = take("question");
+            let article = take("article");
+            Command::Ask {
+                question,
+                scope: if article.trim().is_empty() {
+                    Scope::Collection
+                } else {
+                    Scope::Article(article)
+                },
+            }
+        }
+        commands::SEARCH => {
+            let query = take("query");
+            let tag = Some(take("tag")).filter(|t| !t.trim().is_empty());
+            Command::Search {
+                query,
+                page: 1,
+                tag,
+            }
+        }
+        commands::SUMMARY => Command::Summary {
+            article: take("article"),
+        },
+        commands::TAKEAWAYS => Command::Takeaways {
+            article: take("article"),
+        },
+        commands::ARTICLE => Command::Article {
+            query: take("article"),
+        },
+        commands::DISCUSS => return discuss(bot, user, take("article")),
+        _ => return ephemeral("Unknown command."),
+    };
+    answer(bot, command, user, bot.settings.ephemeral).await
+}
+
+async fn moderator(bot: &Arc<Bot>, name: &str, who: String) -> Reply {
+    let service = bot.service.clone();
+    let work: Pending<String> = match name {
+        commands::RELOAD => Box::pin(async move {
+            let report = service.reload(&who).await;
+            render::report("Reload", &report.to_text())
+        }),
+        commands::CHECK => Box::pin(async move {
+            match service.check().await {
+                Ok(text) => render::report("Content check", &text),
+                Err(e) => render::notice(&format!("The check could not run: {e:#}")),
+            }
+        }),
+        _ => {
+            let text = render::report("Statistics", &service.stats_report().to_text());
+            return ephemeral_raw(text);
+        }
+    };
+    // A reload or a check can outlast the 3 s window: always defer.
+    Reply::Deferred {
+        ack: CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        ),
+        then: Later::edit(async move {
+            EditInteractionResponse::new()
+                .content(work.await)
+                .allowed_mentions(no_pings())
+        }),
+    }
+}
+
+/// An ephemeral message whose text is already rendered.
+fn ephemeral_raw(text: String) -> Reply {
+    Reply::Now(CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    ))
+}
+
+fn paging(answer: &Answer) -> Option<(usize, usize)> {
+    match answer {
+        Answer::Search(s) => Some((s.page, s.pages)),
+        _ => None,
+    }
+}
+
+/// Which buttons go under an answer: Previous/Next for a search, then "Post to channel"
+/// (ephemeral) or "Delete" (public).
+fn buttons(
+    id: u64,
+    asker: u64,
+    paging: Option<(usize, usize)>,
+    public: bool,
+) -> Vec<CreateActionRow> {
+    let mut row = Vec::new();
+    if let Some((page, pages)) = paging {
+        row.push(
+            CreateButton::new(format!("{BUTTON}:prev:{id}:{asker}"))
+                .label("Previous")
+                .style(ButtonStyle::Secondary)
+                .disabled(page <= 1),
+        );
+        row.push(
+            CreateButton::new(format!("{BUTTON}:next:{id}:{asker}"))
+                .label("Next")
+                .style(ButtonStyle::Secondary)
+                .disabled(page >= pages),
+        );
+    }
+    if public {
+        row.push(
+            CreateButton::new(format!("{BUTTON}:del:{id}:{asker}"))
+                .label("Delete")
+                .style(ButtonStyle::Danger),
+        );
+    } else {
+        row.push(
+            CreateButton::new(format!("{BUTTON}:post:{id}:{asker}"))
+                .label("Post to channel")
+                .style(ButtonStyle::Primary),
+        );
+    }
+    vec![CreateActionRow::Buttons(row)]
+}
+
+/// Runs `command`, answering at once when it is ready within the defer window, else
+/// deferring and editing the original response when it is.
+async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        tokio::spawn(async move {
+            let result = bot
+                .service
+                .execute(command.clone(), Some(Asker(user.to_string())))
+                .await;
+            match result {
+                Ok(answer) => {
+                    let rendered = render::answer(&answer);
+                    let id = bot.store(Stored {
+                        command,
+                        asker: user,
+                        created: Instant::now(),
+                        rendered: rendered.clone(),
+                        paging: paging(&answer),
+                    });
+                    let buttons = buttons(id, user, paging(&answer), !ephemeral);
+                    Ok((rendered, buttons))
+                }
+                Err(e) => {
+                    tracing::error!("answering a command: {e:#}");
+                    Err(())
+                }
+            }
+        })
+    };
+    let finish = |result: Result<Result<(Rendered, Vec<CreateActionRow>), ()>, _>| match result {
+        Ok(Ok(ok)) => Some(ok),
+        Ok(Err(())) => None,
+        Err(e) => {
+            tracing::error!("answer task failed: {e}");
+            None
+        }
+    };
+    let mut work = work;
+    match tokio::time::timeout(bot.defer_after, &mut work).await {
+        Ok(result) => Reply::Now(CreateInteractionResponse::Message(match finish(result) {
+            Some((rendered, buttons)) => {
+                rendered.message().components(buttons).ephemeral(ephemeral)
+            }
+            None => CreateInteractionResponseMessage::new()
+                .content(FAILED)
+                .ephemeral(true)
+                .allowed_mentions(no_pings()),
+        })),
+        Err(_) => Reply::Deferred {
+            ack: CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+            ),
+            then: Later::edit(async move {
+                match finish(work.await) {
+                    Some((rendered, buttons)) => EditInteractionResponse::new()
+                        .embeds(rendered.embeds())
+                        .components(buttons),
+                    None => EditInteractionResponse::new().content(FAILED),
+                }
+            }),
+        },
+    }
+}
+
+/// `/discuss`: always deferred and public (a thread hangs off the message).
+fn discuss(bot: &Arc<Bot>, user: u64, article: String) -> Reply {
+    let service = bot.service.clone();
+    let work: Pending<Discussion> = Box::pin(async move {
+        let asker = Some(Asker(user.to_string()));
+        let summary = service
+            .execute(
+                Command::Summary {
+                    article: article.clone(),
+                },
+                asker.clone(),
+            )
+            .await;
+        let summary = match summary {
+            Ok(Answer::Summary(s)) => s,
+            Ok(other) => {
+                return Discussion::Answer(
+                    EditInteractionResponse::new().embeds(render::answer(&other).embeds()),
+                )
+            }
+            Err(e) => {
+                tracing::error!("/discuss: {e:#}");
+                return Discussion::Answer(EditInteractionResponse::new().content(FAILED));
+            }
+        };
+        let takeaways = match service
+            .execute(
+                Command::Takeaways {
+                    article: summary.slug.clone(),
+                },
+                None,
+            )
+            .await
+        {
+            Ok(Answer::Takeaways(t)) => Some(t),
+            _ => None,
+        };
+        let mut opening = render::answer(&Answer::Summary(summary.clone()));
+        if let Some(c) = opening.cards.first_mut() {
+            c.title = render::cut_plain(
+                &render::defuse(&format!("Discussion: {}", summary.title)),
+                render::limits::TITLE,
+            );
+            c.footer = Some("Ask in the thread: mention me or reply to me.".into());
+        }
+        Discussion::Open {
+            slug: summary.slug.clone(),
+            title: summary.title.clone(),
+            opening,
+            posts: render::discussion(&summary, takeaways.as_ref()),
+        }
+    });
+    Reply::Deferred {
+        ack: CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(false),
+        ),
+        then: Later(Job::Discuss(bot.clone(), work)),
+    }
+}
+
+/// A button: `ab:<action>:<state id>:<asker id>`.
+async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
+    let parts: Vec<&str> = ci.data.custom_id.split(':').collect();
+    let (action, id, asker) = match parts.as_slice() {
+        [BUTTON, action, id, asker] => match (id.parse::<u64>(), asker.parse::<u64>()) {
+            (Ok(id), Ok(asker)) => (*action, id, asker),
+            _ => return ephemeral("Unknown button."),
+        },
+        _ => return ephemeral("Unknown button."),
+    };
+    let user = ci.user.id.get();
+    let Some(stored) = bot.stored(id) else {
+        return ephemeral(EXPIRED);
+    };
+    if stored.asker != asker {
+        return ephemeral("Unknown button.");
+    }
+    match action {
+        "prev" | "next" => {
+            if user != asker {
+                return ephemeral("Only the person who asked can page through these results.");
+            }
+            let Command::Search { query, page, tag } = stored.command else {
+                return ephemeral("Unknown button.");
+            };
+            let page = if action == "next" {
+                page + 1
+            } else {
+                page.saturating_sub(1).max(1)
+            };
+            let command = Command::Search { query, page, tag };
+            let public = ci
+                .message
+                .flags
+                .is_none_or(|f| !f.contains(serenity::model::channel::MessageFlags::EPHEMERAL));
+            match bot.service.execute(command.clone(), None).await {
+                Ok(answer) => {
+                    let rendered = render::answer(&answer);
+                    bot.update_stored(id, command, rendered.clone(), &answer);
+                    Reply::Now(CreateInteractionResponse::UpdateMessage(
+                        rendered
+                            .message()
+                            .components(buttons(id, asker, paging(&answer), public)),
+                    ))
+                }
+                Err(e) => {
+                    tracing::error!("paging: {e:#}");
+                    ephemeral(FAILED)
+                }
+            }
+        }
+        "post" => {
+            if user != asker {
+                return ephemeral("Only the person who asked can post this answer.");
+            }
+            let new_id = bot.store(Stored {
+                created: Instant::now(),
+                ..stored.clone()
+            });
+            Reply::Now(CreateInteractionResponse::Message(
+                stored
+                    .rendered
+                    .message()
+                    .components(buttons(new_id, asker, stored.paging, true))
+                    .ephemeral(false),
+            ))
+        }
+        "del" => {
+            if user != asker && !bot.is_moderator(ci.member.as_ref()) {
+                return ephemeral("Only the person who asked or a moderator can delete this.");
+            }
+            Reply::Deferred {
+                ack: CreateInteractionResponse::Acknowledge,
+                then: Later(Job::Delete),
+            }
+        }
+        _ => ephemeral("Unknown button."),
+    }
+}
+
+/// The channel a gateway message came from, as the thread map keys it.
+pub fn channel_key(channel: ChannelId) -> u64 {
+    channel.get()
+}

@@ -1,0 +1,705 @@
+//! Answers as Discord messages: embeds that fit every Discord limit, Discord Markdown escaped,
+//! matched terms in bold, and nothing that can ping anyone.
+//!
+//! Rendering goes through a plain [`Card`] (our own embed) so that the limits can be checked
+//! and enforced before the serenity builder, whose fields are private, is made.
+
+use std::fmt::Write;
+
+use serenity::builder::{
+    CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage,
+};
+
+use crate::answer::{
+    Answer, ArticleCard, ArticleRef, AskAnswer, Highlight, NotFound, RelatedAnswer, SearchAnswer,
+    SummaryAnswer, SummarySource, TakeawayItem, TakeawaysAnswer,
+};
+use crate::render::{mark, Style};
+
+/// Discord's limits, in characters.
+pub mod limits {
+    pub const CONTENT: usize = 2000;
+    pub const TITLE: usize = 256;
+    pub const DESCRIPTION: usize = 4096;
+    pub const FIELD_NAME: usize = 256;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FIELDS: usize = 25;
+    pub const FOOTER: usize = 2048;
+    pub const EMBED_TOTAL: usize = 6000;
+    pub const EMBEDS: usize = 10;
+}
+
+const ACCENT: u32 = 0x5865F2;
+const MUTED: u32 = 0x99AAB5;
+
+/// No pings at all: `{"parse": []}` and no user or role lists. Put on every message.
+pub fn no_pings() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+}
+
+/// An embed as plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Card {
+    pub title: String,
+    pub url: Option<String>,
+    pub description: String,
+    /// (name, value, inline)
+    pub fields: Vec<(String, String, bool)>,
+    pub footer: Option<String>,
+    pub color: u32,
+}
+
+impl Card {
+    /// Characters Discord counts towards the 6000 total.
+    pub fn total_chars(&self) -> usize {
+        chars(&self.title)
+            + chars(&self.description)
+            + self
+                .fields
+                .iter()
+                .map(|(n, v, _)| chars(n) + chars(v))
+                .sum::<usize>()
+            + self.footer.as_deref().map_or(0, chars)
+    }
+
+    /// The serenity builder.
+    pub fn to_embed(&self) -> CreateEmbed {
+        let mut e = CreateEmbed::new().colour(self.color);
+        if !self.title.is_empty() {
+            e = e.title(self.title.clone());
+        }
+        if let Some(u) = &self.url {
+            e = e.url(u.clone());
+        }
+        if !self.description.is_empty() {
+            e = e.description(self.description.clone());
+        }
+        for (n, v, inline) in &self.fields {
+            e = e.field(n.clone(), v.clone(), *inline);
+        }
+        if let Some(f) = &self.footer {
+            e = e.footer(CreateEmbedFooter::new(f.clone()));
+        }
+        e
+    }
+
+    /// Cuts every part to its own limit (a safety net: the renderers already stay inside).
+    fn clamp(&mut self) {
+        self.title = cut_plain(&self.title, limits::TITLE);
+        self.description = cut_plain(&self.description, limits::DESCRIPTION);
+        self.fields.truncate(limits::FIELDS);
+        for (n, v, _) in &mut self.fields {
+            *n = cut_plain(n, limits::FIELD_NAME);
+            *v = cut_plain(v, limits::FIELD_VALUE);
+        }
+        self.fields
+            .retain(|(n, v, _)| !n.is_empty() && !v.is_empty());
+        if let Some(f) = &mut self.footer {
+            *f = cut_plain(f, limits::FOOTER);
+        }
+    }
+}
+
+/// A rendered answer: embeds that fit together in one message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    pub cards: Vec<Card>,
+}
+
+impl Rendered {
+    fn one(card: Card) -> Rendered {
+        Rendered::new(vec![card])
+    }
+
+    /// Enforces the per-part limits, at most 10 embeds and 6000 characters in total (the
+    /// descriptions, then the fields, give way).
+    pub fn new(mut cards: Vec<Card>) -> Rendered {
+        cards.truncate(limits::EMBEDS);
+        for c in &mut cards {
+            c.clamp();
+        }
+        let total = |cards: &[Card]| cards.iter().map(Card::total_chars).sum::<usize>();
+        while total(&cards) > limits::EMBED_TOTAL {
+            let over = total(&cards) - limits::EMBED_TOTAL;
+            // Shrink the longest description, or drop the last field of the longest card.
+            let Some(i) = (0..cards.len()).max_by_key(|&i| cards[i].total_chars()) else {
+                break;
+            };
+            let c = &mut cards[i];
+            let d = chars(&c.description);
+            if d > 200 {
+                c.description = cut_plain(&c.description, d.saturating_sub(over).max(200));
+            } else if !c.fields.is_empty() {
+                c.fields.pop();
+            } else {
+                c.description = cut_plain(&c.description, d.saturating_sub(over));
+                c.footer = None;
+                if total(&cards) > limits::EMBED_TOTAL {
+                    cards.pop();
+                }
+            }
+        }
+        Rendered { cards }
+    }
+
+    pub fn embeds(&self) -> Vec<CreateEmbed> {
+        self.cards.iter().map(Card::to_embed).collect()
+    }
+
+    /// An interaction-response message with these embeds and no pings.
+    pub fn message(&self) -> CreateInteractionResponseMessage {
+        CreateInteractionResponseMessage::new()
+            .embeds(self.embeds())
+            .allowed_mentions(no_pings())
+    }
+}
+
+/// Characters as Discord counts them.
+pub fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Cuts already-rendered text to `max` characters at a word boundary, with "…". Used as a
+/// safety net and for text without structure (titles, names, footers).
+pub fn cut_plain(s: &str, max: usize) -> String {
+    if chars(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let cut = crate::text::truncate(s, max);
+    if chars(&cut) <= max {
+        return close_marks(cut);
+    }
+    let end: String = s.chars().take(max.saturating_sub(1)).collect();
+    close_marks(format!("{end}…"))
+}
+
+/// A cut in the middle of `**bold**` would leave a dangling mark: drop the last unpaired one.
+fn close_marks(s: String) -> String {
+    if s.matches("**").count() % 2 == 1 {
+        if let Some(i) = s.rfind("**") {
+            let mut t = s;
+            t.replace_range(i..i + 2, "");
+            return t;
+        }
+    }
+    s
+}
+
+/// Renders text that came from an article or a user so it shows exactly as written and can
+/// never ping: Discord Markdown is escaped and mentions are broken with a zero-width space.
+pub fn inert(text: &str) -> String {
+    let (escaped, _) = escape(text, &[]);
+    defuse(&escaped)
+}
+
+/// Breaks `@everyone`, `@here`, `<@user>`, `<@&role>` and `<#channel>` with a zero-width space
+/// after the `@` or `#`, so Discord shows them as text.
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        out.push(c);
+        let rest = &text[i + c.len_utf8()..];
+        let breaks = match c {
+            '@' => {
+                prev == Some('<')
+                    || starts_with_ignore_case(rest, "everyone")
+                    || starts_with_ignore_case(rest, "here")
+            }
+            '#' => prev == Some('<'),
+            _ => false,
+        };
+        if breaks {
+            out.push('\u{200B}');
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// Escapes Discord Markdown in `text` and moves `highlights` along with it.
+fn escape(text: &str, highlights: &[Highlight]) -> (String, Vec<Highlight>) {
+    let mut out = String::with_capacity(text.len() + 8);
+    // new_pos[old byte] for every char boundary (and the end).
+    let mut new_pos = vec![0usize; text.len() + 1];
+    for (i, c) in text.char_indices() {
+        new_pos[i] = out.len();
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    new_pos[text.len()] = out.len();
+    let moved = highlights
+        .iter()
+        .filter(|&&(s, e)| {
+            s < e && e <= text.len() && text.is_char_boundary(s) && text.is_char_boundary(e)
+        })
+        .map(|&(s, e)| (new_pos[s], new_pos[e]))
+        .collect();
+    (out, moved)
+}
+
+/// Article text as Discord Markdown: escaped, matched terms in bold, mentions inert.
+pub fn marked(text: &str, highlights: &[Highlight]) -> String {
+    let (escaped, moved) = escape(text, highlights);
+    defuse(&mark(&escaped, &moved, Style::Markdown))
+}
+
+/// Article text within `max` characters: cut at a sentence or word boundary with "…" and, when
+/// cut and there is room, a link to the full article.
+pub fn fit(text: &str, highlights: &[Highlight], max: usize, link: Option<&str>) -> String {
+    let full = marked(text, highlights);
+    if chars(&full) <= max {
+        return full;
+    }
+    let more = link
+        .map(|u| format!(" [Read more]({u})"))
+        .filter(|m| chars(m) * 3 <= max)
+        .unwrap_or_default();
+    let room = max - chars(&more);
+    let mut budget = chars(text).min(room);
+    while budget > 1 {
+        let cut = crate::text::truncate(text, budget);
+        let prefix = cut.strip_suffix('…').unwrap_or(&cut);
+        let hl: Vec<Highlight> = if text.starts_with(prefix) {
+            highlights
+                .iter()
+                .copied()
+                .filter(|&(_, e)| e <= prefix.len())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let body = marked(prefix, &hl);
+        let body = format!("{}…", body.trim_end());
+        let over = chars(&body).saturating_sub(room);
+        if over == 0 {
+            return body + &more;
+        }
+        budget = budget.saturating_sub(over.max(1));
+    }
+    "…".to_string() + &more
+}
+
+/// `[title](url)` with the title inert, or just the title.
+fn link(title: &str, url: Option<&str>) -> String {
+    let t = inert(title);
+    match url {
+        Some(u) if !u.contains(')') && !u.contains(' ') => format!("[{t}]({u})"),
+        _ => t,
+    }
+}
+
+fn refs(items: &[ArticleRef], max: usize) -> String {
+    let mut out = String::new();
+    for r in items {
+        let line = format!("• {}\n", link(&r.title, r.url.as_deref()));
+        if chars(&out) + chars(&line) > max {
+            break;
+        }
+        out.push_str(&line);
+    }
+    out.trim_end().to_string()
+}
+
+/// The embeds for an answer.
+pub fn answer(answer: &Answer) -> Rendered {
+    match answer {
+        Answer::Ask(a) => ask(a),
+        Answer::Search(s) => search(s),
+        Answer::Summary(s) => summary(s),
+        Answer::Takeaways(t) => Rendered::one(takeaways(t)),
+        Answer::Article(c) => card(c),
+        Answer::Related(r) => related(r),
+        Answer::NotFound(nf) => not_found(nf),
+    }
+}
+
+fn ask(a: &AskAnswer) -> Rendered {
+    let mut c = Card {
+        color: ACCENT,
+        footer: Some(cut_plain(
+            &defuse(&format!("Asked: {}", a.question)),
+            limits::FOOTER,
+        )),
+        ..Card::default()
+    };
+    let mut desc = String::new();
+    if let Some(note) = &a.note {
+        let _ = writeln!(desc, "*{}*\n", inert(note));
+    }
+    if a.results.is_empty() {
+        c.title = "No answer in the articles".into();
+        c.color = MUTED;
+        if a.note.is_none() {
+            desc.push_str("Nothing in the articles answers that.\n");
+        }
+        if !a.suggestions.is_empty() {
+            desc.push_str("\nTry one of these articles:\n");
+            desc.push_str(&refs(&a.suggestions, 1500));
+        }
+        c.description = desc;
+        return Rendered::one(c);
+    }
+    let top = &a.results[0];
+    c.title = cut_plain(&defuse(&top.title), limits::TITLE);
+    c.url = top.url.clone();
+    // Share the description between the excerpts.
+    let heads: Vec<String> = a
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = match &r.section {
+                Some(s) => format!("{} › {}", r.title, s),
+                None => r.title.clone(),
+            };
+            format!("**{}.** {}\n", i + 1, link(&name, r.url.as_deref()))
+        })
+        .collect();
+    let fixed = chars(&desc) + heads.iter().map(|h| chars(h) + 2).sum::<usize>();
+    let share = (limits::DESCRIPTION.min(3000).saturating_sub(fixed)) / a.results.len().max(1);
+    for (r, head) in a.results.iter().zip(&heads) {
+        desc.push_str(head);
+        let full = r.article_url.as_deref().or(r.url.as_deref());
+        desc.push_str(&fit(&r.excerpt, &r.highlights, share.max(40), full));
+        desc.push_str("\n\n");
+    }
+    c.description = desc.trim_end().to_string();
+    if let Some(t) = &a.takeaways {
+        if !t.takeaways.is_empty() {
+            c.fields.push((
+                cut_plain(
+                    &format!("Takeaways: {}", defuse(&t.title)),
+                    limits::FIELD_NAME,
+                ),
+                takeaway_list(&t.takeaways, limits::FIELD_VALUE, t.url.as_deref()),
+                false,
+            ));
+        }
+    }
+    let mut others: Vec<ArticleRef> = Vec::new();
+    for r in &a.results[1..] {
+        if r.slug != top.slug && !others.iter().any(|o| o.slug == r.slug) {
+            others.push(ArticleRef {
+                slug: r.slug.clone(),
+                title: r.title.clone(),
+                url: r.article_url.clone().or(r.url.clone()),
+            });
+        }
+    }
+    for s in &a.suggestions {
+        if s.slug != top.slug && !others.iter().any(|o| o.slug == s.slug) {
+            others.push(s.clone());
+        }
+    }
+    if !others.is_empty() {
+        c.fields.push((
+            "Other matching articles".into(),
+            refs(&others, limits::FIELD_VALUE),
+            false,
+        ));
+    }
+    Rendered::one(c)
+}
+
+fn takeaway_list(items: &[TakeawayItem], max: usize, url: Option<&str>) -> String {
+    let more = url.map(|u| format!("[More in the article]({u})"));
+    let room = max - more.as_deref().map_or(0, |m| chars(m) + 1);
+    let mut out = String::new();
+    let mut cut = false;
+    for item in items {
+        let mut line = format!("• {}", inert(&item.text));
+        for l in &item.links {
+            if !l.url.contains(')') && !l.url.contains(' ') {
+                let _ = write!(line, " ([{}]({}))", inert(&l.text), l.url);
+            }
+        }
+        line.push('\n');
+        if chars(&out) + chars(&line) > room {
+            let left = room.saturating_sub(chars(&out));
+            if left > 60 {
+                out.push_str(&fit(&item.text, &[], left - 3, None));
+                out.push('\n');
+            }
+            cut = true;
+            break;
+        }
+        out.push_str(&line);
+    }
+    if cut {
+        if let Some(m) = more {
+            out.push_str(&m);
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn search(s: &SearchAnswer) -> Rendered {
+    let tag = s
+        .tag
+        .as_deref()
+        .map(|t| format!(" [tag: {t}]"))
+        .unwrap_or_default();
+    let mut c = Card {
+        title: cut_plain(&defuse(&format!("Search: {}{tag}", s.query)), limits::TITLE),
+        color: ACCENT,
+        ..Card::default()
+    };
+    let mut desc = String::new();
+    if let Some(note) = &s.note {
+        let _ = writeln!(desc, "*{}*\n", inert(note));
+    }
+    if s.results.is_empty() && s.note.is_none() {
+        desc.push_str("No article matches.");
+    }
+    let share = 3500 / s.results.len().max(1);
+    for (i, h) in s.results.iter().enumerate() {
+        let n = (s.page.max(1) - 1) * s.per_page + i + 1;
+        let head = format!("**{n}.** {}\n", link(&h.title, h.url.as_deref()));
+        let budget = share.saturating_sub(chars(&head) + 2).max(40);
+        desc.push_str(&head);
+        desc.push_str(&fit(&h.snippet, &h.highlights, budget, h.url.as_deref()));
+        desc.push_str("\n\n");
+    }
+    c.description = desc.trim_end().to_string();
+    if s.total > 0 {
+        c.footer = Some(format!(
+            "Page {} of {} · {} article(s)",
+            s.page, s.pages, s.total
+        ));
+    }
+    Rendered::one(c)
+}
+
+fn summary(s: &SummaryAnswer) -> Rendered {
+    let source = match s.source {
+        SummarySource::FrontMatter => "Summary from the article",
+        SummarySource::Standfirst => "Summary: the article's opening",
+        SummarySource::Extractive => "Summary: key sentences of the article",
+    };
+    Rendered::one(Card {
+        title: cut_plain(&defuse(&s.title), limits::TITLE),
+        url: s.url.clone(),
+        description: fit(&s.summary, &[], limits::DESCRIPTION, s.url.as_deref()),
+        footer: Some(source.into()),
+        color: ACCENT,
+        ..Card::default()
+    })
+}
+
+fn takeaways(t: &TakeawaysAnswer) -> Card {
+    let description = if t.takeaways.is_empty() {
+        "This article has no takeaway section.".to_string()
+    } else {
+        takeaway_list(&t.takeaways, limits::DESCRIPTION, t.url.as_deref())
+    };
+    Card {
+        title: cut_plain(&defuse(&format!("Takeaways: {}", t.title)), limits::TITLE),
+        url: t.url.clone(),
+        description,
+        color: ACCENT,
+        ..Card::default()
+    }
+}
+
+fn card(c: &ArticleCard) -> Rendered {
+    let mut card = Card {
+        title: cut_plain(&defuse(&c.title), limits::TITLE),
+        url: c.url.clone(),
+        description: fit(&c.summary, &[], 2000, c.url.as_deref()),
+        color: ACCENT,
+        ..Card::default()
+    };
+    let list = |items: &[String]| {
+        cut_plain(
+            &items
+                .iter()
+                .map(|s| inert(s))
+                .collect::<Vec<_>>()
+                .join(", "),
+            limits::FIELD_VALUE,
+        )
+    };
+    if !c.tags.is_empty() {
+        card.fields.push(("Tags".into(), list(&c.tags), true));
+    }
+    if let Some(d) = &c.date {
+        card.fields.push(("Date".into(), inert(d), true));
+    }
+    if !c.authors.is_empty() {
+        card.fields.push(("By".into(), list(&c.authors), true));
+    }
+    card.fields
+        .push(("Length".into(), format!("{} words", c.words), true));
+    if !c.sections.is_empty() {
+        card.fields
+            .push(("Sections".into(), list(&c.sections), false));
+    }
+    if !c.related.is_empty() {
+        card.fields.push((
+            "Related articles".into(),
+            refs(&c.related, limits::FIELD_VALUE),
+            false,
+        ));
+    }
+    let mut footer = format!("slug: {}", c.slug);
+    if let Some(m) = &c.matched {
+        let _ = write!(footer, " · {m}");
+    }
+    card.footer = Some(defuse(&footer));
+    Rendered::one(card)
+}
+
+fn related(r: &RelatedAnswer) -> Rendered {
+    let items: Vec<ArticleRef> = r
+        .related
+        .iter()
+        .map(|i| ArticleRef {
+            slug: i.slug.clone(),
+            title: i.title.clone(),
+            url: i.url.clone(),
+        })
+        .collect();
+    let description = if items.is_empty() {
+        "Nothing similar in the collection.".to_string()
+    } else {
+        refs(&items, limits::DESCRIPTION)
+    };
+    Rendered::one(Card {
+        title: cut_plain(&defuse(&format!("Related to {}", r.title)), limits::TITLE),
+        url: r.url.clone(),
+        description,
+        color: ACCENT,
+        ..Card::default()
+    })
+}
+
+fn not_found(nf: &NotFound) -> Rendered {
+    let mut description = String::new();
+    if nf.suggestions.is_empty() {
+        description.push_str("Try `/search` to find it.");
+    } else {
+        description.push_str("Did you mean:\n");
+        description.push_str(&refs(&nf.suggestions, 3000));
+    }
+    Rendered::one(Card {
+        title: cut_plain(
+            &defuse(&format!("No article called “{}”", nf.query)),
+            limits::TITLE,
+        ),
+        description,
+        color: MUTED,
+        ..Card::default()
+    })
+}
+
+/// The summary and the takeaways of an article together (what `/discuss` posts).
+pub fn discussion(summary: &SummaryAnswer, t: Option<&TakeawaysAnswer>) -> Rendered {
+    let mut cards = self::summary(summary).cards;
+    if let Some(t) = t {
+        cards.push(takeaways(t));
+    }
+    Rendered::new(cards)
+}
+
+/// A short plain notice (errors, refusals, cooldowns, reports) within the content limit.
+pub fn notice(text: &str) -> String {
+    cut_plain(&defuse(text), limits::CONTENT)
+}
+
+/// A report (reload, check, stats) as a code block within the content limit.
+pub fn report(title: &str, body: &str) -> String {
+    let body = body.replace("```", "'''");
+    let head = format!("**{}**\n", inert(title));
+    let room = limits::CONTENT - chars(&head) - 8;
+    let body = if chars(&body) > room {
+        let kept: String = body.chars().take(room.saturating_sub(2)).collect();
+        format!("{kept}\n…")
+    } else {
+        body
+    };
+    defuse(&format!("{head}```\n{}\n```", body.trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_inert() {
+        let out = inert("hi @everyone and @here, <@123> <@&45> <#67> @Here");
+        assert!(!out.contains("@everyone"));
+        assert!(!out.contains("@here"));
+        assert!(!out.contains("@Here"));
+        assert!(!out.contains("<@1"));
+        assert!(!out.contains("<@&"));
+        assert!(!out.contains("<#6"));
+        assert!(out.contains("@\u{200B}everyone"));
+        assert_eq!(defuse("mail a@b.org"), "mail a@b.org");
+    }
+
+    #[test]
+    fn markdown_is_escaped_and_terms_bold() {
+        assert_eq!(
+            marked("a *b* c_d", &[(0, 1), (7, 9)]),
+            "**a** \\*b\\* **c\\_**d"
+        );
+        assert_eq!(marked("x", &[(0, 5)]), "x");
+    }
+
+    #[test]
+    fn fit_cuts_at_words_with_link() {
+        let text = "One sentence here. ".repeat(200);
+        let out = fit(&text, &[(0, 3)], 300, Some("https://x.example/a"));
+        assert!(chars(&out) <= 300, "{}", chars(&out));
+        assert!(out.ends_with("… [Read more](https://x.example/a)"), "{out}");
+        assert!(out.starts_with("**One**"));
+        assert_eq!(out.matches("**").count() % 2, 0);
+    }
+
+    #[test]
+    fn totals_are_enforced() {
+        let big = Card {
+            title: "t".repeat(400),
+            description: "word ".repeat(2000),
+            fields: (0..30)
+                .map(|i| (format!("f{i}"), "v ".repeat(800), false))
+                .collect(),
+            footer: Some("f".repeat(3000)),
+            ..Card::default()
+        };
+        let r = Rendered::new(vec![big.clone(), big]);
+        let total: usize = r.cards.iter().map(Card::total_chars).sum();
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        for c in &r.cards {
+            assert!(chars(&c.title) <= limits::TITLE);
+            assert!(chars(&c.description) <= limits::DESCRIPTION);
+            assert!(c.fields.len() <= limits::FIELDS);
+            assert!(c
+                .fields
+                .iter()
+                .all(|(_, v, _)| chars(v) <= limits::FIELD_VALUE));
+        }
+    }
+
+    #[test]
+    fn report_fits_content() {
+        let r = report("Reload", &"line\n".repeat(1000));
+        assert!(chars(&r) <= limits::CONTENT);
+        assert!(r.ends_with("```"));
+    }
+}
