@@ -115,6 +115,8 @@ pub struct Reloader {
     requested: AtomicU64,
     /// Requests covered by the last finished rebuild.
     done: AtomicU64,
+    /// Rebuilds run so far.
+    rebuilds: AtomicU64,
 }
 
 impl Reloader {
@@ -125,7 +127,13 @@ impl Reloader {
             gate: tokio::sync::Mutex::new(None),
             requested: AtomicU64::new(0),
             done: AtomicU64::new(0),
+            rebuilds: AtomicU64::new(0),
         }
+    }
+
+    /// How many rebuilds have run (coalesced requests share one).
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::SeqCst)
     }
 
     /// Re-reads the content and swaps the new library in. Requests that arrive while a
@@ -142,6 +150,7 @@ impl Reloader {
             }
         }
         let covers = self.requested.load(Ordering::SeqCst);
+        self.rebuilds.fetch_add(1, Ordering::SeqCst);
         let report = self.rebuild().await;
         report.log();
         self.done.store(covers, Ordering::SeqCst);
@@ -235,34 +244,57 @@ fn diff(old: &[Article], new: &[Article]) -> (Vec<String>, Vec<String>, Vec<Stri
     (added, removed, changed)
 }
 
-/// Watches `dir` recursively; the receiver gets one message per batch of changes that
-/// settled for `debounce`. The watcher stops when the guard is dropped.
+/// Watches `dir` recursively for changes to files (creations, writes, renames, removals;
+/// reads are ignored, so the reload's own reading never triggers another). The receiver gets
+/// one message per change event; [`debounced`] turns a burst into one.
 pub fn watch(
     dir: &std::path::Path,
-    debounce: Duration,
 ) -> anyhow::Result<(WatchGuard, tokio::sync::mpsc::UnboundedReceiver<()>)> {
-    use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode};
+    use notify::{EventKind, RecursiveMode, Watcher};
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let mut debouncer = new_debouncer(
-        debounce,
-        move |res: notify_debouncer_mini::DebounceEventResult| match res {
-            Ok(events) if !events.is_empty() => {
-                let _ = tx.send(());
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(event) => {
+                if matches!(
+                    event.kind,
+                    EventKind::Create(_)
+                        | EventKind::Modify(_)
+                        | EventKind::Remove(_)
+                        | EventKind::Any
+                ) {
+                    let _ = tx.send(());
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!("content watcher: {e}"),
-        },
-    )?;
-    debouncer.watcher().watch(dir, RecursiveMode::Recursive)?;
+        })?;
+    watcher.watch(dir, RecursiveMode::Recursive)?;
     Ok((
         WatchGuard {
-            _debouncer: Box::new(debouncer),
+            _watcher: Box::new(watcher),
         },
         rx,
     ))
 }
 
+/// Waits for the next change, then until no change has come for `quiet`: a burst of writes
+/// becomes one wake-up. Returns `false` when the watcher is gone.
+pub async fn debounced(
+    changes: &mut tokio::sync::mpsc::UnboundedReceiver<()>,
+    quiet: Duration,
+) -> bool {
+    if changes.recv().await.is_none() {
+        return false;
+    }
+    loop {
+        match tokio::time::timeout(quiet, changes.recv()).await {
+            Ok(Some(())) => continue,
+            Ok(None) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
 /// Keeps a content watcher alive.
 pub struct WatchGuard {
-    _debouncer: Box<dyn std::any::Any + Send>,
+    _watcher: Box<dyn std::any::Any + Send>,
 }

@@ -100,6 +100,11 @@ impl Service {
         self.stats.report(&lib, self.started.elapsed())
     }
 
+    /// The reloader (its counters show how many rebuilds ran).
+    pub fn reloader(&self) -> &Reloader {
+        &self.reloader
+    }
+
     /// Starts the automatic reloads: on SIGHUP, and on file changes when `content.watch` is
     /// set. Both log the reload report. They stop when the returned guard is dropped.
     pub fn start_reload_triggers(self: &Arc<Self>) -> anyhow::Result<ReloadTriggers> {
@@ -118,14 +123,12 @@ impl Service {
         }
         let mut watcher = None;
         if self.settings.reload.watch {
-            let (guard, mut changes) =
-                crate::reload::watch(&self.settings.content.dir, self.settings.reload.debounce)?;
+            let (guard, mut changes) = crate::reload::watch(&self.settings.content.dir)?;
             watcher = Some(guard);
             let service = self.clone();
+            let quiet = self.settings.reload.debounce;
             tasks.push(tokio::spawn(async move {
-                while changes.recv().await.is_some() {
-                    // Changes that arrive during a reload are folded into the next one.
-                    while changes.try_recv().is_ok() {}
+                while crate::reload::debounced(&mut changes, quiet).await {
                     tracing::info!("content changed: reloading");
                     service.reload("file watcher").await;
                 }
