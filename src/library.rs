@@ -401,7 +401,9 @@ fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
 /// hold the old files open keep reading them (they are unlinked, not overwritten).
 fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
-        let old = staging.with_extension("old");
+        let mut old = staging.as_os_str().to_owned();
+        old.push(".old");
+        let old = PathBuf::from(old);
         std::fs::rename(dir, &old)
             .with_context(|| format!("cannot move the old index {} aside", dir.display()))?;
         std::fs::rename(staging, dir)
