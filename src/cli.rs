@@ -96,6 +96,15 @@ pub enum Cmd {
     Check,
     /// Ask questions interactively; `/help` lists the commands
     Chat,
+    /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
+    ServeHttp {
+        /// Address to listen on (overrides http.listen)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The application's public key in hex (overrides DISCORD_PUBLIC_KEY and http.public_key)
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -186,6 +195,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
+        Cmd::ServeHttp { listen, public_key } => {
+            return crate::http::run(
+                &settings,
+                listen.as_deref(),
+                public_key.as_deref(),
+                progress(&cli),
+            )
+        }
         Cmd::Chat => {
             let lib = open_library(&settings, OpenMode::Reuse, progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());

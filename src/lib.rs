@@ -14,6 +14,8 @@
 //! - [`render`]: answers as terminal text; JSON is the answers' own serialization.
 //! - [`reload`], [`stats`], [`service`]: what a serving process adds: reloads that swap a
 //!   new library in whole, question statistics, and the async API the adapters call.
+//! - [`http`]: the HTTP interactions endpoint (`serve-http`): Discord's signed POSTs,
+//!   verified, answered through the same interaction layer as the gateway bot.
 //! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
 //!   the gateway bot (`serve`).
 //! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod discord;
+pub mod http;
 pub mod index;
 pub mod library;
 pub mod names;

@@ -5,4 +5,5 @@ mod util;
 mod answers;
 mod cli;
 mod content;
+mod http;
 mod persistence;

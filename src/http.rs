@@ -1,0 +1,410 @@
+//! The HTTP interactions endpoint (`articlebot serve-http`): Discord's signed POSTs verified,
+//! translated into the shared interaction layer ([`crate::discord::interactions`]) and its
+//! replies sent back; `GET /healthz` for load balancers; graceful shutdown.
+//!
+//! This module only translates between HTTP and the interaction layer: every command,
+//! autocomplete and button is answered by the same `handle` as on the gateway. What it owns
+//! is the protocol edge: the signature check before anything else, the freshness of the
+//! timestamp, the body limit, PING, deferred replies completed through the follow-up webhook,
+//! and the server's life cycle.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serenity::interactions_endpoint::Verifier;
+use serenity::model::application::Interaction;
+use serenity::model::id::ApplicationId;
+use tokio::task::JoinSet;
+
+use crate::config::Settings;
+use crate::discord::interactions::{self, Bot, Reply};
+use crate::library::{OpenMode, Progress};
+use crate::service::Service;
+
+/// The environment variable that may hold the application's public key.
+pub const PUBLIC_KEY_ENV: &str = "DISCORD_PUBLIC_KEY";
+
+/// How far `X-Signature-Timestamp` may be from the server's clock, either way. Older signed
+/// requests are refused so that a captured request cannot be replayed later.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// How long shutdown waits for deferred replies that are still being completed.
+const FOLLOWUP_DRAIN: Duration = Duration::from_secs(30);
+
+const SIGNATURE: &str = "x-signature-ed25519";
+const TIMESTAMP: &str = "x-signature-timestamp";
+
+/// Picks the public key: the `--public-key` flag, else `DISCORD_PUBLIC_KEY`, else the file's
+/// `http.public_key`. Empty values count as absent.
+pub fn choose_public_key(
+    flag: Option<&str>,
+    env: Option<&str>,
+    file: Option<&str>,
+) -> anyhow::Result<String> {
+    fn present(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    match present(flag).or(present(env)).or(present(file)) {
+        Some(key) => Ok(key.to_string()),
+        None => bail!(
+            "no public key: set {PUBLIC_KEY_ENV}, pass --public-key HEX or set http.public_key \
+             in config.toml (the application's \"Public Key\" in the Discord developer portal)"
+        ),
+    }
+}
+
+/// Parses a hex public key (64 hex digits) into a verifier, with a message that says what
+/// is wrong with it.
+pub fn verifier(hex: &str) -> anyhow::Result<Verifier> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "invalid public key: expected 64 hex digits, got {} character(s)",
+            hex.chars().count()
+        );
+    }
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("checked hex digits");
+    }
+    Verifier::try_new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The REST client used to complete deferred replies. Interaction webhooks are
+/// authenticated by the interaction token, so no bot token is needed; when the bot token is
+/// set anyway (`discord.token_env`), it is used, which also lets `/discuss` open its thread.
+/// With `discord.rest_proxy` set, calls go there (the proxy only applies without the rate
+/// limiter).
+pub fn rest_client(settings: &Settings) -> serenity::http::Http {
+    let token = std::env::var(&settings.discord.token_env).unwrap_or_default();
+    let mut builder = serenity::http::HttpBuilder::new(token.trim());
+    if let Some(proxy) = &settings.discord.rest_proxy {
+        builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
+    }
+    builder.build()
+}
+
+/// An endpoint ready to serve: the verifier, the interaction layer and the REST client.
+pub struct Endpoint {
+    state: Arc<EndpointState>,
+}
+
+struct EndpointState {
+    verifier: Verifier,
+    bot: Arc<Bot>,
+    service: Arc<Service>,
+    rest: Arc<serenity::http::Http>,
+    body_limit: usize,
+    /// Deferred replies being completed; shutdown waits for them.
+    followups: Mutex<JoinSet<()>>,
+}
+
+impl Endpoint {
+    /// An endpoint over `service` that accepts requests signed by `public_key` (hex).
+    pub fn new(service: Arc<Service>, public_key: &str) -> anyhow::Result<Endpoint> {
+        Endpoint::with_bot(Bot::new(service), public_key)
+    }
+
+    /// An endpoint over an interaction layer built by the caller (tests choose when it
+    /// defers).
+    pub fn with_bot(bot: Arc<Bot>, public_key: &str) -> anyhow::Result<Endpoint> {
+        let service = bot.service().clone();
+        let verifier = verifier(public_key)?;
+        let rest = Arc::new(rest_client(service.settings()));
+        let body_limit = service.settings().http.body_limit_bytes;
+        Ok(Endpoint {
+            state: Arc::new(EndpointState {
+                verifier,
+                bot,
+                service,
+                rest,
+                body_limit,
+                followups: Mutex::new(JoinSet::new()),
+            }),
+        })
+    }
+
+    /// The routes: `POST /interactions` and `GET /healthz`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/interactions", post(interactions))
+            .route("/healthz", get(healthz))
+            .layer(DefaultBodyLimit::max(self.state.body_limit))
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then stops accepting connections,
+    /// finishes the requests in flight and waits (a bounded time) for deferred replies.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let mut followups = std::mem::take(&mut *self.state.followups.lock().expect("lock"));
+        if !followups.is_empty() {
+            tracing::info!("waiting for {} deferred reply(ies)", followups.len());
+            if tokio::time::timeout(FOLLOWUP_DRAIN, async {
+                while followups.join_next().await.is_some() {}
+            })
+            .await
+            .is_err()
+            {
+                tracing::warn!("deferred replies still running at shutdown were dropped");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `articlebot serve-http`: resolves the key (flag > env > file), opens the library, binds
+/// `listen` (flag > file) and serves until Ctrl-C or SIGTERM, with the reload triggers
+/// (SIGHUP, file watch) running. Prints the bound address on stdout.
+pub fn run(
+    settings: &Settings,
+    listen: Option<&str>,
+    public_key: Option<&str>,
+    progress: Progress,
+) -> anyhow::Result<u8> {
+    let env = std::env::var(PUBLIC_KEY_ENV).ok();
+    let key = choose_public_key(
+        public_key,
+        env.as_deref(),
+        settings.http.public_key.as_deref(),
+    )?;
+    // Check the key before the (possibly long) index build.
+    verifier(&key)?;
+    let listen = listen.unwrap_or(&settings.http.listen).to_string();
+    let library = crate::cli::open_library(settings, OpenMode::Reuse, progress)?;
+    let service = Service::new(settings.clone(), library)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(service, &listen, &key))?;
+    Ok(crate::cli::EXIT_OK)
+}
+
+/// Binds `listen` and serves `service` until Ctrl-C or SIGTERM.
+pub async fn serve(service: Arc<Service>, listen: &str, public_key: &str) -> anyhow::Result<()> {
+    let endpoint = Endpoint::new(service.clone(), public_key)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let _reloads = service.start_reload_triggers()?;
+    let addr = listener.local_addr()?;
+    let articles = service.engine().library().articles.len();
+    println!("articlebot serve-http: listening on http://{addr} ({articles} articles)");
+    tracing::info!("listening on http://{addr}");
+    endpoint.run(listener, shutdown_signal()).await?;
+    println!("articlebot serve-http: stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn healthz(State(state): State<Arc<EndpointState>>) -> Response {
+    let articles = state.service.engine().library().articles.len();
+    json(
+        StatusCode::OK,
+        serde_json::to_vec(&serde_json::json!({ "status": "ok", "articles": articles }))
+            .unwrap_or_default(),
+    )
+}
+
+/// Why a request was refused; the body is never part of it.
+fn refuse(status: StatusCode, why: &'static str) -> Response {
+    tracing::debug!("refused an interaction request: {status} {why}");
+    (status, why).into_response()
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Just the interaction type, read before the full model so that PING needs nothing else.
+#[derive(serde::Deserialize)]
+struct Kind {
+    #[serde(rename = "type")]
+    kind: u8,
+}
+
+const PING: u8 = 1;
+
+async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (Some(signature), Some(timestamp)) = (
+        header_str(&parts.headers, SIGNATURE),
+        header_str(&parts.headers, TIMESTAMP),
+    ) else {
+        return refuse(StatusCode::UNAUTHORIZED, "missing request signature");
+    };
+    let (signature, timestamp) = (signature.to_string(), timestamp.to_string());
+    let body = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "cannot read the request body"),
+    };
+    if state
+        .verifier
+        .verify(&signature, &timestamp, &body)
+        .is_err()
+    {
+        return refuse(StatusCode::UNAUTHORIZED, "invalid request signature");
+    }
+    if !fresh(&timestamp, SystemTime::now()) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "request timestamp too far from now",
+        );
+    }
+    let Ok(Kind { kind }) = serde_json::from_slice::<Kind>(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
+    };
+    if kind == PING {
+        return json(StatusCode::OK, br#"{"type":1}"#.to_vec());
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            // The serde message names the field, never the body's content.
+            tracing::debug!("malformed interaction: {e}");
+            return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
+        }
+    };
+    let (application_id, token) = interaction_ids(&interaction);
+    match interactions::handle(&state.bot, interaction).await {
+        Reply::Now(response) => respond(&response),
+        Reply::Deferred { ack, then } => {
+            // The follow-up routes name the application; an endpoint serves one application,
+            // whose id every interaction carries.
+            if let Some(id) = application_id {
+                state.rest.set_application_id(id);
+            }
+            let rest = state.rest.clone();
+            let mut followups = state.followups.lock().expect("lock");
+            // Reap finished follow-ups so the set stays small.
+            while followups.try_join_next().is_some() {}
+            followups.spawn(async move { interactions::complete(&rest, &token, then).await });
+            respond(&ack)
+        }
+    }
+}
+
+fn respond(response: &serenity::builder::CreateInteractionResponse) -> Response {
+    match serde_json::to_vec(response) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => {
+            tracing::error!("cannot serialize an interaction response: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn interaction_ids(interaction: &Interaction) -> (Option<ApplicationId>, String) {
+    match interaction {
+        Interaction::Ping(i) => (Some(i.application_id), i.token.clone()),
+        Interaction::Command(i) | Interaction::Autocomplete(i) => {
+            (Some(i.application_id), i.token.clone())
+        }
+        Interaction::Component(i) => (Some(i.application_id), i.token.clone()),
+        Interaction::Modal(i) => (Some(i.application_id), i.token.clone()),
+        _ => (None, String::new()),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether `timestamp` (Unix seconds, as Discord sends it) is within [`MAX_CLOCK_SKEW`] of
+/// `now`, either way.
+fn fresh(timestamp: &str, now: SystemTime) -> bool {
+    let Ok(ts) = timestamp.trim().parse::<u64>() else {
+        return false;
+    };
+    let Ok(now) = now.duration_since(UNIX_EPOCH) else {
+        return false;
+    };
+    now.as_secs().abs_diff(ts) <= MAX_CLOCK_SKEW.as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_precedence_is_flag_env_file() {
+        assert_eq!(
+            choose_public_key(Some("f"), Some("e"), Some("c")).unwrap(),
+            "f"
+        );
+        assert_eq!(choose_public_key(None, Some("e"), Some("c")).unwrap(), "e");
+        assert_eq!(
+            choose_public_key(Some(""), Some(" "), Some("c")).unwrap(),
+            "c"
+        );
+        let err = choose_public_key(None, None, None).unwrap_err().to_string();
+        assert!(
+            err.contains(PUBLIC_KEY_ENV) && err.contains("--public-key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        let err = verifier(&"ab".repeat(31)).err().unwrap().to_string();
+        assert!(err.contains("64 hex"), "{err}");
+        assert!(verifier(&"zz".repeat(32)).is_err());
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(verifier(&hex).is_ok());
+        assert!(verifier(&hex.to_uppercase()).is_ok());
+    }
+
+    #[test]
+    fn timestamps_within_five_minutes_either_way() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert!(fresh("1700000000", now));
+        assert!(fresh("1699999700", now));
+        assert!(fresh("1700000300", now));
+        assert!(!fresh("1699999699", now));
+        assert!(!fresh("1700000301", now));
+        assert!(!fresh("", now));
+        assert!(!fresh("soon", now));
+        assert!(!fresh("-5", now));
+    }
+}
