@@ -96,6 +96,8 @@ pub enum Cmd {
     Check,
     /// Ask questions interactively; `/help` lists the commands
     Chat,
+    /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
+    Serve,
     /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
     ServeHttp {
         /// Address to listen on (overrides http.listen)
@@ -203,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 progress(&cli),
             )
         }
+        Cmd::Serve => return crate::discord::gateway::run_cli(&settings, progress(&cli)),
         Cmd::Chat => {
             let lib = open_library(&settings, OpenMode::Reuse, progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());

@@ -5,5 +5,6 @@ mod util;
 mod answers;
 mod cli;
 mod content;
+mod discord;
 mod http;
 mod persistence;

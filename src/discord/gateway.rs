@@ -1,1 +1,374 @@
-pub async fn placeholder() {}
+//! The gateway bot (`articlebot serve`): a serenity client whose event handler hands
+//! interactions to the shared interaction layer, answers @mentions and replies, registers the
+//! slash commands, runs the shards the config asks for, and shuts down gracefully.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{
+    ClientBuilder, Context, EventHandler, GatewayIntents, HttpBuilder, Interaction, Message, Ready,
+    ResumedEvent,
+};
+use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
+use tokio::sync::Notify;
+
+use super::commands;
+use super::interactions::{self, Bot, Reply};
+use super::render::no_pings;
+use crate::config::{IndexLocation, Settings, Shards};
+use crate::library::{OpenMode, Progress};
+use crate::service::Service;
+
+/// How long a shutdown waits for the work in flight.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// What the gateway needs besides the bot: where Discord is and when to stop.
+pub struct Connection {
+    pub token: String,
+    /// REST base URL instead of `https://discord.com` (a rate-limit proxy, or a local Discord
+    /// in tests). The gateway URL comes from its `GET /api/v10/gateway`.
+    pub rest_base: Option<String>,
+    /// Where the command registration is remembered; `None` registers at every start.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Counts the work in flight so that a shutdown can wait for it.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+struct Guard<'a>(&'a InFlight);
+
+impl InFlight {
+    fn enter(&self) -> Guard<'_> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        Guard(self)
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+struct Handler {
+    bot: Arc<Bot>,
+    /// The bot's own user id (from READY), for mentions and replies.
+    me: AtomicU64,
+    accepting: AtomicBool,
+    in_flight: InFlight,
+    registered: AtomicBool,
+    state_dir: Option<PathBuf>,
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        self.me.store(ready.user.id.get(), Ordering::SeqCst);
+        tracing::info!(
+            "connected as {} (shard {:?}, {} guild(s))",
+            ready.user.name,
+            ready.shard.map(|s| s.id.0),
+            ready.guilds.len()
+        );
+        if self.registered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let guilds = &self.bot.settings().guild_ids;
+        if let Err(e) = commands::register(&ctx.http, guilds, self.state_dir.as_deref()).await {
+            tracing::error!("{e:#}");
+            self.registered.store(false, Ordering::SeqCst);
+        }
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        tracing::info!("gateway session resumed");
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let _guard = self.in_flight.enter();
+        let id = interaction.id();
+        let token = interaction.token().to_string();
+        let reply = if self.accepting.load(Ordering::SeqCst) {
+            interactions::handle(&self.bot, interaction).await
+        } else {
+            Reply::Now(CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content("The bot is restarting; try again in a minute.")
+                    .ephemeral(true)
+                    .allowed_mentions(no_pings()),
+            ))
+        };
+        let result = match reply {
+            Reply::Now(response) => {
+                ctx.http
+                    .create_interaction_response(id, &token, &response, vec![])
+                    .await
+            }
+            Reply::Deferred { ack, then } => {
+                match ctx
+                    .http
+                    .create_interaction_response(id, &token, &ack, vec![])
+                    .await
+                {
+                    Ok(()) => {
+                        interactions::complete(&ctx.http, &token, then).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!("cannot answer an interaction: {e}");
+        }
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        if msg.author.bot || !self.bot.settings().mention_replies {
+            return;
+        }
+        let me = self.me.load(Ordering::SeqCst);
+        if me == 0 {
+            return;
+        }
+        let mentioned = msg.mentions.iter().any(|u| u.id.get() == me);
+        let replied = msg
+            .referenced_message
+            .as_ref()
+            .is_some_and(|r| r.author.id.get() == me);
+        if !mentioned && !replied {
+            return;
+        }
+        if !self.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        let _guard = self.in_flight.enter();
+        let question = strip_mentions(&msg.content, me);
+        let Some(reply) = self
+            .bot
+            .answer_message(msg.author.id.get(), msg.channel_id.get(), &question)
+            .await
+        else {
+            return;
+        };
+        let reply = reply.reference_message(&msg);
+        if let Err(e) = msg.channel_id.send_message(&ctx.http, reply).await {
+            tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id);
+        }
+    }
+}
+
+/// The message text without the bot's own mention.
+fn strip_mentions(content: &str, me: u64) -> String {
+    content
+        .replace(&format!("<@{me}>"), " ")
+        .replace(&format!("<@!{me}>"), " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const INTENTS: GatewayIntents = GatewayIntents::GUILDS
+    .union(GatewayIntents::GUILD_MESSAGES)
+    .union(GatewayIntents::MESSAGE_CONTENT)
+    .union(GatewayIntents::DIRECT_MESSAGES);
+
+/// Runs the gateway bot until `shutdown` resolves (or the gateway fails for good), then
+/// stops taking new work, waits for the work in flight and closes the shards.
+pub async fn run(
+    bot: Arc<Bot>,
+    connection: Connection,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let handler = Arc::new(Handler {
+        bot: bot.clone(),
+        me: AtomicU64::new(0),
+        accepting: AtomicBool::new(true),
+        in_flight: InFlight::default(),
+        registered: AtomicBool::new(false),
+        state_dir: connection.state_dir.clone(),
+    });
+    let _triggers = bot.service().start_reload_triggers()?;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let signal_task = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut intents = INTENTS;
+    loop {
+        let mut http = HttpBuilder::new(&connection.token);
+        if let Some(base) = &connection.rest_base {
+            // serenity only applies the proxy when its own rate limiter is off.
+            http = http
+                .proxy(base.trim_end_matches('/'))
+                .ratelimiter_disabled(true);
+        }
+        let mut client = ClientBuilder::new_with_http(http.build(), intents)
+            .event_handler_arc(handler.clone())
+            .await?;
+        let manager = client.shard_manager.clone();
+        let watcher = {
+            let (mut stop, handler) = (stop.clone(), handler.clone());
+            tokio::spawn(async move {
+                let _ = stop.wait_for(|s| *s).await;
+                tracing::info!("shutting down: finishing the work in flight");
+                handler.accepting.store(false, Ordering::SeqCst);
+                if tokio::time::timeout(DRAIN, handler.in_flight.wait_idle())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("shutdown: work still in flight after {DRAIN:?}");
+                }
+                manager.shutdown_all().await;
+            })
+        };
+        let start = async {
+            match bot.settings().shards {
+                Shards::Auto => client.start_autosharded().await,
+                // serenity's range end is inclusive.
+                Shards::Range {
+                    first,
+                    count,
+                    total,
+                } => {
+                    client
+                        .start_shard_range(first..first + count - 1, total)
+                        .await
+                }
+            }
+        };
+        // A shutdown before any shard ran leaves serenity waiting: give up after a grace.
+        let mut watcher = watcher;
+        let result = tokio::select! {
+            r = start => r,
+            _ = async {
+                let _ = (&mut watcher).await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            } => Ok(()),
+        };
+        watcher.abort();
+        match result {
+            Err(serenity::Error::Gateway(
+                serenity::gateway::GatewayError::DisallowedGatewayIntents,
+            )) if intents.contains(GatewayIntents::MESSAGE_CONTENT) => {
+                tracing::error!(
+                    "Discord refused the MESSAGE_CONTENT intent (close code 4014): enable \
+                     \"Message Content Intent\" under Bot → Privileged Gateway Intents in the \
+                     developer portal. Reconnecting without it: slash commands keep working, and \
+                     only messages that mention the bot carry text."
+                );
+                intents.remove(GatewayIntents::MESSAGE_CONTENT);
+            }
+            Err(e) => {
+                signal_task.abort();
+                return Err(anyhow::anyhow!("gateway: {e}"));
+            }
+            Ok(()) => {
+                signal_task.abort();
+                tracing::info!("gateway closed");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Where the bot keeps small state files (the command registration): next to the statistics
+/// database, else next to the index.
+pub fn state_dir(settings: &Settings) -> Option<PathBuf> {
+    if let Some(db) = &settings.stats.db {
+        return db.parent().map(|p| p.to_path_buf());
+    }
+    match &settings.index {
+        IndexLocation::Dir(d) => d.parent().map(|p| p.to_path_buf()),
+        IndexLocation::Memory => None,
+    }
+}
+
+/// `articlebot serve`: checks the token, opens the library, runs until Ctrl-C or SIGTERM.
+/// Returns the exit code.
+pub fn run_cli(settings: &Settings, progress: Progress) -> anyhow::Result<u8> {
+    let var = &settings.discord.token_env;
+    let token = match std::env::var(var) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => {
+            eprintln!(
+                "error: no Discord bot token: set the environment variable {var} \
+                 (Developer Portal → your application → Bot → Reset Token), e.g.\n  \
+                 {var}=... articlebot serve\n\
+                 The variable's name is discord.token_env in config.toml."
+            );
+            return Ok(crate::cli::EXIT_USAGE);
+        }
+    };
+    crate::cli::init_tracing("info");
+    let library = crate::cli::open_library(settings, OpenMode::Reuse, progress)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let service = Service::new(settings.clone(), library)?;
+        let bot = Bot::new(service);
+        let connection = Connection {
+            token,
+            rest_base: settings.discord.rest_proxy.clone(),
+            state_dir: state_dir(settings),
+        };
+        run(bot, connection, signal()).await
+    })?;
+    Ok(crate::cli::EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_stripped() {
+        assert_eq!(
+            strip_mentions("<@42> what is  a peg?", 42),
+            "what is a peg?"
+        );
+        assert_eq!(strip_mentions("hey <@!42>", 42), "hey");
+        assert_eq!(strip_mentions("<@7> hi", 42), "<@7> hi");
+    }
+}

@@ -567,7 +567,14 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
         }
     };
     let mut work = work;
-    match tokio::time::timeout(bot.defer_after, &mut work).await {
+    let ready = if bot.defer_after.is_zero() {
+        Err(())
+    } else {
+        tokio::time::timeout(bot.defer_after, &mut work)
+            .await
+            .map_err(|_| ())
+    };
+    match ready {
         Ok(result) => Reply::Now(CreateInteractionResponse::Message(match finish(result) {
             Some((rendered, buttons)) => {
                 rendered.message().components(buttons).ephemeral(ephemeral)

@@ -191,33 +191,35 @@ fn close_marks(s: String) -> String {
 /// Renders text that came from an article or a user so it shows exactly as written and can
 /// never ping: Discord Markdown is escaped and mentions are broken with a zero-width space.
 pub fn inert(text: &str) -> String {
-    let (escaped, _) = escape(text, &[]);
-    defuse(&escaped)
+    escape(text, &[]).0
 }
 
 /// Breaks `@everyone`, `@here`, `<@user>`, `<@&role>` and `<#channel>` with a zero-width space
 /// after the `@` or `#`, so Discord shows them as text.
 pub fn defuse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut prev: Option<char> = None;
     for (i, c) in text.char_indices() {
         out.push(c);
-        let rest = &text[i + c.len_utf8()..];
-        let breaks = match c {
-            '@' => {
-                prev == Some('<')
-                    || starts_with_ignore_case(rest, "everyone")
-                    || starts_with_ignore_case(rest, "here")
-            }
-            '#' => prev == Some('<'),
-            _ => false,
-        };
-        if breaks {
+        if breaks_mention(text, i, c) {
             out.push('\u{200B}');
         }
-        prev = Some(c);
     }
     out
+}
+
+/// Whether the character `c` at byte `i` of `text` starts a mention that needs breaking.
+fn breaks_mention(text: &str, i: usize, c: char) -> bool {
+    let prev_lt = text[..i].ends_with('<');
+    let rest = &text[i + c.len_utf8()..];
+    match c {
+        '@' => {
+            prev_lt
+                || starts_with_ignore_case(rest, "everyone")
+                || starts_with_ignore_case(rest, "here")
+        }
+        '#' => prev_lt,
+        _ => false,
+    }
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
@@ -231,15 +233,27 @@ fn escape(text: &str, highlights: &[Highlight]) -> (String, Vec<Highlight>) {
     let mut out = String::with_capacity(text.len() + 8);
     // new_pos[old byte] for every char boundary (and the end).
     let mut new_pos = vec![0usize; text.len() + 1];
+    // `>` (quote) and `#` (heading) only mean something at the start of a line.
+    let mut line_start = true;
     for (i, c) in text.char_indices() {
         new_pos[i] = out.len();
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']'
-        ) {
+        let special = match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' => true,
+            '>' | '#' => line_start,
+            _ => false,
+        };
+        if special {
             out.push('\\');
         }
         out.push(c);
+        if breaks_mention(text, i, c) {
+            out.push('\u{200B}');
+        }
+        if c == '\n' {
+            line_start = true;
+        } else if !c.is_whitespace() {
+            line_start = false;
+        }
     }
     new_pos[text.len()] = out.len();
     let moved = highlights
@@ -255,20 +269,25 @@ fn escape(text: &str, highlights: &[Highlight]) -> (String, Vec<Highlight>) {
 /// Article text as Discord Markdown: escaped, matched terms in bold, mentions inert.
 pub fn marked(text: &str, highlights: &[Highlight]) -> String {
     let (escaped, moved) = escape(text, highlights);
-    defuse(&mark(&escaped, &moved, Style::Markdown))
+    mark(&escaped, &moved, Style::Markdown)
 }
 
 /// Article text within `max` characters: cut at a sentence or word boundary with "…" and, when
 /// cut and there is room, a link to the full article.
 pub fn fit(text: &str, highlights: &[Highlight], max: usize, link: Option<&str>) -> String {
-    let full = marked(text, highlights);
-    if chars(&full) <= max {
-        return full;
-    }
     let more = link
+        .filter(|u| !u.contains(')') && !u.contains(' '))
         .map(|u| format!(" [Read more]({u})"))
         .filter(|m| chars(m) * 3 <= max)
         .unwrap_or_default();
+    let full = marked(text, highlights);
+    if chars(&full) <= max {
+        // Already cut upstream (an excerpt, a summary): still point to the whole article.
+        if text.ends_with('…') && chars(&full) + chars(&more) <= max {
+            return full + &more;
+        }
+        return full;
+    }
     let room = max - chars(&more);
     let mut budget = chars(text).min(room);
     while budget > 1 {
@@ -621,18 +640,28 @@ pub fn notice(text: &str) -> String {
     cut_plain(&defuse(text), limits::CONTENT)
 }
 
-/// A report (reload, check, stats) as a code block within the content limit.
+/// A report (reload, check, stats) within the content limit: a bold title, then the report's
+/// lines with Markdown escaped and mentions inert (Discord timestamps `<t:…>` still render).
 pub fn report(title: &str, body: &str) -> String {
-    let body = body.replace("```", "'''");
     let head = format!("**{}**\n", inert(title));
-    let room = limits::CONTENT - chars(&head) - 8;
-    let body = if chars(&body) > room {
-        let kept: String = body.chars().take(room.saturating_sub(2)).collect();
-        format!("{kept}\n…")
-    } else {
-        body
-    };
-    defuse(&format!("{head}```\n{}\n```", body.trim_end()))
+    let body = inert(body.trim_end());
+    let room = limits::CONTENT - chars(&head);
+    if chars(&body) <= room {
+        return head + &body;
+    }
+    // Keep whole lines, and say how many were left out.
+    let mut out = head;
+    let lines: Vec<&str> = body.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let tail = format!("\n… and {} more line(s)", lines.len() - i);
+        if chars(&out) + chars(line) + 1 + chars(&tail) > limits::CONTENT {
+            out.push_str(tail.trim_start());
+            return cut_plain(&out, limits::CONTENT);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -655,10 +684,15 @@ mod tests {
     #[test]
     fn markdown_is_escaped_and_terms_bold() {
         assert_eq!(
-            marked("a *b* c_d", &[(0, 1), (7, 9)]),
+            marked("a *b* c_d", &[(0, 1), (6, 8)]),
             "**a** \\*b\\* **c\\_**d"
         );
         assert_eq!(marked("x", &[(0, 5)]), "x");
+        // A matched term right after `@` cannot make a mention out of the bold marks.
+        assert_eq!(
+            marked("to @everyone now", &[(4, 12)]),
+            "to @\u{200B}**everyone** now"
+        );
     }
 
     #[test]
@@ -698,8 +732,10 @@ mod tests {
 
     #[test]
     fn report_fits_content() {
-        let r = report("Reload", &"line\n".repeat(1000));
+        let r = report("Reload", &"a_line\n".repeat(1000));
         assert!(chars(&r) <= limits::CONTENT);
-        assert!(r.ends_with("```"));
+        assert!(r.starts_with("**Reload**\na\\_line\n"), "{r}");
+        assert!(r.ends_with("more line(s)"), "{r}");
+        assert!(report("Stats", "last: <t:5:R> by x").ends_with("<t:5:R> by x"));
     }
 }

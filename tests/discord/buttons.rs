@@ -1,0 +1,135 @@
+//! The buttons: paging in place (asker only), post to channel, who may delete, expiry.
+
+use std::time::Duration;
+
+use super::*;
+
+fn footer(seen: &Seen) -> String {
+    seen.embed(0)["footer"]["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_in_place_only_for_the_asker() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.answer.page_size = 1),
+        ..Options::default()
+    })
+    .await;
+    let first = rig
+        .slash(&ann(), "search", &[("query", "sleep light")])
+        .await;
+    let msg = first.message.clone().unwrap();
+    assert!(
+        footer(&first).starts_with("Page 1 of "),
+        "{}",
+        footer(&first)
+    );
+    let pages: usize = footer(&first)["Page 1 of ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pages >= 2);
+    // Someone else cannot page.
+    let refused = rig.press(&bob(), &msg, &first.button("Next")).await;
+    assert_eq!(refused.kind, 4);
+    assert!(refused.ephemeral());
+    assert!(refused
+        .content()
+        .starts_with("Only the person who asked can page"));
+    // The asker pages in place: the same message, now page 2.
+    let next = rig.press(&ann(), &msg, &first.button("Next")).await;
+    assert_eq!(next.kind, 7);
+    assert_eq!(next.message.as_ref().unwrap().id, msg.id);
+    assert!(footer(&next).starts_with("Page 2 of "), "{}", footer(&next));
+    assert!(next.embed(0)["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("**2.**"));
+    assert_ne!(next.embed(0)["description"], first.embed(0)["description"]);
+    let prev_enabled = next.buttons().iter().any(|b| b.0 == "Previous" && !b.2);
+    assert!(prev_enabled);
+    let msg = next.message.clone().unwrap();
+    let back = rig.press(&ann(), &msg, &next.button("Previous")).await;
+    assert!(footer(&back).starts_with("Page 1 of "));
+    assert_eq!(back.embed(0)["description"], first.embed(0)["description"]);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_to_channel_then_delete_by_asker_or_moderator() {
+    let rig = rig().await;
+    let private = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert!(private.ephemeral());
+    let msg = private.message.clone().unwrap();
+    let posted = rig
+        .press(&ann(), &msg, &private.button("Post to channel"))
+        .await;
+    assert_eq!(posted.kind, 4);
+    assert!(!posted.ephemeral());
+    assert_eq!(posted.body["embeds"], private.body["embeds"]);
+    let public = posted.message.clone().unwrap();
+    assert!(!public.ephemeral);
+    let delete = posted.button("Delete");
+    // Another member may not delete it.
+    let refused = rig.press(&bob(), &public, &delete).await;
+    assert!(refused.ephemeral());
+    assert_eq!(
+        refused.content(),
+        "Only the person who asked or a moderator can delete this."
+    );
+    assert!(!rig
+        .fake
+        .record(|r| r.messages.iter().any(|m| m.id == public.id && m.deleted)));
+    // A moderator may.
+    let gone = rig.press(&mia(), &public, &delete).await;
+    assert_eq!(gone.kind, 6);
+    rig.fake
+        .wait("the deletion", |r| {
+            r.messages
+                .iter()
+                .any(|m| m.id == public.id && m.deleted)
+                .then_some(())
+        })
+        .await;
+    // And so may the asker, on a second post.
+    let again = rig
+        .press(&ann(), &msg, &private.button("Post to channel"))
+        .await;
+    let public2 = again.message.clone().unwrap();
+    rig.press(&ann(), &public2, &again.button("Delete")).await;
+    rig.fake
+        .wait("the asker's deletion", |r| {
+            r.messages
+                .iter()
+                .any(|m| m.id == public2.id && m.deleted)
+                .then_some(())
+        })
+        .await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_expire_and_say_so() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.discord.button_timeout = Duration::from_millis(200)),
+        ..Options::default()
+    })
+    .await;
+    let seen = rig.slash(&ann(), "search", &[("query", "sleep")]).await;
+    let msg = seen.message.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let late = rig
+        .press(&ann(), &msg, &seen.button("Post to channel"))
+        .await;
+    assert!(late.ephemeral());
+    assert_eq!(
+        late.content(),
+        "These buttons have expired. Run the command again for fresh ones."
+    );
+    rig.stop().await;
+}

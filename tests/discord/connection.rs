@@ -1,0 +1,162 @@
+//! The gateway connection: a dropped socket, graceful shutdown, registration across restarts,
+//! and `articlebot serve` without a token.
+
+use std::time::Duration;
+
+use super::fake::{self, GUILD_ID};
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_resumes_and_keeps_answering() {
+    let rig = rig().await;
+    let before = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert_eq!(before.embed(0)["title"], "Why Sleep Matters");
+    rig.fake.drop_connection();
+    rig.fake
+        .wait("a new connection", |r| (r.connections >= 2).then_some(()))
+        .await;
+    let after = rig
+        .slash(&ann(), "summary", &[("article", "compost guide")])
+        .await;
+    assert_eq!(after.embed(0)["title"], "Home Composting Basics");
+    let (connections, resumes, identifies) = rig
+        .fake
+        .record(|r| (r.connections, r.resumes, r.identifies.len()));
+    assert_eq!(connections, 2);
+    assert_eq!(
+        resumes + identifies,
+        2,
+        "one IDENTIFY, then a RESUME (or a new IDENTIFY)"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_work_in_flight_and_closes_the_gateway() {
+    let rig = rig_with(Options {
+        defer_after: Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    rig.fake
+        .wait("READY", |r| (!r.command_puts.is_empty()).then_some(()))
+        .await;
+    // A reload in flight when the shutdown starts still reports.
+    let payload = fake::command(&rig.fake, &mia(), "reload", &[]);
+    let id = rig.fake.interact(payload);
+    rig.fake
+        .wait("the deferral", |r| {
+            r.sent
+                .iter()
+                .find(|s| s.id == id)?
+                .callback
+                .as_ref()
+                .map(|_| ())
+        })
+        .await;
+    let fake = rig.fake.clone();
+    let stopping = tokio::spawn(rig.stop());
+    let edited = fake
+        .wait("the reload report", |r| {
+            let s = r.sent.iter().find(|s| s.id == id)?;
+            let m = r.messages.iter().find(|m| Some(m.id) == s.original)?;
+            m.body["content"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+        })
+        .await;
+    assert!(edited.starts_with("**Reload**\n"), "{edited}");
+    let fake = stopping.await.unwrap();
+    // The shard said goodbye with a close frame and did not come back.
+    let connections = fake.record(|r| r.connections);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.record(|r| r.connections), connections);
+}
+
+/// Starts a bot whose state folder already holds `marker` as the guild's registration.
+async fn rig_remembering(marker: &str) -> Rig {
+    let f = standard_fixture();
+    let state = f.dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join(format!("discord-commands-{GUILD_ID}.hash")),
+        marker,
+    )
+    .unwrap();
+    rig_with(Options {
+        fixture: Some(f),
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_re_registered_only_when_changed() {
+    let rig = rig().await;
+    rig.fake
+        .wait("registration", |r| {
+            (!r.command_puts.is_empty()).then_some(())
+        })
+        .await;
+    let path = rig
+        .f
+        .dir
+        .path()
+        .join("state")
+        .join(format!("discord-commands-{GUILD_ID}.hash"));
+    let marker = rig
+        .fake
+        .wait("the remembered registration", |_| {
+            std::fs::read_to_string(&path).ok()
+        })
+        .await;
+    let hash = articlebot::discord::commands::definitions_hash();
+    assert_eq!(marker, format!("{}:{hash}", fake::APP_ID));
+    assert_eq!(rig.stop().await.record(|r| r.command_puts.len()), 1);
+    // The same definitions: no registration on the next start.
+    let rig = rig_remembering(&marker).await;
+    let seen = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert_eq!(seen.embed(0)["title"], "Why Sleep Matters");
+    assert_eq!(rig.stop().await.record(|r| r.command_puts.len()), 0);
+    // Changed definitions (a different hash on record) register again.
+    let rig = rig_remembering(&format!("{}:0000", fake::APP_ID)).await;
+    rig.fake
+        .wait("re-registration", |r| {
+            (!r.command_puts.is_empty()).then_some(())
+        })
+        .await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_commands_without_guilds() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.discord.guild_ids.clear()),
+        ..Options::default()
+    })
+    .await;
+    let puts = rig
+        .fake
+        .wait("registration", |r| {
+            (!r.command_puts.is_empty()).then(|| r.command_puts.clone())
+        })
+        .await;
+    assert_eq!(puts[0].0, "global");
+    rig.stop().await;
+}
+
+#[test]
+fn serve_without_a_token_exits_2_and_says_how_to_set_it() {
+    let f = crate::util::Fixture::standard();
+    f.config("");
+    let (code, _out, err) = crate::util::run(f.dir.path(), &["serve"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("DISCORD_TOKEN"), "{err}");
+    assert!(err.contains("set the environment variable"), "{err}");
+    let f2 = crate::util::Fixture::standard();
+    f2.config("[discord]\ntoken_env = \"MY_BOT_TOKEN\"\n");
+    let (code, _out, err) = crate::util::run(f2.dir.path(), &["serve"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("MY_BOT_TOKEN"), "{err}");
+}
