@@ -69,6 +69,7 @@ async fn shutdown_finishes_work_in_flight_and_closes_the_gateway() {
     assert!(edited.starts_with("**Reload**\n"), "{edited}");
     let fake = stopping.await.unwrap();
     // The shard said goodbye with a close frame and did not come back.
+    assert_eq!(fake.record(|r| r.client_closes.clone()), [1000]);
     let connections = fake.record(|r| r.connections);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fake.record(|r| r.connections), connections);
@@ -159,4 +160,90 @@ fn serve_without_a_token_exits_2_and_says_how_to_set_it() {
     let (code, _out, err) = crate::util::run(f2.dir.path(), &["serve"]);
     assert_eq!(code, 2);
     assert!(err.contains("MY_BOT_TOKEN"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_automatic_or_a_range_of_the_total() {
+    let rig = rig().await;
+    let shards = rig.fake.record(|r| r.shards.clone());
+    assert_eq!(
+        shards,
+        [serde_json::json!([0, 1])],
+        "Discord's recommendation: 1"
+    );
+    rig.stop().await;
+    let rig = rig_with(Options {
+        tune: Box::new(|s| {
+            s.discord.shards = articlebot::config::Shards::Range {
+                first: 1,
+                count: 1,
+                total: 2,
+            }
+        }),
+        ..Options::default()
+    })
+    .await;
+    let shards = rig.fake.record(|r| r.shards.clone());
+    assert_eq!(shards, [serde_json::json!([1, 2])]);
+    let seen = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert_eq!(seen.embed(0)["title"], "Why Sleep Matters");
+    rig.stop().await;
+}
+
+/// The real binary, pointed at the local Discord with `rest_proxy`, answers and stops on
+/// SIGTERM with exit code 0.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_binary_answers_and_stops_on_sigterm() {
+    let fake = fake::Fake::start().await;
+    let f = crate::util::Fixture::standard();
+    let config = f.config(&format!(
+        "[discord]\nguild_ids = [{GUILD_ID}]\nrest_proxy = \"{}\"\ncooldown_seconds = 0\n",
+        fake.rest_url
+    ));
+    let mut child = crate::util::bin()
+        .current_dir(f.dir.path())
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("DISCORD_TOKEN", "test-token")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start articlebot serve");
+    fake.wait("registration", |r| {
+        (!r.command_puts.is_empty()).then_some(())
+    })
+    .await;
+    let payload = fake::command(&fake, &ann(), "summary", &[("article", "compost guide")]);
+    let id = fake.interact(payload);
+    let (kind, data) = fake
+        .wait("the answer", |r| {
+            r.sent.iter().find(|s| s.id == id)?.callback.clone()
+        })
+        .await;
+    assert_eq!(kind, 4);
+    assert_eq!(data["embeds"][0]["title"], "Home Composting Basics");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(fake.record(|r| r.client_closes.clone()), [1000], "{err}");
+    fake.assert_clean();
 }

@@ -68,9 +68,13 @@ pub struct Record {
     pub followups: Vec<Value>,
     pub violations: Vec<String>,
     pub identifies: Vec<u64>,
+    /// The `shard` of each IDENTIFY.
+    pub shards: Vec<Value>,
     pub resumes: usize,
     pub connections: usize,
     pub closes: Vec<u16>,
+    /// Close codes the bot sent (a clean shutdown says goodbye).
+    pub client_closes: Vec<u16>,
     pub unexpected: Vec<String>,
 }
 
@@ -282,7 +286,13 @@ async fn connection(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
                 let text = match frame {
                     WsMessage::Text(t) => t,
                     WsMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-                    WsMessage::Close(_) => break,
+                    WsMessage::Close(frame) => {
+                        let code = frame.as_ref().map_or(1005, |f| u16::from(f.code));
+                        shared.record.lock().unwrap().client_closes.push(code);
+                        changed(&shared);
+                        let _ = sink.send(WsMessage::Close(frame)).await;
+                        break;
+                    }
                     _ => continue,
                 };
                 let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
@@ -293,7 +303,11 @@ async fn connection(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
                     }
                     Some(2) => {
                         let intents = v["d"]["intents"].as_u64().unwrap_or(0);
-                        shared.record.lock().unwrap().identifies.push(intents);
+                        {
+                            let mut r = shared.record.lock().unwrap();
+                            r.identifies.push(intents);
+                            r.shards.push(v["d"]["shard"].clone());
+                        }
                         changed(&shared);
                         if intents & MESSAGE_CONTENT != 0
                             && shared.refuse_message_content.load(Ordering::SeqCst)
