@@ -155,7 +155,9 @@ impl EventHandler for Handler {
             .referenced_message
             .as_ref()
             .is_some_and(|r| r.author.id.get() == me);
-        if !mentioned && !replied {
+        // A direct message is a question too.
+        let direct = msg.guild_id.is_none();
+        if !mentioned && !replied && !direct {
             return;
         }
         if !self.accepting.load(Ordering::SeqCst) {

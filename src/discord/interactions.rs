@@ -169,9 +169,9 @@ impl Bot {
         }
     }
 
-    /// Answers a message that mentions the bot or replies to it (gateway only): `None` when
-    /// the message has no question in it. Threads opened by `/discuss` answer from their
-    /// article first.
+    /// Answers a message that mentions the bot, replies to it or is sent to it directly
+    /// (gateway only). Threads opened by `/discuss` answer from their article first. `None`:
+    /// nothing to send.
     pub async fn answer_message(
         self: &Arc<Self>,
         user: u64,
@@ -180,7 +180,11 @@ impl Bot {
     ) -> Option<CreateMessage> {
         let question = question.trim();
         if question.is_empty() {
-            return None;
+            return Some(
+                CreateMessage::new()
+                    .content("Ask me a question after the mention (or use `/ask`).")
+                    .allowed_mentions(no_pings()),
+            );
         }
         if let Err(wait) = self.cooldown(user) {
             return Some(
@@ -528,68 +532,37 @@ fn buttons(
     vec![CreateActionRow::Buttons(row)]
 }
 
-/// Runs `command`, answering at once when it is ready within the defer window, else
-/// deferring and editing the original response when it is.
-async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) -> Reply {
-    let work = {
-        let bot = bot.clone();
-        tokio::spawn(async move {
-            let result = bot
-                .service
-                .execute(command.clone(), Some(Asker(user.to_string())))
-                .await;
-            match result {
-                Ok(answer) => {
-                    let rendered = render::answer(&answer);
-                    let id = bot.store(Stored {
-                        command,
-                        asker: user,
-                        created: Instant::now(),
-                        rendered: rendered.clone(),
-                        paging: paging(&answer),
-                    });
-                    let buttons = buttons(id, user, paging(&answer), !ephemeral);
-                    Ok((rendered, buttons))
-                }
-                Err(e) => {
-                    tracing::error!("answering a command: {e:#}");
-                    Err(())
-                }
-            }
-        })
-    };
-    let finish = |result: Result<Result<(Rendered, Vec<CreateActionRow>), ()>, _>| match result {
-        Ok(Ok(ok)) => Some(ok),
-        Ok(Err(())) => None,
-        Err(e) => {
+/// A finished answer: its embeds and buttons (`None`: it failed, and the log says why).
+type Made = Option<(Rendered, Vec<CreateActionRow>)>;
+
+/// Runs `work`. When it finishes within the defer window, `now` makes the response from it;
+/// otherwise `ack` goes out at once and the result edits `@original` when it is ready.
+async fn within_window(
+    bot: &Bot,
+    work: impl Future<Output = Made> + Send + 'static,
+    now: impl FnOnce(Made) -> CreateInteractionResponse,
+    ack: CreateInteractionResponse,
+) -> Reply {
+    fn joined(result: Result<Made, tokio::task::JoinError>) -> Made {
+        result.unwrap_or_else(|e| {
             tracing::error!("answer task failed: {e}");
             None
-        }
-    };
-    let mut work = work;
+        })
+    }
+    let mut handle = tokio::spawn(work);
     let ready = if bot.defer_after.is_zero() {
-        Err(())
+        None
     } else {
-        tokio::time::timeout(bot.defer_after, &mut work)
+        tokio::time::timeout(bot.defer_after, &mut handle)
             .await
-            .map_err(|_| ())
+            .ok()
     };
     match ready {
-        Ok(result) => Reply::Now(CreateInteractionResponse::Message(match finish(result) {
-            Some((rendered, buttons)) => {
-                rendered.message().components(buttons).ephemeral(ephemeral)
-            }
-            None => CreateInteractionResponseMessage::new()
-                .content(FAILED)
-                .ephemeral(true)
-                .allowed_mentions(no_pings()),
-        })),
-        Err(_) => Reply::Deferred {
-            ack: CreateInteractionResponse::Defer(
-                CreateInteractionResponseMessage::new().ephemeral(ephemeral),
-            ),
+        Some(result) => Reply::Now(now(joined(result))),
+        None => Reply::Deferred {
+            ack,
             then: Later::edit(async move {
-                match finish(work.await) {
+                match joined(handle.await) {
                     Some((rendered, buttons)) => EditInteractionResponse::new()
                         .embeds(rendered.embeds())
                         .components(buttons),
@@ -598,6 +571,79 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
             }),
         },
     }
+}
+
+fn failed_message() -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(FAILED)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+}
+
+/// Runs a slash command: the answer, with its buttons, at once or deferred.
+async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        async move {
+            let result = bot
+                .service
+                .execute(command.clone(), Some(Asker(user.to_string())))
+                .await;
+            let answer = result
+                .map_err(|e| tracing::error!("answering a command: {e:#}"))
+                .ok()?;
+            let rendered = render::answer(&answer);
+            let id = bot.store(Stored {
+                command,
+                asker: user,
+                created: Instant::now(),
+                rendered: rendered.clone(),
+                paging: paging(&answer),
+            });
+            let buttons = buttons(id, user, paging(&answer), !ephemeral);
+            Some((rendered, buttons))
+        }
+    };
+    let now = |made: Made| match made {
+        Some((rendered, buttons)) => CreateInteractionResponse::Message(
+            rendered.message().components(buttons).ephemeral(ephemeral),
+        ),
+        None => failed_message(),
+    };
+    let ack = CreateInteractionResponse::Defer(
+        CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+    );
+    within_window(bot, work, now, ack).await
+}
+
+/// Turns a search page in place (the message the buttons are on).
+async fn turn_page(bot: &Arc<Bot>, id: u64, asker: u64, command: Command, public: bool) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        async move {
+            let answer = bot
+                .service
+                .execute(command.clone(), None)
+                .await
+                .map_err(|e| tracing::error!("paging: {e:#}"))
+                .ok()?;
+            let rendered = render::answer(&answer);
+            bot.update_stored(id, command, rendered.clone(), &answer);
+            Some((
+                rendered.clone(),
+                buttons(id, asker, paging(&answer), public),
+            ))
+        }
+    };
+    let now = |made: Made| match made {
+        Some((rendered, buttons)) => {
+            CreateInteractionResponse::UpdateMessage(rendered.message().components(buttons))
+        }
+        None => failed_message(),
+    };
+    within_window(bot, work, now, CreateInteractionResponse::Acknowledge).await
 }
 
 /// `/discuss`: always deferred and public (a thread hangs off the message).
@@ -695,21 +741,7 @@ async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
                 .message
                 .flags
                 .is_none_or(|f| !f.contains(serenity::model::channel::MessageFlags::EPHEMERAL));
-            match bot.service.execute(command.clone(), None).await {
-                Ok(answer) => {
-                    let rendered = render::answer(&answer);
-                    bot.update_stored(id, command, rendered.clone(), &answer);
-                    Reply::Now(CreateInteractionResponse::UpdateMessage(
-                        rendered
-                            .message()
-                            .components(buttons(id, asker, paging(&answer), public)),
-                    ))
-                }
-                Err(e) => {
-                    tracing::error!("paging: {e:#}");
-                    ephemeral(FAILED)
-                }
-            }
+            turn_page(bot, id, asker, command, public).await
         }
         "post" => {
             if user != asker {

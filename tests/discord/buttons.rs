@@ -133,3 +133,30 @@ async fn buttons_expire_and_say_so() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_paging_acknowledges_then_edits_the_same_message() {
+    let rig = rig_with(Options {
+        defer_after: Duration::ZERO,
+        tune: Box::new(|s| s.answer.page_size = 1),
+        ..Options::default()
+    })
+    .await;
+    let first = rig
+        .slash(&ann(), "search", &[("query", "sleep light")])
+        .await;
+    assert_eq!(first.kind, 5);
+    let msg = first.message.clone().unwrap();
+    let pressed = rig.press(&ann(), &msg, &first.button("Next")).await;
+    assert_eq!(pressed.kind, 6, "a deferred update");
+    let page2 = rig
+        .fake
+        .wait("page 2", |r| {
+            let m = r.messages.iter().find(|m| m.id == msg.id)?;
+            let footer = m.body["embeds"][0]["footer"]["text"].as_str()?;
+            footer.starts_with("Page 2 of ").then(|| m.clone())
+        })
+        .await;
+    assert!(page2.ephemeral, "still the asker's private message");
+    rig.stop().await;
+}

@@ -175,3 +175,40 @@ async fn without_message_content_the_bot_reconnects_and_slash_commands_work() {
     assert_eq!(title(&reply), "Why Sleep Matters");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_and_bare_mentions() {
+    let rig = rig().await;
+    // A direct message (no guild) is a question.
+    let dm_channel = 555;
+    let before = rig.fake.record(|r| r.messages.len());
+    let mut dm = fake::user_message(
+        &rig.fake,
+        dm_channel,
+        (111, "ann"),
+        "how do pegs break",
+        false,
+        None,
+    );
+    dm.as_object_mut().unwrap().remove("guild_id");
+    dm.as_object_mut().unwrap().remove("member");
+    fake::assert_serenity_accepts::<serenity::all::Message>(&dm);
+    rig.fake.dispatch("MESSAGE_CREATE", dm);
+    let reply = rig
+        .fake
+        .wait("the DM reply", |r| {
+            r.messages[before..]
+                .iter()
+                .find(|m| m.channel_id == dm_channel)
+                .cloned()
+        })
+        .await;
+    assert_eq!(title(&reply), "Stablecoins and Their Pegs");
+    // A mention with no question gets a hint, not an error.
+    let hint = say(&rig, CHANNEL_ID, &format!("<@{BOT_ID}>"), true, None).await;
+    assert_eq!(
+        hint.body["content"],
+        "Ask me a question after the mention (or use `/ask`)."
+    );
+    rig.stop().await;
+}
