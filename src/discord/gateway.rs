@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    ClientBuilder, Context, EventHandler, GatewayIntents, HttpBuilder, Interaction, Message, Ready,
-    ResumedEvent,
+    ClientBuilder, Context, Event, EventHandler, GatewayIntents, HttpBuilder, Interaction, Message,
+    RawEventHandler, Ready, ResumedEvent,
 };
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use tokio::sync::Notify;
@@ -179,6 +179,28 @@ impl EventHandler for Handler {
     }
 }
 
+/// Logs the gateway events serenity could not read. serenity turns a payload it cannot
+/// deserialize into an "unknown" event and drops it silently; for the events the bot lives
+/// on, that would look like a bot that ignores people.
+struct Unknown;
+
+#[serenity::async_trait]
+impl RawEventHandler for Unknown {
+    async fn raw_event(&self, _ctx: Context, event: Event) {
+        if let Event::Unknown(u) = event {
+            if matches!(u.kind.as_str(), "INTERACTION_CREATE" | "MESSAGE_CREATE") {
+                tracing::warn!(
+                    "a {} event could not be read and was dropped: {}",
+                    u.kind,
+                    u.value
+                );
+            } else {
+                tracing::debug!("unknown gateway event {}", u.kind);
+            }
+        }
+    }
+}
+
 /// The message text without the bot's own mention.
 fn strip_mentions(content: &str, me: u64) -> String {
     content
@@ -209,6 +231,12 @@ pub async fn run(
         registered: AtomicBool::new(false),
         state_dir: connection.state_dir.clone(),
     });
+    if let Some(dir) = &connection.state_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            tracing::warn!("cannot create {}: {e}", dir.display());
+        }
+        bot.keep_threads_in(dir.join("discord-threads.json"));
+    }
     let _triggers = bot.service().start_reload_triggers()?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
@@ -226,6 +254,7 @@ pub async fn run(
         }
         let mut client = ClientBuilder::new_with_http(http.build(), intents)
             .event_handler_arc(handler.clone())
+            .raw_event_handler(Unknown)
             .await?;
         let manager = client.shard_manager.clone();
         let watcher = {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,7 +65,12 @@ pub struct Bot {
     next_id: AtomicU64,
     /// Threads opened by `/discuss`: thread (channel) id → article slug.
     threads: Mutex<HashMap<u64, String>>,
+    /// Where the threads are kept across restarts, if anywhere.
+    threads_file: Mutex<Option<PathBuf>>,
 }
+
+/// Threads remembered at most (the oldest ids are forgotten first).
+const THREADS_KEPT: usize = 10_000;
 
 impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +98,7 @@ impl Bot {
             stored: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(seed),
             threads: Mutex::new(HashMap::new()),
+            threads_file: Mutex::new(None),
         })
     }
 
@@ -140,8 +147,55 @@ impl Bot {
         self.threads.lock().unwrap().get(&channel).cloned()
     }
 
+    /// Remembers `/discuss` threads in `path` (JSON), so that a restarted bot still answers
+    /// in them from their article. Loads what the file already holds.
+    pub fn keep_threads_in(&self, path: PathBuf) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match serde_json::from_str::<HashMap<String, String>>(&text) {
+                Ok(saved) => {
+                    let mut threads = self.threads.lock().unwrap();
+                    for (id, slug) in saved {
+                        if let Ok(id) = id.parse() {
+                            threads.entry(id).or_insert(slug);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+        }
+        *self.threads_file.lock().unwrap() = Some(path);
+    }
+
     pub fn remember_thread(&self, channel: u64, slug: String) {
-        self.threads.lock().unwrap().insert(channel, slug);
+        let saved: HashMap<String, String> = {
+            let mut threads = self.threads.lock().unwrap();
+            threads.insert(channel, slug);
+            if threads.len() > THREADS_KEPT {
+                // Snowflakes grow with time: the smallest ids are the oldest threads.
+                let mut ids: Vec<u64> = threads.keys().copied().collect();
+                ids.sort_unstable();
+                for id in &ids[..threads.len() - THREADS_KEPT] {
+                    threads.remove(id);
+                }
+            }
+            threads
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let Some(path) = self.threads_file.lock().unwrap().clone() else {
+            return;
+        };
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            tracing::warn!("cannot remember threads in {}: {e}", path.display());
+        }
     }
 
     fn store(&self, s: Stored) -> u64 {

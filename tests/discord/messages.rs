@@ -212,3 +212,38 @@ async fn direct_messages_and_bare_mentions() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discuss_threads_are_remembered_across_restarts() {
+    let state = tempfile::tempdir().unwrap();
+    let rig = rig_with(Options {
+        state_dir: Some(state.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    rig.slash(&ann(), "discuss", &[("article", "Why Sleep Matters")])
+        .await;
+    let thread = rig
+        .fake
+        .wait("the thread", |r| r.threads.first().map(|t| t.1))
+        .await;
+    rig.fake
+        .wait("the thread post", |r| {
+            r.messages
+                .iter()
+                .any(|m| m.channel_id == thread)
+                .then_some(())
+        })
+        .await;
+    rig.stop().await;
+    // A new process with the same state folder.
+    let rig = rig_with(Options {
+        state_dir: Some(state.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let question = format!("<@{BOT_ID}> what about light?");
+    let inside = say(&rig, thread, &question, true, None).await;
+    assert_eq!(title(&inside), "Why Sleep Matters");
+    rig.stop().await;
+}

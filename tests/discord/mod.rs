@@ -61,6 +61,8 @@ pub struct Options {
     pub tune: Box<dyn FnOnce(&mut Settings)>,
     pub fixture: Option<Fixture>,
     pub refuse_message_content: bool,
+    /// The bot's state folder (default: `state/` in the fixture).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             tune: Box::new(|_| {}),
             fixture: None,
             refuse_message_content: false,
+            state_dir: None,
         }
     }
 }
@@ -104,7 +107,7 @@ pub async fn rig_with(opts: Options) -> Rig {
     let connection = Connection {
         token: "test-token".into(),
         rest_base: Some(fake.rest_url.clone()),
-        state_dir: Some(f.dir.path().join("state")),
+        state_dir: Some(opts.state_dir.unwrap_or_else(|| f.dir.path().join("state"))),
     };
     let task = tokio::spawn(gateway::run(bot, connection, async move {
         let _ = stopped.await;
