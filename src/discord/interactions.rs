@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use serenity::builder::{
     CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, CreateThread, EditInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    CreateThread, EditInteractionResponse,
 };
 use serenity::http::Http;
 use serenity::model::application::{
@@ -274,6 +275,8 @@ impl Bot {
 
 const FAILED: &str = "Sorry, something went wrong while answering. Please try again.";
 const MODERATORS_ONLY: &str = "This command is for moderators only.";
+const NO_THREAD: &str = "I could not open a thread here (the bot may lack the Create Public \
+                         Threads permission). You can still ask with `/ask`.";
 const EXPIRED: &str = "These buttons have expired. Run the command again for fresh ones.";
 
 fn cooldown_text(wait: Duration) -> String {
@@ -370,14 +373,27 @@ async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()>
                     .edit_original_interaction_response(token, &edit, vec![])
                     .await?;
                 let name = render::cut_plain(&title, 100);
-                let thread = http
+                let thread = match http
                     .create_thread_from_message(
                         msg.channel_id,
                         msg.id,
                         &CreateThread::new(name),
                         None,
                     )
-                    .await?;
+                    .await
+                {
+                    Ok(thread) => thread,
+                    Err(e) => {
+                        // Tell the member why there is no thread (usually a missing
+                        // "Create Public Threads" permission), then log it.
+                        let note = CreateInteractionResponseFollowup::new()
+                            .content(NO_THREAD)
+                            .ephemeral(true)
+                            .allowed_mentions(no_pings());
+                        http.create_followup_message(token, &note, vec![]).await?;
+                        return Err(anyhow::anyhow!("cannot open a /discuss thread: {e}"));
+                    }
+                };
                 bot.remember_thread(thread.id.get(), slug);
                 let post = CreateMessage::new()
                     .embeds(posts.embeds())

@@ -88,6 +88,7 @@ struct Shared {
     ids: AtomicU64,
     ws_url: String,
     refuse_message_content: std::sync::atomic::AtomicBool,
+    refuse_threads: std::sync::atomic::AtomicBool,
 }
 
 enum Outgoing {
@@ -117,6 +118,7 @@ impl Fake {
             ids: AtomicU64::new(1_200_000_000_000_000_000),
             ws_url,
             refuse_message_content: Default::default(),
+            refuse_threads: Default::default(),
         });
         let app = Router::new()
             .route("/api/v10/gateway", get(gateway))
@@ -168,6 +170,11 @@ impl Fake {
         self.shared
             .refuse_message_content
             .store(true, Ordering::SeqCst);
+    }
+
+    /// Answers thread creation with 403 Missing Permissions.
+    pub fn refuse_threads(&self) {
+        self.shared.refuse_threads.store(true, Ordering::SeqCst);
     }
 
     pub fn next_id(&self) -> u64 {
@@ -938,6 +945,10 @@ async fn thread_from_message(
     Path((channel, msg)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
+    if s.refuse_threads.load(Ordering::SeqCst) {
+        let body = json!({"message": "Missing Permissions", "code": 50013});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
     let mut r = s.record.lock().unwrap();
     let msg_id: u64 = msg.parse().unwrap_or(0);
     let name = chars(&body["name"]);

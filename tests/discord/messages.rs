@@ -247,3 +247,21 @@ async fn discuss_threads_are_remembered_across_restarts() {
     assert_eq!(title(&inside), "Why Sleep Matters");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discuss_without_thread_permission_says_so() {
+    let rig = rig().await;
+    rig.fake.refuse_threads();
+    let seen = rig.slash(&ann(), "discuss", &[("article", "sleep")]).await;
+    assert_eq!(seen.embed(0)["title"], "Discussion: Why Sleep Matters");
+    let note = rig
+        .fake
+        .wait("the follow-up", |r| r.followups.first().cloned())
+        .await;
+    assert_eq!(note["flags"], 64);
+    assert!(note["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("I could not open a thread here"));
+    rig.stop().await;
+}
