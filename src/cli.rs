@@ -98,6 +98,11 @@ pub enum Cmd {
     Chat,
     /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
     Serve,
+    /// Measure answer quality on a public benchmark (`eval wikiqa FILE`)
+    Eval {
+        #[command(subcommand)]
+        benchmark: crate::eval::Benchmark,
+    },
     /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
     ServeHttp {
         /// Address to listen on (overrides http.listen)
@@ -197,6 +202,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
+        Cmd::Eval { benchmark } => {
+            return crate::eval::run(benchmark, &settings.content, cli.json, &mut std::io::stdout())
+        }
         Cmd::ServeHttp { listen, public_key } => {
             return crate::http::run(
                 &settings,

@@ -19,6 +19,7 @@
 //! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
 //!   the gateway bot (`serve`).
 //! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
+//! - [`eval`]: `eval wikiqa`, answer quality measured on a public benchmark.
 //!
 //! The core (everything above `service`) knows nothing of Discord; the Discord adapters
 //! translate between Discord's protocol and [`service::Service`].
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod discord;
+pub mod eval;
 pub mod http;
 pub mod index;
 pub mod library;

@@ -8,7 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use super::excerpt::{self, Candidate, Question};
@@ -22,6 +23,12 @@ use crate::text;
 const CANDIDATES: usize = 24;
 /// A result names at most this many passages of one article.
 const PER_ARTICLE: usize = 2;
+/// The passage's retrieval score, relative to the best retrieved passage, times this adds to
+/// each of its sentences' scores (collection questions only).
+const RETRIEVAL_WEIGHT: f32 = 1.0;
+/// Weight of a close spelling of a question word the collection does not know (constant
+/// score per match, where a term match scores by BM25).
+const FUZZY_BOOST: f32 = 5.0;
 /// In `PreferArticle`, a best sentence weaker than this sends the question to the collection.
 const PREFER_MIN_SCORE: f32 = 0.5;
 
@@ -50,7 +57,50 @@ fn cap(question: &str, max_chars: usize) -> (String, bool) {
 pub(super) fn analyse(lib: &Library, question: &str) -> Question {
     let searcher = lib.index.searcher();
     let n = searcher.num_docs();
-    Question::new(question, |stem| idf(lib.index.doc_freq(&searcher, stem), n))
+    let mut q = Question::new(question, |stem| idf(lib.index.doc_freq(&searcher, stem), n));
+    let tokens = text::tokenize(question);
+    // A number the collection writes in Roman numerals ("ww2" → "wwii").
+    for t in &tokens {
+        let digits = t
+            .lower
+            .trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        let letters = &t.lower[..t.lower.len() - digits.len()];
+        let roman = match digits {
+            "1" => "i",
+            "2" => "ii",
+            "3" => "iii",
+            _ => continue,
+        };
+        if letters.len() < 2 || q.terms.len() >= excerpt::MAX_TERMS {
+            continue;
+        }
+        let stem = text::stem(&format!("{letters}{roman}"));
+        let df = lib.index.doc_freq(&searcher, &stem);
+        if df > 0 && !q.has(&stem) {
+            q.terms.push(excerpt::QueryTerm {
+                stem,
+                idf: idf(df, n),
+            });
+        }
+    }
+    // Two words the collection writes as one ("sado masochism" → "sadomasochism").
+    for w in tokens.windows(2) {
+        if text::is_stop_word(&w[0].lower) || text::is_stop_word(&w[1].lower) {
+            continue;
+        }
+        let joined = text::stem(&format!("{}{}", w[0].lower, w[1].lower));
+        if q.has(&joined) || q.terms.len() >= excerpt::MAX_TERMS {
+            continue;
+        }
+        let df = lib.index.doc_freq(&searcher, &joined);
+        if df > 0 {
+            q.terms.push(excerpt::QueryTerm {
+                stem: joined,
+                idf: idf(df, n),
+            });
+        }
+    }
+    q
 }
 
 pub(super) fn ask(
@@ -109,6 +159,16 @@ pub(super) fn ask(
         }
         None => rank_in_collection(lib, &q)?,
     };
+    if answer.article.is_none() && !ranked.is_empty() {
+        let unknown = unknown_terms(lib, &q).len();
+        if unknown > 0 {
+            answer.note = Some(if unknown == q.terms.len() {
+                "nothing matched exactly; these match similar spellings".into()
+            } else {
+                "some words matched only by similar spellings".into()
+            });
+        }
+    }
     if ranked.is_empty() && article.is_none() {
         ranked = rank_fuzzy(lib, &q)?;
         if !ranked.is_empty() {
@@ -194,12 +254,96 @@ fn rank_in_article(lib: &Library, q: &Question, id: u32) -> anyhow::Result<Vec<R
 
 fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
     let searcher = lib.index.searcher();
-    let stems: Vec<(String, f32)> = q.terms.iter().map(|t| (t.stem.clone(), 1.0)).collect();
-    let query = lib.index.terms_query(&stems);
+    let query = retrieval_query(lib, q);
     let hits = lib
         .index
         .top_passages(&searcher, query.as_ref(), CANDIDATES)?;
-    Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage))
+    let unknown = unknown_terms(lib, q);
+    if unknown.is_empty() {
+        return Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage));
+    }
+    let corrected = correct_spellings(lib, q, &hits, &unknown);
+    Ok(rank_sentences(
+        lib,
+        &corrected,
+        &hits,
+        SentenceOrder::BestPerPassage,
+    ))
+}
+
+/// `q` with the words of `hits` that are close spellings of `terms` added as terms of their
+/// own (with the weight of the term they stand in for).
+fn correct_spellings(
+    lib: &Library,
+    q: &Question,
+    hits: &[(u32, f32)],
+    terms: &[excerpt::QueryTerm],
+) -> Question {
+    let mut corrected = q.clone();
+    for &(p, _) in hits {
+        for token in text::tokenize(&lib.passage_text(p)) {
+            if corrected.has(&token.stem) {
+                continue;
+            }
+            let close = terms.iter().find(|t| {
+                let len = t.stem.chars().count();
+                let d = strsim::damerau_levenshtein(&t.stem, &token.stem);
+                len >= 4 && d <= if len >= 8 { 2 } else { 1 }
+            });
+            if let Some(t) = close {
+                corrected.terms.push(excerpt::QueryTerm {
+                    stem: token.stem,
+                    idf: t.idf,
+                });
+            }
+        }
+    }
+    corrected
+}
+
+/// The question's words (of four letters or more) that no passage holds: candidates for a
+/// spelling correction.
+fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
+    let searcher = lib.index.searcher();
+    q.terms
+        .iter()
+        .filter(|t| t.stem.chars().count() >= 4 && lib.index.doc_freq(&searcher, &t.stem) == 0)
+        .cloned()
+        .collect()
+}
+
+/// BM25 over the weighted fields, each question stem once per field; a stem no passage holds
+/// also matches its close spellings.
+fn retrieval_query(lib: &Library, q: &Question) -> Box<dyn Query> {
+    let f = lib.index.fields;
+    let searcher = lib.index.searcher();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for t in &q.terms {
+        for (field, boost) in f.weighted() {
+            let term = Term::from_field_text(field, &t.stem);
+            let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(tq), boost)),
+            ));
+        }
+        // A word the collection does not know may be a spelling of one it does.
+        let len = t.stem.chars().count();
+        if len >= 4 && lib.index.doc_freq(&searcher, &t.stem) == 0 {
+            let distance = if len >= 8 { 2 } else { 1 };
+            for field in [f.body, f.title] {
+                let term = Term::from_field_text(field, &t.stem);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new(term, distance, true)),
+                        FUZZY_BOOST,
+                    )),
+                ));
+            }
+        }
+    }
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// Retries a question that matched nothing with each term's close spellings.
@@ -227,25 +371,7 @@ fn rank_fuzzy(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>
     let hits = lib.index.top_passages(&searcher, &query, CANDIDATES)?;
     // The sentence scorer needs the spellings that matched: the passages' own words that are
     // close to a question term stand in for it.
-    let mut corrected = q.clone();
-    let known: HashSet<String> = q.terms.iter().map(|t| t.stem.clone()).collect();
-    for &(p, _) in &hits {
-        for token in text::tokenize(&lib.passage_text(p)) {
-            if known.contains(&token.stem) || corrected.has(&token.stem) {
-                continue;
-            }
-            let close = q.terms.iter().find(|t| {
-                let d = strsim::damerau_levenshtein(&t.stem, &token.stem);
-                t.stem.chars().count() >= 4 && d <= if t.stem.chars().count() >= 8 { 2 } else { 1 }
-            });
-            if let Some(t) = close {
-                corrected.terms.push(excerpt::QueryTerm {
-                    stem: token.stem,
-                    idf: t.idf,
-                });
-            }
-        }
-    }
+    let corrected = correct_spellings(lib, q, &hits, &q.terms);
     Ok(rank_sentences(
         lib,
         &corrected,
@@ -300,7 +426,7 @@ fn rank_sentences(
         // The passage's retrieval score, relative to the best retrieved, adds to every
         // sentence: it carries the title, section and article fields the sentence lacks.
         let prior = if top_retrieval > 0.0 {
-            0.5 * retrieval / top_retrieval
+            RETRIEVAL_WEIGHT * retrieval / top_retrieval
         } else {
             0.0
         };

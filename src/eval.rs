@@ -1,0 +1,628 @@
+//! `articlebot eval wikiqa FILE`: measures the excerpt selection and retrieval of `ask` on the
+//! WikiQA answer-sentence benchmark (MAP, MRR, pooled document accuracy), next to two
+//! baselines computed in the same run.
+//!
+//! Every document of the file becomes a plain-text article (title line, then its sentences as
+//! one paragraph) parsed by [`content::parse_article`] and indexed by [`Library::from_loaded`]:
+//! the same code as `content/`. Sentences are ranked by [`answer::rank_article_sentences`],
+//! the ranking `ask QUESTION --article SLUG` shows its excerpts from; our sentence splitter may
+//! cut differently from the labels, so each labelled sentence takes the score of the sentence
+//! of ours it overlaps most. Exact ties (in our scores and the baselines') are broken at random
+//! with a fixed seed, so no position information enters except what the scorer itself uses.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use crate::answer::{self, Answer, Command, Scope};
+use crate::config::{AnswerSettings, ContentSettings};
+use crate::content::{self, Format, Loaded};
+use crate::library::Library;
+use crate::text;
+
+/// The benchmarks `eval` knows.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Benchmark {
+    /// WikiQA answer-sentence selection (MAP, MRR) and pooled document accuracy @1/@5
+    Wikiqa {
+        /// The WikiQA TSV file (QuestionID, Question, DocumentID, DocumentTitle, SentenceID,
+        /// Sentence, Label)
+        file: PathBuf,
+    },
+}
+
+/// The seed of every random tie-break.
+pub const SEED: u64 = 0x5eed_2015;
+
+/// Header of a WikiQA file.
+const HEADER: [&str; 7] = [
+    "QuestionID",
+    "Question",
+    "DocumentID",
+    "DocumentTitle",
+    "SentenceID",
+    "Sentence",
+    "Label",
+];
+
+/// A WikiQA document: its title and sentences in paragraph order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub id: String,
+    pub title: String,
+    pub sentences: Vec<String>,
+}
+
+/// A WikiQA question: its document and, per sentence of the document, whether it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    pub id: String,
+    pub text: String,
+    /// Index into [`Dataset::documents`].
+    pub document: usize,
+    /// `labels[i]`: sentence `i` of the document answers the question.
+    pub labels: Vec<bool>,
+}
+
+impl Question {
+    pub fn answered(&self) -> bool {
+        self.labels.iter().any(|&l| l)
+    }
+}
+
+/// A parsed WikiQA file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub documents: Vec<Document>,
+    pub questions: Vec<Question>,
+}
+
+/// Parses a WikiQA TSV. `path` only names the file in error messages (`FILE:LINE: reason`).
+pub fn parse_wikiqa(path: &Path, source: &str) -> anyhow::Result<Dataset> {
+    let at = |line: usize| format!("{}:{line}", path.display());
+    let mut lines = source.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let Some((_, header)) = lines.next() else {
+        bail!("{}: empty file (expected a WikiQA header row)", at(1));
+    };
+    let header: Vec<&str> = header.trim_start_matches('\u{feff}').split('\t').collect();
+    if header != HEADER {
+        bail!(
+            "{}: not a WikiQA header: expected the columns {}",
+            at(1),
+            HEADER.join(", ")
+        );
+    }
+    let mut documents: Vec<Document> = Vec::new();
+    let mut doc_index: HashMap<String, usize> = HashMap::new();
+    let mut questions: Vec<Question> = Vec::new();
+    let mut seen_questions: HashSet<String> = HashSet::new();
+    for (n, line) in lines {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() != 7 {
+            bail!(
+                "{}: expected 7 tab-separated columns, found {}",
+                at(n),
+                cols.len()
+            );
+        }
+        let [qid, question, did, title, sid, sentence, label] =
+            [0, 1, 2, 3, 4, 5, 6].map(|i| cols[i].trim());
+        let label = match label {
+            "0" => false,
+            "1" => true,
+            other => bail!("{}: label must be 0 or 1, found {other:?}", at(n)),
+        };
+        if qid.is_empty() || did.is_empty() {
+            bail!("{}: empty QuestionID or DocumentID", at(n));
+        }
+        let index: usize = sid
+            .strip_prefix(did)
+            .and_then(|r| r.strip_prefix('-'))
+            .and_then(|i| i.parse().ok())
+            .with_context(|| {
+                format!(
+                    "{}: SentenceID {sid:?} is not `{did}-<number>` (DocumentID-index)",
+                    at(n)
+                )
+            })?;
+        let d = *doc_index.entry(did.to_string()).or_insert_with(|| {
+            documents.push(Document {
+                id: did.to_string(),
+                title: title.to_string(),
+                sentences: Vec::new(),
+            });
+            documents.len() - 1
+        });
+        let doc = &mut documents[d];
+        match index.cmp(&doc.sentences.len()) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => doc.sentences.push(sentence.to_string()),
+            std::cmp::Ordering::Greater => bail!(
+                "{}: sentence {sid} comes before sentence {did}-{} of its document",
+                at(n),
+                doc.sentences.len()
+            ),
+        }
+        let new_question = questions.last().is_none_or(|q| q.id != qid);
+        if new_question {
+            if !seen_questions.insert(qid.to_string()) {
+                bail!(
+                    "{}: rows of question {qid} are not contiguous (seen before)",
+                    at(n)
+                );
+            }
+            questions.push(Question {
+                id: qid.to_string(),
+                text: question.to_string(),
+                document: d,
+                labels: Vec::new(),
+            });
+        }
+        let q = questions.last_mut().expect("pushed above");
+        if q.document != d {
+            bail!("{}: question {qid} names a second document ({did})", at(n));
+        }
+        if index != q.labels.len() {
+            bail!(
+                "{}: sentence {sid} out of order for question {qid} (expected {did}-{})",
+                at(n),
+                q.labels.len()
+            );
+        }
+        q.labels.push(label);
+    }
+    if questions.is_empty() {
+        bail!("{}: no question rows after the header", at(1));
+    }
+    Ok(Dataset {
+        documents,
+        questions,
+    })
+}
+
+/// A document as indexed: its slug, its paragraph and the byte range of each labelled
+/// sentence in the paragraph (empty for a sentence with no text).
+struct Indexed {
+    slug: String,
+    paragraph: String,
+    spans: Vec<Range<usize>>,
+}
+
+fn slug_of(doc_id: &str) -> String {
+    text::slugify(doc_id)
+}
+
+/// The paragraph of a document and where each sentence stands in it.
+fn paragraph(doc: &Document) -> (String, Vec<Range<usize>>) {
+    let mut p = String::new();
+    let mut spans = Vec::new();
+    for s in &doc.sentences {
+        let clean = text::clean_whitespace(s);
+        if clean.is_empty() {
+            spans.push(p.len()..p.len());
+            continue;
+        }
+        if !p.is_empty() {
+            p.push(' ');
+        }
+        spans.push(p.len()..p.len() + clean.len());
+        p.push_str(&clean);
+    }
+    (p, spans)
+}
+
+/// Builds the in-memory library of every document, through the content parser and indexer.
+fn build_library(
+    settings: &ContentSettings,
+    data: &Dataset,
+) -> anyhow::Result<(Library, Vec<Indexed>)> {
+    let mut loaded = Loaded::default();
+    let mut indexed = Vec::new();
+    for doc in &data.documents {
+        let (para, spans) = paragraph(doc);
+        let title = text::clean_whitespace(&doc.title);
+        let title = if title.is_empty() {
+            doc.id.clone()
+        } else {
+            title
+        };
+        let rel = PathBuf::from(format!("{}.txt", doc.id));
+        let source = format!("{title}\n\n{para}\n");
+        let article = content::parse_article(settings, &rel, Format::PlainText, &source)
+            .map_err(|w| anyhow::anyhow!("document {}: {w}", doc.id))?;
+        indexed.push(Indexed {
+            slug: article.slug.clone(),
+            paragraph: para,
+            spans,
+        });
+        loaded.articles.push(article);
+    }
+    let lib = Library::from_loaded(settings, loaded)?;
+    for (doc, ix) in data.documents.iter().zip(&indexed) {
+        if lib.by_slug(&ix.slug).is_none() {
+            bail!("document {} is missing from the library", doc.id);
+        }
+        debug_assert_eq!(ix.slug, slug_of(&doc.id));
+    }
+    Ok((lib, indexed))
+}
+
+/// A small deterministic PRNG (SplitMix64) for tie-breaking.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Indices of `scores`, best first; exact ties in random order drawn from `rng`.
+pub fn rank_with_random_ties(scores: &[f64], rng: &mut SplitMix64) -> Vec<usize> {
+    let keys: Vec<u64> = scores.iter().map(|_| rng.next_u64()).collect();
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(keys[a].cmp(&keys[b])));
+    order
+}
+
+/// Average precision and reciprocal rank of a ranking (`order`: indices, best first) against
+/// `labels`. `None` when no label is set.
+pub fn average_precision(order: &[usize], labels: &[bool]) -> Option<(f64, f64)> {
+    let relevant = labels.iter().filter(|&&l| l).count();
+    if relevant == 0 {
+        return None;
+    }
+    let mut hits = 0usize;
+    let mut sum = 0.0;
+    let mut rr = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        if labels[i] {
+            hits += 1;
+            sum += hits as f64 / (rank + 1) as f64;
+            if hits == 1 {
+                rr = 1.0 / (rank + 1) as f64;
+            }
+        }
+    }
+    Some((sum / relevant as f64, rr))
+}
+
+/// MAP and MRR of one system.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Measure {
+    pub map: f64,
+    pub mrr: f64,
+}
+
+/// Mean AP and RR over questions.
+#[derive(Debug, Default)]
+struct Accumulator {
+    ap: f64,
+    rr: f64,
+    n: usize,
+}
+
+impl Accumulator {
+    fn add(&mut self, order: &[usize], labels: &[bool]) {
+        if let Some((ap, rr)) = average_precision(order, labels) {
+            self.ap += ap;
+            self.rr += rr;
+            self.n += 1;
+        }
+    }
+
+    fn measure(&self) -> Measure {
+        let n = self.n.max(1) as f64;
+        Measure {
+            map: self.ap / n,
+            mrr: self.rr / n,
+        }
+    }
+}
+
+/// The baselines' figures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Baselines {
+    pub word_count: Measure,
+    pub idf_word_count: Measure,
+}
+
+/// Everything `eval wikiqa` reports (serializes as the documented JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Questions with at least one answer sentence (those MAP and MRR are over).
+    pub questions: usize,
+    pub map: f64,
+    pub mrr: f64,
+    /// Over the same questions, each asked against the whole pooled collection.
+    pub doc_acc_at_1: f64,
+    pub doc_acc_at_5: f64,
+    pub baselines: Baselines,
+    /// Document accuracy over every question of the file, answered or not.
+    pub all_questions_doc_acc_at_1: f64,
+    pub all_questions_doc_acc_at_5: f64,
+    #[serde(skip)]
+    pub all_questions: usize,
+    #[serde(skip)]
+    pub documents: usize,
+}
+
+/// Lower-cased non-stop words of `s` (the baselines' unit: words, not stems).
+fn content_words(s: &str) -> HashSet<String> {
+    text::tokenize(s)
+        .into_iter()
+        .map(|t| t.lower)
+        .filter(|w| !text::is_stop_word(w))
+        .collect()
+}
+
+/// Runs the whole evaluation on a parsed data set.
+pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Report> {
+    let (lib, indexed) = build_library(content, data)?;
+
+    // Baselines: IDF over the sentences of the file (each distinct sentence one document).
+    let mut df: HashMap<String, usize> = HashMap::new();
+    let mut n_sentences = 0usize;
+    let doc_words: Vec<Vec<HashSet<String>>> = data
+        .documents
+        .iter()
+        .map(|d| d.sentences.iter().map(|s| content_words(s)).collect())
+        .collect();
+    for words in doc_words.iter().flatten() {
+        n_sentences += 1;
+        for w in words {
+            *df.entry(w.clone()).or_default() += 1;
+        }
+    }
+    let idf = |w: &str| {
+        let d = df.get(w).copied().unwrap_or(0) as f64;
+        ((n_sentences as f64 + 1.0) / (d + 1.0)).ln()
+    };
+
+    let mut ours = Accumulator::default();
+    let mut wc = Accumulator::default();
+    let mut iwc = Accumulator::default();
+    let mut rng_ours = SplitMix64::new(SEED);
+    let mut rng_wc = SplitMix64::new(SEED ^ 1);
+    let mut rng_iwc = SplitMix64::new(SEED ^ 2);
+    for q in data.questions.iter().filter(|q| q.answered()) {
+        let ix = &indexed[q.document];
+        let id = lib.by_slug(&ix.slug).context("indexed document")?;
+        let scores = sentence_scores(&lib, &q.text, id, ix)?;
+        let order = rank_with_random_ties(&scores, &mut rng_ours);
+        ours.add(&order, &q.labels);
+
+        let qwords = content_words(&q.text);
+        let words = &doc_words[q.document];
+        let count: Vec<f64> = words
+            .iter()
+            .map(|s| qwords.iter().filter(|w| s.contains(*w)).count() as f64)
+            .collect();
+        let weighted: Vec<f64> = words
+            .iter()
+            .map(|s| {
+                qwords
+                    .iter()
+                    .filter(|w| s.contains(*w))
+                    .map(|w| idf(w))
+                    .sum()
+            })
+            .collect();
+        wc.add(&rank_with_random_ties(&count, &mut rng_wc), &q.labels);
+        iwc.add(&rank_with_random_ties(&weighted, &mut rng_iwc), &q.labels);
+    }
+
+    // Document accuracy: `ask` over the whole collection, the distinct articles of its
+    // results in order. Ten results with at most two per article name at least five articles.
+    let settings = AnswerSettings {
+        results: 10,
+        ..AnswerSettings::default()
+    };
+    // [all questions, answered questions] × [@1, @5]
+    let mut hits = [[0usize; 2]; 2];
+    for q in data.questions.iter() {
+        let answer = answer::execute(
+            &lib,
+            &settings,
+            &Command::Ask {
+                question: q.text.clone(),
+                scope: Scope::Collection,
+            },
+        )?;
+        let Answer::Ask(a) = answer else {
+            bail!("ask gave an unexpected answer");
+        };
+        let mut slugs: Vec<&str> = Vec::new();
+        for r in &a.results {
+            if !slugs.contains(&r.slug.as_str()) {
+                slugs.push(&r.slug);
+            }
+        }
+        let want = indexed[q.document].slug.as_str();
+        if let Some(pos) = slugs.iter().position(|s| *s == want) {
+            for (set, counts) in hits.iter_mut().enumerate() {
+                if set == 0 || q.answered() {
+                    counts[0] += usize::from(pos == 0);
+                    counts[1] += usize::from(pos < 5);
+                }
+            }
+        }
+    }
+    let n_all = data.questions.len().max(1) as f64;
+    let n = ours.n.max(1) as f64;
+    let m = ours.measure();
+    Ok(Report {
+        questions: ours.n,
+        map: m.map,
+        mrr: m.mrr,
+        doc_acc_at_1: hits[1][0] as f64 / n,
+        doc_acc_at_5: hits[1][1] as f64 / n,
+        all_questions_doc_acc_at_1: hits[0][0] as f64 / n_all,
+        all_questions_doc_acc_at_5: hits[0][1] as f64 / n_all,
+        baselines: Baselines {
+            word_count: wc.measure(),
+            idf_word_count: iwc.measure(),
+        },
+        all_questions: data.questions.len(),
+        documents: data.documents.len(),
+    })
+}
+
+/// Our score of each labelled sentence of a document: the score of the sentence of ours that
+/// overlaps it most (`-inf` for a sentence with no text).
+fn sentence_scores(
+    lib: &Library,
+    question: &str,
+    id: u32,
+    ix: &Indexed,
+) -> anyhow::Result<Vec<f64>> {
+    let ranked = answer::rank_article_sentences(lib, question, id)?;
+    // Where each block of the article starts in the paragraph.
+    let mut offsets: HashMap<(u32, usize), usize> = HashMap::new();
+    let mut cursor = 0usize;
+    for pid in lib.passages_of(id) {
+        for (bi, b) in lib.passage_blocks(pid).iter().enumerate() {
+            let at = ix.paragraph[cursor..]
+                .find(b.text.as_str())
+                .map(|i| cursor + i)
+                .with_context(|| {
+                    format!(
+                        "article {}: a block's text is not in the paragraph",
+                        ix.slug
+                    )
+                })?;
+            offsets.insert((pid, bi), at);
+            cursor = at + b.text.len();
+        }
+    }
+    let mut best: Vec<(usize, f64)> = vec![(0, f64::NEG_INFINITY); ix.spans.len()];
+    for r in &ranked {
+        let base = offsets[&(r.passage, r.block)];
+        let ours = base + r.range.start..base + r.range.end;
+        for (i, span) in ix.spans.iter().enumerate() {
+            let overlap = ours
+                .end
+                .min(span.end)
+                .saturating_sub(ours.start.max(span.start));
+            if overlap > best[i].0 {
+                best[i] = (overlap, f64::from(r.score));
+            }
+        }
+    }
+    Ok(best.into_iter().map(|(_, s)| s).collect())
+}
+
+/// `articlebot eval …`: runs a benchmark and prints its figures. Errors (an unreadable or
+/// malformed file) name the file and line; the command line turns them into exit code 2.
+pub fn run(
+    benchmark: &Benchmark,
+    content: &ContentSettings,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let Benchmark::Wikiqa { file } = benchmark;
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let data = parse_wikiqa(file, &source)?;
+    let report = evaluate(content, &data)?;
+    if json {
+        serde_json::to_writer(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", render(&report))?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// The report as a table.
+pub fn render(r: &Report) -> String {
+    let b = &r.baselines;
+    format!(
+        "WikiQA: {q} questions with an answer sentence ({all} questions, {docs} documents)\n\
+         \n\
+         answer-sentence selection      MAP     MRR\n\
+         articlebot (ask --article)  {map:.4}  {mrr:.4}\n\
+         word count                  {wm:.4}  {wr:.4}\n\
+         IDF-weighted word count     {im:.4}  {ir:.4}\n\
+         (exact ties broken at random, seed {SEED:#x})\n\
+         \n\
+         right document, pooled collection:\n\
+         \x20 the {q} questions above   @1 {a1:.4}  @5 {a5:.4}\n\
+         \x20 all {all} questions       @1 {b1:.4}  @5 {b5:.4}\n",
+        q = r.questions,
+        all = r.all_questions,
+        docs = r.documents,
+        map = r.map,
+        mrr = r.mrr,
+        wm = b.word_count.map,
+        wr = b.word_count.mrr,
+        im = b.idf_word_count.map,
+        ir = b.idf_word_count.mrr,
+        a1 = r.doc_acc_at_1,
+        a5 = r.doc_acc_at_5,
+        b1 = r.all_questions_doc_acc_at_1,
+        b5 = r.all_questions_doc_acc_at_5,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_precision_arithmetic() {
+        // Answer at rank 2: AP 0.5, RR 0.5.
+        assert_eq!(
+            average_precision(&[0, 1, 2], &[false, true, false]),
+            Some((0.5, 0.5))
+        );
+        // Answers at ranks 1 and 3: AP (1 + 2/3) / 2, RR 1.
+        let (ap, rr) = average_precision(&[2, 0, 1], &[false, true, true]).unwrap();
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert_eq!(rr, 1.0);
+        assert_eq!(average_precision(&[0, 1], &[false, false]), None);
+    }
+
+    #[test]
+    fn ties_are_random_but_seeded() {
+        let scores = [1.0; 16];
+        let a = rank_with_random_ties(&scores, &mut SplitMix64::new(7));
+        let b = rank_with_random_ties(&scores, &mut SplitMix64::new(7));
+        let c = rank_with_random_ties(&scores, &mut SplitMix64::new(8));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, (0..16).collect::<Vec<_>>());
+        // Scores still order.
+        let order = rank_with_random_ties(&[0.1, 0.9, 0.5], &mut SplitMix64::new(1));
+        assert_eq!(order, [1, 2, 0]);
+    }
+
+    #[test]
+    fn paragraph_spans() {
+        let doc = Document {
+            id: "D1".into(),
+            title: "T".into(),
+            sentences: vec!["A  b.".into(), "".into(), "C d.".into()],
+        };
+        let (p, spans) = paragraph(&doc);
+        assert_eq!(p, "A b. C d.");
+        assert_eq!(spans, [0..4, 4..4, 5..9]);
+    }
+}
