@@ -1,0 +1,372 @@
+//! Benchmark of the HTTP interactions endpoint (issue 5): requests per second and p50/p99
+//! latency of signed `/ask` interactions over the bundled `content/`, and, in the same run,
+//! of signed PINGs (signature verification and nothing else) as the baseline.
+//!
+//! `cargo bench --bench http -- [--connections 16] [--requests 3000]`
+//!
+//! The server (the real [`articlebot::http::Endpoint`]) and the load generator share this
+//! process and the loopback interface; every request is signed before the clock starts. A
+//! third line runs the same questions straight into `Service::execute` (no HTTP) to show what
+//! the endpoint adds to the answer itself.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use articlebot::config::Settings;
+use articlebot::http::Endpoint;
+use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::service::Service;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{json, Value};
+
+const QUESTIONS: &[&str] = &[
+    "how do stablecoins keep their peg",
+    "how much sleep do adults need",
+    "what makes a strong password",
+    "how long does compost take",
+    "how often should I water houseplants",
+    "why are index fund fees important",
+    "how do I keep a sourdough starter alive",
+    "what is the best way to learn vocabulary",
+    "how to avoid burnout as an open source maintainer",
+    "which lights do I need for cycling at night",
+    "how should remote teams handle meetings",
+    "what grind size for pour over coffee",
+    "how do I moderate a discord server",
+    "how much rain can a barrel collect",
+];
+
+struct Options {
+    connections: usize,
+    requests: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        connections: 16,
+        requests: 3000,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || -> usize {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{a} needs a number"))
+        };
+        match a.as_str() {
+            "--connections" => o.connections = value().max(1),
+            "--requests" => o.requests = value().max(1),
+            // `cargo bench` passes `--bench`.
+            _ => {}
+        }
+    }
+    o
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_now() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
+fn user() -> Value {
+    json!({"id": "1180000000000000004", "username": "reader", "discriminator": "0",
+           "global_name": "reader", "avatar": null, "public_flags": 0})
+}
+
+fn ping(i: usize) -> Value {
+    json!({"id": (1_200_000_000_000_000_000u64 + i as u64).to_string(),
+           "application_id": "1180000000000000001", "type": 1, "token": format!("ping-{i}"),
+           "version": 1, "user": user(), "entitlements": [],
+           "authorizing_integration_owners": {}, "attachment_size_limit": 10485760})
+}
+
+/// A guild `/ask` interaction in the documented shape.
+fn ask(i: usize, question: &str) -> Value {
+    json!({
+        "id": (1_300_000_000_000_000_000u64 + i as u64).to_string(),
+        "application_id": "1180000000000000001",
+        "type": 2,
+        "data": {"id": "1180000000000000007", "name": "ask", "type": 1,
+                 "options": [{"name": "question", "type": 3, "value": question}],
+                 "guild_id": "1180000000000000002"},
+        "guild_id": "1180000000000000002",
+        "channel": {"id": "1180000000000000003", "type": 0, "name": "general",
+                    "permissions": "2147568640"},
+        "channel_id": "1180000000000000003",
+        "member": {"user": user(), "nick": null, "avatar": null, "roles": [],
+                   "joined_at": "2024-01-15T10:00:00.000000+00:00", "premium_since": null,
+                   "deaf": false, "mute": false, "flags": 0, "pending": false,
+                   "permissions": "2147568640", "communication_disabled_until": null},
+        "token": format!("ask-{i}"),
+        "version": 1,
+        "app_permissions": "2251799813685247",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": "1180000000000000002"},
+        "context": 0,
+        "attachment_size_limit": 10485760
+    })
+}
+
+/// A request ready to send: body, signature, timestamp.
+struct Signed {
+    body: Vec<u8>,
+    signature: String,
+    timestamp: String,
+}
+
+fn sign_all(key: &SigningKey, payloads: Vec<Value>) -> Vec<Signed> {
+    let timestamp = unix_now();
+    payloads
+        .into_iter()
+        .map(|p| {
+            let body = serde_json::to_vec(&p).unwrap();
+            let mut message = timestamp.as_bytes().to_vec();
+            message.extend_from_slice(&body);
+            Signed {
+                signature: hex(&key.sign(&message).to_bytes()),
+                body,
+                timestamp: timestamp.clone(),
+            }
+        })
+        .collect()
+}
+
+struct Outcome {
+    requests: usize,
+    failures: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+}
+
+/// Sends every request over `connections` concurrent keep-alive connections and checks that
+/// each answer has the expected interaction response type.
+async fn load(url: &str, requests: Vec<Signed>, connections: usize, expect: u64) -> Outcome {
+    let requests = Arc::new(requests);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (requests, next) = (requests.clone(), next.clone());
+        let url = format!("{url}/interactions");
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(r) = requests.get(i) else { break };
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("X-Signature-Ed25519", &r.signature)
+                    .header("X-Signature-Timestamp", &r.timestamp)
+                    .body(r.body.clone())
+                    .send()
+                    .await;
+                let ok = match res {
+                    Ok(res) if res.status().is_success() => res
+                        .json::<Value>()
+                        .await
+                        .is_ok_and(|v| v["type"].as_u64() == Some(expect)),
+                    _ => false,
+                };
+                latencies.push(t.elapsed());
+                failures += usize::from(!ok);
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await.unwrap();
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Outcome {
+        requests: latencies.len(),
+        failures,
+        elapsed,
+        latencies,
+    }
+}
+
+/// The same questions straight into [`Service::execute`] with the same concurrency: what the
+/// answer itself costs, without HTTP, verification, parsing or rendering.
+async fn engine_only(service: &Arc<Service>, requests: usize, concurrency: usize) -> Outcome {
+    use articlebot::answer::{Command, Scope};
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (service, next) = (service.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let command = Command::Ask {
+                    question: QUESTIONS[i % QUESTIONS.len()].to_string(),
+                    scope: Scope::Collection,
+                };
+                let t = Instant::now();
+                failures += usize::from(service.execute(command, None).await.is_err());
+                latencies.push(t.elapsed());
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await.unwrap();
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Outcome {
+        requests: latencies.len(),
+        failures,
+        elapsed,
+        latencies,
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} core(s)")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn main() -> anyhow::Result<()> {
+    let opts = options();
+    let mut settings =
+        Settings::for_content(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content"));
+    settings.content.base_url = "https://articles.example.org".into();
+    settings.discord.cooldown = Duration::ZERO;
+    let library = Library::open(&settings, OpenMode::Reuse, Progress::Hidden)?;
+    let articles = library.articles.len();
+    let service = Service::new(settings, library)?;
+    let key = SigningKey::from_bytes(&[42; 32]);
+    let endpoint = Endpoint::new(service.clone(), &hex(key.verifying_key().as_bytes()))?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(endpoint.run(listener, async {
+            let _ = stopped.await;
+        }));
+
+        println!("HTTP interactions endpoint: signed /ask vs signed PING (verification only)");
+        println!(
+            "bundled content: {articles} articles; {} connections; {} requests per kind",
+            opts.connections, opts.requests
+        );
+        println!(
+            "machine: {}; load average before: {}",
+            machine(),
+            load_average()
+        );
+
+        // Warm-up: connections, index caches, the statistics table.
+        let warm: Vec<Value> = (0..200)
+            .map(|i| ask(1_000_000 + i, QUESTIONS[i % QUESTIONS.len()]))
+            .collect();
+        load(&url, sign_all(&key, warm), opts.connections, 4).await;
+
+        let pings = sign_all(&key, (0..opts.requests).map(ping).collect());
+        let ping = load(&url, pings, opts.connections, 1).await;
+        let asks = sign_all(
+            &key,
+            (0..opts.requests)
+                .map(|i| ask(i, QUESTIONS[i % QUESTIONS.len()]))
+                .collect(),
+        );
+        let asked = load(&url, asks, opts.connections, 4).await;
+        let direct = engine_only(&service, opts.requests, opts.connections).await;
+
+        println!();
+        println!(
+            "{:<28} {:>9} {:>10} {:>9} {:>9} {:>9}",
+            "kind", "requests", "req/s", "p50 ms", "p99 ms", "failures"
+        );
+        for (name, o) in [
+            ("PING (verification only)", &ping),
+            ("/ask (signed)", &asked),
+            ("ask, Service::execute only", &direct),
+        ] {
+            println!(
+                "{:<28} {:>9} {:>10.0} {:>9} {:>9} {:>9}",
+                name,
+                o.requests,
+                o.rps(),
+                ms(o.percentile(0.5)),
+                ms(o.percentile(0.99)),
+                o.failures
+            );
+        }
+        println!();
+        println!(
+            "ratio /ask : PING — throughput {:.2}, p50 latency {:.1}x, p99 latency {:.1}x",
+            asked.rps() / ping.rps(),
+            asked.percentile(0.5).as_secs_f64() / ping.percentile(0.5).as_secs_f64(),
+            asked.percentile(0.99).as_secs_f64() / ping.percentile(0.99).as_secs_f64(),
+        );
+        println!("load average after: {}", load_average());
+
+        let _ = stop.send(());
+        server.await??;
+        anyhow::Ok(())
+    })
+}
