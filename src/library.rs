@@ -2,16 +2,20 @@
 //! for look-ups, built together and immutable afterwards. A reload builds a new one.
 //!
 //! Persistence: a persisted library lives in the index directory as `manifest.json` (format
-//! version and fingerprint), `library.bin` (articles and passages, postcard) and `tantivy/`.
+//! version and fingerprint), `library.bin` (passages, warnings and a table of chunks, postcard),
+//! `articles.bin` (the articles in chunks of [`CHUNK_ARTICLES`], each its own postcard value,
+//! so that they are encoded and decoded in parallel) and `tantivy/`.
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
@@ -21,7 +25,10 @@ use crate::names::NameIndex;
 use crate::text;
 
 /// Bumped whenever the persisted layout or the way passages are cut changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
+
+/// Articles per chunk of `articles.bin`.
+pub const CHUNK_ARTICLES: usize = 256;
 
 /// A window of consecutive blocks inside one section: the unit of retrieval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +84,18 @@ struct Manifest {
     passages: usize,
 }
 
+/// `library.bin`: everything but the articles, and where each chunk of articles lies in
+/// `articles.bin` (byte offset, length).
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
+    passages: Vec<Passage>,
+    warnings: Vec<Warning>,
+    chunks: Vec<(u64, u64)>,
+}
+
+/// A persisted library read back, before its fingerprint is compared with the content's.
+struct Persisted {
+    fingerprint: String,
     articles: Vec<Article>,
     passages: Vec<Passage>,
     warnings: Vec<Warning>,
@@ -96,15 +113,30 @@ impl Library {
         progress: Progress,
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
-        let (files, scan_warnings) = content::scan(&settings.content.dir)?;
+        let reuse = match (&settings.index, mode) {
+            (IndexLocation::Dir(dir), OpenMode::Reuse) => Some(dir),
+            _ => None,
+        };
+        // The persisted library is read while the content folder is scanned: when nothing
+        // changed (every start but the first) the two overlap, which is most of the time to
+        // the first answer; when something changed the read is wasted and dropped.
+        let (scanned, persisted) = std::thread::scope(|s| {
+            let reader = reuse.map(|dir| s.spawn(|| Library::read_persisted(dir)));
+            let scanned = content::scan(&settings.content.dir);
+            let persisted =
+                reader.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            (scanned, persisted)
+        });
+        let (files, scan_warnings) = scanned?;
         let fingerprint = fingerprint(&settings.content, &files);
-        if let (IndexLocation::Dir(dir), OpenMode::Reuse) = (&settings.index, mode) {
-            match Library::open_persisted(dir, &fingerprint) {
+        if let (Some(dir), Some(persisted)) = (reuse, persisted) {
+            match Library::open_persisted(dir, &fingerprint, persisted) {
                 Ok(Some(mut lib)) => {
                     lib.info.took = start.elapsed();
                     tracing::info!(
                         dir = %dir.display(),
                         articles = lib.articles.len(),
+                        took_ms = lib.info.took.as_millis() as u64,
                         "opened the persisted index (content unchanged)"
                     );
                     return Ok(lib);
@@ -171,17 +203,18 @@ impl Library {
                     settings.index_threads,
                     bar,
                 )?;
+                let chunks = write_articles(&staging.join("articles.bin"), &articles)?;
                 let snapshot = Snapshot {
-                    articles,
                     passages,
                     warnings,
+                    chunks,
                 };
                 let bytes = postcard::to_stdvec(&snapshot).context("cannot encode the library")?;
                 std::fs::write(staging.join("library.bin"), bytes)?;
                 let manifest = Manifest {
                     format: FORMAT_VERSION,
                     fingerprint: fingerprint.clone(),
-                    articles: snapshot.articles.len(),
+                    articles: articles.len(),
                     passages: snapshot.passages.len(),
                 };
                 std::fs::write(
@@ -191,7 +224,7 @@ impl Library {
                 swap_into_place(&staging, dir)?;
                 let index = SearchIndex::open(&dir.join("tantivy"))?;
                 return Ok(Library::assemble(
-                    snapshot.articles,
+                    articles,
                     snapshot.passages,
                     snapshot.warnings,
                     index,
@@ -216,27 +249,71 @@ impl Library {
         ))
     }
 
-    fn open_persisted(dir: &Path, fingerprint: &str) -> anyhow::Result<Option<Library>> {
+    /// Reads the persisted library in `dir`: `None` when there is none or it has another
+    /// format version. The articles' chunks are decoded in parallel.
+    fn read_persisted(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         let manifest = match std::fs::read(dir.join("manifest.json")) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let manifest: Manifest = serde_json::from_slice(&manifest).context("bad manifest")?;
-        if manifest.format != FORMAT_VERSION || manifest.fingerprint != fingerprint {
-            tracing::info!("content or settings changed since the index was built; rebuilding");
+        if manifest.format != FORMAT_VERSION {
+            tracing::info!("the index was built by another version; rebuilding");
             return Ok(None);
         }
         let bytes = std::fs::read(dir.join("library.bin")).context("cannot read library.bin")?;
         let snapshot: Snapshot = postcard::from_bytes(&bytes).context("bad library.bin")?;
+        let path = dir.join("articles.bin");
+        let chunks: Vec<Vec<Article>> = snapshot
+            .chunks
+            .par_iter()
+            .map(|&(offset, len)| -> anyhow::Result<Vec<Article>> {
+                let mut file = std::fs::File::open(&path).context("cannot open articles.bin")?;
+                file.seek(SeekFrom::Start(offset))?;
+                let mut buf = vec![0; usize::try_from(len)?];
+                file.read_exact(&mut buf)
+                    .context("articles.bin is cut short")?;
+                postcard::from_bytes(&buf).context("bad articles.bin")
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut articles = Vec::with_capacity(manifest.articles);
+        for chunk in chunks {
+            articles.extend(chunk);
+        }
+        if articles.len() != manifest.articles || snapshot.passages.len() != manifest.passages {
+            anyhow::bail!("manifest and library.bin disagree on the article or passage count");
+        }
+        Ok(Some(Persisted {
+            fingerprint: manifest.fingerprint,
+            articles,
+            passages: snapshot.passages,
+            warnings: snapshot.warnings,
+        }))
+    }
+
+    /// The library `persisted` (from [`Library::read_persisted`]) when it was built from
+    /// content with this `fingerprint`.
+    fn open_persisted(
+        dir: &Path,
+        fingerprint: &str,
+        persisted: anyhow::Result<Option<Persisted>>,
+    ) -> anyhow::Result<Option<Library>> {
+        let Some(p) = persisted? else {
+            return Ok(None);
+        };
+        if p.fingerprint != fingerprint {
+            tracing::info!("content or settings changed since the index was built; rebuilding");
+            return Ok(None);
+        }
         let index = SearchIndex::open(&dir.join("tantivy"))?;
-        if index.num_docs() != snapshot.passages.len() as u64 {
+        if index.num_docs() != p.passages.len() as u64 {
             anyhow::bail!("index and library.bin disagree on the passage count");
         }
         Ok(Some(Library::assemble(
-            snapshot.articles,
-            snapshot.passages,
-            snapshot.warnings,
+            p.articles,
+            p.passages,
+            p.warnings,
             index,
             BuildInfo {
                 fingerprint: fingerprint.to_string(),
@@ -375,6 +452,28 @@ pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
     h.finalize().to_hex().to_string()
 }
 
+/// Writes `articles` to `path` in chunks of [`CHUNK_ARTICLES`], encoded in parallel; returns
+/// each chunk's (offset, length).
+fn write_articles(path: &Path, articles: &[Article]) -> anyhow::Result<Vec<(u64, u64)>> {
+    let encoded: Vec<Vec<u8>> = articles
+        .par_chunks(CHUNK_ARTICLES)
+        .map(postcard::to_stdvec)
+        .collect::<Result<_, _>>()
+        .context("cannot encode the articles")?;
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    let mut table = Vec::with_capacity(encoded.len());
+    let mut offset = 0u64;
+    for chunk in &encoded {
+        file.write_all(chunk)?;
+        table.push((offset, chunk.len() as u64));
+        offset += chunk.len() as u64;
+    }
+    file.flush()?;
+    Ok(table)
+}
+
 /// A fresh, empty directory beside `dir` to build into.
 fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     let parent = dir
@@ -434,4 +533,47 @@ fn progress_bar(progress: Progress, len: u64) -> indicatif::ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_persisted_library_of_several_chunks_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        let n = CHUNK_ARTICLES * 2 + 7;
+        for i in 0..n {
+            std::fs::write(
+                content.join(format!("a{i:04}.md")),
+                format!("# Article {i}\n\nFirst paragraph {i}.\n\n## Part\n\n- item {i}\n"),
+            )
+            .unwrap();
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let built = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        assert!(!built.info.reused);
+        let reopened = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        assert!(reopened.info.reused);
+        assert_eq!(reopened.articles.len(), n);
+        assert_eq!(reopened.articles, built.articles);
+        assert_eq!(reopened.passages, built.passages);
+        let last = reopened.by_slug(&format!("a{:04}", n - 1)).unwrap();
+        assert_eq!(reopened.article(last).title, format!("Article {}", n - 1));
+        // A chunk cut short is noticed, and the library is rebuilt.
+        let bin = dir.path().join("index/articles.bin");
+        let len = std::fs::metadata(&bin).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&bin)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
+        let rebuilt = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        assert!(!rebuilt.info.reused);
+        assert_eq!(rebuilt.articles, built.articles);
+    }
 }

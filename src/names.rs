@@ -44,6 +44,8 @@ pub struct NameIndex {
     /// (lower-cased suffix starting at a word, entry) sorted by suffix.
     words: Vec<(String, u32)>,
     trigrams: HashMap<[char; 3], Vec<u32>>,
+    /// Entry ids in order of their lower-cased names (stable): the answer to an empty query.
+    alphabetical: Vec<u32>,
 }
 
 fn normalize(s: &str) -> String {
@@ -105,6 +107,13 @@ impl NameIndex {
         }
         idx.keys.sort_unstable();
         idx.words.sort_unstable();
+        let mut alphabetical: Vec<u32> = (0..idx.entries.len() as u32).collect();
+        alphabetical.sort_by(|&a, &b| {
+            idx.entries[a as usize]
+                .lower
+                .cmp(&idx.entries[b as usize].lower)
+        });
+        idx.alphabetical = alphabetical;
         idx
     }
 
@@ -115,9 +124,7 @@ impl NameIndex {
         let mut out: Vec<NameMatch> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         if q.is_empty() {
-            let mut all: Vec<&Entry> = self.entries.iter().collect();
-            all.sort_by(|a, b| a.lower.cmp(&b.lower));
-            for e in all {
+            for e in self.alphabetical.iter().map(|&e| &self.entries[e as usize]) {
                 if out.len() >= limit {
                     break;
                 }
@@ -172,13 +179,16 @@ impl NameIndex {
     }
 
     /// Entries sharing trigrams with `q`, scored by how much of `q` (or of the name's start)
-    /// they cover, best first; weak ones are dropped.
+    /// they cover, best first; weak ones are dropped. At most [`FUZZY_MAX`].
     fn fuzzy(&self, q: &str) -> Vec<(u32, f32)> {
         let qt = trigrams(q);
         if qt.is_empty() {
             return Vec::new();
         }
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+        // Shared trigrams per entry, counted in a dense array: a hash map here cost more
+        // than everything else in a keystroke.
+        let mut counts = vec![0u16; self.entries.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for t in &qt {
             if let Some(list) = self.trigrams.get(t) {
                 // Very common trigrams say little and cost much.
@@ -186,33 +196,58 @@ impl NameIndex {
                     continue;
                 }
                 for &e in list {
-                    *counts.entry(e).or_default() += 1;
+                    let c = &mut counts[e as usize];
+                    if *c == 0 {
+                        touched.push(e);
+                    }
+                    *c += 1;
                 }
             }
         }
-        let mut scored: Vec<(u32, f32)> = counts
-            .into_iter()
-            .filter_map(|(e, shared)| {
-                let entry = &self.entries[e as usize];
-                // Compare with the beginning of the name, or of one of its words, of about the
-                // typed length: the user is typing it.
-                let typed = q.chars().count() + 2;
-                let sim = word_starts(&entry.lower)
-                    .map(|start| {
-                        let head: String = entry.lower[start..].chars().take(typed).collect();
-                        strsim::jaro_winkler(q, &head) as f32
-                    })
-                    .fold(0.0, f32::max);
-                let overlap = shared as f32 / qt.len() as f32;
-                let score = 0.5 * overlap + 0.5 * sim;
-                (score >= 0.6 && overlap >= 0.3).then_some((e, score))
-            })
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(50);
+        let overlap = |e: u32| f32::from(counts[e as usize]) / qt.len() as f32;
+        // The similarity is the costly part: compute it only for entries that share enough
+        // trigrams, best overlap first, and stop once no remaining entry can enter the top
+        // (the score is at most 0.5 * overlap + 0.5).
+        let mut candidates: Vec<u32> = touched.into_iter().filter(|&e| overlap(e) >= 0.3).collect();
+        candidates
+            .sort_unstable_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+        // Compare with the beginning of the name, or of one of its words, of about the typed
+        // length: the user is typing it.
+        let typed = q.chars().count() + 2;
+        let mut scored: Vec<(u32, f32)> = Vec::new();
+        let by_rank = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        for e in candidates {
+            let overlap = overlap(e);
+            if scored.len() >= FUZZY_MAX {
+                let worst = scored[FUZZY_MAX - 1].1;
+                if 0.5 * overlap + 0.5 < worst {
+                    break;
+                }
+            }
+            let entry = &self.entries[e as usize];
+            let sim = word_starts(&entry.lower)
+                .map(|start| {
+                    let rest = &entry.lower[start..];
+                    let end = rest
+                        .char_indices()
+                        .nth(typed)
+                        .map_or(rest.len(), |(i, _)| i);
+                    strsim::jaro_winkler(q, &rest[..end]) as f32
+                })
+                .fold(0.0, f32::max);
+            let score = 0.5 * overlap + 0.5 * sim;
+            if score >= 0.6 {
+                let at = scored.partition_point(|x| by_rank(x, &(e, score)).is_lt());
+                scored.insert(at, (e, score));
+                scored.truncate(FUZZY_MAX);
+            }
+        }
         scored
     }
 }
+
+/// At most this many fuzzy candidates are ranked.
+const FUZZY_MAX: usize = 50;
 
 #[cfg(test)]
 mod tests {
@@ -273,5 +308,67 @@ mod tests {
         assert_eq!(typo[0], ("Trust on the Web".to_string(), MatchKind::Fuzzy));
         assert_eq!(idx.lookup("", 2).len(), 2);
         assert!(names(&idx, "zzzzzz").is_empty());
+    }
+
+    /// The fuzzy ranking as first written: every entry scored, then sorted.
+    fn fuzzy_reference(idx: &NameIndex, q: &str) -> Vec<(u32, f32)> {
+        let qt = trigrams(q);
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for t in &qt {
+            if let Some(list) = idx.trigrams.get(t).filter(|l| l.len() <= 5000) {
+                for &e in list {
+                    *counts.entry(e).or_default() += 1;
+                }
+            }
+        }
+        let mut scored: Vec<(u32, f32)> = counts
+            .into_iter()
+            .filter_map(|(e, shared)| {
+                let entry = &idx.entries[e as usize];
+                let typed = q.chars().count() + 2;
+                let sim = word_starts(&entry.lower)
+                    .map(|start| {
+                        let head: String = entry.lower[start..].chars().take(typed).collect();
+                        strsim::jaro_winkler(q, &head) as f32
+                    })
+                    .fold(0.0, f32::max);
+                let overlap = shared as f32 / qt.len() as f32;
+                let score = 0.5 * overlap + 0.5 * sim;
+                (score >= 0.6 && overlap >= 0.3).then_some((e, score))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(FUZZY_MAX);
+        scored
+    }
+
+    #[test]
+    fn pruned_fuzzy_ranking_equals_the_full_one() {
+        let syllables = [
+            "ka", "ro", "mi", "sel", "tan", "vo", "rus", "ti", "ne", "bra",
+        ];
+        let word = |i: usize| -> String {
+            (0..3)
+                .map(|k| syllables[(i / 10usize.pow(k)) % 10])
+                .collect()
+        };
+        let articles: Vec<Article> = (0..600)
+            .map(|i| {
+                let title = format!("{} {} {}", word(i), word(i * 7 + 3), word(i * 13 + 5));
+                article(&format!("a{i}"), &title, &[&word(i * 3 + 1)])
+            })
+            .collect();
+        let idx = NameIndex::new(&articles);
+        for q in [
+            "karo", "rusti", "tanvo mi", "braka", "selne ro", "kxro", "vomi", "r",
+        ] {
+            assert_eq!(idx.fuzzy(q), fuzzy_reference(&idx, q), "query {q:?}");
+        }
+        // The empty query lists names alphabetically.
+        let all: Vec<String> = idx.lookup("", 5).into_iter().map(|m| m.name).collect();
+        let mut sorted: Vec<String> = idx.entries.iter().map(|e| e.lower.clone()).collect();
+        sorted.sort();
+        let lower: Vec<String> = all.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(lower, sorted[..5]);
     }
 }

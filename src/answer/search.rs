@@ -58,8 +58,12 @@ pub(super) fn search(
         None => base,
     };
     let searcher = lib.index.searcher();
-    let matching = searcher.search(query.as_ref(), &DistinctArticles)?;
-    answer.total = matching.len();
+    answer.total = searcher.search(
+        query.as_ref(),
+        &DistinctArticles {
+            articles: lib.articles.len(),
+        },
+    )?;
     answer.pages = answer.total.div_ceil(settings.page_size);
     if answer.total == 0 {
         answer.note = Some(match tag {
@@ -157,16 +161,20 @@ fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, us
     (line, highlights)
 }
 
-/// Collects the distinct article ids of the matching passages, without scoring.
-struct DistinctArticles;
+/// Counts the distinct articles of the matching passages, without scoring. A bit per
+/// article: common words match most passages, and a hash set per match was the bulk of the
+/// cost of such a search.
+struct DistinctArticles {
+    articles: usize,
+}
 
 struct DistinctSegment {
     column: Column<u64>,
-    seen: HashSet<u64>,
+    seen: Vec<u64>,
 }
 
 impl Collector for DistinctArticles {
-    type Fruit = HashSet<u64>;
+    type Fruit = usize;
     type Child = DistinctSegment;
 
     fn for_segment(
@@ -176,7 +184,7 @@ impl Collector for DistinctArticles {
     ) -> tantivy::Result<DistinctSegment> {
         Ok(DistinctSegment {
             column: reader.fast_fields().u64("article")?,
-            seen: HashSet::new(),
+            seen: vec![0; self.articles.div_ceil(64)],
         })
     }
 
@@ -184,25 +192,30 @@ impl Collector for DistinctArticles {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<HashSet<u64>>) -> tantivy::Result<HashSet<u64>> {
-        let mut all = HashSet::new();
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<usize> {
+        let mut all = vec![0u64; self.articles.div_ceil(64)];
         for f in fruits {
-            all.extend(f);
+            for (a, b) in all.iter_mut().zip(f) {
+                *a |= b;
+            }
         }
-        Ok(all)
+        Ok(all.iter().map(|w| w.count_ones() as usize).sum())
     }
 }
 
 impl SegmentCollector for DistinctSegment {
-    type Fruit = HashSet<u64>;
+    type Fruit = Vec<u64>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         if let Some(v) = self.column.first(doc) {
-            self.seen.insert(v);
+            let v = v as usize;
+            if let Some(word) = self.seen.get_mut(v / 64) {
+                *word |= 1 << (v % 64);
+            }
         }
     }
 
-    fn harvest(self) -> HashSet<u64> {
+    fn harvest(self) -> Vec<u64> {
         self.seen
     }
 }
