@@ -1195,10 +1195,11 @@ struct Call {
     method: String,
     path: String,
     body: Value,
+    authorization: String,
 }
 
-/// Records every request to `/api/v10/webhooks/...`; PATCH and POST answer with the message
-/// Discord would return, DELETE with 204.
+/// Records every request. Interaction webhooks (PATCH, POST, DELETE) answer like Discord; so
+/// do starting a thread from a message and posting in it, which need the bot token.
 struct FakeDiscord {
     url: String,
     recorder: Recorder,
@@ -1210,36 +1211,99 @@ struct Recorder {
     notify: Arc<tokio::sync::Notify>,
 }
 
+/// The bot token the fake accepts on the routes that need one (threads, channel messages).
+const FAKE_BOT_TOKEN: &str = "test-bot-token";
+const THREAD_ID: &str = "1180000000000000009";
+
 async fn fake_webhook(
     axum::extract::State(recorder): axum::extract::State<Recorder>,
     method: axum::http::Method,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let call = Call {
         method: method.to_string(),
         path: uri.path().to_string(),
         body: body.clone(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
     };
-    let known = call
-        .path
-        .starts_with(&format!("/api/v10/webhooks/{APP_ID}/"));
+    let path = call.path.clone();
+    let authorized = call.authorization == format!("Bot {FAKE_BOT_TOKEN}");
     recorder.calls.lock().unwrap().push(call);
     recorder.notify.notify_waiters();
-    if !known {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
+    let message = |channel: &str| {
+        let response = json!({"data": {
+            "content": body["content"].as_str().unwrap_or(""),
+            "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
+            "components": body.get("components").cloned().unwrap_or(json!([])),
+        }});
+        let mut m = message_from(&response, USER_ID);
+        m["channel_id"] = json!(channel);
+        axum::Json(m).into_response()
+    };
+    let unauthorized = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"message": "401: Unauthorized", "code": 0})),
+        )
+            .into_response()
+    };
+    // Interaction webhooks: authenticated by the token in the path.
+    if path.starts_with(&format!("/api/v10/webhooks/{APP_ID}/")) {
+        if method == axum::http::Method::DELETE {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        return message(CHANNEL_ID);
     }
-    if method == axum::http::Method::DELETE {
-        return axum::http::StatusCode::NO_CONTENT.into_response();
+    // Start a thread from a message (needs the bot token).
+    let thread_route = format!("/api/v10/channels/{CHANNEL_ID}/messages/");
+    if method == axum::http::Method::POST
+        && path.starts_with(&thread_route)
+        && path.ends_with("/threads")
+    {
+        if !authorized {
+            return unauthorized();
+        }
+        return axum::Json(json!({
+            "id": THREAD_ID,
+            "guild_id": GUILD_ID,
+            "parent_id": CHANNEL_ID,
+            "owner_id": BOT_USER_ID,
+            "type": 11,
+            "name": body["name"],
+            "last_message_id": null,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": false,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": "2026-11-25T12:00:00.000000+00:00",
+                "locked": false,
+                "create_timestamp": "2026-11-25T12:00:00.000000+00:00"
+            }
+        }))
+        .into_response();
     }
-    let response = json!({"data": {
-        "content": body["content"].as_str().unwrap_or(""),
-        "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
-        "components": body.get("components").cloned().unwrap_or(json!([])),
-    }});
-    axum::Json(message_from(&response, USER_ID)).into_response()
+    if method == axum::http::Method::POST
+        && path == format!("/api/v10/channels/{THREAD_ID}/messages")
+    {
+        if !authorized {
+            return unauthorized();
+        }
+        return message(THREAD_ID);
+    }
+    StatusCode::NOT_FOUND.into_response()
 }
 
 impl FakeDiscord {
@@ -1411,4 +1475,69 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         rest.push(line);
     }
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discuss_opens_a_thread_with_the_bot_token_and_explains_without_it() {
+    let f = Fixture::standard();
+    let discuss = || command("discuss", json!([string_option("article", "composting")]));
+    let expected_title = "Discussion: Home Composting Basics";
+
+    // No bot token: the answer is edited in, the thread is refused, the member is told.
+    let fake = FakeDiscord::start().await;
+    let mut settings = quick(&f);
+    settings.discord.rest_proxy = Some(fake.url.clone());
+    settings.discord.token_env = "ARTICLEBOT_HTTP_TEST_UNSET_TOKEN".into();
+    let server = Server::start(settings).await;
+    let payload = discuss();
+    let token = payload["token"].as_str().unwrap().to_string();
+    let ack = server.interact(&payload).await;
+    assert_eq!(ack["type"], 5, "{ack}");
+    assert_eq!(
+        ack["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        0,
+        "public: {ack}"
+    );
+    let calls = fake.wait_for(3).await;
+    assert_eq!(calls[0].method, "PATCH");
+    assert_eq!(calls[0].body["embeds"][0]["title"], expected_title);
+    assert!(calls[1].path.ends_with("/threads"), "{:?}", calls[1]);
+    assert_eq!(calls[2].method, "POST");
+    assert_eq!(calls[2].path, format!("/api/v10/webhooks/{APP_ID}/{token}"));
+    assert!(
+        calls[2].body["content"]
+            .as_str()
+            .unwrap()
+            .contains("could not open a thread"),
+        "{:?}",
+        calls[2].body
+    );
+    assert_eq!(calls[2].body["flags"], 64);
+    server.stop().await;
+
+    // With the bot token (`discord.token_env`): the thread is opened and gets the summary and
+    // the takeaways.
+    let fake = FakeDiscord::start().await;
+    let mut settings = quick(&f);
+    settings.discord.rest_proxy = Some(fake.url.clone());
+    settings.discord.token_env = "ARTICLEBOT_HTTP_TEST_BOT_TOKEN".into();
+    std::env::set_var("ARTICLEBOT_HTTP_TEST_BOT_TOKEN", FAKE_BOT_TOKEN);
+    let server = Server::start(settings).await;
+    let ack = server.interact(&discuss()).await;
+    assert_eq!(ack["type"], 5, "{ack}");
+    let calls = fake.wait_for(3).await;
+    assert_eq!(calls[0].method, "PATCH");
+    assert_eq!(calls[0].body["embeds"][0]["title"], expected_title);
+    assert_allowed_mentions_empty(&calls[0].body["allowed_mentions"]);
+    assert!(calls[1].path.ends_with("/threads"), "{:?}", calls[1]);
+    assert_eq!(calls[1].body["name"], "Home Composting Basics");
+    assert_eq!(
+        calls[2].path,
+        format!("/api/v10/channels/{THREAD_ID}/messages")
+    );
+    let posted = calls[2].body.to_string();
+    assert!(posted.contains("Turn kitchen scraps into soil"), "{posted}");
+    assert!(posted.contains("Balance greens and browns"), "{posted}");
+    assert_allowed_mentions_empty(&calls[2].body["allowed_mentions"]);
+    server.stop().await;
 }
