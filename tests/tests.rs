@@ -6,5 +6,6 @@ mod answers;
 mod cli;
 mod content;
 mod discord;
+mod eval;
 mod http;
 mod persistence;

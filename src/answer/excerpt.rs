@@ -1,10 +1,16 @@
 //! Excerpt selection: which sentences answer a question, and the excerpt built around them.
 //!
-//! A sentence scores by the IDF-weighted share of the question's stems it contains (stems that
-//! also stand in the article title count less: every sentence of the article is about the
-//! title), adjacent question stems found adjacent (phrases), what the question asks for (a
-//! date for "when", a number for "how many", a name for "who", a place for "where") and a
-//! little of its neighbours' scores. WikiQA figures for this code are in BENCHMARKS.md.
+//! A sentence scores by the IDF-weighted share of the question's stems it contains, where a
+//! stem also in the article title counts less (every sentence of the article is about the
+//! title) and so does a stem found in most of the candidate sentences (local IDF). A sentence
+//! that opens with a pronoun or "the film"-like phrase counts part of the title's stems (it
+//! refers back to the subject); irregular and related forms ("won"/"win", "die"/"death")
+//! count half. Adjacent question stems found adjacent add a phrase bonus; what the question
+//! asks for (a date for "when", a new number for "how many", a name for "who", a place for
+//! "where") adds a bonus; a little of the neighbours' scores is added. Position: the
+//! article's first sentence gets a bonus (larger when the question names the title) and a
+//! floor score when it holds no question word; no other position information is used.
+//! WikiQA figures for this code are in BENCHMARKS.md.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -578,6 +584,125 @@ mod tests {
         let scores = score_sentences(&question, &cands, &HashSet::new());
         assert!(scores[1] > scores[0], "{scores:?}");
         assert_eq!(scores[2], 0.0);
+    }
+
+    fn cands<'a>(texts: &[&'a str]) -> Vec<Candidate<'a>> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(position, text)| Candidate { text, position })
+            .collect()
+    }
+
+    fn title(words: &[&str]) -> HashSet<String> {
+        words.iter().map(|w| text::stem(w)).collect()
+    }
+
+    #[test]
+    fn more_kinds() {
+        assert_eq!(q("How much did the film gross").kind, QuestionKind::HowMuch);
+        assert_eq!(q("how old was she").kind, QuestionKind::HowOld);
+        assert_eq!(q("where is the tower").kind, QuestionKind::Where);
+        assert_eq!(q("what year was it built").kind, QuestionKind::When);
+        assert_eq!(q("why is the sky blue").kind, QuestionKind::Why);
+    }
+
+    #[test]
+    fn answer_kinds_need_a_new_value() {
+        let how_many = q("how many moons does Mars have");
+        let toks = |t: &str| text::tokenize(t);
+        let t = "Mars has two moons.";
+        assert!(answers_kind(how_many.kind, t, &toks(t), &how_many));
+        // A year is not a count.
+        let t = "Mars was observed in 1877.";
+        assert!(!answers_kind(how_many.kind, t, &toks(t), &how_many));
+        let how_much = q("how much did the stadium cost");
+        let t = "The price tag was $1.5 billion.";
+        assert!(answers_kind(how_much.kind, t, &toks(t), &how_much));
+        // A year the question already names is no answer to "when".
+        let when = q("when did the 1967 season end");
+        let t = "The 1967 season was long.";
+        assert!(!answers_kind(when.kind, t, &toks(t), &when));
+    }
+
+    #[test]
+    fn pronoun_sentences_count_the_title() {
+        // "It" stands for the subject: the sentence gets part of the title word's weight.
+        let question = q("what colour is the bridge painted");
+        let scores = score_sentences(
+            &question,
+            &cands(&[
+                "The bridge spans the strait.",
+                "Fog is common here.",
+                "It is painted orange.",
+                "Orange paint is painted on walls.",
+            ]),
+            &title(&["bridge"]),
+        );
+        assert!(scores[2] > scores[3], "{scores:?}");
+    }
+
+    #[test]
+    fn related_forms_match() {
+        let question = q("how did the president die");
+        let scores = score_sentences(
+            &question,
+            &cands(&[
+                "The president served two terms.",
+                "Many people visit the museum.",
+                "He was assassinated in Dallas.",
+            ]),
+            &title(&["president"]),
+        );
+        assert!(scores[2] > 0.0, "{scores:?}");
+        assert_eq!(scores[1], 0.0);
+    }
+
+    #[test]
+    fn words_in_every_sentence_and_title_weigh_less() {
+        // "kiwi" is in the title and in every sentence; "eggs" only in one: that one wins.
+        let question = q("kiwi eggs");
+        let scores = score_sentences(
+            &question,
+            &cands(&[
+                "A kiwi is a bird of New Zealand with a long beak and small wings.",
+                "The kiwi lays eggs.",
+                "Kiwi numbers fall.",
+            ]),
+            &title(&["kiwi"]),
+        );
+        assert!(scores[1] > scores[0], "{scores:?}");
+        assert!(scores[1] > scores[2], "{scores:?}");
+    }
+
+    #[test]
+    fn first_sentence_prior_and_floor() {
+        // Equal matches: the article's first sentence wins.
+        let question = q("river delta");
+        let s = score_sentences(
+            &question,
+            &cands(&["The river has a delta.", "The river has a delta."]),
+            &HashSet::new(),
+        );
+        assert!(s[0] > s[1], "{s:?}");
+        // Without a question word the opening sentence keeps a weak floor; others score 0.
+        let s = score_sentences(
+            &question,
+            &cands(&[
+                "Egypt is a country.",
+                "Cairo is big.",
+                "A river delta forms.",
+            ]),
+            &HashSet::new(),
+        );
+        assert!(s[0] > 0.0 && s[0] < s[2], "{s:?}");
+        assert_eq!(s[1], 0.0);
+        // Position 0 is the article's first sentence only, not a passage's.
+        let later = [Candidate {
+            text: "Egypt is a country.",
+            position: 3,
+        }];
+        assert_eq!(score_sentences(&question, &later, &HashSet::new()), [0.0]);
     }
 
     #[test]
