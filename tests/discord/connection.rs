@@ -28,6 +28,25 @@ async fn a_dropped_connection_resumes_and_keeps_answering() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_request_resumes_and_keeps_answering() {
+    let rig = rig().await;
+    rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    rig.fake.ask_to_reconnect();
+    rig.fake
+        .wait("the RESUME", |r| (r.resumes >= 1).then_some(()))
+        .await;
+    let after = rig
+        .slash(&ann(), "takeaways", &[("article", "sleep")])
+        .await;
+    assert_eq!(after.embed(0)["title"], "Takeaways: Why Sleep Matters");
+    assert_eq!(
+        rig.fake.record(|r| (r.connections, r.identifies.len())),
+        (2, 1)
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_work_in_flight_and_closes_the_gateway() {
     let rig = rig_with(Options {
         defer_after: Duration::ZERO,

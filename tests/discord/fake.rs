@@ -95,6 +95,8 @@ enum Outgoing {
     Dispatch(String, Value),
     /// Drop the TCP connection without a close frame.
     Drop,
+    /// Op 7: ask the client to reconnect and resume.
+    Reconnect,
 }
 
 /// The local Discord.
@@ -251,6 +253,13 @@ impl Fake {
         }
     }
 
+    /// Sends op 7 RECONNECT, as Discord does before it moves a session.
+    pub fn ask_to_reconnect(&self) {
+        if let Some(tx) = self.shared.outbox.lock().unwrap().take() {
+            let _ = tx.send(Outgoing::Reconnect);
+        }
+    }
+
     /// Fails the test with every rule the bot broke.
     pub fn assert_clean(&self) {
         let r = self.shared.record.lock().unwrap();
@@ -361,6 +370,10 @@ async fn connection(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
                         if sink.send(WsMessage::Text(msg.to_string())).await.is_err() {
                             break;
                         }
+                    }
+                    Some(Outgoing::Reconnect) => {
+                        let op7 = json!({"op": 7, "d": null, "s": null, "t": null});
+                        let _ = sink.send(WsMessage::Text(op7.to_string())).await;
                     }
                     Some(Outgoing::Drop) | None => return,
                 }
