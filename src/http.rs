@@ -39,6 +39,11 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 /// How long shutdown waits for deferred replies that are still being completed.
 const FOLLOWUP_DRAIN: Duration = Duration::from_secs(30);
 
+/// How long a request body may take to arrive. Discord sends small bodies at once; a client
+/// that trickles one in would otherwise hold a connection (and shutdown) for as long as it
+/// likes.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 const SIGNATURE: &str = "x-signature-ed25519";
 const TIMESTAMP: &str = "x-signature-timestamp";
 
@@ -103,6 +108,7 @@ struct EndpointState {
     service: Arc<Service>,
     rest: Arc<serenity::http::Http>,
     body_limit: usize,
+    read_timeout: Duration,
     /// Deferred replies being completed; shutdown waits for them.
     followups: Mutex<JoinSet<()>>,
 }
@@ -127,9 +133,18 @@ impl Endpoint {
                 service,
                 rest,
                 body_limit,
+                read_timeout: READ_TIMEOUT,
                 followups: Mutex::new(JoinSet::new()),
             }),
         })
+    }
+
+    /// Changes how long a request body may take to arrive (default [`READ_TIMEOUT`]).
+    pub fn read_timeout(mut self, timeout: Duration) -> Endpoint {
+        Arc::get_mut(&mut self.state)
+            .expect("the endpoint is not serving yet")
+            .read_timeout = timeout;
+        self
     }
 
     /// The routes: `POST /interactions` and `GET /healthz`.
@@ -271,12 +286,14 @@ async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> 
         return refuse(StatusCode::UNAUTHORIZED, "missing request signature");
     };
     let (signature, timestamp) = (signature.to_string(), timestamp.to_string());
-    let body = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+    let read = Bytes::from_request(Request::from_parts(parts, body), &());
+    let body = match tokio::time::timeout(state.read_timeout, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         }
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, "cannot read the request body"),
+        Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "cannot read the request body"),
+        Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
     };
     if state
         .verifier

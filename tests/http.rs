@@ -93,18 +93,18 @@ impl Reply {
 
 impl Server {
     async fn start(settings: Settings) -> Server {
-        Server::start_with(settings, articlebot::discord::interactions::Bot::new).await
+        Server::start_with(settings, articlebot::http::READ_TIMEOUT).await
     }
 
-    /// A server whose interaction layer `bot` builds.
-    async fn start_with(
-        settings: Settings,
-        bot: impl FnOnce(Arc<Service>) -> Arc<articlebot::discord::interactions::Bot>,
-    ) -> Server {
+    /// A server that waits at most `read_timeout` for a request body.
+    async fn start_with(settings: Settings, read_timeout: Duration) -> Server {
         let key = new_key();
         let library = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         let service = Service::new(settings, library).unwrap();
-        let endpoint = Endpoint::with_bot(bot(service.clone()), &public_hex(&key)).unwrap();
+        let bot = articlebot::discord::interactions::Bot::new(service.clone());
+        let endpoint = Endpoint::with_bot(bot, &public_hex(&key))
+            .unwrap()
+            .read_timeout(read_timeout);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -407,6 +407,40 @@ async fn malformed_json_after_a_valid_signature_gets_400() {
         assert_eq!(reply.status, 400, "{what}: {}", reply.text);
     }
     // The server is still serving.
+    let reply = server.post(serde_json::to_vec(&ping()).unwrap()).await;
+    assert_eq!(reply.json(), json!({"type": 1}));
+    server.stop().await;
+}
+
+/// A body that trickles in slower than the read timeout gets 408, and the server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_gets_408() {
+    let f = Fixture::standard();
+    let server = Server::start_with(f.settings(), Duration::from_millis(300)).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let body = serde_json::to_vec(&ping()).unwrap();
+    let ts = unix_now().to_string();
+    let signature = sign(&server.key, &ts, &body);
+    let response = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        write!(
+            stream,
+            "POST /interactions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nX-Signature-Ed25519: {signature}\r\n\
+             X-Signature-Timestamp: {ts}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        // Half the body, then nothing.
+        stream.write_all(&body[..body.len() / 2]).unwrap();
+        let mut response = [0u8; 12];
+        stream.read_exact(&mut response).unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .unwrap();
+    assert_eq!(response, "HTTP/1.1 408");
     let reply = server.post(serde_json::to_vec(&ping()).unwrap()).await;
     assert_eq!(reply.json(), json!({"type": 1}));
     server.stop().await;
