@@ -214,39 +214,39 @@ pub async fn serve(service: Arc<Service>, listen: &str, public_key: &str) -> any
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let _reloads = service.start_reload_triggers()?;
+    let shutdown = shutdown_signal()?;
     let addr = listener.local_addr()?;
     let articles = service.engine().library().articles.len();
     println!("articlebot serve-http: listening on http://{addr} ({articles} articles)");
     tracing::info!("listening on http://{addr}");
-    endpoint.run(listener, shutdown_signal()).await?;
+    endpoint.run(listener, shutdown).await?;
     println!("articlebot serve-http: stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that resolves on Ctrl-C or SIGTERM. The handlers are installed now, so a signal
+/// that arrives before the server polls the future is not lost (nor fatal).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
+    {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+            tracing::info!("shutting down: finishing requests in flight");
+        })
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+    }
 }
 
 async fn healthz(State(state): State<Arc<EndpointState>>) -> Response {
