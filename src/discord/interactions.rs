@@ -70,6 +70,9 @@ pub struct Bot {
     threads_file: Mutex<Option<PathBuf>>,
 }
 
+/// Messages with live buttons remembered at most (about 5 KB each).
+const STORED_MAX: usize = 20_000;
+
 /// Threads remembered at most (the oldest ids are forgotten first).
 const THREADS_KEPT: usize = 10_000;
 
@@ -202,8 +205,17 @@ impl Bot {
     fn store(&self, s: Stored) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut map = self.stored.lock().unwrap();
-        let timeout = self.settings.button_timeout;
-        map.retain(|_, v| v.created.elapsed() <= timeout);
+        // Expired entries go now and then, and the oldest (smallest id) when the bot is very
+        // busy, so memory stays bounded without scanning on every answer.
+        if id % 64 == 0 || map.len() >= STORED_MAX {
+            let timeout = self.settings.button_timeout;
+            map.retain(|_, v| v.created.elapsed() <= timeout);
+        }
+        if map.len() >= STORED_MAX {
+            if let Some(&oldest) = map.keys().min() {
+                map.remove(&oldest);
+            }
+        }
         map.insert(id, s);
         id
     }
@@ -845,4 +857,58 @@ async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
 /// The channel a gateway message came from, as the thread map keys it.
 pub fn channel_key(channel: ChannelId) -> u64 {
     channel.get()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot(moderator_roles: Vec<u64>) -> Arc<Bot> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.md"), "# A\n\nSome text.\n").unwrap();
+        let mut settings = crate::config::Settings::for_content(dir.path());
+        settings.discord.moderator_role_ids = moderator_roles;
+        settings.discord.cooldown = Duration::from_secs(60);
+        let library = crate::library::Library::open(
+            &settings,
+            crate::library::OpenMode::Reuse,
+            crate::library::Progress::Hidden,
+        )
+        .unwrap();
+        Bot::new(Service::new(settings, library).unwrap())
+    }
+
+    fn member(roles: &[u64], permissions: Option<u64>) -> Member {
+        serde_json::from_value(serde_json::json!({
+            "user": {"id": "7", "username": "u", "discriminator": "0", "avatar": null},
+            "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            "joined_at": null, "deaf": false, "mute": false, "flags": 0,
+            "permissions": permissions.map(|p| p.to_string()),
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn moderators_by_role_or_manage_server() {
+        let bot = bot(vec![42]);
+        assert!(bot.is_moderator(Some(&member(&[42], Some(0)))));
+        assert!(bot.is_moderator(Some(&member(&[], Some(1 << 5)))));
+        assert!(
+            bot.is_moderator(Some(&member(&[], Some(1 << 3)))),
+            "administrator"
+        );
+        assert!(!bot.is_moderator(Some(&member(&[41], Some(1 << 11)))));
+        assert!(!bot.is_moderator(Some(&member(&[], None))));
+        assert!(!bot.is_moderator(None), "not in a guild");
+    }
+
+    #[tokio::test]
+    async fn cooldown_is_per_user() {
+        let bot = bot(vec![]);
+        assert!(bot.cooldown(1).is_ok());
+        let wait = bot.cooldown(1).unwrap_err();
+        assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(58));
+        assert!(bot.cooldown(2).is_ok());
+        assert_eq!(cooldown_text(wait), "Slow down: you can ask again in 60 s.");
+    }
 }
