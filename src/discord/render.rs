@@ -382,7 +382,9 @@ fn ask(a: &AskAnswer) -> Rendered {
         .iter()
         .enumerate()
         .map(|(i, r)| {
+            // Passages of the top article (the embed's title) name just their section.
             let name = match &r.section {
+                Some(s) if r.slug == top.slug => s.clone(),
                 Some(s) => format!("{} › {}", r.title, s),
                 None => r.title.clone(),
             };
