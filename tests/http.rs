@@ -25,6 +25,7 @@ const USER_ID: &str = "1180000000000000004";
 const OTHER_USER_ID: &str = "1180000000000000005";
 const BOT_USER_ID: &str = "1180000000000000006";
 const COMMAND_ID: &str = "1180000000000000007";
+const MODERATOR_ROLE_ID: &str = "1180000000000000008";
 
 /// View channel, send messages, embed links, read history, use application commands.
 const MEMBER_PERMISSIONS: &str = "2147568640";
@@ -1045,6 +1046,7 @@ async fn moderator_commands_check_and_reload_completes_through_the_webhook() {
     let fake = FakeDiscord::start().await;
     let mut settings = quick(&f);
     settings.discord.rest_proxy = Some(fake.url.clone());
+    settings.discord.moderator_role_ids = vec![MODERATOR_ROLE_ID.parse().unwrap()];
     let server = Server::start(settings).await;
 
     // An ordinary member is refused, and nothing is deferred.
@@ -1110,6 +1112,35 @@ async fn moderator_commands_check_and_reload_completes_through_the_webhook() {
     assert_eq!(stats["type"], 4);
     assert_eq!(stats["data"]["flags"], 64);
     assert!(stats.to_string().contains("Statistics"), "{stats}");
+
+    // A moderator role (`discord.moderator_role_ids`) is enough without Manage Server.
+    let mut by_role = member(OTHER_USER_ID, MEMBER_PERMISSIONS);
+    by_role["roles"] = json!([MODERATOR_ROLE_ID]);
+    let stats = server
+        .interact(&command_from("stats", json!([]), by_role))
+        .await;
+    assert!(stats.to_string().contains("Statistics"), "{stats}");
+
+    // Outside a guild (a direct message: `user`, no `member`) nobody is a moderator.
+    let mut dm = command("stats", json!([]));
+    let dm_map = dm.as_object_mut().unwrap();
+    for key in ["guild_id", "member", "guild_locale"] {
+        dm_map.remove(key);
+    }
+    dm_map.insert("user".into(), user(USER_ID, "reader"));
+    dm_map.insert("context".into(), json!(1));
+    dm_map.insert(
+        "channel".into(),
+        json!({"id": CHANNEL_ID, "type": 1, "recipients": [user(USER_ID, "reader")]}),
+    );
+    dm_map.insert(
+        "authorizing_integration_owners".into(),
+        json!({"1": USER_ID}),
+    );
+    dm["data"].as_object_mut().unwrap().remove("guild_id");
+    let refused = server.interact(&dm).await;
+    assert!(refused.to_string().contains("moderators only"), "{refused}");
+    assert_eq!(fake.calls().len(), 2, "nothing more was deferred");
     server.stop().await;
 }
 
