@@ -205,8 +205,8 @@ async fn shards_automatic_or_a_range_of_the_total() {
     rig.stop().await;
 }
 
-/// The real binary, pointed at the local Discord with `rest_proxy`, answers and stops on
-/// SIGTERM with exit code 0.
+/// The real binary, pointed at the local Discord with `rest_proxy`, answers, reloads on
+/// SIGHUP and stops on SIGTERM with exit code 0.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_binary_answers_and_stops_on_sigterm() {
@@ -237,11 +237,33 @@ async fn the_serve_binary_answers_and_stops_on_sigterm() {
         .await;
     assert_eq!(kind, 4);
     assert_eq!(data["embeds"][0]["title"], "Home Composting Basics");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // SIGHUP reloads the content without a restart.
+    f.write("kites.md", "# Flying Kites\n\nA kite needs steady wind.\n");
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args([name, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-HUP");
+    let mut found = false;
+    for _ in 0..100 {
+        let payload = fake::command(&fake, &bob(), "summary", &[("article", "Flying Kites")]);
+        let id = fake.interact(payload);
+        let (_, data) = fake
+            .wait("the answer", |r| {
+                r.sent.iter().find(|s| s.id == id)?.callback.clone()
+            })
+            .await;
+        if data["embeds"][0]["title"] == "Flying Kites" {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "the article written before SIGHUP went live");
+    signal("-TERM");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let code = loop {
         if let Some(s) = child.try_wait().unwrap() {
