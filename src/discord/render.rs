@@ -438,7 +438,10 @@ fn ask(a: &AskAnswer) -> Rendered {
 }
 
 fn takeaway_list(items: &[TakeawayItem], max: usize, url: Option<&str>) -> String {
-    let more = url.map(|u| format!("[More in the article]({u})"));
+    let more = url
+        .filter(|u| !u.contains(')') && !u.contains(' '))
+        .map(|u| format!("[More in the article]({u})"))
+        .filter(|m| chars(m) * 3 <= max);
     let room = max - more.as_deref().map_or(0, |m| chars(m) + 1);
     let mut out = String::new();
     let mut cut = false;
@@ -730,6 +733,23 @@ mod tests {
                 .iter()
                 .all(|(_, v, _)| chars(v) <= limits::FIELD_VALUE));
         }
+    }
+
+    #[test]
+    fn absurd_links_are_dropped_not_a_panic() {
+        let url = format!("https://x.example/{}", "a".repeat(3000));
+        let items = vec![
+            TakeawayItem {
+                text: "word ".repeat(300),
+                links: vec![],
+            };
+            10
+        ];
+        let out = takeaway_list(&items, limits::FIELD_VALUE, Some(&url));
+        assert!(chars(&out) <= limits::FIELD_VALUE);
+        assert!(!out.contains(&url));
+        let out = fit(&"word ".repeat(2000), &[], 500, Some(&url));
+        assert!(chars(&out) <= 500);
     }
 
     #[test]
