@@ -752,6 +752,125 @@ mod tests {
         assert!(chars(&out) <= 500);
     }
 
+    /// Every limit of one message, as the local Discord checks it.
+    fn within_limits(r: &Rendered) {
+        assert!(r.cards.len() <= limits::EMBEDS);
+        let total: usize = r.cards.iter().map(Card::total_chars).sum();
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        for c in &r.cards {
+            assert!(chars(&c.title) <= limits::TITLE);
+            assert!(chars(&c.description) <= limits::DESCRIPTION);
+            assert!(c.fields.len() <= limits::FIELDS);
+            for (n, v, _) in &c.fields {
+                assert!((1..=limits::FIELD_NAME).contains(&chars(n)));
+                assert!((1..=limits::FIELD_VALUE).contains(&chars(v)));
+            }
+            assert!(c.footer.as_deref().map_or(0, chars) <= limits::FOOTER);
+        }
+    }
+
+    #[test]
+    fn pathological_answers_fit_and_never_panic() {
+        use crate::answer::*;
+        let long = "Ünïcødé @everyone *x* <@1> — ".repeat(400);
+        let title = "Tïtle ".repeat(100);
+        let url = Some("https://x.example/a".to_string());
+        // Highlights at every byte offset pair, most of them not on char boundaries.
+        let highlights: Vec<Highlight> = (0..200).map(|i| (i * 7, i * 7 + 5)).collect();
+        let refs: Vec<ArticleRef> = (0..50)
+            .map(|i| ArticleRef {
+                slug: format!("s{i}"),
+                title: title.clone(),
+                url: url.clone(),
+            })
+            .collect();
+        let items: Vec<TakeawayItem> = (0..80)
+            .map(|_| TakeawayItem {
+                text: long[..200].to_string(),
+                links: vec![crate::content::Link {
+                    text: title.clone(),
+                    url: "https://l.example".into(),
+                }],
+            })
+            .collect();
+        let takeaways = TakeawaysAnswer {
+            slug: "t".into(),
+            title: title.clone(),
+            url: url.clone(),
+            takeaways: items,
+        };
+        let answers = vec![
+            Answer::Ask(AskAnswer {
+                question: long.clone(),
+                article: None,
+                results: (0..10)
+                    .map(|i| AskResult {
+                        slug: format!("s{}", i % 3),
+                        title: title.clone(),
+                        url: url.clone(),
+                        article_url: url.clone(),
+                        section: Some(title.clone()),
+                        excerpt: long.clone(),
+                        highlights: highlights.clone(),
+                        score: 1.0,
+                    })
+                    .collect(),
+                takeaways: Some(takeaways.clone()),
+                suggestions: refs.clone(),
+                note: Some(long.clone()),
+            }),
+            Answer::Search(SearchAnswer {
+                query: long.clone(),
+                tag: Some(title.clone()),
+                total: 99,
+                page: 2,
+                pages: 20,
+                per_page: 10,
+                results: (0..10)
+                    .map(|i| SearchHit {
+                        slug: format!("s{i}"),
+                        title: title.clone(),
+                        url: url.clone(),
+                        snippet: long.clone(),
+                        highlights: highlights.clone(),
+                        tags: vec![],
+                        score: 1.0,
+                    })
+                    .collect(),
+                note: Some(long.clone()),
+            }),
+            Answer::Takeaways(takeaways),
+            Answer::Article(ArticleCard {
+                slug: long.clone(),
+                title: title.clone(),
+                url: url.clone(),
+                summary: long.clone(),
+                tags: vec![title.clone(); 100],
+                authors: vec![title.clone(); 50],
+                date: Some(title.clone()),
+                aliases: vec![],
+                sections: vec![title.clone(); 100],
+                words: 1,
+                related: refs.clone(),
+                matched: Some(long.clone()),
+            }),
+            Answer::NotFound(NotFound {
+                error: "not_found",
+                query: long.clone(),
+                suggestions: refs,
+            }),
+        ];
+        for a in &answers {
+            let r = answer(a);
+            within_limits(&r);
+            let json = serde_json::to_string(&r.embeds()).unwrap();
+            assert!(
+                !json.contains("@everyone") && !json.contains("<@1"),
+                "{json}"
+            );
+        }
+    }
+
     #[test]
     fn report_fits_content() {
         let r = report("Reload", &"a_line\n".repeat(1000));
