@@ -5,12 +5,13 @@
 //! title) and so does a stem found in most of the candidate sentences (local IDF). A sentence
 //! that opens with a pronoun or "the film"-like phrase counts part of the title's stems (it
 //! refers back to the subject); irregular and related forms ("won"/"win", "die"/"death")
-//! count half. Adjacent question stems found adjacent add a phrase bonus; what the question
-//! asks for (a date for "when", a new number for "how many", a name for "who", a place for
-//! "where") adds a bonus; a little of the neighbours' scores is added. Position: the
-//! article's first sentence gets a bonus (larger when the question names the title) and a
-//! floor score when it holds no question word; no other position information is used.
-//! WikiQA figures for this code are in BENCHMARKS.md.
+//! count half. Adjacent question stems found adjacent add a phrase bonus (not two stems of
+//! the title: the subject's own name); what the question asks for (a date for "when", a new
+//! number for "how many", a name for "who", a place for "where") adds a bonus; a little of
+//! the neighbours' scores is added (of the previous sentence's alone, for a sentence that
+//! refers back). Position: the article's first sentence gets a bonus (larger when the
+//! question names the title) and a floor score when it holds no question word; no other
+//! position information is used. WikiQA figures for this code are in BENCHMARKS.md.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -163,7 +164,8 @@ const TITLE_TERM_WEIGHT: f32 = 0.2;
 const LOCAL_WEIGHT: f32 = 0.5;
 /// The sentence holds what the question asks for (a date, a number, a name, a place).
 const KIND_BONUS: f32 = 0.12;
-/// Share of the neighbours' mean score a matching sentence adds.
+/// Share of the neighbours' mean score a matching sentence adds (of the previous sentence's
+/// score alone for a sentence that refers back).
 const NEIGHBOUR_WEIGHT: f32 = 0.1;
 /// The article's first sentence: a bonus, plus more when the question names the title.
 const FIRST_SENTENCE_BONUS: f32 = 0.2;
@@ -239,9 +241,12 @@ pub fn score_sentences(
             if score == 0.0 {
                 return 0.0;
             }
+            // A pair of title stems (the subject's own name) is no phrase evidence: most
+            // sentences of the article name it.
             let pairs = q
                 .pairs
                 .iter()
+                .filter(|(a, b)| !(title_stems.contains(a) && title_stems.contains(b)))
                 .filter(|(a, b)| {
                     tokens
                         .windows(2)
@@ -273,7 +278,12 @@ pub fn score_sentences(
             let prev = if i > 0 { raw[i - 1] } else { 0.0 };
             let next = raw.get(i + 1).copied().unwrap_or(0.0);
             if raw[i] > 0.0 {
-                raw[i] + NEIGHBOUR_WEIGHT * 0.5 * (prev + next)
+                // A sentence that refers back continues the one before it.
+                if refers_back(&sentence_stems[i].0) {
+                    raw[i] + NEIGHBOUR_WEIGHT * prev
+                } else {
+                    raw[i] + NEIGHBOUR_WEIGHT * 0.5 * (prev + next)
+                }
             } else {
                 0.0
             }
@@ -640,6 +650,22 @@ mod tests {
             &title(&["bridge"]),
         );
         assert!(scores[2] > scores[3], "{scores:?}");
+    }
+
+    #[test]
+    fn title_pairs_are_no_phrase_evidence() {
+        // "golden gate" is the subject's name: naming it is no phrase match, "opened traffic"
+        // is. Without the title, the pair "golden gate" counts as a phrase.
+        let question = q("golden gate opened traffic");
+        let texts = ["Golden Gate is red.", "Golden and gate opened traffic."];
+        let with_title = score_sentences(&question, &cands(&texts), &title(&["golden", "gate"]));
+        let without = score_sentences(&question, &cands(&texts), &HashSet::new());
+        assert!(with_title[1] > with_title[0], "{with_title:?}");
+        // Position 0 gets the first-sentence bonus in both; the phrase bonus only without title.
+        assert!(
+            without[0] - with_title[0] > PAIR_WEIGHT / 3.0 - 1e-6,
+            "{without:?} {with_title:?}"
+        );
     }
 
     #[test]
