@@ -108,6 +108,66 @@ async fn rig_remembering(marker: &str) -> Rig {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_shutdown_new_work_is_turned_away_while_old_work_finishes() {
+    let rig = rig_with(Options {
+        defer_after: Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    // The next answer's edit takes a while: it is in flight when the shutdown begins.
+    rig.fake.slow_edits(1500);
+    let fake = rig.fake.clone();
+    let first = fake.interact(fake::command(
+        &fake,
+        &ann(),
+        "summary",
+        &[("article", "compost guide")],
+    ));
+    fake.wait("the deferral", |r| {
+        r.sent
+            .iter()
+            .find(|s| s.id == first)?
+            .callback
+            .as_ref()
+            .map(|_| ())
+    })
+    .await;
+    let stopping = tokio::spawn(rig.stop());
+    // Give the shutdown signal a moment to reach the bot (the edit is still pending).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let late = fake.interact(fake::command(
+        &fake,
+        &bob(),
+        "summary",
+        &[("article", "sleep")],
+    ));
+    let (kind, data) = fake
+        .wait("the refusal", |r| {
+            r.sent.iter().find(|s| s.id == late)?.callback.clone()
+        })
+        .await;
+    assert_eq!(kind, 4);
+    assert_eq!(data["flags"], 64);
+    assert_eq!(
+        data["content"],
+        "The bot is restarting; try again in a minute."
+    );
+    let fake = stopping.await.unwrap();
+    // The answer in flight was delivered before the gateway closed.
+    let title = fake.record(|r| {
+        let s = r.sent.iter().find(|s| s.id == first).unwrap();
+        let m = r
+            .messages
+            .iter()
+            .find(|m| Some(m.id) == s.original)
+            .unwrap();
+        m.body["embeds"][0]["title"].clone()
+    });
+    assert_eq!(title, "Home Composting Basics");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_are_re_registered_only_when_changed() {
     let rig = rig().await;
     rig.fake

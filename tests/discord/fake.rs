@@ -89,6 +89,8 @@ struct Shared {
     ws_url: String,
     refuse_message_content: std::sync::atomic::AtomicBool,
     refuse_threads: std::sync::atomic::AtomicBool,
+    /// Milliseconds every edit of `@original` takes.
+    slow_edits_ms: AtomicU64,
 }
 
 enum Outgoing {
@@ -121,6 +123,7 @@ impl Fake {
             ws_url,
             refuse_message_content: Default::default(),
             refuse_threads: Default::default(),
+            slow_edits_ms: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/api/v10/gateway", get(gateway))
@@ -172,6 +175,11 @@ impl Fake {
         self.shared
             .refuse_message_content
             .store(true, Ordering::SeqCst);
+    }
+
+    /// Makes every edit of `@original` take `ms` milliseconds (work still in flight).
+    pub fn slow_edits(&self, ms: u64) {
+        self.shared.slow_edits_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Answers thread creation with 403 Missing Permissions.
@@ -845,6 +853,10 @@ async fn edit_original(
     Path((app, token, msg)): Path<(String, String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
+    let slow = s.slow_edits_ms.load(Ordering::SeqCst);
+    if slow > 0 {
+        tokio::time::sleep(Duration::from_millis(slow)).await;
+    }
     let mut r = s.record.lock().unwrap();
     if app != APP_ID.to_string() || msg != "@original" {
         r.violations.push(format!("edit of {app}/{msg}"));
