@@ -389,7 +389,7 @@ impl Settings {
             enabled: st.enabled.unwrap_or(true),
             keep_questions: st.keep_questions.unwrap_or(true),
             retention_days: st.retention_days.unwrap_or(30),
-            weak_score: st.weak_score.unwrap_or(0.8),
+            weak_score: st.weak_score.unwrap_or(1.3),
             db: (db != "memory").then(|| base.join(db)),
         };
         Ok(Settings {

@@ -12,7 +12,7 @@ fn settings(f: &Fixture, keep_questions: bool) -> StatsSettings {
         enabled: true,
         keep_questions,
         retention_days: 30,
-        weak_score: 0.8,
+        weak_score: 1.3,
         db: Some(f.dir.path().join("data/stats.sqlite3")),
     }
 }
