@@ -123,7 +123,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    init_tracing("warn");
+    // Servers report start-up, reloads and shutdown; one-shot commands only what went wrong.
+    let default_level = match cli.command {
+        Cmd::Serve | Cmd::ServeHttp { .. } => "info",
+        _ => "warn",
+    };
+    init_tracing(default_level);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -203,7 +208,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
         Cmd::Eval { benchmark } => {
-            return crate::eval::run(benchmark, &settings.content, cli.json, &mut std::io::stdout())
+            return crate::eval::run(
+                benchmark,
+                &settings.content,
+                cli.json,
+                &mut std::io::stdout(),
+            )
         }
         Cmd::ServeHttp { listen, public_key } => {
             return crate::http::run(

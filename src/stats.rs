@@ -253,6 +253,8 @@ impl Stats {
                 };
                 ("ask", question, fate, top)
             }
+            // Turning a page is not another question.
+            (Command::Search { page, .. }, _) if *page > 1 => return Ok(()),
             (Command::Search { query, .. }, Answer::Search(s)) => {
                 let fate = if s.total == 0 {
                     Fate::Nothing

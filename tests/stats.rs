@@ -128,3 +128,22 @@ fn nothing_identifying_is_written_in_the_clear() {
     let unhashed = blake3::hash(USER.as_bytes());
     assert_ne!(&a, unhashed.as_bytes());
 }
+
+#[test]
+fn turning_a_page_is_not_another_question() {
+    let f = Fixture::standard();
+    let engine = f.engine();
+    let stats = Stats::open(&settings(&f, true)).unwrap();
+    for page in [1, 2, 3] {
+        let c = Command::Search {
+            query: "sleep".into(),
+            page,
+            tag: None,
+        };
+        let a = engine.execute(&c).unwrap();
+        stats.record(&c, &a, None).unwrap();
+    }
+    let report = stats.report(&engine.library(), std::time::Duration::ZERO);
+    assert_eq!(report.questions, 1);
+    assert_eq!(report.top_questions[0].count, 1);
+}
