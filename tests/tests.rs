@@ -3,9 +3,12 @@
 mod util;
 
 mod answers;
+mod bundled;
 mod cli;
 mod content;
 mod discord;
 mod eval;
 mod http;
 mod persistence;
+mod reload;
+mod stats;
