@@ -2,7 +2,8 @@
 //! raw-tantivy baseline, latency of `ask`, `search` and autocomplete over mixed questions,
 //! reload time, process start to first answer with a persisted index, and peak memory.
 //!
-//! `cargo bench --bench bench -- [--sizes 1000,10000] [--questions 1000] [--seed 42]`
+//! `cargo bench --bench bench -- [--sizes 1000,10000] [--questions 1000] [--seed 42]
+//! [--rounds 2] [--dir /tmp]`
 //!
 //! Each phase runs in a child process (this binary again, with `--phase`) so that its peak
 //! RSS (`VmHWM`) is its own: building, serving and reloading do not mask each other.
@@ -22,6 +23,7 @@ struct Options {
     sizes: Vec<usize>,
     questions: usize,
     seed: u64,
+    rounds: usize,
     dir: Option<PathBuf>,
 }
 
@@ -34,6 +36,7 @@ fn main() -> anyhow::Result<()> {
         sizes: vec![1000, 10_000],
         questions: 1000,
         seed: 42,
+        rounds: 2,
         dir: None,
     };
     let mut it = args.iter();
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             }
             "--questions" => opts.questions = value().parse()?,
             "--seed" => opts.seed = value().parse()?,
+            "--rounds" => opts.rounds = value().parse::<usize>()?.max(1),
             "--dir" => opts.dir = Some(value().into()),
             // `cargo bench` passes `--bench`; filters are not used.
             _ => {}
@@ -99,9 +103,9 @@ fn run_size(tmp: &Path, size: usize, opts: &Options) -> anyhow::Result<(usize, F
     for a in &c.articles {
         let _ = std::fs::read(&a.path)?;
     }
-    // Ours and the baseline alternate, twice, and the best of each counts: the machine is
-    // shared, so a single run says more about the neighbours than about the code.
-    for round in 0..2 {
+    // Ours and the baseline alternate, `--rounds` times (2), and the best of each counts: the
+    // machine is shared, so a single run says more about the neighbours than about the code.
+    for round in 0..opts.rounds {
         eprintln!("   build round {}", round + 1);
         let _ = std::fs::remove_dir_all(&index);
         let ours = child("build", &content, &index, &[])?;
@@ -364,6 +368,29 @@ fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
         auto_t.push(t.elapsed());
         choices += c.len();
     }
+    if std::env::var_os("BENCH_SLOWEST").is_some() {
+        slowest("autocomplete", &prefixes, &mut |p| {
+            engine.autocomplete(p);
+        });
+        slowest(
+            "ask",
+            &asks.iter().map(|a| a.1.clone()).collect::<Vec<_>>(),
+            &mut |q| {
+                let _ = engine.execute(&ask(q));
+            },
+        );
+        slowest(
+            "search",
+            &asks.iter().map(|a| a.1.clone()).collect::<Vec<_>>(),
+            &mut |q| {
+                let _ = engine.execute(&Command::Search {
+                    query: q.to_string(),
+                    page: 1,
+                    tag: None,
+                });
+            },
+        );
+    }
     report("ask", &mut ask_t);
     report("search", &mut search_t);
     report("auto", &mut auto_t);
@@ -380,6 +407,23 @@ fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
     let (peak, _) = rss_kb();
     println!("serve_peak_mb {}", peak / 1024.0);
     Ok(())
+}
+
+/// With `BENCH_SLOWEST` set, the serving phase prints its ten slowest inputs of each kind
+/// to stderr: where to look first.
+fn slowest(what: &str, inputs: &[String], run: &mut dyn FnMut(&str)) {
+    let mut t: Vec<(Duration, &String)> = inputs
+        .iter()
+        .map(|i| {
+            let start = Instant::now();
+            run(i);
+            (start.elapsed(), i)
+        })
+        .collect();
+    t.sort_by_key(|x| std::cmp::Reverse(x.0));
+    for (d, i) in t.iter().take(10) {
+        eprintln!("slowest {what}: {:.3} ms {i:?}", d.as_secs_f64() * 1e3);
+    }
 }
 
 fn ask(q: &str) -> Command {

@@ -397,33 +397,41 @@ impl Library {
 }
 
 /// Cuts each section into windows of consecutive blocks of about `target_words` words. A block
-/// is never split; a long block is a passage of its own.
+/// is never split; a long block is a passage of its own. Articles are cut in parallel (counting
+/// words is a pass over the whole text), the passages come out in article order.
 pub fn cut_passages(articles: &[Article], target_words: usize) -> Vec<Passage> {
+    let per_article: Vec<Vec<Passage>> = articles
+        .par_iter()
+        .enumerate()
+        .map(|(ai, a)| cut_article(ai as u32, a, target_words))
+        .collect();
+    per_article.concat()
+}
+
+fn cut_article(article: u32, a: &Article, target_words: usize) -> Vec<Passage> {
     let mut out = Vec::new();
-    for (ai, a) in articles.iter().enumerate() {
-        for (si, s) in a.sections.iter().enumerate() {
-            let mut start = 0usize;
-            let mut words = 0usize;
-            for (bi, b) in s.blocks.iter().enumerate() {
-                let w = text::word_count(&b.text);
-                if words > 0 && words + w > target_words {
-                    out.push(Passage {
-                        article: ai as u32,
-                        section: si as u32,
-                        blocks: start as u32..bi as u32,
-                    });
-                    start = bi;
-                    words = 0;
-                }
-                words += w;
-            }
-            if start < s.blocks.len() {
+    for (si, s) in a.sections.iter().enumerate() {
+        let mut start = 0usize;
+        let mut words = 0usize;
+        for (bi, b) in s.blocks.iter().enumerate() {
+            let w = text::word_count(&b.text);
+            if words > 0 && words + w > target_words {
                 out.push(Passage {
-                    article: ai as u32,
+                    article,
                     section: si as u32,
-                    blocks: start as u32..s.blocks.len() as u32,
+                    blocks: start as u32..bi as u32,
                 });
+                start = bi;
+                words = 0;
             }
+            words += w;
+        }
+        if start < s.blocks.len() {
+            out.push(Passage {
+                article,
+                section: si as u32,
+                blocks: start as u32..s.blocks.len() as u32,
+            });
         }
     }
     out

@@ -33,6 +33,8 @@ struct Entry {
     article: u32,
     display: String,
     lower: String,
+    /// Byte offsets where the words of `lower` start.
+    starts: Vec<u32>,
 }
 
 /// The name index of one library.
@@ -41,9 +43,10 @@ pub struct NameIndex {
     entries: Vec<Entry>,
     /// (lower-cased key, entry) sorted by key: the names themselves and slugs.
     keys: Vec<(String, u32)>,
-    /// (lower-cased suffix starting at a word, entry) sorted by suffix.
-    words: Vec<(String, u32)>,
-    trigrams: HashMap<[char; 3], Vec<u32>>,
+    /// (entry, byte offset of a word after the first) sorted by the suffix of the entry's
+    /// lower-cased name from there: offsets, not copies, to keep the index small.
+    words: Vec<(u32, u32)>,
+    trigrams: HashMap<[char; 3], Vec<u32>, BuildFx>,
     /// Entry ids in order of their lower-cased names (stable): the answer to an empty query.
     alphabetical: Vec<u32>,
 }
@@ -83,6 +86,7 @@ impl NameIndex {
                 idx.entries.push(Entry {
                     article: i as u32,
                     display: crate::text::clean_whitespace(name),
+                    starts: word_starts(&lower).map(|p| p as u32).collect(),
                     lower,
                 });
             }
@@ -99,14 +103,19 @@ impl NameIndex {
         for (e, entry) in idx.entries.iter().enumerate() {
             let lower = &entry.lower;
             for pos in word_starts(lower).filter(|&p| p > 0) {
-                idx.words.push((lower[pos..].to_string(), e as u32));
+                idx.words.push((e as u32, pos as u32));
             }
             for t in trigrams(lower) {
                 idx.trigrams.entry(t).or_default().push(e as u32);
             }
         }
         idx.keys.sort_unstable();
-        idx.words.sort_unstable();
+        let entries = &idx.entries;
+        idx.words.sort_unstable_by(|a, b| {
+            suffix(entries, *a)
+                .cmp(suffix(entries, *b))
+                .then(a.0.cmp(&b.0))
+        });
         let mut alphabetical: Vec<u32> = (0..idx.entries.len() as u32).collect();
         alphabetical.sort_by(|&a, &b| {
             idx.entries[a as usize]
@@ -134,13 +143,10 @@ impl NameIndex {
             }
             return out;
         }
-        let mut tier = |out: &mut Vec<NameMatch>, kind, list: &[(String, u32)], exact: bool| {
-            let start = list.partition_point(|(k, _)| k.as_str() < q.as_str());
-            let mut found: Vec<&Entry> = list[start..]
-                .iter()
-                .take_while(|(k, _)| if exact { *k == q } else { k.starts_with(&q) })
-                .map(|&(_, e)| &self.entries[e as usize])
-                .take(limit * 4)
+        let mut tier = |out: &mut Vec<NameMatch>, kind, found: Vec<u32>| {
+            let mut found: Vec<&Entry> = found
+                .into_iter()
+                .map(|e| &self.entries[e as usize])
                 .collect();
             found.sort_by_key(|e| e.lower.len());
             for e in found {
@@ -152,9 +158,30 @@ impl NameIndex {
                 }
             }
         };
-        tier(&mut out, MatchKind::Exact, &self.keys, true);
-        tier(&mut out, MatchKind::Prefix, &self.keys, false);
-        tier(&mut out, MatchKind::WordPrefix, &self.words, false);
+        let take = limit * 4;
+        let keys = |exact: bool| -> Vec<u32> {
+            let start = self.keys.partition_point(|(k, _)| k.as_str() < q.as_str());
+            self.keys[start..]
+                .iter()
+                .take_while(|(k, _)| if exact { *k == q } else { k.starts_with(&q) })
+                .map(|&(_, e)| e)
+                .take(take)
+                .collect()
+        };
+        let words = || -> Vec<u32> {
+            let start = self
+                .words
+                .partition_point(|&w| suffix(&self.entries, w) < q.as_str());
+            self.words[start..]
+                .iter()
+                .take_while(|&&w| suffix(&self.entries, w).starts_with(&q))
+                .map(|&(e, _)| e)
+                .take(take)
+                .collect()
+        };
+        tier(&mut out, MatchKind::Exact, keys(true));
+        tier(&mut out, MatchKind::Prefix, keys(false));
+        tier(&mut out, MatchKind::WordPrefix, words());
         if out.len() < limit {
             for (e, sim) in self.fuzzy(&q) {
                 if out.len() >= limit {
@@ -213,7 +240,11 @@ impl NameIndex {
             .sort_unstable_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
         // Compare with the beginning of the name, or of one of its words, of about the typed
         // length: the user is typing it.
-        let typed = q.chars().count() + 2;
+        let query: Vec<char> = q.chars().collect();
+        let typed = query.len() + 2;
+        let mut head: Vec<char> = Vec::with_capacity(typed);
+        let mut flags: Vec<bool> = Vec::new();
+        let counts_q = CharCounts::of(&query);
         let mut scored: Vec<(u32, f32)> = Vec::new();
         let by_rank = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         for e in candidates {
@@ -225,14 +256,25 @@ impl NameIndex {
                 }
             }
             let entry = &self.entries[e as usize];
-            let sim = word_starts(&entry.lower)
-                .map(|start| {
-                    let rest = &entry.lower[start..];
-                    let end = rest
-                        .char_indices()
-                        .nth(typed)
-                        .map_or(rest.len(), |(i, _)| i);
-                    strsim::jaro_winkler(q, &rest[..end]) as f32
+            // The similarity this entry needs to be kept (and to enter a full top): a head
+            // whose similarity cannot reach it cannot change the outcome, and is skipped on a
+            // cheap upper bound of its similarity.
+            let mut floor = 0.6f32;
+            if scored.len() >= FUZZY_MAX {
+                floor = floor.max(scored[FUZZY_MAX - 1].1);
+            }
+            let need = ((floor - 0.5 * overlap) / 0.5) as f64 - 1e-4;
+            let sim = entry
+                .starts
+                .iter()
+                .filter_map(|&start| {
+                    let rest = &entry.lower[start as usize..];
+                    if jaro_winkler_bound(&query, rest, typed, &counts_q) < need {
+                        return None;
+                    }
+                    head.clear();
+                    head.extend(rest.chars().take(typed));
+                    Some(jaro_winkler(&query, &head, &mut flags) as f32)
                 })
                 .fold(0.0, f32::max);
             let score = 0.5 * overlap + 0.5 * sim;
@@ -243,6 +285,151 @@ impl NameIndex {
             }
         }
         scored
+    }
+}
+
+/// A multiply-rotate hash for trigram keys: SipHash made building the trigram index a
+/// noticeable part of opening a large library, and these keys come from our own titles.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuildFx;
+
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// The lower-cased name of entry `w.0` from byte `w.1`.
+fn suffix(entries: &[Entry], w: (u32, u32)) -> &str {
+    &entries[w.0 as usize].lower[w.1 as usize..]
+}
+
+/// How many times each ASCII character occurs in a text.
+struct CharCounts([u16; 128]);
+
+impl CharCounts {
+    fn of(chars: &[char]) -> CharCounts {
+        let mut c = [0u16; 128];
+        for &ch in chars {
+            if ch.is_ascii() {
+                c[ch as usize] = c[ch as usize].saturating_add(1);
+            }
+        }
+        CharCounts(c)
+    }
+}
+
+/// An upper bound of [`jaro_winkler`]`(a, b)`, cheap to compute: Jaro matches pair equal
+/// characters, so there are at most as many as the characters the two have in common
+/// (counted with repetition; any non-ASCII character of `b` is assumed to match), the
+/// transposition term is at most 1, and the Winkler boost grows with the Jaro similarity.
+fn jaro_winkler_bound(a: &[char], b: &str, take: usize, counts_a: &CharCounts) -> f64 {
+    let mut left = counts_a.0;
+    let mut common = 0usize;
+    let mut b_len = 0usize;
+    let mut prefix = 0usize;
+    let mut in_prefix = true;
+    for ch in b.chars().take(take) {
+        if in_prefix && b_len < 4 && a.get(b_len) == Some(&ch) {
+            prefix += 1;
+        } else {
+            in_prefix = false;
+        }
+        b_len += 1;
+        if !ch.is_ascii() {
+            common += 1;
+        } else if left[ch as usize] > 0 {
+            left[ch as usize] -= 1;
+            common += 1;
+        }
+    }
+    if a.is_empty() || b_len == 0 {
+        return 1.0;
+    }
+    let m = common.min(a.len()).min(b_len) as f64;
+    let j = (m / a.len() as f64 + m / b_len as f64 + 1.0) / 3.0;
+    j + 0.1 * prefix as f64 * (1.0 - j)
+}
+
+/// `strsim::jaro_winkler` (0.11) on characters decoded once, with the match flags in a buffer
+/// the caller keeps: the same arithmetic in the same order, so the same values (a test holds
+/// them together), without the decoding and the allocation per call that made it the bulk of
+/// a keystroke.
+fn jaro_winkler(a: &[char], b: &[char], flags: &mut Vec<bool>) -> f64 {
+    let (a_len, b_len) = (a.len(), b.len());
+    if a_len == 0 && b_len == 0 {
+        return 1.0;
+    } else if a_len == 0 || b_len == 0 {
+        return 0.0;
+    }
+    let search_range = (a_len.max(b_len) / 2).saturating_sub(1);
+    flags.clear();
+    flags.resize(a_len + b_len, false);
+    let (a_flags, b_flags) = flags.split_at_mut(a_len);
+    let mut matches = 0usize;
+    for (i, ac) in a.iter().enumerate() {
+        let min_bound = i.saturating_sub(search_range);
+        let max_bound = b_len.min(i + search_range + 1);
+        for j in min_bound..max_bound {
+            if *ac == b[j] && !b_flags[j] {
+                a_flags[i] = true;
+                b_flags[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut b_iter = b_flags.iter().zip(b);
+    for (a_flag, c1) in a_flags.iter().zip(a) {
+        if *a_flag {
+            for (b_flag, c2) in b_iter.by_ref() {
+                if *b_flag {
+                    if c1 != c2 {
+                        transpositions += 1;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    transpositions /= 2;
+    let sim = ((matches as f64 / a_len as f64)
+        + (matches as f64 / b_len as f64)
+        + ((matches - transpositions) as f64 / matches as f64))
+        / 3.0;
+    if sim > 0.7 {
+        let prefix = a.iter().take(4).zip(b).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
     }
 }
 
@@ -340,6 +527,42 @@ mod tests {
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(FUZZY_MAX);
         scored
+    }
+
+    #[test]
+    fn jaro_winkler_is_strsims() {
+        let words = [
+            "",
+            "a",
+            "martha",
+            "marhta",
+            "dixon",
+            "dicksonx",
+            "jellyfish",
+            "smellyfish",
+            "café",
+            "cafe",
+            "tokio guide",
+            "trsut on",
+            "trust on the",
+            "ünïcode",
+            "abcdefghij",
+            "jihgfedcba",
+        ];
+        let mut flags = Vec::new();
+        for x in words {
+            for y in words {
+                let (a, b): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
+                let ours = jaro_winkler(&a, &b, &mut flags);
+                let bound = jaro_winkler_bound(&a, y, usize::MAX, &CharCounts::of(&a));
+                assert!(bound >= ours, "{x:?} {y:?}");
+                assert_eq!(
+                    ours.to_bits(),
+                    strsim::jaro_winkler(x, y).to_bits(),
+                    "{x:?} {y:?}"
+                );
+            }
+        }
     }
 
     #[test]
