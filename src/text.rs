@@ -23,13 +23,32 @@ pub struct Token {
     pub stem: String,
 }
 
+/// Words whose stems a thread remembers before it starts over (a collection's working
+/// vocabulary fits; memory stays bounded).
+const STEM_CACHE_WORDS: usize = 50_000;
+
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
+    // Questions are scored against the same words again and again; Snowball stemming was the
+    // largest single cost of `ask`, a hash look-up is not.
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Stems one lower-cased word.
 pub fn stem(lower: &str) -> String {
-    STEMMER.with(|s| s.stem(lower).into_owned())
+    STEMS.with(|cache| {
+        if let Some(s) = cache.borrow().get(lower) {
+            return s.clone();
+        }
+        let s = STEMMER.with(|st| st.stem(lower).into_owned());
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= STEM_CACHE_WORDS {
+            cache.clear();
+        }
+        cache.insert(lower.to_string(), s.clone());
+        s
+    })
 }
 
 /// Splits `text` into tokens the way the index does.
