@@ -13,53 +13,36 @@ pub(super) struct FrontMatter {
     pub tags: Vec<String>,
     #[serde(default)]
     pub authors: Vec<String>,
-    pub date: Option<Date>,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub slug: Option<String>,
-    pub draft: Option<bool>,
-    #[serde(default)]
-    pub takeaways: Vec<String>,
-}
-
-/// A date written as a TOML date (`2024-05-01`) or as a string.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(super) enum Date {
-    Toml(toml::value::Datetime),
-    Text(String),
-}
-
-impl From<Date> for String {
-    fn from(d: Date) -> String {
-        match d {
-            Date::Toml(d) => d.to_string(),
-            Date::Text(s) => s,
-        }
-    }
-}
-
-/// The front matter with `date` turned into text.
-#[derive(Debug, Default)]
-pub(super) struct Front {
-    pub title: Option<String>,
-    pub url: Option<String>,
-    pub summary: Option<String>,
-    pub tags: Vec<String>,
-    pub authors: Vec<String>,
+    /// A TOML date (`2024-05-01`) or a string, kept as text.
+    #[serde(default, deserialize_with = "date_text")]
     pub date: Option<String>,
+    #[serde(default)]
     pub aliases: Vec<String>,
     pub slug: Option<String>,
     pub draft: Option<bool>,
+    #[serde(default)]
     pub takeaways: Vec<String>,
+}
+
+fn date_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Date {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    Ok(Some(match Date::deserialize(d)? {
+        Date::Toml(date) => date.to_string(),
+        Date::Text(text) => text,
+    }))
 }
 
 /// Splits `source` into its front matter and body; also returns the 1-based line where the
 /// body starts. Errors carry the line in the file and the reason.
-pub(super) fn split(source: &str) -> Result<(Front, &str, usize), (Option<usize>, String)> {
+pub(super) fn split(source: &str) -> Result<(FrontMatter, &str, usize), (Option<usize>, String)> {
     let first_line_end = source.find('\n').unwrap_or(source.len());
     if source[..first_line_end].trim_end() != "+++" {
-        return Ok((Front::default(), source, 1));
+        return Ok((FrontMatter::default(), source, 1));
     }
     let rest_start = (first_line_end + 1).min(source.len());
     let rest = &source[rest_start..];
@@ -79,7 +62,7 @@ pub(super) fn split(source: &str) -> Result<(Front, &str, usize), (Option<usize>
         ));
     };
     let toml_text = &rest[..toml_end];
-    let raw: FrontMatter = toml::from_str(toml_text).map_err(|e| {
+    let mut front: FrontMatter = toml::from_str(toml_text).map_err(|e| {
         let line = e.span().map(|s| {
             toml_text[..s.start.min(toml_text.len())]
                 .matches('\n')
@@ -91,7 +74,7 @@ pub(super) fn split(source: &str) -> Result<(Front, &str, usize), (Option<usize>
     })?;
     let body = &rest[body_start..];
     let body_line = source[..rest_start + body_start].matches('\n').count() + 1;
-    if let Some(url) = &raw.url {
+    if let Some(url) = &front.url {
         if !url.contains("://") {
             return Err((
                 Some(line_of_key(toml_text, "url")),
@@ -99,26 +82,8 @@ pub(super) fn split(source: &str) -> Result<(Front, &str, usize), (Option<usize>
             ));
         }
     }
-    let front = Front {
-        title: raw.title,
-        url: raw.url,
-        summary: raw.summary,
-        tags: raw
-            .tags
-            .into_iter()
-            .filter(|t| !t.trim().is_empty())
-            .collect(),
-        authors: raw.authors,
-        date: raw.date.map(String::from),
-        aliases: raw
-            .aliases
-            .into_iter()
-            .filter(|a| !a.trim().is_empty())
-            .collect(),
-        slug: raw.slug,
-        draft: raw.draft,
-        takeaways: raw.takeaways,
-    };
+    front.tags.retain(|t| !t.trim().is_empty());
+    front.aliases.retain(|a| !a.trim().is_empty());
     Ok((front, body, body_line))
 }
 

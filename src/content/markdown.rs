@@ -14,13 +14,7 @@ pub(super) fn parse(body: &str) -> Parsed {
     let parser = Parser::new_ext(body, opts);
 
     let mut out = Parsed::default();
-    let mut sections = vec![Section {
-        heading: None,
-        level: 0,
-        anchor: None,
-        blocks: Vec::new(),
-        takeaway: false,
-    }];
+    let mut sections = vec![Section::intro()];
     let mut buf = String::new();
     let mut links: Vec<Link> = Vec::new();
     // An open link: its destination and where its text starts in `buf`.
@@ -56,13 +50,7 @@ pub(super) fn parse(body: &str) -> Parsed {
                     if level == 1 && out.title.is_none() && sections.len() == 1 {
                         out.title = Some(h);
                     } else if !h.is_empty() {
-                        sections.push(Section {
-                            heading: Some(h),
-                            level,
-                            anchor: None,
-                            blocks: Vec::new(),
-                            takeaway: false,
-                        });
+                        sections.push(Section::headed(h, level));
                     }
                 }
             }

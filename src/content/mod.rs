@@ -51,6 +51,28 @@ pub struct Section {
     pub takeaway: bool,
 }
 
+impl Section {
+    /// The text before the first heading.
+    fn intro() -> Section {
+        Section {
+            heading: None,
+            level: 0,
+            anchor: None,
+            blocks: Vec::new(),
+            takeaway: false,
+        }
+    }
+
+    /// An empty section under `heading` (anchors and takeaways are set after parsing).
+    fn headed(heading: String, level: u8) -> Section {
+        Section {
+            heading: Some(heading),
+            level,
+            ..Section::intro()
+        }
+    }
+}
+
 /// One takeaway: a paragraph or bullet of a takeaway section, or a front-matter entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Takeaway {
@@ -432,7 +454,7 @@ pub fn parse_article(
     })
 }
 
-fn draft(front: &front::Front) -> bool {
+fn draft(front: &front::FrontMatter) -> bool {
     front.draft.unwrap_or(false)
 }
 

@@ -37,13 +37,7 @@ pub(super) fn parse(body: &str) -> Parsed {
         return out;
     };
     out.title = Some(title.to_string());
-    let mut sections = vec![Section {
-        heading: None,
-        level: 0,
-        anchor: None,
-        blocks: Vec::new(),
-        takeaway: false,
-    }];
+    let mut sections = vec![Section::intro()];
     let mut i = title_at + 1;
     // The standfirst: the next non-empty line (or wrapped block), unless it is a heading.
     while matches!(lines.get(i), Some(Line::Blank)) {
@@ -96,13 +90,7 @@ pub(super) fn parse(body: &str) -> Parsed {
                         &mut out.standfirst,
                         &mut standfirst_open,
                     );
-                    sections.push(Section {
-                        heading: Some(text::clean_whitespace(t)),
-                        level: 2,
-                        anchor: None,
-                        blocks: Vec::new(),
-                        takeaway: false,
-                    });
+                    sections.push(Section::headed(text::clean_whitespace(t), 2));
                 } else {
                     // A line that ends a sentence ends its paragraph; others are wrapped.
                     pending.push(t);
