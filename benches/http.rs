@@ -201,21 +201,7 @@ async fn load(url: &str, requests: Vec<Signed>, connections: usize, expect: u64)
             (latencies, failures)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.unwrap();
-        latencies.extend(l);
-        failures += f;
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Outcome {
-        requests: latencies.len(),
-        failures,
-        elapsed,
-        latencies,
-    }
+    gather(tasks, start).await
 }
 
 /// The same questions straight into [`Service::execute`] with the same concurrency: what the
@@ -246,6 +232,14 @@ async fn engine_only(service: &Arc<Service>, requests: usize, concurrency: usize
             (latencies, failures)
         }));
     }
+    gather(tasks, start).await
+}
+
+/// Joins the load tasks, each returning its latencies and failures, into one outcome.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+    start: Instant,
+) -> Outcome {
     let mut latencies = Vec::new();
     let mut failures = 0;
     for t in tasks {

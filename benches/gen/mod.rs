@@ -8,21 +8,20 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// SplitMix64: small, fast, and stable across versions of every crate.
+/// SplitMix64 (the one `eval` breaks ties with): small, fast, and stable across versions of
+/// every crate.
 #[derive(Clone)]
-pub struct Rng(u64);
+pub struct Rng(articlebot::eval::SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
+        Rng(articlebot::eval::SplitMix64::new(
+            seed ^ 0x9e37_79b9_7f4a_7c15,
+        ))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `lo..hi` (`hi > lo`).
