@@ -113,6 +113,9 @@ impl Library {
         progress: Progress,
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
+        if let IndexLocation::Dir(dir) = &settings.index {
+            remove_stale_staging(dir);
+        }
         let reuse = match (&settings.index, mode) {
             (IndexLocation::Dir(dir), OpenMode::Reuse) => Some(dir),
             _ => None,
@@ -482,26 +485,108 @@ fn write_articles(path: &Path, articles: &[Article]) -> anyhow::Result<Vec<(u64,
     Ok(table)
 }
 
-/// A fresh, empty directory beside `dir` to build into.
-fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+/// The folder that holds `dir`, and the name prefix of `dir`'s staging folders in it
+/// (`.<name>.building-`; the full name adds `<pid>-<n>`, and `.old` for an index moved aside).
+fn staging_place(dir: &Path) -> (&Path, String) {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
     let name = dir
         .file_name()
         .map_or("index".into(), |n| n.to_string_lossy().into_owned());
+    (parent, format!(".{name}.building-"))
+}
+
+/// A fresh, empty directory beside `dir` to build into, named after this process's id (see
+/// [`remove_stale_staging`]).
+fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let (parent, prefix) = staging_place(dir);
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let staging = parent.join(format!(".{name}.building-{}-{n}", std::process::id()));
+    let staging = parent.join(format!("{prefix}{}-{n}", std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
     std::fs::create_dir_all(&staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
     Ok(staging)
+}
+
+/// How long a staging folder whose process is gone must have been left untouched before it
+/// is removed. A live build writes into `tantivy/` all the time, so a folder this quiet is not
+/// being written, even by a process in another pid namespace sharing the folder (a container
+/// whose pids this host cannot see).
+const STALE_IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// Where the owner cannot be checked (no `/proc`): a folder untouched this long is left over
+/// from a crash. No build comes close to taking this long.
+const STALE_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Removes staging folders of `dir` that no build owns any more: left behind when a build
+/// crashed (or was killed) before [`swap_into_place`], they would stay forever.
+///
+/// A staging folder is named `.<name>.building-<pid>-<n>` after the process that builds it
+/// (`.old` appended for an index moved aside during the swap). On Linux, a folder is removed
+/// when no process with that pid exists (`/proc/<pid>` is absent) and nothing in it changed
+/// for [`STALE_IDLE`]: so a build running in another process, this one included, is never
+/// touched. A reused pid only keeps a dead folder a little longer, which is harmless.
+/// Elsewhere (or without `/proc`), only folders untouched for [`STALE_AGE`] are removed.
+/// Pids name processes on one host: an index folder shared between hosts over a network file
+/// system relies on the idle time alone. Failures are logged, never returned: a leftover
+/// folder costs disk space, not correctness.
+fn remove_stale_staging(dir: &Path) {
+    let (parent, prefix) = staging_place(dir);
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let can_check_pids = cfg!(target_os = "linux") && Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let path = entry.path();
+        let idle = idle_for(&path);
+        let stale = if can_check_pids {
+            !Path::new(&format!("/proc/{pid}")).exists() && idle >= STALE_IDLE
+        } else {
+            idle >= STALE_AGE
+        };
+        if !stale {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => tracing::info!(
+                path = %path.display(),
+                pid,
+                idle_s = idle.as_secs(),
+                "removed a staging folder left by a build that is no longer running"
+            ),
+            Err(e) => tracing::warn!(
+                "cannot remove the stale staging folder {}: {e}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// How long since `path` or its `tantivy/` folder (where a build writes most) last changed;
+/// zero when that cannot be told, so that an unreadable folder is never taken for stale.
+fn idle_for(path: &Path) -> Duration {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let newest = [modified(path), modified(&path.join("tantivy"))]
+        .into_iter()
+        .flatten()
+        .max();
+    newest
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Moves the finished `staging` directory to `dir`, replacing what was there. Readers that

@@ -83,3 +83,65 @@ fn persisted_and_memory_libraries_answer_alike() {
         execute(&disk, &settings, &cmd).unwrap()
     );
 }
+
+/// Sets a folder's modification time `ago` in the past.
+fn age(path: &std::path::Path, ago: std::time::Duration) {
+    let when = std::time::SystemTime::now() - ago;
+    std::fs::File::open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+/// A staging folder as a build leaves it, owned by `pid`.
+fn staging(f: &Fixture, name: &str) -> std::path::PathBuf {
+    let dir = f.dir.path().join(name);
+    std::fs::create_dir_all(dir.join("tantivy")).unwrap();
+    std::fs::write(dir.join("tantivy/segment.idx"), b"half-written").unwrap();
+    std::fs::write(dir.join("articles.bin"), b"half-written").unwrap();
+    dir
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn staging_folders_of_crashed_builds_are_removed_live_ones_kept() {
+    use articlebot::answer::Engine;
+    let f = Fixture::standard();
+    let s = f.persisted();
+    drop(Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap());
+    let day = std::time::Duration::from_secs(24 * 3600);
+    // Linux pids never exceed 2^22, so this build's process is certainly gone.
+    let dead = 99_999_999u32;
+    let crashed = staging(&f, &format!(".index.building-{dead}-0"));
+    let moved_aside = staging(&f, &format!(".index.building-{dead}-1.old"));
+    // A build of a running process (this one), quiet for a day: kept.
+    let live = staging(&f, &format!(".index.building-{}-77", std::process::id()));
+    // A dead process's folder that changed a moment ago (a process this host cannot see,
+    // in another container, may be writing it): kept until it has been quiet a while.
+    let recent = staging(&f, &format!(".index.building-{dead}-2"));
+    // Not a staging folder of this index.
+    let other = staging(&f, &format!(".other.building-{dead}-0"));
+    for dir in [&crashed, &moved_aside, &live, &other] {
+        age(&dir.join("tantivy"), day);
+        age(dir, day);
+    }
+
+    let lib = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    assert!(lib.info.reused, "the index itself is untouched");
+    assert!(!crashed.exists(), "the crashed build's folder is removed");
+    assert!(
+        !moved_aside.exists(),
+        "the old index moved aside is removed"
+    );
+    assert!(
+        live.join("tantivy/segment.idx").exists(),
+        "a live build is kept"
+    );
+    assert!(recent.exists(), "a folder written recently is kept");
+    assert!(other.exists(), "another index's folder is not touched");
+
+    // The index still answers.
+    let engine = Engine::new(lib, s.answer.clone());
+    let answer = crate::util::ask(&engine, "deep sleep repairs muscles");
+    assert_eq!(answer.results[0].title, "Why Sleep Matters");
+}
