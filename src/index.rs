@@ -13,13 +13,29 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
 };
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::content::Article;
 use crate::library::Passage;
 
-/// The tokenizer of every text field; [`crate::text::tokenize`] mirrors it.
-pub const TOKENIZER: &str = "en_stem";
+/// The tokenizer of every text field, registered with every index under this name;
+/// [`crate::text::tokenize`] mirrors it.
+pub const TOKENIZER: &str = "articlebot_en";
+
+/// The analyzer behind [`TOKENIZER`]: tantivy's `en_stem` with accents folded to ASCII between
+/// lower-casing and stemming, so "pokemon" finds "Pokémon".
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(crate::text::MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
 
 /// Field weights: a match in the title counts this many times a match in the body.
 pub const TITLE_BOOST: f32 = 2.0;
@@ -113,6 +129,7 @@ impl SearchIndex {
             Target::Dir(dir) => Index::create_in_dir(dir, schema)
                 .with_context(|| format!("cannot create index in {}", dir.display()))?,
         };
+        index.tokenizers().register(TOKENIZER, analyzer());
         let threads = if threads == 0 {
             std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -170,6 +187,7 @@ impl SearchIndex {
     }
 
     fn from_index(index: Index, fields: Fields) -> anyhow::Result<SearchIndex> {
+        index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -312,13 +330,13 @@ pub fn idf(doc_freq: u64, num_docs: u64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tantivy::tokenizer::TokenizerManager;
 
     #[test]
     fn text_tokenizer_matches_the_index_analyzer() {
-        let mut analyzer = TokenizerManager::default().get(TOKENIZER).unwrap();
-        let sample = "Running DOGS' caffeine half-life, naïve café 1937 — \
-                      supercalifragilisticexpialidociouslyextraordinarilylong word, U.S. e.g.";
+        let mut analyzer = analyzer();
+        let sample = "Running DOGS' caffeine half-life, naïve café 1937 — Pokémon, Ærø, Straße, \
+                      ÉCOLE ﬁnal Ωmega, supercalifragilisticexpialidociouslyextraordinarilylong \
+                      word, U.S. e.g. çàéèñøüÿ";
         let mut stream = analyzer.token_stream(sample);
         let mut theirs = Vec::new();
         while let Some(t) = stream.next() {

@@ -24,8 +24,8 @@ use crate::index::{SearchIndex, Target};
 use crate::names::NameIndex;
 use crate::text;
 
-/// Bumped whenever the persisted layout or the way passages are cut changes.
-const FORMAT_VERSION: u32 = 2;
+/// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
+const FORMAT_VERSION: u32 = 3;
 
 /// Articles per chunk of `articles.bin`.
 pub const CHUNK_ARTICLES: usize = 256;

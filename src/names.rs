@@ -51,8 +51,9 @@ pub struct NameIndex {
     alphabetical: Vec<u32>,
 }
 
+/// Lower-cased, accents folded ("pokemon" finds "Pokémon"), whitespace collapsed.
 fn normalize(s: &str) -> String {
-    crate::text::clean_whitespace(&s.to_lowercase())
+    crate::text::fold(crate::text::clean_whitespace(&s.to_lowercase()))
 }
 
 fn trigrams(s: &str) -> Vec<[char; 3]> {

@@ -1,13 +1,15 @@
 //! Text primitives shared by every part of the core: tokens and stems (the same ones the
 //! index uses), sentences, slugs, stop words and length-safe truncation.
 //!
-//! The tokenizer here mirrors tantivy's `en_stem` analyzer (split on non-alphanumeric
-//! characters, drop tokens longer than 40 bytes, lower-case, English Snowball stemmer), so a
-//! stem computed here is a term that exists in the index. A test holds the two together.
+//! The tokenizer here mirrors the index's analyzer ([`crate::index::analyzer`]: split on
+//! non-alphanumeric characters, drop tokens longer than 40 bytes, lower-case, fold accents to
+//! ASCII, English Snowball stemmer), so a stem computed here is a term that exists in the index.
+//! A test holds the two together.
 
 use std::ops::Range;
 
 use rust_stemmers::{Algorithm, Stemmer};
+use tantivy::tokenizer::{AsciiFoldingFilter, RawTokenizer, TextAnalyzer};
 
 /// Tokens longer than this many bytes are dropped, as tantivy's `RemoveLongFilter` does.
 pub const MAX_TOKEN_BYTES: usize = 40;
@@ -17,7 +19,7 @@ pub const MAX_TOKEN_BYTES: usize = 40;
 pub struct Token {
     /// Byte range of the word in the text it came from.
     pub span: Range<usize>,
-    /// Lower-cased word.
+    /// Lower-cased word, accents folded to ASCII ("Pokémon" → "pokemon").
     pub lower: String,
     /// English stem of the lower-cased word (the indexed term).
     pub stem: String,
@@ -29,6 +31,12 @@ const STEM_CACHE_WORDS: usize = 50_000;
 
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
+    // The index's folding filter over a whole (already lower-cased) word.
+    static FOLDER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
     // Questions are scored against the same words again and again; Snowball stemming was the
     // largest single cost of `ask`, a hash look-up is not.
     static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
@@ -51,6 +59,23 @@ pub fn stem(lower: &str) -> String {
     })
 }
 
+/// `lower` with its accents folded to ASCII the way the index folds them (tantivy's own
+/// folding table: people type "pokemon" and "cafe" for "Pokémon" and "café"). ASCII words,
+/// nearly all of them, pass through untouched.
+pub fn fold(lower: String) -> String {
+    if lower.is_ascii() {
+        return lower;
+    }
+    FOLDER.with(|f| {
+        let mut f = f.borrow_mut();
+        let mut stream = f.token_stream(&lower);
+        match stream.next() {
+            Some(t) => t.text.clone(),
+            None => lower.clone(),
+        }
+    })
+}
+
 /// Splits `text` into tokens the way the index does.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
@@ -58,7 +83,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         if span.len() > MAX_TOKEN_BYTES {
             continue;
         }
-        let lower = text[span.clone()].to_lowercase();
+        let lower = fold(text[span.clone()].to_lowercase());
         let stem = stem(&lower);
         out.push(Token { span, lower, stem });
     }
@@ -304,7 +329,9 @@ mod tests {
     fn tokens_and_stems() {
         let toks = tokenize("Running dogs, it's   Ünïcode!");
         let stems: Vec<_> = toks.iter().map(|t| t.stem.as_str()).collect();
-        assert_eq!(stems, ["run", "dog", "it", "s", "ünïcode"]);
+        // Accents fold before stemming, so "Ünïcode" stems like "unicode".
+        assert_eq!(stems, ["run", "dog", "it", "s", "unicod"]);
+        assert_eq!(toks[4].lower, "unicode");
         assert_eq!(toks[1].span, 8..12);
     }
 
