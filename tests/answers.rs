@@ -161,6 +161,65 @@ fn nothing_matched_suggests_and_spelling_is_relaxed() {
     assert!(a.note.unwrap().contains("similar spellings"));
 }
 
+/// Questions written the way people type: without accents, in the other English spelling, a
+/// number where the article writes a Roman numeral. Each article also holds a decoy that shares
+/// the question's plain words, so only the other spelling can pick the right one.
+#[test]
+fn other_spellings_of_a_question_word_find_the_article() {
+    let f = Fixture::new();
+    f.write(
+        "pokemon.md",
+        "# Pokémon\n\nPokémon was first released in 1996 as a pair of Game Boy games.\n",
+    );
+    f.write(
+        "games.md",
+        "# Handheld games\n\nMany handheld games were first released in the 1990s.\n",
+    );
+    f.write(
+        "theatre.md",
+        "# Stage\n\nThe Globe Theatre in London was built in 1599 for a playing company.\n",
+    );
+    f.write(
+        "globe.md",
+        "# Globes\n\nA globe in London shows the Earth, built to scale.\n",
+    );
+    f.write(
+        "war.md",
+        "# The Great War\n\nWWI ended with the armistice of 11 November 1918.\n",
+    );
+    f.write(
+        "ended.md",
+        "# Endings\n\nThe story ended when the war of words did.\n",
+    );
+    let engine = f.engine();
+
+    let a = ask(&engine, "when was pokemon first released");
+    assert_eq!(a.results[0].slug, "pokemon", "{a:?}");
+    assert!(
+        a.note.is_none(),
+        "no spelling note for a folded accent: {a:?}"
+    );
+    let marked: Vec<&str> = a.results[0]
+        .highlights
+        .iter()
+        .map(|&(s, e)| &a.results[0].excerpt[s..e])
+        .collect();
+    assert!(marked.contains(&"Pokémon"), "{marked:?}");
+
+    let a = ask(&engine, "when was the globe theater in london built");
+    assert_eq!(a.results[0].slug, "theatre", "{a:?}");
+    assert!(a.note.is_none(), "theater is a spelling, not a typo: {a:?}");
+
+    let a = ask(&engine, "when did ww1 end");
+    assert_eq!(a.results[0].slug, "war", "{a:?}");
+    assert!(a.results[0].excerpt.contains("1918"));
+
+    // Autocomplete folds accents too.
+    let c = engine.autocomplete("pokemon");
+    assert_eq!(c[0].value, "pokemon");
+    assert_eq!(c[0].name, "Pokémon");
+}
+
 #[test]
 fn search_pages_counts_and_tags() {
     let f = Fixture::new();

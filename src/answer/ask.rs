@@ -13,6 +13,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use super::excerpt::{self, Candidate, Question};
+use super::expand;
 use super::{article_ref, articles, Answer, AskAnswer, AskResult, Scope};
 use crate::config::AnswerSettings;
 use crate::index::idf;
@@ -57,49 +58,12 @@ fn cap(question: &str, max_chars: usize) -> (String, bool) {
 pub(super) fn analyse(lib: &Library, question: &str) -> Question {
     let searcher = lib.index.searcher();
     let n = searcher.num_docs();
-    let mut q = Question::new(question, |stem| idf(lib.index.doc_freq(&searcher, stem), n));
-    let tokens = text::tokenize(question);
-    // A number the collection writes in Roman numerals ("ww2" → "wwii").
-    for t in &tokens {
-        let digits = t
-            .lower
-            .trim_start_matches(|c: char| c.is_ascii_alphabetic());
-        let letters = &t.lower[..t.lower.len() - digits.len()];
-        let roman = match digits {
-            "1" => "i",
-            "2" => "ii",
-            "3" => "iii",
-            _ => continue,
-        };
-        if letters.len() < 2 || q.terms.len() >= excerpt::MAX_TERMS {
-            continue;
-        }
-        let stem = text::stem(&format!("{letters}{roman}"));
-        let df = lib.index.doc_freq(&searcher, &stem);
-        if df > 0 && !q.has(&stem) {
-            q.terms.push(excerpt::QueryTerm {
-                stem,
-                idf: idf(df, n),
-            });
-        }
-    }
-    // Two words the collection writes as one ("sado masochism" → "sadomasochism").
-    for w in tokens.windows(2) {
-        if text::is_stop_word(&w[0].lower) || text::is_stop_word(&w[1].lower) {
-            continue;
-        }
-        let joined = text::stem(&format!("{}{}", w[0].lower, w[1].lower));
-        if q.has(&joined) || q.terms.len() >= excerpt::MAX_TERMS {
-            continue;
-        }
-        let df = lib.index.doc_freq(&searcher, &joined);
-        if df > 0 {
-            q.terms.push(excerpt::QueryTerm {
-                stem: joined,
-                idf: idf(df, n),
-            });
-        }
-    }
+    let df = |stem: &str| lib.index.doc_freq(&searcher, stem);
+    let mut q = Question::new(question, |stem| idf(df(stem), n));
+    expand::expand(&mut q, &|stem: &str| {
+        let d = df(stem);
+        (d > 0).then(|| idf(d, n))
+    });
     q
 }
 
@@ -271,8 +235,8 @@ fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedS
     ))
 }
 
-/// `q` with the words of `hits` that are close spellings of `terms` added as terms of their
-/// own (with the weight of the term they stand in for).
+/// `q` with the words of `hits` that are close spellings of `terms` added as alternatives of
+/// the terms they stand in for.
 fn correct_spellings(
     lib: &Library,
     q: &Question,
@@ -291,10 +255,9 @@ fn correct_spellings(
                 len >= 4 && d <= if len >= 8 { 2 } else { 1 }
             });
             if let Some(t) = close {
-                corrected.terms.push(excerpt::QueryTerm {
-                    stem: token.stem,
-                    idf: t.idf,
-                });
+                if let Some(term) = corrected.terms.iter_mut().find(|c| c.stem == t.stem) {
+                    term.alternatives.push(token.stem);
+                }
             }
         }
     }
@@ -307,7 +270,11 @@ fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
     let searcher = lib.index.searcher();
     q.terms
         .iter()
-        .filter(|t| t.stem.chars().count() >= 4 && lib.index.doc_freq(&searcher, &t.stem) == 0)
+        .filter(|t| {
+            t.stem.chars().count() >= 4
+                && t.alternatives.is_empty()
+                && lib.index.doc_freq(&searcher, &t.stem) == 0
+        })
         .cloned()
         .collect()
 }
@@ -319,17 +286,19 @@ fn retrieval_query(lib: &Library, q: &Question) -> Box<dyn Query> {
     let searcher = lib.index.searcher();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for t in &q.terms {
-        for (field, boost) in f.weighted() {
-            let term = Term::from_field_text(field, &t.stem);
-            let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(tq), boost)),
-            ));
+        for stem in t.stems() {
+            for (field, boost) in f.weighted() {
+                let term = Term::from_field_text(field, stem);
+                let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(tq), boost)),
+                ));
+            }
         }
         // A word the collection does not know may be a spelling of one it does.
         let len = t.stem.chars().count();
-        if len >= 4 && lib.index.doc_freq(&searcher, &t.stem) == 0 {
+        if len >= 4 && t.alternatives.is_empty() && lib.index.doc_freq(&searcher, &t.stem) == 0 {
             let distance = if len >= 8 { 2 } else { 1 };
             for field in [f.body, f.title] {
                 let term = Term::from_field_text(field, &t.stem);

@@ -33,11 +33,33 @@ pub enum QuestionKind {
     Other,
 }
 
-/// One question term: its stem and weight (IDF).
+/// One question term: its stem and weight (IDF), and the other spellings of the same word
+/// the collection uses ("theatre" for "theater"), which count as the term itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryTerm {
     pub stem: String,
     pub idf: f32,
+    pub alternatives: Vec<String>,
+}
+
+impl QueryTerm {
+    pub fn new(stem: String, idf: f32) -> QueryTerm {
+        QueryTerm {
+            stem,
+            idf,
+            alternatives: Vec::new(),
+        }
+    }
+
+    /// The stem and its alternatives.
+    pub fn stems(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.stem.as_str()).chain(self.alternatives.iter().map(String::as_str))
+    }
+
+    /// Whether `stems` hold the term (or one of its alternatives).
+    pub fn found_in(&self, stems: &HashSet<String>) -> bool {
+        self.stems().any(|s| stems.contains(s))
+    }
 }
 
 /// A question, analysed once: its content stems with weights, stem pairs, and its kind.
@@ -96,10 +118,7 @@ impl Question {
         let mut terms = Vec::new();
         for t in &chosen {
             if seen.insert(t.stem.clone()) {
-                terms.push(QueryTerm {
-                    stem: t.stem.clone(),
-                    idf: idf(&t.stem),
-                });
+                terms.push(QueryTerm::new(t.stem.clone(), idf(&t.stem)));
             }
             if terms.len() >= MAX_TERMS {
                 break;
@@ -119,9 +138,9 @@ impl Question {
         }
     }
 
-    /// Whether `stem` is one of the question's terms.
+    /// Whether `stem` is one of the question's terms (or an alternative of one).
     pub fn has(&self, stem: &str) -> bool {
-        self.terms.iter().any(|t| t.stem == stem)
+        self.terms.iter().any(|t| t.stems().any(|s| s == stem))
     }
 }
 
@@ -196,16 +215,13 @@ pub fn score_sentences(
         .terms
         .iter()
         .map(|t| {
-            let df = sentence_stems
-                .iter()
-                .filter(|(_, s)| s.contains(&t.stem))
-                .count() as f32;
+            let df = sentence_stems.iter().filter(|(_, s)| t.found_in(s)).count() as f32;
             1.0 - LOCAL_WEIGHT * df / n
         })
         .collect();
     let weight_i = |i: usize| {
         let t = &q.terms[i];
-        let w = if title_stems.contains(&t.stem) {
+        let w = if t.found_in(title_stems) {
             t.idf * TITLE_TERM_WEIGHT
         } else {
             t.idf
@@ -217,7 +233,7 @@ pub fn score_sentences(
     let title_share: f32 = q
         .terms
         .iter()
-        .filter(|t| title_stems.contains(&t.stem))
+        .filter(|t| t.found_in(title_stems))
         .map(|t| t.idf)
         .sum::<f32>()
         / raw_total;
@@ -229,9 +245,9 @@ pub fn score_sentences(
             let anaphoric = refers_back(tokens);
             let mut matched = 0.0f32;
             for (i, t) in q.terms.iter().enumerate() {
-                if stems.contains(&t.stem) {
+                if t.found_in(stems) {
                     matched += weight_i(i);
-                } else if anaphoric && title_stems.contains(&t.stem) {
+                } else if anaphoric && t.found_in(title_stems) {
                     matched += ANAPHOR_WEIGHT * weight_i(i);
                 } else if related(&t.stem).iter().any(|r| stems.contains(*r)) {
                     matched += RELATED_WEIGHT * weight_i(i);

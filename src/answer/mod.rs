@@ -9,6 +9,7 @@
 mod articles;
 mod ask;
 pub mod excerpt;
+mod expand;
 mod search;
 
 use std::sync::Arc;

@@ -50,7 +50,11 @@ pub(super) fn search(
         }
         Box::new(AllQuery)
     } else {
-        let stems: Vec<(String, f32)> = q.terms.iter().map(|t| (t.stem.clone(), 1.0)).collect();
+        let stems: Vec<(String, f32)> = q
+            .terms
+            .iter()
+            .flat_map(|t| t.stems().map(|s| (s.to_string(), 1.0)))
+            .collect();
         lib.index.terms_query(&stems)
     };
     let query = match tag {
