@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Settings;
 use crate::discord::interactions::{self, Bot, Reply};
+use crate::discord::rest::Rest;
 use crate::library::{OpenMode, Progress};
 use crate::service::Service;
 
@@ -84,17 +85,28 @@ pub fn verifier(hex: &str) -> anyhow::Result<Verifier> {
 }
 
 /// The REST client used to complete deferred replies. Interaction webhooks are
-/// authenticated by the interaction token, so no bot token is needed; when the bot token is
-/// set anyway (`discord.token_env`), it is used, which also lets `/discuss` open its thread.
-/// With `discord.rest_proxy` set, calls go there (the proxy only applies without the rate
-/// limiter).
-pub fn rest_client(settings: &Settings) -> serenity::http::Http {
+/// authenticated by the interaction token, so no bot token is needed, and without one no
+/// `Authorization` header is sent (see [`Rest`]); when the bot token is set anyway
+/// (`discord.token_env`), it is used, which also lets `/discuss` open its thread. With
+/// `discord.rest_proxy` set, calls go there (the proxy only applies without the rate limiter).
+pub fn rest_client(settings: &Settings) -> Rest {
     let token = std::env::var(&settings.discord.token_env).unwrap_or_default();
-    let mut builder = serenity::http::HttpBuilder::new(token.trim());
+    let token = token.trim();
+    let mut builder = serenity::http::HttpBuilder::new(token);
     if let Some(proxy) = &settings.discord.rest_proxy {
         builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
-    builder.build()
+    if token.is_empty() {
+        // One connection pool for both: serenity is handed the client it would build itself.
+        let client = serenity_reqwest::Client::builder()
+            .use_rustls_tls()
+            .build()
+            .unwrap_or_default();
+        let http = Arc::new(builder.client(client.clone()).build());
+        Rest::without_token(http, client)
+    } else {
+        Rest::with_token(Arc::new(builder.build()))
+    }
 }
 
 /// An endpoint ready to serve: the verifier, the interaction layer and the REST client.
@@ -106,7 +118,7 @@ struct EndpointState {
     verifier: Verifier,
     bot: Arc<Bot>,
     service: Arc<Service>,
-    rest: Arc<serenity::http::Http>,
+    rest: Arc<Rest>,
     body_limit: usize,
     read_timeout: Duration,
     /// Deferred replies being completed; shutdown waits for them.
@@ -329,7 +341,7 @@ async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> 
             // The follow-up routes name the application; an endpoint serves one application,
             // whose id every interaction carries.
             if let Some(id) = application_id {
-                state.rest.set_application_id(id);
+                state.rest.http().set_application_id(id);
             }
             let rest = state.rest.clone();
             let mut followups = state.followups.lock().expect("lock");

@@ -99,10 +99,26 @@ impl Server {
 
     /// A server that waits at most `read_timeout` for a request body.
     async fn start_with(settings: Settings, read_timeout: Duration) -> Server {
-        let key = new_key();
+        let defer_after = articlebot::discord::interactions::DEFER_AFTER;
+        Server::start_bot(settings, read_timeout, defer_after, new_key()).await
+    }
+
+    /// A server that defers every answer (completed through the interaction webhook).
+    async fn start_deferring(settings: Settings) -> Server {
+        let timeout = articlebot::http::READ_TIMEOUT;
+        Server::start_bot(settings, timeout, Duration::ZERO, new_key()).await
+    }
+
+    async fn start_bot(
+        settings: Settings,
+        read_timeout: Duration,
+        defer_after: Duration,
+        key: SigningKey,
+    ) -> Server {
         let library = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         let service = Service::new(settings, library).unwrap();
-        let bot = articlebot::discord::interactions::Bot::new(service.clone());
+        let bot =
+            articlebot::discord::interactions::Bot::with_defer_after(service.clone(), defer_after);
         let endpoint = Endpoint::with_bot(bot, &public_hex(&key))
             .unwrap()
             .read_timeout(read_timeout);
@@ -1260,11 +1276,17 @@ struct Call {
     method: String,
     path: String,
     body: Value,
-    authorization: String,
+    /// The `Authorization` header, `None` when there was none.
+    authorization: Option<String>,
+    /// The status the fake answered with.
+    status: u16,
 }
 
 /// Records every request. Interaction webhooks (PATCH, POST, DELETE) answer like Discord; so
-/// do starting a thread from a message and posting in it, which need the bot token.
+/// do starting a thread from a message and posting in it, which need the bot token. Like
+/// Discord, any request whose `Authorization` header is present but not a valid bot token
+/// (empty, `Bot ` with nothing after it, another token) gets 401, webhook routes included:
+/// those need no header, but a bad one is refused.
 struct FakeDiscord {
     url: String,
     recorder: Recorder,
@@ -1287,23 +1309,28 @@ async fn fake_webhook(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
-    use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let call = Call {
+    let mut call = Call {
         method: method.to_string(),
         path: uri.path().to_string(),
-        body: body.clone(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         authorization: headers
             .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        status: 0,
     };
-    let path = call.path.clone();
-    let authorized = call.authorization == format!("Bot {FAKE_BOT_TOKEN}");
+    let response = webhook_response(&call);
+    call.status = response.status().as_u16();
     recorder.calls.lock().unwrap().push(call);
     recorder.notify.notify_waiters();
+    response
+}
+
+/// What Discord answers to `call`.
+fn webhook_response(call: &Call) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let (method, path, body) = (call.method.as_str(), call.path.as_str(), &call.body);
+    let authorized = call.authorization == Some(format!("Bot {FAKE_BOT_TOKEN}"));
     let message = |channel: &str| {
         let response = json!({"data": {
             "content": body["content"].as_str().unwrap_or(""),
@@ -1321,19 +1348,20 @@ async fn fake_webhook(
         )
             .into_response()
     };
+    // A header that is there but is no valid token is refused on every route.
+    if call.authorization.is_some() && !authorized {
+        return unauthorized();
+    }
     // Interaction webhooks: authenticated by the token in the path.
     if path.starts_with(&format!("/api/v10/webhooks/{APP_ID}/")) {
-        if method == axum::http::Method::DELETE {
+        if method == "DELETE" {
             return StatusCode::NO_CONTENT.into_response();
         }
         return message(CHANNEL_ID);
     }
     // Start a thread from a message (needs the bot token).
     let thread_route = format!("/api/v10/channels/{CHANNEL_ID}/messages/");
-    if method == axum::http::Method::POST
-        && path.starts_with(&thread_route)
-        && path.ends_with("/threads")
-    {
+    if method == "POST" && path.starts_with(&thread_route) && path.ends_with("/threads") {
         if !authorized {
             return unauthorized();
         }
@@ -1360,9 +1388,7 @@ async fn fake_webhook(
         }))
         .into_response();
     }
-    if method == axum::http::Method::POST
-        && path == format!("/api/v10/channels/{THREAD_ID}/messages")
-    {
+    if method == "POST" && path == format!("/api/v10/channels/{THREAD_ID}/messages") {
         if !authorized {
             return unauthorized();
         }
@@ -1563,22 +1589,28 @@ async fn discuss_opens_a_thread_with_the_bot_token_and_explains_without_it() {
         0,
         "public: {ack}"
     );
-    let calls = fake.wait_for(3).await;
+    // No thread is attempted (Discord would refuse it without a bot token), and no call
+    // carries an `Authorization` header (an empty one would be refused too).
+    let calls = fake.wait_for(2).await;
     assert_eq!(calls[0].method, "PATCH");
     assert_eq!(calls[0].body["embeds"][0]["title"], expected_title);
-    assert!(calls[1].path.ends_with("/threads"), "{:?}", calls[1]);
-    assert_eq!(calls[2].method, "POST");
-    assert_eq!(calls[2].path, format!("/api/v10/webhooks/{APP_ID}/{token}"));
+    assert_eq!(calls[1].method, "POST");
+    assert_eq!(calls[1].path, format!("/api/v10/webhooks/{APP_ID}/{token}"));
     assert!(
-        calls[2].body["content"]
+        calls[1].body["content"]
             .as_str()
             .unwrap()
             .contains("could not open a thread"),
         "{:?}",
-        calls[2].body
+        calls[1].body
     );
-    assert_eq!(calls[2].body["flags"], 64);
+    assert_eq!(calls[1].body["flags"], 64);
+    for call in &calls {
+        assert_eq!(call.authorization, None, "{call:?}");
+        assert_eq!(call.status, 200, "{call:?}");
+    }
     server.stop().await;
+    assert_eq!(fake.calls().len(), 2, "{:?}", fake.calls());
 
     // With the bot token (`discord.token_env`): the thread is opened and gets the summary and
     // the takeaways.
@@ -1604,5 +1636,77 @@ async fn discuss_opens_a_thread_with_the_bot_token_and_explains_without_it() {
     assert!(posted.contains("Turn kitchen scraps into soil"), "{posted}");
     assert!(posted.contains("Balance greens and browns"), "{posted}");
     assert_allowed_mentions_empty(&calls[2].body["allowed_mentions"]);
+    for call in &calls {
+        let bot = format!("Bot {FAKE_BOT_TOKEN}");
+        assert_eq!(
+            call.authorization.as_deref(),
+            Some(bot.as_str()),
+            "{call:?}"
+        );
+        assert_eq!(call.status, 200, "{call:?}");
+    }
     server.stop().await;
+}
+
+/// `serve-http` without a bot token: a deferred answer still reaches the member, edited in
+/// through the interaction webhook with no `Authorization` header, which the fake (like
+/// Discord) would refuse were it empty or malformed. An empty or blank token variable counts
+/// as no token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_bot_token_deferred_answers_complete_with_no_authorization() {
+    let f = Fixture::standard();
+    std::env::set_var("ARTICLEBOT_HTTP_TEST_BLANK_TOKEN", "  ");
+    for token_env in [
+        "ARTICLEBOT_HTTP_TEST_UNSET_TOKEN",
+        "ARTICLEBOT_HTTP_TEST_BLANK_TOKEN",
+    ] {
+        let fake = FakeDiscord::start().await;
+        let mut settings = quick(&f);
+        settings.discord.rest_proxy = Some(fake.url.clone());
+        settings.discord.token_env = token_env.into();
+        let server = Server::start_deferring(settings).await;
+        let question = "how do pegs break";
+        let payload = command("ask", json!([string_option("question", question)]));
+        let token = payload["token"].as_str().unwrap().to_string();
+        let ack = server.interact(&payload).await;
+        assert_eq!(ack["type"], 5, "deferred: {ack}");
+        let call = fake.wait_for(1).await.remove(0);
+        assert_eq!(call.method, "PATCH", "{call:?}");
+        assert_eq!(
+            call.path,
+            format!("/api/v10/webhooks/{APP_ID}/{token}/messages/@original")
+        );
+        assert_eq!(call.authorization, None, "{token_env}: {call:?}");
+        assert_eq!(call.status, 200, "accepted: {call:?}");
+        let cmd = Command::Ask {
+            question: question.into(),
+            scope: Scope::Collection,
+        };
+        assert_eq!(call.body["embeds"], rendered(&f, &cmd));
+        assert_allowed_mentions_empty(&call.body["allowed_mentions"]);
+        server.stop().await;
+    }
+}
+
+/// The fake refuses what Discord refuses: an `Authorization` header that is empty, a bare
+/// `Bot ` or a wrong token gets 401 even on the interaction webhook, which needs none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_discord_refuses_empty_or_malformed_authorization() {
+    let fake = FakeDiscord::start().await;
+    let url = format!("{}/api/v10/webhooks/{APP_ID}/some-token", fake.url);
+    let client = reqwest::Client::new();
+    let post = |auth: Option<&str>| {
+        let mut req = client.post(&url).json(&json!({"content": "hi"}));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    for auth in ["", "Bot ", "Bot", "Bearer", "Bot wrong-token"] {
+        let res = post(Some(auth)).await.unwrap();
+        assert_eq!(res.status().as_u16(), 401, "{auth:?}");
+    }
+    assert_eq!(post(None).await.unwrap().status().as_u16(), 200);
+    let good = format!("Bot {FAKE_BOT_TOKEN}");
+    assert_eq!(post(Some(&good)).await.unwrap().status().as_u16(), 200);
 }

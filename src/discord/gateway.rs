@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use super::commands;
 use super::interactions::{self, Bot, Reply};
 use super::render::no_pings;
+use super::rest::Rest;
 use crate::config::{IndexLocation, Settings, Shards};
 use crate::library::{OpenMode, Progress};
 use crate::service::Service;
@@ -130,7 +131,8 @@ impl EventHandler for Handler {
                     .await
                 {
                     Ok(()) => {
-                        interactions::complete(&ctx.http, &token, then).await;
+                        let rest = Rest::with_token(ctx.http.clone());
+                        interactions::complete(&rest, &token, then).await;
                         Ok(())
                     }
                     Err(e) => Err(e),

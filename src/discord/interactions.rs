@@ -6,7 +6,7 @@
 //!
 //! A transport sends [`Reply::Now`] as the interaction response; for [`Reply::Deferred`] it
 //! sends `ack` as the response and then runs [`complete`], which finishes the work and edits,
-//! deletes or follows up through the interaction webhook. The [`Http`] given to [`complete`]
+//! deletes or follows up through the interaction webhook. The [`Rest`] given to [`complete`]
 //! must know the application id (`Http::set_application_id`), since webhook routes name it.
 
 use std::collections::HashMap;
@@ -17,12 +17,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::rest::Rest;
 use serenity::builder::{
     CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
     CreateThread, EditInteractionResponse,
 };
-use serenity::http::Http;
 use serenity::model::application::{
     ButtonStyle, CommandInteraction, ComponentInteraction, Interaction, ResolvedValue,
 };
@@ -352,25 +352,23 @@ impl Later {
 /// Sends what a deferred reply produces, through the interaction webhook (PATCH or DELETE
 /// `/webhooks/{application_id}/{token}/messages/@original`, POST follow-ups). Failures are
 /// logged: the interaction is over by then.
-pub async fn complete(http: &Http, interaction_token: &str, later: Later) {
-    if let Err(e) = run_later(http, interaction_token, later).await {
+pub async fn complete(rest: &Rest, interaction_token: &str, later: Later) {
+    if let Err(e) = run_later(rest, interaction_token, later).await {
         tracing::warn!("finishing a deferred interaction: {e:#}");
     }
 }
 
-async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()> {
+async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()> {
     match later.0 {
         Job::Edit(work) => {
             let edit = work.await.allowed_mentions(no_pings());
-            http.edit_original_interaction_response(token, &edit, vec![])
-                .await?;
+            http.edit_original(token, &edit).await?;
         }
-        Job::Delete => http.delete_original_interaction_response(token).await?,
+        Job::Delete => http.delete_original(token).await?,
         Job::Discuss(bot, work) => match work.await {
             Discussion::Answer(edit) => {
                 let edit = edit.allowed_mentions(no_pings());
-                http.edit_original_interaction_response(token, &edit, vec![])
-                    .await?;
+                http.edit_original(token, &edit).await?;
             }
             Discussion::Open {
                 slug,
@@ -381,17 +379,10 @@ async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()>
                 let edit = EditInteractionResponse::new()
                     .embeds(opening.embeds())
                     .allowed_mentions(no_pings());
-                let msg = http
-                    .edit_original_interaction_response(token, &edit, vec![])
-                    .await?;
+                let msg = http.edit_original(token, &edit).await?;
                 let name = render::cut_plain(&title, 100);
                 let thread = match http
-                    .create_thread_from_message(
-                        msg.channel_id,
-                        msg.id,
-                        &CreateThread::new(name),
-                        None,
-                    )
+                    .create_thread_from_message(msg.channel_id, msg.id, &CreateThread::new(name))
                     .await
                 {
                     Ok(thread) => thread,
@@ -402,7 +393,7 @@ async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()>
                             .content(NO_THREAD)
                             .ephemeral(true)
                             .allowed_mentions(no_pings());
-                        http.create_followup_message(token, &note, vec![]).await?;
+                        http.followup(token, &note).await?;
                         return Err(anyhow::anyhow!("cannot open a /discuss thread: {e}"));
                     }
                 };
@@ -410,7 +401,7 @@ async fn run_later(http: &Http, token: &str, later: Later) -> anyhow::Result<()>
                 let post = CreateMessage::new()
                     .embeds(posts.embeds())
                     .allowed_mentions(no_pings());
-                http.send_message(thread.id, vec![], &post).await?;
+                http.send_message(thread.id, &post).await?;
             }
         },
     }

@@ -7,3 +7,4 @@ pub mod commands;
 pub mod gateway;
 pub mod interactions;
 pub mod render;
+pub mod rest;

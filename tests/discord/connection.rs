@@ -279,7 +279,7 @@ async fn the_serve_binary_answers_and_stops_on_sigterm() {
     let mut child = crate::util::bin()
         .current_dir(f.dir.path())
         .args(["--config", config.to_str().unwrap(), "serve"])
-        .env("DISCORD_TOKEN", "test-token")
+        .env("DISCORD_TOKEN", fake::BOT_TOKEN)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -343,4 +343,40 @@ async fn the_serve_binary_answers_and_stops_on_sigterm() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(fake.record(|r| r.client_closes.clone()), [1000], "{err}");
     fake.assert_clean();
+}
+
+/// The local Discord refuses a bad `Authorization` header with 401, as Discord does, and
+/// counts it against the bot: the bot under test sends only its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_discord_refuses_a_bad_authorization() {
+    let fake = fake::Fake::start().await;
+    let client = reqwest::Client::new();
+    let me = format!("{}/api/v10/users/@me", fake.rest_url);
+    let status = |auth: Option<&str>| {
+        let mut req = client.get(&me);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let good = format!("Bot {}", fake::BOT_TOKEN);
+    assert_eq!(status(Some(&good)).await, 200);
+    for bad in [Some(""), Some("Bot "), Some("Bot other"), None] {
+        assert_eq!(status(bad).await, 401, "{bad:?}");
+    }
+    let violations = fake.record(|r| r.violations.len());
+    assert_eq!(violations, 4);
+    // The interaction webhook needs no header (its token is in the path), but refuses a bad one.
+    let webhook = format!(
+        "{}/api/v10/webhooks/{}/t/messages/@original",
+        fake.rest_url,
+        fake::APP_ID
+    );
+    let res = client
+        .delete(&webhook)
+        .header("authorization", "Bot ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
 }

@@ -2,8 +2,11 @@
 //! (tokio-tungstenite), both on 127.0.0.1. It records everything the bot sends and ENFORCES
 //! what Discord enforces: the 3-second window for the first response, valid callback types,
 //! the length limits of messages and embeds, at most 25 autocomplete choices of at most 100
-//! characters, and `allowed_mentions` present and empty on every message. A broken rule is
-//! recorded as a violation, and [`Fake::assert_clean`] fails the test with it.
+//! characters, and `allowed_mentions` present and empty on every message, and, as Discord
+//! does, it answers 401 to a request whose `Authorization` header is not the bot token (empty,
+//! a bare `Bot `, another token), or is missing where the route needs it (every route but the
+//! interaction callback and webhooks). A broken rule is recorded as a violation, and
+//! [`Fake::assert_clean`] fails the test with it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +30,8 @@ pub const BOT_ID: u64 = 900_000_000_000_000_002;
 pub const GUILD_ID: u64 = 900_000_000_000_000_003;
 pub const CHANNEL_ID: u64 = 900_000_000_000_000_004;
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
+/// The bot token the fake accepts.
+pub const BOT_TOKEN: &str = "test-token";
 
 /// An interaction the fake sent, and what the bot did with it.
 #[derive(Debug, Clone)]
@@ -156,6 +161,10 @@ impl Fake {
                 post(thread_from_message),
             )
             .fallback(unexpected)
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                authorization,
+            ))
             .with_state(shared.clone());
         tokio::spawn(async move {
             let _ = axum::serve(rest, app).await;
@@ -999,6 +1008,35 @@ async fn thread_from_message(
                             "archive_timestamp": "2026-01-01T00:00:00.000000+00:00", "locked": false}
     }))
     .into_response()
+}
+
+/// Discord's check of the `Authorization` header: when present it must be the bot token; it
+/// may be absent only where the interaction token in the path authenticates the call.
+async fn authorization(
+    State(s): S,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let by_interaction_token =
+        path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/");
+    let header = request.headers().get("authorization").map(|v| v.as_bytes());
+    let valid = match header {
+        Some(h) => h == format!("Bot {BOT_TOKEN}").as_bytes(),
+        None => by_interaction_token,
+    };
+    if valid {
+        return next.run(request).await;
+    }
+    let what = format!(
+        "{} {path}: Authorization {:?} refused with 401",
+        request.method(),
+        header.map(String::from_utf8_lossy)
+    );
+    s.record.lock().unwrap().violations.push(what);
+    changed(&s);
+    let body = json!({"message": "401: Unauthorized", "code": 0});
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
 async fn unexpected(State(s): S, method: Method, uri: Uri) -> StatusCode {

@@ -105,7 +105,7 @@ pub async fn rig_with(opts: Options) -> Rig {
     }
     let (stop, stopped) = oneshot::channel::<()>();
     let connection = Connection {
-        token: "test-token".into(),
+        token: fake::BOT_TOKEN.into(),
         rest_base: Some(fake.rest_url.clone()),
         state_dir: Some(opts.state_dir.unwrap_or_else(|| f.dir.path().join("state"))),
     };
