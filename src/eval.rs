@@ -310,30 +310,63 @@ pub struct Measure {
     pub mrr: f64,
 }
 
-/// Mean AP and RR over questions.
+/// AP and RR of each question, for their means and intervals.
 #[derive(Debug, Default)]
 struct Accumulator {
-    ap: f64,
-    rr: f64,
-    n: usize,
+    ap: Vec<f64>,
+    rr: Vec<f64>,
 }
 
 impl Accumulator {
     fn add(&mut self, order: &[usize], labels: &[bool]) {
         if let Some((ap, rr)) = average_precision(order, labels) {
-            self.ap += ap;
-            self.rr += rr;
-            self.n += 1;
+            self.ap.push(ap);
+            self.rr.push(rr);
         }
     }
 
     fn measure(&self) -> Measure {
-        let n = self.n.max(1) as f64;
         Measure {
-            map: self.ap / n,
-            mrr: self.rr / n,
+            map: mean(&self.ap),
+            mrr: mean(&self.rr),
         }
     }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// Bootstrap resamples behind each interval.
+const BOOTSTRAP_SAMPLES: usize = 2000;
+
+/// The 95% percentile-bootstrap interval of the mean of `values` (resampling questions with
+/// replacement, [`BOOTSTRAP_SAMPLES`] times): how far the figure could move on another draw
+/// of questions like these.
+pub fn bootstrap_ci95(values: &[f64], rng: &mut SplitMix64) -> [f64; 2] {
+    if values.is_empty() {
+        return [0.0, 0.0];
+    }
+    let n = values.len();
+    let mut means: Vec<f64> = (0..BOOTSTRAP_SAMPLES)
+        .map(|_| {
+            let sum: f64 = (0..n)
+                .map(|_| values[(rng.next_u64() % n as u64) as usize])
+                .sum();
+            sum / n as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((BOOTSTRAP_SAMPLES - 1) as f64 * q).round() as usize];
+    [at(0.025), at(0.975)]
+}
+
+/// 95% bootstrap intervals of our figures over the answered questions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Intervals {
+    pub map: [f64; 2],
+    pub mrr: [f64; 2],
+    pub doc_acc_at_1: [f64; 2],
 }
 
 /// The baselines' figures.
@@ -354,6 +387,8 @@ pub struct Report {
     pub doc_acc_at_1: f64,
     pub doc_acc_at_5: f64,
     pub baselines: Baselines,
+    /// 95% bootstrap intervals of `map`, `mrr` and `doc_acc_at_1`.
+    pub ci95: Intervals,
     /// Document accuracy over every question of the file, answered or not.
     pub all_questions_doc_acc_at_1: f64,
     pub all_questions_doc_acc_at_5: f64,
@@ -436,6 +471,8 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
     };
     // [all questions, answered questions] × [@1, @5]
     let mut hits = [[0usize; 2]; 2];
+    // 1.0 or 0.0 per answered question: its document first.
+    let mut first: Vec<f64> = Vec::new();
     for q in data.questions.iter() {
         let answer = answer::execute(
             &lib,
@@ -455,6 +492,9 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
             }
         }
         let want = indexed[q.document].slug.as_str();
+        if q.answered() {
+            first.push(f64::from(u8::from(slugs.first() == Some(&want))));
+        }
         if let Some(pos) = slugs.iter().position(|s| *s == want) {
             for (set, counts) in hits.iter_mut().enumerate() {
                 if set == 0 || q.answered() {
@@ -465,10 +505,16 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
         }
     }
     let n_all = data.questions.len().max(1) as f64;
-    let n = ours.n.max(1) as f64;
+    let n = ours.ap.len().max(1) as f64;
     let m = ours.measure();
+    let mut rng = SplitMix64::new(SEED ^ 3);
+    let ci95 = Intervals {
+        map: bootstrap_ci95(&ours.ap, &mut rng),
+        mrr: bootstrap_ci95(&ours.rr, &mut rng),
+        doc_acc_at_1: bootstrap_ci95(&first, &mut rng),
+    };
     Ok(Report {
-        questions: ours.n,
+        questions: ours.ap.len(),
         map: m.map,
         mrr: m.mrr,
         doc_acc_at_1: hits[1][0] as f64 / n,
@@ -479,6 +525,7 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
             word_count: wc.measure(),
             idf_word_count: iwc.measure(),
         },
+        ci95,
         all_questions: data.questions.len(),
         documents: data.documents.len(),
     })
@@ -558,13 +605,13 @@ pub fn render(r: &Report) -> String {
         "WikiQA: {q} questions with an answer sentence ({all} questions, {docs} documents)\n\
          \n\
          answer-sentence selection      MAP     MRR\n\
-         articlebot (ask --article)  {map:.4}  {mrr:.4}\n\
+         articlebot (ask --article)  {map:.4}  {mrr:.4}  (95% intervals {ml:.3}-{mh:.3}, {rl:.3}-{rh:.3})\n\
          word count                  {wm:.4}  {wr:.4}\n\
          IDF-weighted word count     {im:.4}  {ir:.4}\n\
-         (exact ties broken at random, seed {SEED:#x})\n\
+         (exact ties broken at random, seed {SEED:#x}; intervals: bootstrap over questions)\n\
          \n\
          right document, pooled collection:\n\
-         \x20 the {q} questions above   @1 {a1:.4}  @5 {a5:.4}\n\
+         \x20 the {q} questions above   @1 {a1:.4}  @5 {a5:.4}  (@1 95% interval {al:.3}-{ah:.3})\n\
          \x20 all {all} questions       @1 {b1:.4}  @5 {b5:.4}\n",
         q = r.questions,
         all = r.all_questions,
@@ -576,6 +623,12 @@ pub fn render(r: &Report) -> String {
         im = b.idf_word_count.map,
         ir = b.idf_word_count.mrr,
         a1 = r.doc_acc_at_1,
+        ml = r.ci95.map[0],
+        mh = r.ci95.map[1],
+        rl = r.ci95.mrr[0],
+        rh = r.ci95.mrr[1],
+        al = r.ci95.doc_acc_at_1[0],
+        ah = r.ci95.doc_acc_at_1[1],
         a5 = r.doc_acc_at_5,
         b1 = r.all_questions_doc_acc_at_1,
         b5 = r.all_questions_doc_acc_at_5,
@@ -585,6 +638,26 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bootstrap_interval_brackets_the_mean() {
+        let mut rng = SplitMix64::new(SEED);
+        let [lo, hi] = bootstrap_ci95(&[0.7; 50], &mut rng);
+        assert!(
+            (lo - 0.7).abs() < 1e-12 && (hi - 0.7).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        // 400 coin flips, half heads: the mean's standard error is 0.025, so the interval is
+        // about 0.45-0.55.
+        let flips: Vec<f64> = (0..400).map(|i| f64::from(i % 2 == 0)).collect();
+        let [lo, hi] = bootstrap_ci95(&flips, &mut rng);
+        assert!(lo < 0.5 && 0.5 < hi, "{lo} {hi}");
+        assert!(
+            (0.43..0.47).contains(&lo) && (0.53..0.57).contains(&hi),
+            "{lo} {hi}"
+        );
+        assert_eq!(bootstrap_ci95(&[], &mut rng), [0.0, 0.0]);
+    }
 
     #[test]
     fn average_precision_arithmetic() {

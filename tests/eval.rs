@@ -118,6 +118,10 @@ fn json_schema_and_clear_cut_figures() {
     // Each answered question names its own document first.
     assert_eq!(v["doc_acc_at_1"], 1.0, "{v}");
     assert_eq!(v["doc_acc_at_5"], 1.0, "{v}");
+    // Every question perfect: no resample can move the figures.
+    for m in ["map", "mrr", "doc_acc_at_1"] {
+        assert_eq!(v["ci95"][m], serde_json::json!([1.0, 1.0]), "{m}: {v}");
+    }
 }
 
 #[test]
