@@ -705,6 +705,17 @@ fn press(response: &Value, label: &str, asker: &str, clicker: Value) -> Value {
     payload
 }
 
+/// A press on a button with this `custom_id` (perhaps one no button has) under `response`.
+fn press_id(response: &Value, custom_id: &str, asker: &str, clicker: Value) -> Value {
+    let mut payload = interaction(
+        3,
+        json!({"custom_id": custom_id, "component_type": 2}),
+        clicker,
+    );
+    payload["message"] = message_from(response, asker);
+    payload
+}
+
 /// (label, custom id, disabled) of every button in a response.
 fn buttons(response: &Value) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
@@ -1054,6 +1065,150 @@ async fn buttons_page_post_and_delete() {
         format!("/api/v10/webhooks/{APP_ID}/{token}/messages/@original")
     );
     server.stop().await;
+}
+
+/// Buttons carry their state in their custom ids: an instance that never saw the search
+/// (a restart, another instance behind the load balancer) pages it, and posts it. Custom ids
+/// are not trusted: garbled ones, and ones naming someone the message did not answer, get an
+/// ephemeral message and change nothing. A query too long to travel in a custom id is kept
+/// in memory: it pages on the instance that answered it, and elsewhere says it expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_work_on_a_fresh_instance_and_garbled_ids_are_refused() {
+    let f = Fixture::standard();
+    let mut settings = quick(&f);
+    settings.answer.page_size = 1;
+    let expected = |query: &str, page| {
+        let mut s = f.settings();
+        s.answer.page_size = 1;
+        let engine = articlebot::answer::Engine::new(f.library(), s.answer);
+        let cmd = Command::Search {
+            query: query.into(),
+            page,
+            tag: None,
+        };
+        let answer = engine.execute(&cmd).unwrap();
+        serde_json::to_value(articlebot::discord::render::answer(&answer).embeds()).unwrap()
+    };
+    let query = "pile: light sleep";
+    let me = member(USER_ID, MEMBER_PERMISSIONS);
+    let other = member(OTHER_USER_ID, MEMBER_PERMISSIONS);
+
+    let first_instance = Server::start(settings.clone()).await;
+    let first = first_instance
+        .interact(&command("search", json!([string_option("query", query)])))
+        .await;
+    assert_eq!(first["data"]["embeds"], expected(query, 1));
+    first_instance.stop().await;
+
+    // A fresh instance: only the asker pages, and the page turns.
+    let fresh = Server::start(settings.clone()).await;
+    let refused = fresh
+        .interact(&press(&first, "Next", USER_ID, other.clone()))
+        .await;
+    assert_eq!(refused["data"]["flags"], 64);
+    assert!(
+        refused.to_string().contains("Only the person who asked"),
+        "{refused}"
+    );
+    let second = fresh
+        .interact(&press(&first, "Next", USER_ID, me.clone()))
+        .await;
+    assert_eq!(second["type"], 7, "{second}");
+    assert_eq!(second["data"]["embeds"], expected(query, 2));
+    assert!(!buttons(&second)[0].2, "Previous is enabled on page 2");
+    fresh.stop().await;
+
+    // Yet another one pages back, and posts the page to the channel.
+    let fresh = Server::start(settings.clone()).await;
+    let back = fresh
+        .interact(&press(&second, "Previous", USER_ID, me.clone()))
+        .await;
+    assert_eq!(back["type"], 7, "{back}");
+    assert_eq!(back["data"]["embeds"], expected(query, 1));
+    let posted = fresh
+        .interact(&press(&second, "Post to channel", USER_ID, me.clone()))
+        .await;
+    assert_eq!(posted["type"], 4, "{posted}");
+    assert_eq!(posted["data"]["flags"].as_u64().unwrap_or(0) & 64, 0);
+    assert_eq!(posted["data"]["embeds"], expected(query, 2));
+    assert_eq!(labels(&posted), ["Previous", "Next", "Delete"], "{posted}");
+    assert_no_pings(&posted);
+
+    // Garbled custom ids: an ephemeral message, nothing else.
+    let next = buttons(&first)[1].1.clone();
+    let mut garbled = vec![
+        String::new(),
+        "ab2".into(),
+        "ab2:n:oops".into(),
+        next.replace(":s:1:0:", ":s:1:99:"),
+        next.replace(":s:1:0:", ":s:0:0:"),
+        next.replace(":s:1:0:", ":s:1:x:"),
+        next.replace(":s:1:0:", ":z:1:0:"),
+        next.replace("ab2:n:", "ab2:q:"),
+        next.replace(USER_ID, "-1"),
+        "ab:next:12:oops".into(),
+        "\u{1F4A5}".into(),
+    ];
+    garbled.push(format!("ab2:n:{USER_ID}:s:1:0:{}", "x".repeat(100)));
+    for id in &garbled {
+        let reply = fresh
+            .interact(&press_id(&first, id, USER_ID, me.clone()))
+            .await;
+        assert_eq!(reply["type"], 4, "{id:?}: {reply}");
+        assert_eq!(reply["data"]["flags"], 64, "{id:?}: {reply}");
+        assert!(
+            reply.to_string().contains("I cannot read this button"),
+            "{id:?}: {reply}"
+        );
+        assert_no_pings(&reply);
+    }
+    // A forged id: another member writes themselves in as the asker of this message.
+    let forged = format!("ab2:n:{OTHER_USER_ID}:s:1:0:{query}");
+    assert_eq!(forged.replace(OTHER_USER_ID, USER_ID), next);
+    let reply = fresh
+        .interact(&press_id(&first, &forged, USER_ID, other.clone()))
+        .await;
+    assert_eq!(reply["data"]["flags"], 64, "{reply}");
+    assert!(
+        reply.to_string().contains("I cannot read this button"),
+        "{reply}"
+    );
+    // A stored id this instance never made: expired.
+    let reply = fresh
+        .interact(&press_id(
+            &first,
+            &format!("ab:next:12:{USER_ID}"),
+            USER_ID,
+            me.clone(),
+        ))
+        .await;
+    assert!(
+        reply.to_string().contains("These buttons have expired"),
+        "{reply}"
+    );
+
+    // A query too long for a custom id: kept in memory, paged by the same instance...
+    let long = "how many hours of sleep do adults need each night, and what about caffeine";
+    let kept = fresh
+        .interact(&command("search", json!([string_option("query", long)])))
+        .await;
+    let next = buttons(&kept)[1].1.clone();
+    assert!(next.starts_with("ab:next:"), "{next}");
+    let page2 = fresh
+        .interact(&press(&kept, "Next", USER_ID, me.clone()))
+        .await;
+    assert_eq!(page2["type"], 7, "{page2}");
+    assert_eq!(page2["data"]["embeds"], expected(long, 2));
+    fresh.stop().await;
+    // ...and expired on another.
+    let fresh = Server::start(settings).await;
+    let reply = fresh.interact(&press(&kept, "Next", USER_ID, me)).await;
+    assert_eq!(reply["data"]["flags"], 64);
+    assert!(
+        reply.to_string().contains("These buttons have expired"),
+        "{reply}"
+    );
+    fresh.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

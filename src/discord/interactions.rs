@@ -24,12 +24,15 @@ use serenity::builder::{
     CreateThread, EditInteractionResponse,
 };
 use serenity::model::application::{
-    ButtonStyle, CommandInteraction, ComponentInteraction, Interaction, ResolvedValue,
+    ButtonStyle, CommandInteraction, ComponentInteraction, Interaction, MessageInteractionMetadata,
+    ResolvedValue,
 };
+use serenity::model::channel::Message;
 use serenity::model::guild::Member;
 use serenity::model::id::ChannelId;
 use serenity::model::Permissions;
 
+use super::buttons::{self, Action, ButtonId};
 use super::commands;
 use super::render::{self, no_pings, Rendered};
 use crate::answer::{Answer, Command, Scope};
@@ -40,10 +43,17 @@ use crate::service::{Asker, Service};
 /// response still has to travel.
 pub const DEFER_AFTER: Duration = Duration::from_millis(2000);
 
-/// Prefix of every button's custom id.
-const BUTTON: &str = "ab";
+/// Where the state behind a message's buttons lives (see [`super::buttons`]).
+#[derive(Debug, Clone)]
+enum Keep {
+    /// In the buttons' custom ids: it survives restarts and works on every instance.
+    Carried(Command),
+    /// In this process's memory under this id, when the command does not fit in a custom id.
+    Stored(u64),
+}
 
-/// What a message with buttons was made from, for paging, posting and expiry.
+/// What a message with buttons was made from, for paging, posting and expiry, when it is
+/// kept in memory ([`Keep::Stored`]).
 #[derive(Debug, Clone)]
 struct Stored {
     command: Command,
@@ -61,7 +71,8 @@ pub struct Bot {
     defer_after: Duration,
     /// When each user last asked something (per-user cooldown).
     cooldowns: Mutex<HashMap<u64, Instant>>,
-    /// Messages with live buttons, by the id in their custom ids.
+    /// Messages with live buttons whose state does not fit in their custom ids, by the id in
+    /// their custom ids.
     stored: Mutex<HashMap<u64, Stored>>,
     next_id: AtomicU64,
     /// Threads opened by `/discuss`: thread (channel) id → article slug.
@@ -228,6 +239,24 @@ impl Bot {
             .cloned()
     }
 
+    /// Where the buttons under `answer` (to `command` by `asker`) keep their state: in their
+    /// custom ids when the command fits, else in memory.
+    fn keep(&self, command: Command, asker: u64, rendered: &Rendered, answer: &Answer) -> Keep {
+        let fits = [Action::Prev, Action::Next, Action::Post]
+            .into_iter()
+            .all(|a| buttons::carried(a, asker, &command).is_some());
+        if fits {
+            return Keep::Carried(command);
+        }
+        Keep::Stored(self.store(Stored {
+            command,
+            asker,
+            created: Instant::now(),
+            rendered: rendered.clone(),
+            paging: paging(answer),
+        }))
+    }
+
     fn update_stored(&self, id: u64, command: Command, rendered: Rendered, answer: &Answer) {
         if let Some(s) = self.stored.lock().unwrap().get_mut(&id) {
             s.command = command;
@@ -290,6 +319,9 @@ const MODERATORS_ONLY: &str = "This command is for moderators only.";
 const NO_THREAD: &str = "I could not open a thread here (the bot may lack the Create Public \
                          Threads permission). You can still ask with `/ask`.";
 const EXPIRED: &str = "These buttons have expired. Run the command again for fresh ones.";
+const UNKNOWN_BUTTON: &str =
+    "I cannot read this button (it may come from another version of the bot). Run the command \
+     again for fresh buttons.";
 
 fn cooldown_text(wait: Duration) -> String {
     let secs = wait.as_secs_f32().ceil().max(1.0) as u64;
@@ -569,21 +601,26 @@ fn paging(answer: &Answer) -> Option<(usize, usize)> {
 /// Which buttons go under an answer: Previous/Next for a search, then "Post to channel"
 /// (ephemeral) or "Delete" (public).
 fn buttons(
-    id: u64,
+    keep: &Keep,
     asker: u64,
     paging: Option<(usize, usize)>,
     public: bool,
 ) -> Vec<CreateActionRow> {
+    let id = |action| match keep {
+        // `Bot::keep` checked that every action's id fits.
+        Keep::Carried(command) => buttons::carried(action, asker, command).unwrap_or_default(),
+        Keep::Stored(id) => buttons::stored(action, *id, asker),
+    };
     let mut row = Vec::new();
     if let Some((page, pages)) = paging {
         row.push(
-            CreateButton::new(format!("{BUTTON}:prev:{id}:{asker}"))
+            CreateButton::new(id(Action::Prev))
                 .label("Previous")
                 .style(ButtonStyle::Secondary)
                 .disabled(page <= 1),
         );
         row.push(
-            CreateButton::new(format!("{BUTTON}:next:{id}:{asker}"))
+            CreateButton::new(id(Action::Next))
                 .label("Next")
                 .style(ButtonStyle::Secondary)
                 .disabled(page >= pages),
@@ -591,13 +628,13 @@ fn buttons(
     }
     if public {
         row.push(
-            CreateButton::new(format!("{BUTTON}:del:{id}:{asker}"))
+            CreateButton::new(buttons::delete(asker))
                 .label("Delete")
                 .style(ButtonStyle::Danger),
         );
     } else {
         row.push(
-            CreateButton::new(format!("{BUTTON}:post:{id}:{asker}"))
+            CreateButton::new(id(Action::Post))
                 .label("Post to channel")
                 .style(ButtonStyle::Primary),
         );
@@ -668,14 +705,8 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
                 .map_err(|e| tracing::error!("answering a command: {e:#}"))
                 .ok()?;
             let rendered = render::answer(&answer);
-            let id = bot.store(Stored {
-                command,
-                asker: user,
-                created: Instant::now(),
-                rendered: rendered.clone(),
-                paging: paging(&answer),
-            });
-            let buttons = buttons(id, user, paging(&answer), !ephemeral);
+            let keep = bot.keep(command, user, &rendered, &answer);
+            let buttons = buttons(&keep, user, paging(&answer), !ephemeral);
             Some((rendered, buttons))
         }
     };
@@ -692,7 +723,13 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
 }
 
 /// Turns a search page in place (the message the buttons are on).
-async fn turn_page(bot: &Arc<Bot>, id: u64, asker: u64, command: Command, public: bool) -> Reply {
+async fn turn_page(
+    bot: &Arc<Bot>,
+    keep: Keep,
+    asker: u64,
+    command: Command,
+    public: bool,
+) -> Reply {
     let work = {
         let bot = bot.clone();
         async move {
@@ -703,11 +740,16 @@ async fn turn_page(bot: &Arc<Bot>, id: u64, asker: u64, command: Command, public
                 .map_err(|e| tracing::error!("paging: {e:#}"))
                 .ok()?;
             let rendered = render::answer(&answer);
-            bot.update_stored(id, command, rendered.clone(), &answer);
-            Some((
-                rendered.clone(),
-                buttons(id, asker, paging(&answer), public),
-            ))
+            let keep = match keep {
+                Keep::Stored(id) => {
+                    bot.update_stored(id, command, rendered.clone(), &answer);
+                    Keep::Stored(id)
+                }
+                // The new page's ids may be a digit longer: they may have to move to memory.
+                Keep::Carried(_) => bot.keep(command, asker, &rendered, &answer),
+            };
+            let buttons = buttons(&keep, asker, paging(&answer), public);
+            Some((rendered, buttons))
         }
     };
     let now = |made: Made| match made {
@@ -779,32 +821,94 @@ fn discuss(bot: &Arc<Bot>, user: u64, article: String) -> Reply {
     }
 }
 
-/// A button: `ab:<action>:<state id>:<asker id>`.
-async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
-    let parts: Vec<&str> = ci.data.custom_id.split(':').collect();
-    let (action, id, asker) = match parts.as_slice() {
-        [BUTTON, action, id, asker] => match (id.parse::<u64>(), asker.parse::<u64>()) {
-            (Ok(id), Ok(asker)) => (*action, id, asker),
-            _ => return ephemeral("Unknown button."),
-        },
-        _ => return ephemeral("Unknown button."),
+/// Posts the answer to `command` publicly (a *Post to channel* whose state was carried): the
+/// command runs again, so the post shows what the library answers now.
+async fn post(bot: &Arc<Bot>, command: Command, asker: u64) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        async move {
+            let answer = bot
+                .service
+                .execute(command.clone(), None)
+                .await
+                .map_err(|e| tracing::error!("posting: {e:#}"))
+                .ok()?;
+            let rendered = render::answer(&answer);
+            let keep = bot.keep(command, asker, &rendered, &answer);
+            let buttons = buttons(&keep, asker, paging(&answer), true);
+            Some((rendered, buttons))
+        }
     };
-    let user = ci.user.id.get();
-    let Some(stored) = bot.stored(id) else {
-        return ephemeral(EXPIRED);
+    let now = |made: Made| match made {
+        Some((rendered, buttons)) => CreateInteractionResponse::Message(
+            rendered.message().components(buttons).ephemeral(false),
+        ),
+        None => failed_message(),
     };
-    if stored.asker != asker {
-        return ephemeral("Unknown button.");
+    let ack =
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(false));
+    within_window(bot, work, now, ack).await
+}
+
+/// The user whose interaction `message` answered, when Discord says (`interaction_metadata`).
+fn answered_user(message: &Message) -> Option<u64> {
+    match message.interaction_metadata.as_deref()? {
+        MessageInteractionMetadata::Command(m) => Some(m.user.id.get()),
+        MessageInteractionMetadata::Component(m) => Some(m.user.id.get()),
+        _ => None,
     }
+}
+
+/// A button press. The custom id is read back without trusting it ([`buttons::parse`]): one
+/// that is not ours, or that names an asker other than the one Discord says the message
+/// answered, gets an ephemeral message; only the asker may page or post, and the asker or a
+/// moderator delete.
+async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
+    let Some(button) = buttons::parse(&ci.data.custom_id) else {
+        tracing::debug!("a button with an unknown custom id was pressed");
+        return ephemeral(UNKNOWN_BUTTON);
+    };
+    let asker = button.asker();
+    if answered_user(&ci.message).is_some_and(|answered| answered != asker) {
+        tracing::debug!("a button's custom id names someone the message did not answer");
+        return ephemeral(UNKNOWN_BUTTON);
+    }
+    let user = ci.user.id.get();
+    let action = button.action();
+    if action == Action::Delete {
+        if user != asker && !bot.is_moderator(ci.member.as_ref()) {
+            return ephemeral("Only the person who asked or a moderator can delete this.");
+        }
+        return Reply::Deferred {
+            ack: CreateInteractionResponse::Acknowledge,
+            then: Later(Job::Delete),
+        };
+    }
+    let (keep, command, stored) = match button {
+        ButtonId::Carried {
+            command: Some(command),
+            ..
+        } => (Keep::Carried(command.clone()), command, None),
+        ButtonId::Carried { command: None, .. } => return ephemeral(UNKNOWN_BUTTON),
+        ButtonId::Stored { id, .. } => {
+            let Some(stored) = bot.stored(id) else {
+                return ephemeral(EXPIRED);
+            };
+            if stored.asker != asker {
+                return ephemeral(UNKNOWN_BUTTON);
+            }
+            (Keep::Stored(id), stored.command.clone(), Some(stored))
+        }
+    };
     match action {
-        "prev" | "next" => {
+        Action::Prev | Action::Next => {
             if user != asker {
                 return ephemeral("Only the person who asked can page through these results.");
             }
-            let Command::Search { query, page, tag } = stored.command else {
-                return ephemeral("Unknown button.");
+            let Command::Search { query, page, tag } = command else {
+                return ephemeral(UNKNOWN_BUTTON);
             };
-            let page = if action == "next" {
+            let page = if action == Action::Next {
                 page + 1
             } else {
                 page.saturating_sub(1).max(1)
@@ -814,12 +918,15 @@ async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
                 .message
                 .flags
                 .is_none_or(|f| !f.contains(serenity::model::channel::MessageFlags::EPHEMERAL));
-            turn_page(bot, id, asker, command, public).await
+            turn_page(bot, keep, asker, command, public).await
         }
-        "post" => {
+        Action::Post => {
             if user != asker {
                 return ephemeral("Only the person who asked can post this answer.");
             }
+            let Some(stored) = stored else {
+                return post(bot, command, asker).await;
+            };
             let new_id = bot.store(Stored {
                 created: Instant::now(),
                 ..stored.clone()
@@ -828,20 +935,11 @@ async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Reply {
                 stored
                     .rendered
                     .message()
-                    .components(buttons(new_id, asker, stored.paging, true))
+                    .components(buttons(&Keep::Stored(new_id), asker, stored.paging, true))
                     .ephemeral(false),
             ))
         }
-        "del" => {
-            if user != asker && !bot.is_moderator(ci.member.as_ref()) {
-                return ephemeral("Only the person who asked or a moderator can delete this.");
-            }
-            Reply::Deferred {
-                ack: CreateInteractionResponse::Acknowledge,
-                then: Later(Job::Delete),
-            }
-        }
-        _ => ephemeral("Unknown button."),
+        Action::Delete => ephemeral(UNKNOWN_BUTTON),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The buttons: paging in place (asker only), post to channel, who may delete, expiry.
+//! The buttons: paging in place (asker only), post to channel, who may delete, expiry of the
+//! buttons kept in memory.
 
 use std::time::Duration;
 
@@ -113,24 +114,37 @@ async fn post_to_channel_then_delete_by_asker_or_moderator() {
     rig.stop().await;
 }
 
+/// Buttons whose command is too long to travel in their custom ids keep it in memory, and
+/// those expire and say so; buttons that carry their command do not expire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buttons_expire_and_say_so() {
+async fn buttons_kept_in_memory_expire_and_say_so() {
     let rig = rig_with(Options {
         tune: Box::new(|s| s.discord.button_timeout = Duration::from_millis(200)),
         ..Options::default()
     })
     .await;
-    let seen = rig.slash(&ann(), "search", &[("query", "sleep")]).await;
-    let msg = seen.message.clone().unwrap();
+    let long = "how many hours of sleep do adults need each night to stay healthy and rested, \
+                and does caffeine matter";
+    let kept = rig.slash(&ann(), "search", &[("query", long)]).await;
+    assert!(kept.button("Post to channel").starts_with("ab:post:"));
+    let carried = rig.slash(&ann(), "search", &[("query", "sleep")]).await;
+    assert!(carried.button("Post to channel").starts_with("ab2:o:"));
     tokio::time::sleep(Duration::from_millis(250)).await;
+    let msg = kept.message.clone().unwrap();
     let late = rig
-        .press(&ann(), &msg, &seen.button("Post to channel"))
+        .press(&ann(), &msg, &kept.button("Post to channel"))
         .await;
     assert!(late.ephemeral());
     assert_eq!(
         late.content(),
         "These buttons have expired. Run the command again for fresh ones."
     );
+    let msg = carried.message.clone().unwrap();
+    let posted = rig
+        .press(&ann(), &msg, &carried.button("Post to channel"))
+        .await;
+    assert!(!posted.ephemeral());
+    assert_eq!(posted.body["embeds"], carried.body["embeds"]);
     rig.stop().await;
 }
 
