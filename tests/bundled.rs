@@ -71,6 +71,11 @@ fn bundled_content_answers_its_own_questions() {
             "seven to fourteen days",
         ),
         ("what is the bus factor", "bus factor"),
+        // Only the section heading says "Temperature"; the answer sentence does not.
+        (
+            "what temperature does a sourdough starter like",
+            "24 to 27 degrees Celsius",
+        ),
     ] {
         let Answer::Ask(a) = engine
             .execute(&Command::Ask {

@@ -391,7 +391,8 @@ fn rank_sentences(
                 position: first_position + i,
             })
             .collect();
-        let scores = excerpt::score_sentences(q, &candidates, title_stems);
+        let heading_stems = heading_stems(lib, pid);
+        let scores = excerpt::score_sentences(q, &candidates, title_stems, &heading_stems);
         // The passage's retrieval score, relative to the best retrieved, adds to every
         // sentence: it carries the title, section and article fields the sentence lacks.
         let prior = if top_retrieval > 0.0 {
@@ -432,6 +433,16 @@ fn rank_sentences(
             .then(a.position.cmp(&b.position))
     });
     out
+}
+
+/// Stems of the heading of the section passage `pid` is in (none outside a section).
+pub(super) fn heading_stems(lib: &Library, pid: u32) -> HashSet<String> {
+    let p = &lib.passages[pid as usize];
+    lib.article(p.article).sections[p.section as usize]
+        .heading
+        .as_deref()
+        .map(|h| text::tokenize(h).into_iter().map(|t| t.stem).collect())
+        .unwrap_or_default()
 }
 
 /// Position of passage `pid`'s first sentence in its article: unique and ordered within the

@@ -5,7 +5,8 @@
 //! title) and so does a stem found in most of the candidate sentences (local IDF). A sentence
 //! that opens with a pronoun or "the film"-like phrase counts part of the title's stems (it
 //! refers back to the subject); irregular and related forms ("won"/"win", "die"/"death")
-//! count half. Adjacent question stems found adjacent add a phrase bonus (not two stems of
+//! count half, and so does a stem found only in the heading of the sentence's section (the
+//! section is about it). Adjacent question stems found adjacent add a phrase bonus (not two stems of
 //! the title: the subject's own name); what the question asks for (a date for "when", a new
 //! number for "how many", a name for "who", a place for "where") adds a bonus; a little of
 //! the neighbours' scores is added (of the previous sentence's alone, for a sentence that
@@ -195,12 +196,18 @@ const FIRST_SENTENCE_FLOOR: f32 = 0.3;
 const ANAPHOR_WEIGHT: f32 = 0.5;
 /// A stem counted through a related form ("die" for "death").
 const RELATED_WEIGHT: f32 = 0.5;
+/// A stem the sentence lacks but its section's heading holds: the section is about it
+/// ("Temperature" over "The ideal range is 24 to 27 degrees Celsius").
+const HEADING_WEIGHT: f32 = 1.0;
 
-/// Scores each candidate sentence for `q`. `title_stems` are the stems of the article's title.
+/// Scores each candidate sentence for `q`. `title_stems` are the stems of the article's title,
+/// `heading_stems` those of the heading of the section the candidates are in (empty outside
+/// one).
 pub fn score_sentences(
     q: &Question,
     candidates: &[Candidate<'_>],
     title_stems: &HashSet<String>,
+    heading_stems: &HashSet<String>,
 ) -> Vec<f32> {
     let sentence_stems: Vec<(Vec<Token>, HashSet<String>)> = candidates
         .iter()
@@ -251,6 +258,8 @@ pub fn score_sentences(
                     matched += ANAPHOR_WEIGHT * weight_i(i);
                 } else if related(&t.stem).iter().any(|r| stems.contains(*r)) {
                     matched += RELATED_WEIGHT * weight_i(i);
+                } else if t.found_in(heading_stems) {
+                    matched += HEADING_WEIGHT * weight_i(i);
                 }
             }
             let mut score = matched / total;
@@ -562,6 +571,11 @@ pub fn excerpt_range(
 mod tests {
     use super::*;
 
+    /// Sentences outside any section.
+    fn score(q: &Question, c: &[Candidate<'_>], title: &HashSet<String>) -> Vec<f32> {
+        score_sentences(q, c, title, &HashSet::new())
+    }
+
     fn q(text: &str) -> Question {
         Question::new(text, |_| 1.0)
     }
@@ -607,7 +621,7 @@ mod tests {
                 position: 2,
             },
         ];
-        let scores = score_sentences(&question, &cands, &HashSet::new());
+        let scores = score(&question, &cands, &HashSet::new());
         assert!(scores[1] > scores[0], "{scores:?}");
         assert_eq!(scores[2], 0.0);
     }
@@ -655,7 +669,7 @@ mod tests {
     fn pronoun_sentences_count_the_title() {
         // "It" stands for the subject: the sentence gets part of the title word's weight.
         let question = q("what colour is the bridge painted");
-        let scores = score_sentences(
+        let scores = score(
             &question,
             &cands(&[
                 "The bridge spans the strait.",
@@ -674,8 +688,8 @@ mod tests {
         // is. Without the title, the pair "golden gate" counts as a phrase.
         let question = q("golden gate opened traffic");
         let texts = ["Golden Gate is red.", "Golden and gate opened traffic."];
-        let with_title = score_sentences(&question, &cands(&texts), &title(&["golden", "gate"]));
-        let without = score_sentences(&question, &cands(&texts), &HashSet::new());
+        let with_title = score(&question, &cands(&texts), &title(&["golden", "gate"]));
+        let without = score(&question, &cands(&texts), &HashSet::new());
         assert!(with_title[1] > with_title[0], "{with_title:?}");
         // Position 0 gets the first-sentence bonus in both; the phrase bonus only without title.
         assert!(
@@ -685,9 +699,35 @@ mod tests {
     }
 
     #[test]
+    fn a_section_heading_counts_for_its_sentences() {
+        let question = q("what temperature suits a starter");
+        let texts = [
+            "A starter needs feeding at room temperature.",
+            "A starter is slow in a cold kitchen.",
+        ];
+        // A section in the middle of an article: no first-sentence bonus.
+        let cands: Vec<Candidate> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Candidate {
+                text,
+                position: 10 + i,
+            })
+            .collect();
+        let outside = score_sentences(&question, &cands, &HashSet::new(), &HashSet::new());
+        let heading = title(&["temperature"]);
+        let inside = score_sentences(&question, &cands, &HashSet::new(), &heading);
+        // Outside a section the sentence that says "temperature" wins; under a
+        // "Temperature" heading both say it, and neither scores less than before.
+        assert!(outside[0] > outside[1], "{outside:?}");
+        assert!(inside[1] > outside[1], "{inside:?} {outside:?}");
+        assert!((inside[1] - inside[0]).abs() < 1e-6, "{inside:?}");
+    }
+
+    #[test]
     fn related_forms_match() {
         let question = q("how did the president die");
-        let scores = score_sentences(
+        let scores = score(
             &question,
             &cands(&[
                 "The president served two terms.",
@@ -704,7 +744,7 @@ mod tests {
     fn words_in_every_sentence_and_title_weigh_less() {
         // "kiwi" is in the title and in every sentence; "eggs" only in one: that one wins.
         let question = q("kiwi eggs");
-        let scores = score_sentences(
+        let scores = score(
             &question,
             &cands(&[
                 "A kiwi is a bird of New Zealand with a long beak and small wings.",
@@ -721,14 +761,14 @@ mod tests {
     fn first_sentence_prior_and_floor() {
         // Equal matches: the article's first sentence wins.
         let question = q("river delta");
-        let s = score_sentences(
+        let s = score(
             &question,
             &cands(&["The river has a delta.", "The river has a delta."]),
             &HashSet::new(),
         );
         assert!(s[0] > s[1], "{s:?}");
         // Without a question word the opening sentence keeps a weak floor; others score 0.
-        let s = score_sentences(
+        let s = score(
             &question,
             &cands(&[
                 "Egypt is a country.",
@@ -744,7 +784,7 @@ mod tests {
             text: "Egypt is a country.",
             position: 3,
         }];
-        assert_eq!(score_sentences(&question, &later, &HashSet::new()), [0.0]);
+        assert_eq!(score(&question, &later, &HashSet::new()), [0.0]);
     }
 
     #[test]

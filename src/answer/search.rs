@@ -154,7 +154,8 @@ fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, us
             position: i + 1,
         })
         .collect();
-    let scores = excerpt::score_sentences(q, &candidates, &HashSet::new());
+    let heading = super::ask::heading_stems(lib, passage);
+    let scores = excerpt::score_sentences(q, &candidates, &HashSet::new(), &heading);
     let best = scores
         .iter()
         .enumerate()
