@@ -5,9 +5,11 @@
 //! into every passage of the article so that a passage can match on them, weighted.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -17,7 +19,10 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     TextAnalyzer,
 };
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Searcher, SegmentReader,
+    TantivyDocument, Term, TERMINATED,
+};
 
 use crate::content::Article;
 use crate::library::Passage;
@@ -100,6 +105,86 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     pub fields: Fields,
+    /// The article of every document, per segment, read on the first count that needs it.
+    articles: OnceLock<Vec<SegmentArticles>>,
+}
+
+/// One segment's documents as articles: the article of each document and the runs of
+/// consecutive documents of one article (passages are indexed in article order).
+struct SegmentArticles {
+    /// Article of each document ([`NO_ARTICLE`] for none).
+    article: Vec<u32>,
+    /// For each document, the first document after it of another article.
+    run_end: Vec<DocId>,
+    /// `(first document, end, article)` of each run.
+    runs: Vec<(DocId, DocId, u32)>,
+}
+
+const NO_ARTICLE: u32 = u32::MAX;
+
+/// A set of article ids below a bound (others are ignored), a bit each, with its size.
+struct ArticleSet {
+    bits: Vec<u64>,
+    len: usize,
+    count: usize,
+}
+
+impl ArticleSet {
+    fn new(len: usize) -> ArticleSet {
+        ArticleSet {
+            bits: vec![0; len.div_ceil(64)],
+            len,
+            count: 0,
+        }
+    }
+
+    fn has(&self, a: u32) -> bool {
+        let a = a as usize;
+        a < self.len && self.bits[a / 64] & (1 << (a % 64)) != 0
+    }
+
+    fn insert(&mut self, a: u32) {
+        let a = a as usize;
+        if a < self.len && self.bits[a / 64] & (1 << (a % 64)) == 0 {
+            self.bits[a / 64] |= 1 << (a % 64);
+            self.count += 1;
+        }
+    }
+}
+
+impl SegmentArticles {
+    fn read(reader: &SegmentReader) -> anyhow::Result<SegmentArticles> {
+        let column = reader.fast_fields().u64("article")?;
+        let max_doc = reader.max_doc();
+        let article: Vec<u32> = (0..max_doc)
+            .map(|d| {
+                column
+                    .first(d)
+                    .and_then(|a| u32::try_from(a).ok())
+                    .unwrap_or(NO_ARTICLE)
+            })
+            .collect();
+        let mut run_end = vec![0; article.len()];
+        let mut runs = Vec::new();
+        let mut start = 0;
+        while start < article.len() {
+            let a = article[start];
+            let mut end = start + 1;
+            if a != NO_ARTICLE {
+                while end < article.len() && article[end] == a {
+                    end += 1;
+                }
+                runs.push((start as DocId, end as DocId, a));
+            }
+            run_end[start..end].fill(end as DocId);
+            start = end;
+        }
+        Ok(SegmentArticles {
+            article,
+            run_end,
+            runs,
+        })
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -197,6 +282,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            articles: OnceLock::new(),
         })
     }
 
@@ -226,16 +312,31 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let hits = searcher.search(query, &TopDocs::with_limit(limit))?;
+        // Opening a fast-field column decodes its block headers: once per segment, not once
+        // per hit (that was a quarter of a `search`).
+        let mut columns: Vec<Option<Column<u64>>> = vec![None; searcher.segment_readers().len()];
         hits.into_iter()
-            .map(|(score, addr)| Ok((self.passage_of(searcher, addr)?, score)))
+            .map(|(score, addr)| {
+                let column = match &mut columns[addr.segment_ord as usize] {
+                    Some(c) => c,
+                    slot => slot.insert(
+                        searcher
+                            .segment_reader(addr.segment_ord)
+                            .fast_fields()
+                            .u64("passage")?,
+                    ),
+                };
+                Ok((self.passage_of(searcher, column, addr)?, score))
+            })
             .collect()
     }
 
-    fn passage_of(&self, searcher: &Searcher, addr: DocAddress) -> anyhow::Result<u32> {
-        let column = searcher
-            .segment_reader(addr.segment_ord)
-            .fast_fields()
-            .u64("passage")?;
+    fn passage_of(
+        &self,
+        searcher: &Searcher,
+        column: &Column<u64>,
+        addr: DocAddress,
+    ) -> anyhow::Result<u32> {
         if let Some(v) = column.first(addr.doc_id) {
             return Ok(v as u32);
         }
@@ -262,6 +363,97 @@ impl SearchIndex {
             }
         }
         Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// The number of articles (of ids below `articles`) with a passage that holds any of
+    /// `stems` in a weighted field: the documents [`SearchIndex::terms_query`] matches, counted
+    /// by article. `None` when the segments have deleted documents (count with a collector).
+    ///
+    /// A common word matches most passages, and visiting every match was the bulk of such a
+    /// search: an article once counted is skipped in each posting list (a seek past its run
+    /// of documents), and a list longer than the articles still uncounted is probed at those
+    /// articles only.
+    pub fn count_articles(
+        &self,
+        searcher: &Searcher,
+        stems: &[&str],
+        articles: usize,
+    ) -> anyhow::Result<Option<usize>> {
+        if searcher.segment_readers().iter().any(|r| r.has_deletes()) {
+            return Ok(None);
+        }
+        let maps = match self.articles.get() {
+            Some(m) => m,
+            None => {
+                let maps = searcher
+                    .segment_readers()
+                    .iter()
+                    .map(SegmentArticles::read)
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                self.articles.get_or_init(|| maps)
+            }
+        };
+        let readers = searcher.segment_readers();
+        if maps.len() != readers.len()
+            || maps
+                .iter()
+                .zip(readers)
+                .any(|(m, r)| m.article.len() != r.max_doc() as usize)
+        {
+            return Ok(None);
+        }
+        let mut seen = ArticleSet::new(articles);
+        for (reader, map) in readers.iter().zip(maps) {
+            let mut lists = Vec::new();
+            for (field, _) in self.fields.weighted() {
+                let inverted = reader.inverted_index(field)?;
+                for stem in stems {
+                    let term = Term::from_field_text(field, stem);
+                    if let Some(p) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+                        lists.push(p);
+                    }
+                }
+            }
+            // The longest lists first: they count most articles, the others are then probed.
+            lists.sort_by_key(|p| std::cmp::Reverse(p.doc_freq()));
+            for mut postings in lists {
+                let uncounted = articles - seen.count;
+                if uncounted == 0 {
+                    break;
+                }
+                let runs_left = map.runs.len() * uncounted / articles.max(1);
+                if runs_left < postings.doc_freq() as usize {
+                    for &(start, end, a) in &map.runs {
+                        if seen.has(a) {
+                            continue;
+                        }
+                        let mut doc = postings.doc();
+                        if doc < start {
+                            doc = postings.seek(start);
+                        }
+                        if doc == TERMINATED {
+                            break;
+                        }
+                        if doc < end {
+                            seen.insert(a);
+                        }
+                    }
+                } else {
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        let a = map.article[doc as usize];
+                        seen.insert(a);
+                        let end = map.run_end[doc as usize];
+                        doc = if end > doc + 1 {
+                            postings.seek(end)
+                        } else {
+                            postings.advance()
+                        };
+                    }
+                }
+            }
+        }
+        Ok(Some(seen.count))
     }
 
     /// Restricts `query` to one article.

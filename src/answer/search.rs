@@ -62,12 +62,24 @@ pub(super) fn search(
         None => base,
     };
     let searcher = lib.index.searcher();
-    answer.total = searcher.search(
-        query.as_ref(),
-        &DistinctArticles {
-            articles: lib.articles.len(),
-        },
-    )?;
+    // Words alone are counted from their posting lists; with a tag, by a collector.
+    let stems: Vec<&str> = q.terms.iter().flat_map(|t| t.stems()).collect();
+    let counted = match tag {
+        None if !stems.is_empty() => {
+            lib.index
+                .count_articles(&searcher, &stems, lib.articles.len())?
+        }
+        _ => None,
+    };
+    answer.total = match counted {
+        Some(total) => total,
+        None => searcher.search(
+            query.as_ref(),
+            &DistinctArticles {
+                articles: lib.articles.len(),
+            },
+        )?,
+    };
     answer.pages = answer.total.div_ceil(settings.page_size);
     if answer.total == 0 {
         answer.note = Some(match tag {
