@@ -6,7 +6,11 @@
 //! ASCII, English Snowball stemmer), so a stem computed here is a term that exists in the index.
 //! A test holds the two together.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
+use std::rc::Rc;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use tantivy::tokenizer::{AsciiFoldingFilter, RawTokenizer, TextAnalyzer};
@@ -25,9 +29,24 @@ pub struct Token {
     pub stem: String,
 }
 
+/// One word of a text with its forms shared (reference-counted) with the thread's word cache:
+/// [`words`] allocates nothing per word it has seen before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// Byte range of the word in the text it came from.
+    pub span: Range<usize>,
+    /// Lower-cased word, accents folded to ASCII.
+    pub lower: Rc<str>,
+    /// English stem of the lower-cased word (the indexed term).
+    pub stem: Rc<str>,
+}
+
 /// Words whose stems a thread remembers before it starts over (a collection's working
 /// vocabulary fits; memory stays bounded).
 const STEM_CACHE_WORDS: usize = 50_000;
+
+/// A word as written and its two forms.
+type WordCache = HashMap<Box<str>, (Rc<str>, Rc<str>), BuildHasherDefault<FxHasher>>;
 
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
@@ -41,7 +60,40 @@ thread_local! {
     // largest single cost of `ask`, a hash look-up is not.
     static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+    // Every sentence of the candidate passages is tokenized for each question: keyed by the
+    // word as written, a word seen before costs one hash look-up and no allocation.
+    static WORDS: RefCell<WordCache> = RefCell::new(WordCache::default());
 }
+
+/// The Fx hash (rustc's): short keys hash in a few instructions, where SipHash's set-up
+/// dominated the look-up of a word.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap` with the [`FxHasher`].
+pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Stems one lower-cased word.
 pub fn stem(lower: &str) -> String {
@@ -78,16 +130,44 @@ pub fn fold(lower: String) -> String {
 
 /// Splits `text` into tokens the way the index does.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    for span in word_spans(text) {
-        if span.len() > MAX_TOKEN_BYTES {
-            continue;
+    words(text)
+        .into_iter()
+        .map(|w| Token {
+            span: w.span,
+            lower: w.lower.to_string(),
+            stem: w.stem.to_string(),
+        })
+        .collect()
+}
+
+/// Splits `text` into words the way the index does: [`tokenize`] without an allocation per
+/// word (the forms come from the thread's word cache).
+pub fn words(text: &str) -> Vec<Word> {
+    WORDS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let mut out = Vec::new();
+        for span in word_spans(text) {
+            if span.len() > MAX_TOKEN_BYTES {
+                continue;
+            }
+            let raw = &text[span.clone()];
+            let (lower, stem) = match cache.get(raw) {
+                Some((lower, stem)) => (lower.clone(), stem.clone()),
+                None => {
+                    let lower = fold(raw.to_lowercase());
+                    let stem: Rc<str> = self::stem(&lower).into();
+                    let lower: Rc<str> = lower.into();
+                    if cache.len() >= STEM_CACHE_WORDS {
+                        cache.clear();
+                    }
+                    cache.insert(raw.into(), (lower.clone(), stem.clone()));
+                    (lower, stem)
+                }
+            };
+            out.push(Word { span, lower, stem });
         }
-        let lower = fold(text[span.clone()].to_lowercase());
-        let stem = stem(&lower);
-        out.push(Token { span, lower, stem });
-    }
-    out
+        out
+    })
 }
 
 /// Byte ranges of the maximal runs of alphanumeric characters in `text`.
@@ -333,6 +413,37 @@ mod tests {
         assert_eq!(stems, ["run", "dog", "it", "s", "unicod"]);
         assert_eq!(toks[4].lower, "unicode");
         assert_eq!(toks[1].span, 8..12);
+    }
+
+    #[test]
+    fn words_share_the_forms_of_tokens() {
+        let text = "Running RUNNING running Pokémon, café 1937";
+        // The second pass reads every word from the cache.
+        for _ in 0..2 {
+            let words = words(text);
+            let forms: Vec<(&str, &str)> = words.iter().map(|w| (&*w.lower, &*w.stem)).collect();
+            assert_eq!(
+                forms,
+                [
+                    ("running", "run"),
+                    ("running", "run"),
+                    ("running", "run"),
+                    ("pokemon", "pokemon"),
+                    ("cafe", "cafe"),
+                    ("1937", "1937")
+                ]
+            );
+            assert_eq!(words[3].span, 24..32);
+            let tokens: Vec<(Range<usize>, String, String)> = tokenize(text)
+                .into_iter()
+                .map(|t| (t.span, t.lower, t.stem))
+                .collect();
+            let from_words: Vec<(Range<usize>, String, String)> = words
+                .into_iter()
+                .map(|w| (w.span, w.lower.to_string(), w.stem.to_string()))
+                .collect();
+            assert_eq!(tokens, from_words);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, Ter
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
-use super::excerpt::{self, Candidate, Question};
+use super::excerpt::{self, Matcher, Question, Sentence};
 use super::expand;
 use super::{article_ref, articles, Answer, AskAnswer, AskResult, Scope};
 use crate::config::AnswerSettings;
@@ -213,6 +213,7 @@ pub fn rank_article_sentences(
 
 fn rank_in_article(lib: &Library, q: &Question, id: u32) -> anyhow::Result<Vec<RankedSentence>> {
     let passages: Vec<(u32, f32)> = lib.passages_of(id).map(|p| (p, 0.0)).collect();
+    let passages = tokenize_passages(lib, &passages);
     Ok(rank_sentences(lib, q, &passages, SentenceOrder::All))
 }
 
@@ -223,10 +224,11 @@ fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedS
         .index
         .top_passages(&searcher, query.as_ref(), CANDIDATES)?;
     let unknown = unknown_terms(lib, q);
+    let hits = tokenize_passages(lib, &hits);
     if unknown.is_empty() {
         return Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage));
     }
-    let corrected = correct_spellings(lib, q, &hits, &unknown);
+    let corrected = correct_spellings(q, &hits, &unknown);
     Ok(rank_sentences(
         lib,
         &corrected,
@@ -238,26 +240,40 @@ fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedS
 /// `q` with the words of `hits` that are close spellings of `terms` added as alternatives of
 /// the terms they stand in for.
 fn correct_spellings(
-    lib: &Library,
     q: &Question,
-    hits: &[(u32, f32)],
+    hits: &[PassageSentences<'_>],
     terms: &[excerpt::QueryTerm],
 ) -> Question {
     let mut corrected = q.clone();
-    for &(p, _) in hits {
-        for token in text::tokenize(&lib.passage_text(p)) {
-            if corrected.has(&token.stem) {
-                continue;
-            }
-            let close = terms.iter().find(|t| {
-                let len = t.stem.chars().count();
-                let d = strsim::damerau_levenshtein(&t.stem, &token.stem);
-                len >= 4 && d <= if len >= 8 { 2 } else { 1 }
-            });
-            if let Some(t) = close {
-                if let Some(term) = corrected.terms.iter_mut().find(|c| c.stem == t.stem) {
-                    term.alternatives.push(token.stem);
-                }
+    // (stem, its length in characters, the distance allowed) of the terms that can be corrected
+    // (four letters or more).
+    let terms: Vec<(&str, usize, usize)> = terms
+        .iter()
+        .map(|t| {
+            let len = t.stem.chars().count();
+            (t.stem.as_str(), len, if len >= 8 { 2 } else { 1 })
+        })
+        .filter(|&(_, len, _)| len >= 4)
+        .collect();
+    // A stem is judged once: the question only grows by stems judged close, which are then
+    // skipped as the question's own.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let words = hits
+        .iter()
+        .flat_map(|p| &p.sentences)
+        .flat_map(|s| &s.words);
+    for word in words {
+        if !seen.insert(&word.stem) || corrected.has(&word.stem) {
+            continue;
+        }
+        let len = word.stem.chars().count();
+        // The distance is at least the difference of the lengths.
+        let close = terms.iter().find(|&&(stem, term_len, max)| {
+            len.abs_diff(term_len) <= max && strsim::damerau_levenshtein(stem, &word.stem) <= max
+        });
+        if let Some(&(stem, _, _)) = close {
+            if let Some(term) = corrected.terms.iter_mut().find(|c| c.stem == stem) {
+                term.alternatives.push(word.stem.to_string());
             }
         }
     }
@@ -338,9 +354,10 @@ fn rank_fuzzy(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>
     }
     let query = BooleanQuery::new(clauses);
     let hits = lib.index.top_passages(&searcher, &query, CANDIDATES)?;
+    let hits = tokenize_passages(lib, &hits);
     // The sentence scorer needs the spellings that matched: the passages' own words that are
     // close to a question term stand in for it.
-    let corrected = correct_spellings(lib, q, &hits, &q.terms);
+    let corrected = correct_spellings(q, &hits, &q.terms);
     Ok(rank_sentences(
         lib,
         &corrected,
@@ -357,17 +374,57 @@ enum SentenceOrder {
     BestPerPassage,
 }
 
-/// Scores the sentences of `passages` (each with its retrieval score).
+/// The sentences of one candidate passage, tokenized once for the spelling correction and
+/// the scorer.
+struct PassageSentences<'l> {
+    passage: u32,
+    retrieval: f32,
+    /// Block index and byte range in the block of each sentence.
+    refs: Vec<(usize, Range<usize>)>,
+    sentences: Vec<Sentence<'l>>,
+}
+
+/// Cuts `passages` (each with its retrieval score) into tokenized sentences.
+fn tokenize_passages<'l>(lib: &'l Library, passages: &[(u32, f32)]) -> Vec<PassageSentences<'l>> {
+    passages
+        .iter()
+        .map(|&(pid, retrieval)| {
+            let first_position = sentence_offset(lib, pid);
+            let blocks = lib.passage_blocks(pid);
+            let mut refs = Vec::new();
+            for (bi, b) in blocks.iter().enumerate() {
+                for r in text::sentences(&b.text) {
+                    refs.push((bi, r));
+                }
+            }
+            let sentences = refs
+                .iter()
+                .enumerate()
+                .map(|(i, (bi, r))| Sentence::new(&blocks[*bi].text[r.clone()], first_position + i))
+                .collect();
+            PassageSentences {
+                passage: pid,
+                retrieval,
+                refs,
+                sentences,
+            }
+        })
+        .collect()
+}
+
+/// Scores the sentences of `passages`.
 fn rank_sentences(
     lib: &Library,
     q: &Question,
-    passages: &[(u32, f32)],
+    passages: &[PassageSentences<'_>],
     order: SentenceOrder,
 ) -> Vec<RankedSentence> {
-    let top_retrieval = passages.iter().map(|p| p.1).fold(0.0f32, f32::max);
+    let top_retrieval = passages.iter().map(|p| p.retrieval).fold(0.0f32, f32::max);
+    let matcher = Matcher::new(q);
     let mut out = Vec::new();
     let mut title_cache: HashMap<u32, HashSet<String>> = HashMap::new();
-    for &(pid, retrieval) in passages {
+    for ps in passages {
+        let pid = ps.passage;
         let p = &lib.passages[pid as usize];
         let title_stems = title_cache.entry(p.article).or_insert_with(|| {
             text::tokenize(&lib.article(p.article).title)
@@ -375,40 +432,25 @@ fn rank_sentences(
                 .map(|t| t.stem)
                 .collect()
         });
-        let first_position = sentence_offset(lib, pid);
-        let mut refs = Vec::new();
-        let blocks = lib.passage_blocks(pid);
-        for (bi, b) in blocks.iter().enumerate() {
-            for r in text::sentences(&b.text) {
-                refs.push((bi, r));
-            }
-        }
-        let candidates: Vec<Candidate> = refs
-            .iter()
-            .enumerate()
-            .map(|(i, (bi, r))| Candidate {
-                text: &blocks[*bi].text[r.clone()],
-                position: first_position + i,
-            })
-            .collect();
         let heading_stems = heading_stems(lib, pid);
-        let scores = excerpt::score_sentences(q, &candidates, title_stems, &heading_stems);
+        let scores = excerpt::score_tokenized(&matcher, &ps.sentences, title_stems, &heading_stems);
         // The passage's retrieval score, relative to the best retrieved, adds to every
         // sentence: it carries the title, section and article fields the sentence lacks.
         let prior = if top_retrieval > 0.0 {
-            RETRIEVAL_WEIGHT * retrieval / top_retrieval
+            RETRIEVAL_WEIGHT * ps.retrieval / top_retrieval
         } else {
             0.0
         };
-        let mut ranked: Vec<RankedSentence> = refs
-            .into_iter()
+        let mut ranked: Vec<RankedSentence> = ps
+            .refs
+            .iter()
+            .zip(&ps.sentences)
             .zip(scores)
-            .enumerate()
-            .map(|(i, ((block, range), s))| RankedSentence {
+            .map(|(((block, range), sentence), s)| RankedSentence {
                 passage: pid,
-                block,
-                range,
-                position: first_position + i,
+                block: *block,
+                range: range.clone(),
+                position: sentence.position,
                 score: s + prior,
             })
             .collect();

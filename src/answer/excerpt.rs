@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::text::{self, Token};
+use crate::text::{self, Token, Word};
 
 /// What kind of answer a question wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,82 +209,184 @@ pub fn score_sentences(
     title_stems: &HashSet<String>,
     heading_stems: &HashSet<String>,
 ) -> Vec<f32> {
-    let sentence_stems: Vec<(Vec<Token>, HashSet<String>)> = candidates
+    let sentences: Vec<Sentence> = candidates
         .iter()
-        .map(|c| {
-            let tokens = text::tokenize(c.text);
-            let stems = tokens.iter().map(|t| t.stem.clone()).collect();
-            (tokens, stems)
-        })
+        .map(|c| Sentence::new(c.text, c.position))
         .collect();
-    let n = candidates.len().max(1) as f32;
-    let local_factor: Vec<f32> = q
-        .terms
+    score_tokenized(&Matcher::new(q), &sentences, title_stems, heading_stems)
+}
+
+/// A candidate sentence with its words, tokenized once for all the uses of a question.
+#[derive(Debug, Clone)]
+pub struct Sentence<'a> {
+    pub text: &'a str,
+    /// Index of the sentence in its article (0 = the article's first sentence).
+    pub position: usize,
+    pub words: Vec<Word>,
+}
+
+impl<'a> Sentence<'a> {
+    pub fn new(text: &'a str, position: usize) -> Sentence<'a> {
+        Sentence {
+            text,
+            position,
+            words: text::words(text),
+        }
+    }
+}
+
+/// What one stem is to a question: the terms it stands for (itself or an alternative), the
+/// terms it is a related form of, and its id as a word of a phrase pair (0: none).
+#[derive(Debug, Default, Clone, Copy)]
+struct StemRole {
+    terms: u64,
+    related: u64,
+    part: u16,
+}
+
+// Term sets are bit masks.
+const _: () = assert!(MAX_TERMS <= 64);
+
+/// A question prepared to score many sentences: every stem that can count for it, with its
+/// role, found by one look-up per word.
+#[derive(Debug)]
+pub struct Matcher<'q> {
+    q: &'q Question,
+    roles: text::FxHashMap<&'q str, StemRole>,
+    /// `q.pairs` as the ids of their two words.
+    pairs: Vec<(u16, u16)>,
+}
+
+impl<'q> Matcher<'q> {
+    pub fn new(q: &'q Question) -> Matcher<'q> {
+        let mut roles: text::FxHashMap<&'q str, StemRole> = Default::default();
+        for (i, t) in q.terms.iter().enumerate() {
+            for s in t.stems() {
+                roles.entry(s).or_default().terms |= 1 << i;
+            }
+            for r in related(&t.stem) {
+                roles.entry(r).or_default().related |= 1 << i;
+            }
+        }
+        let mut next = 0u16;
+        let mut id = |s: &'q str| {
+            let role = roles.entry(s).or_default();
+            if role.part == 0 {
+                next += 1;
+                role.part = next;
+            }
+            role.part
+        };
+        let pairs = q.pairs.iter().map(|(a, b)| (id(a), id(b))).collect();
+        Matcher { q, roles, pairs }
+    }
+
+    fn role(&self, stem: &str) -> StemRole {
+        self.roles.get(stem).copied().unwrap_or_default()
+    }
+
+    /// The terms whose stems (or alternatives) are in `stems`.
+    fn terms_in(&self, stems: &HashSet<String>) -> u64 {
+        let mut mask = 0;
+        for (i, t) in self.q.terms.iter().enumerate() {
+            if t.found_in(stems) {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+}
+
+/// [`score_sentences`] for sentences already tokenized, with the question prepared.
+pub fn score_tokenized(
+    m: &Matcher<'_>,
+    sentences: &[Sentence<'_>],
+    title_stems: &HashSet<String>,
+    heading_stems: &HashSet<String>,
+) -> Vec<f32> {
+    let q = m.q;
+    let roles: Vec<Vec<StemRole>> = sentences
         .iter()
-        .map(|t| {
-            let df = sentence_stems.iter().filter(|(_, s)| t.found_in(s)).count() as f32;
+        .map(|s| s.words.iter().map(|w| m.role(&w.stem)).collect())
+        .collect();
+    let found: Vec<u64> = roles
+        .iter()
+        .map(|r| r.iter().fold(0, |acc, role| acc | role.terms))
+        .collect();
+    let in_title = m.terms_in(title_stems);
+    let in_heading = m.terms_in(heading_stems);
+    let bit = |mask: u64, i: usize| mask & (1 << i) != 0;
+    let n = sentences.len().max(1) as f32;
+    let local_factor: Vec<f32> = (0..q.terms.len())
+        .map(|i| {
+            let df = found.iter().filter(|&&f| bit(f, i)).count() as f32;
             1.0 - LOCAL_WEIGHT * df / n
         })
         .collect();
     let weight_i = |i: usize| {
         let t = &q.terms[i];
-        let w = if t.found_in(title_stems) {
+        let w = if bit(in_title, i) {
             t.idf * TITLE_TERM_WEIGHT
         } else {
             t.idf
         };
         w * local_factor[i]
     };
-    let total: f32 = (0..q.terms.len()).map(weight_i).sum::<f32>().max(1e-6);
+    let weights: Vec<f32> = (0..q.terms.len()).map(weight_i).collect();
+    let total: f32 = weights.iter().copied().sum::<f32>().max(1e-6);
     let raw_total: f32 = q.terms.iter().map(|t| t.idf).sum::<f32>().max(1e-6);
     let title_share: f32 = q
         .terms
         .iter()
-        .filter(|t| t.found_in(title_stems))
-        .map(|t| t.idf)
+        .enumerate()
+        .filter(|&(i, _)| bit(in_title, i))
+        .map(|(_, t)| t.idf)
         .sum::<f32>()
         / raw_total;
     let first_bonus = FIRST_SENTENCE_BONUS + FIRST_SENTENCE_TITLE_BONUS * title_share;
-    let raw: Vec<f32> = candidates
+    // A pair of title stems (the subject's own name) is no phrase evidence: most sentences of
+    // the article name it.
+    let pairs: Vec<(u16, u16)> = q
+        .pairs
         .iter()
-        .zip(&sentence_stems)
-        .map(|(c, (tokens, stems))| {
-            let anaphoric = refers_back(tokens);
+        .zip(&m.pairs)
+        .filter(|((a, b), _)| !(title_stems.contains(a) && title_stems.contains(b)))
+        .map(|(_, &ids)| ids)
+        .collect();
+    let raw: Vec<f32> = sentences
+        .iter()
+        .zip(&roles)
+        .zip(&found)
+        .map(|((s, roles), &found)| {
+            let anaphoric = refers_back(&s.words);
+            let related = roles.iter().fold(0, |acc, role| acc | role.related);
             let mut matched = 0.0f32;
-            for (i, t) in q.terms.iter().enumerate() {
-                if t.found_in(stems) {
-                    matched += weight_i(i);
-                } else if anaphoric && t.found_in(title_stems) {
-                    matched += ANAPHOR_WEIGHT * weight_i(i);
-                } else if related(&t.stem).iter().any(|r| stems.contains(*r)) {
-                    matched += RELATED_WEIGHT * weight_i(i);
-                } else if t.found_in(heading_stems) {
-                    matched += HEADING_WEIGHT * weight_i(i);
+            for (i, &w) in weights.iter().enumerate() {
+                if bit(found, i) {
+                    matched += w;
+                } else if anaphoric && bit(in_title, i) {
+                    matched += ANAPHOR_WEIGHT * w;
+                } else if bit(related, i) {
+                    matched += RELATED_WEIGHT * w;
+                } else if bit(in_heading, i) {
+                    matched += HEADING_WEIGHT * w;
                 }
             }
             let mut score = matched / total;
             if score == 0.0 {
                 return 0.0;
             }
-            // A pair of title stems (the subject's own name) is no phrase evidence: most
-            // sentences of the article name it.
-            let pairs = q
-                .pairs
+            let phrase = pairs
                 .iter()
-                .filter(|(a, b)| !(title_stems.contains(a) && title_stems.contains(b)))
-                .filter(|(a, b)| {
-                    tokens
-                        .windows(2)
-                        .any(|w| w[0].stem == *a && w[1].stem == *b)
-                })
+                .filter(|&&(a, b)| roles.windows(2).any(|w| w[0].part == a && w[1].part == b))
                 .count();
             if !q.pairs.is_empty() {
-                score += PAIR_WEIGHT * pairs as f32 / q.pairs.len() as f32;
+                score += PAIR_WEIGHT * phrase as f32 / q.pairs.len() as f32;
             }
-            if answers_kind(q.kind, c.text, tokens, q) {
+            if answers_kind(q.kind, s.text, &s.words, |j| roles[j].terms != 0) {
                 score += KIND_BONUS;
             }
-            if c.position == 0 {
+            if s.position == 0 {
                 score += first_bonus;
             }
             score
@@ -293,8 +395,8 @@ pub fn score_sentences(
     // The article's opening sentence usually says what the subject is: it stays a (weak)
     // candidate even without a question word of its own.
     let mut raw = raw;
-    for (r, c) in raw.iter_mut().zip(candidates) {
-        if *r == 0.0 && c.position == 0 {
+    for (r, s) in raw.iter_mut().zip(sentences) {
+        if *r == 0.0 && s.position == 0 {
             *r = FIRST_SENTENCE_FLOOR;
         }
     }
@@ -304,7 +406,7 @@ pub fn score_sentences(
             let next = raw.get(i + 1).copied().unwrap_or(0.0);
             if raw[i] > 0.0 {
                 // A sentence that refers back continues the one before it.
-                if refers_back(&sentence_stems[i].0) {
+                if refers_back(&sentences[i].words) {
                     raw[i] + NEIGHBOUR_WEIGHT * prev
                 } else {
                     raw[i] + NEIGHBOUR_WEIGHT * 0.5 * (prev + next)
@@ -318,7 +420,7 @@ pub fn score_sentences(
 
 /// Whether a sentence opens with a word that stands for the article's subject ("It", "He",
 /// "The film"): it is about the title even when it does not name it.
-fn refers_back(tokens: &[Token]) -> bool {
+fn refers_back(tokens: &[Word]) -> bool {
     const PRONOUNS: &[&str] = &[
         "it", "its", "he", "his", "she", "her", "they", "their", "this", "these",
     ];
@@ -377,8 +479,8 @@ fn refers_back(tokens: &[Token]) -> bool {
         "actress",
     ];
     match tokens {
-        [first, ..] if PRONOUNS.contains(&first.lower.as_str()) => true,
-        [first, second, ..] if first.lower == "the" => NOUNS.contains(&second.lower.as_str()),
+        [first, ..] if PRONOUNS.contains(&&*first.lower) => true,
+        [first, second, ..] if &*first.lower == "the" => NOUNS.contains(&&*second.lower),
         _ => false,
     }
 }
@@ -441,33 +543,42 @@ const MONTHS: &[&str] = &[
     "december",
 ];
 
-fn answers_kind(kind: QuestionKind, text: &str, tokens: &[Token], q: &Question) -> bool {
-    let is_year = |t: &Token| {
+/// Whether the sentence `text` (its words `tokens`) holds what a question of `kind` asks for;
+/// `known(i)` tells whether word `i` is a question term.
+fn answers_kind(
+    kind: QuestionKind,
+    text: &str,
+    tokens: &[Word],
+    known: impl Fn(usize) -> bool,
+) -> bool {
+    let is_year = |t: &Word| {
         t.lower.len() == 4
             && t.lower.chars().all(|c| c.is_ascii_digit())
             && matches!(t.lower.as_bytes()[0], b'1' | b'2')
     };
     // A number that is not a year and not in the question.
     let has_number = || {
-        tokens.iter().any(|t| {
-            !q.has(&t.stem)
+        tokens.iter().enumerate().any(|(i, t)| {
+            !known(i)
                 && ((t.lower.chars().any(|c| c.is_ascii_digit()) && !is_year(t))
-                    || NUMBER_WORDS.contains(&t.lower.as_str()))
+                    || NUMBER_WORDS.contains(&&*t.lower))
         })
     };
     // Capitalised words that are not at the sentence start and not in the question.
     let new_names = || {
         tokens
             .iter()
+            .enumerate()
             .skip(1)
-            .any(|t| text[t.span.clone()].starts_with(char::is_uppercase) && !q.has(&t.stem))
+            .any(|(i, t)| text[t.span.clone()].starts_with(char::is_uppercase) && !known(i))
     };
     match kind {
         QuestionKind::When => {
             tokens
                 .iter()
-                .any(|t| (is_year(t) && !q.has(&t.stem)) || MONTHS.contains(&t.lower.as_str()))
-                || tokens.iter().any(|t| t.lower == "century")
+                .enumerate()
+                .any(|(i, t)| (is_year(t) && !known(i)) || MONTHS.contains(&&*t.lower))
+                || tokens.iter().any(|t| &*t.lower == "century")
         }
         QuestionKind::HowMany | QuestionKind::HowLong => has_number(),
         QuestionKind::HowMuch => {
@@ -475,28 +586,28 @@ fn answers_kind(kind: QuestionKind, text: &str, tokens: &[Token], q: &Question) 
                 || text.contains(['$', '£', '€'])
                 || tokens
                     .iter()
-                    .any(|t| matches!(t.lower.as_str(), "million" | "billion" | "percent"))
+                    .any(|t| matches!(&*t.lower, "million" | "billion" | "percent"))
         }
         QuestionKind::HowOld => {
-            has_number() || tokens.iter().any(|t| t.lower == "born" || is_year(t))
+            has_number() || tokens.iter().any(|t| &*t.lower == "born" || is_year(t))
         }
         QuestionKind::Who => new_names(),
         QuestionKind::Where => {
             new_names()
                 && tokens
                     .iter()
-                    .any(|t| matches!(t.lower.as_str(), "in" | "at" | "near" | "located" | "from"))
+                    .any(|t| matches!(&*t.lower, "in" | "at" | "near" | "located" | "from"))
         }
         QuestionKind::Why => tokens.iter().any(|t| {
             matches!(
-                t.lower.as_str(),
+                &*t.lower,
                 "because" | "due" | "since" | "cause" | "caused" | "reason" | "so"
             )
         }),
         QuestionKind::Definition => tokens
             .iter()
             .take(12)
-            .any(|t| matches!(t.lower.as_str(), "is" | "are" | "was" | "were" | "refers")),
+            .any(|t| matches!(&*t.lower, "is" | "are" | "was" | "were" | "refers")),
         QuestionKind::Other => false,
     }
 }
@@ -649,20 +760,19 @@ mod tests {
 
     #[test]
     fn answer_kinds_need_a_new_value() {
+        let answers = |q: &Question, t: &str| {
+            let words = text::words(t);
+            answers_kind(q.kind, t, &words, |i| q.has(&words[i].stem))
+        };
         let how_many = q("how many moons does Mars have");
-        let toks = |t: &str| text::tokenize(t);
-        let t = "Mars has two moons.";
-        assert!(answers_kind(how_many.kind, t, &toks(t), &how_many));
+        assert!(answers(&how_many, "Mars has two moons."));
         // A year is not a count.
-        let t = "Mars was observed in 1877.";
-        assert!(!answers_kind(how_many.kind, t, &toks(t), &how_many));
+        assert!(!answers(&how_many, "Mars was observed in 1877."));
         let how_much = q("how much did the stadium cost");
-        let t = "The price tag was $1.5 billion.";
-        assert!(answers_kind(how_much.kind, t, &toks(t), &how_much));
+        assert!(answers(&how_much, "The price tag was $1.5 billion."));
         // A year the question already names is no answer to "when".
         let when = q("when did the 1967 season end");
-        let t = "The 1967 season was long.";
-        assert!(!answers_kind(when.kind, t, &toks(t), &when));
+        assert!(!answers(&when, "The 1967 season was long."));
     }
 
     #[test]
