@@ -89,14 +89,7 @@ fn run_size(tmp: &Path, size: usize, opts: &Options) -> anyhow::Result<(usize, F
     );
     // The questions go to the serving phase in a file: one `kind<TAB>text` per line.
     let qfile = base.join("questions.tsv");
-    let mut lines = String::new();
-    for (kind, q) in gen::questions(&c, opts.seed, opts.questions) {
-        lines.push_str(&format!("{kind:?}\t{q}\n"));
-    }
-    for p in gen::prefixes(&c, opts.seed, opts.questions) {
-        lines.push_str(&format!("Prefix\t{p}\n"));
-    }
-    std::fs::write(&qfile, lines)?;
+    std::fs::write(&qfile, questions_tsv(&c, opts.seed, opts.questions))?;
     let index = base.join("index");
     let baseline_dir = base.join("baseline");
     // Page cache warm for both builds: read once untimed.
@@ -151,6 +144,18 @@ fn run_size(tmp: &Path, size: usize, opts: &Options) -> anyhow::Result<(usize, F
     f.insert("start_max_s".into(), starts[starts.len() - 1].as_secs_f64());
     std::fs::remove_dir_all(&base)?;
     Ok((size, f))
+}
+
+/// The serving phase's inputs: one `kind<TAB>text` per line, `n` questions and `n` prefixes.
+fn questions_tsv(c: &gen::Collection, seed: u64, n: usize) -> String {
+    let mut lines = String::new();
+    for (kind, q) in gen::questions(c, seed, n) {
+        lines.push_str(&format!("{kind:?}\t{q}\n"));
+    }
+    for p in gen::prefixes(c, seed, n) {
+        lines.push_str(&format!("Prefix\t{p}\n"));
+    }
+    lines
 }
 
 fn keep_min(f: &mut Figures, k: &str, v: f64) {
@@ -235,11 +240,15 @@ fn rss_kb() -> (f64, f64) {
 fn phase(args: &[String]) -> anyhow::Result<()> {
     let name = args[0].as_str();
     if name == "generate" {
-        // `--phase generate DIR SIZE [SEED]`: a collection to profile with.
+        // `--phase generate DIR SIZE [SEED [QUESTIONS_FILE]]`: a collection to profile with,
+        // and the serving phase's inputs for it (`--phase serve DIR INDEX QUESTIONS_FILE`).
         let size = args[2].parse()?;
         let seed = args.get(3).map_or(Ok(42), |s| s.parse())?;
         let c = gen::generate(Path::new(&args[1]), seed, size)?;
         println!("mb {}", c.bytes as f64 / 1e6);
+        if let Some(qfile) = args.get(4) {
+            std::fs::write(qfile, questions_tsv(&c, seed, 1000))?;
+        }
         return Ok(());
     }
     let content = Path::new(&args[1]);
@@ -261,6 +270,7 @@ fn phase(args: &[String]) -> anyhow::Result<()> {
             println!("threads {threads}");
         }
         "serve" => serve(&settings, Path::new(&args[3]))?,
+        "answers" => answers(&settings, Path::new(&args[3]))?,
         "reload" => {
             // A serving process holds its library while the new one is built beside it.
             let old = Library::open(&settings, OpenMode::Reuse, Progress::Hidden)?;
@@ -406,6 +416,28 @@ fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
     println!("serve_rss_mb {}", rss / 1024.0);
     let (peak, _) = rss_kb();
     println!("serve_peak_mb {}", peak / 1024.0);
+    Ok(())
+}
+
+/// `--phase answers DIR INDEX QUESTIONS_FILE`: the JSON of every `ask` and `search` answer to
+/// the questions, one a line, to show that a change to the answer code keeps the answers.
+fn answers(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
+    let lib = Library::open(settings, OpenMode::Reuse, Progress::Hidden)?;
+    let engine = Engine::new(lib, settings.answer.clone());
+    let text = std::fs::read_to_string(questions)?;
+    for (kind, q) in text.lines().filter_map(|l| l.split_once('\t')) {
+        if kind == "Prefix" {
+            continue;
+        }
+        let search = Command::Search {
+            query: q.to_string(),
+            page: 1,
+            tag: None,
+        };
+        for command in [ask(q), search] {
+            println!("{}", serde_json::to_string(&engine.execute(&command)?)?);
+        }
+    }
     Ok(())
 }
 
