@@ -2,14 +2,15 @@
 //! for look-ups, built together and immutable afterwards. A reload builds a new one.
 //!
 //! Persistence: a persisted library lives in the index directory as `manifest.json` (format
-//! version and fingerprint), `library.bin` (passages, warnings and a table of chunks, postcard),
-//! `articles.bin` (the articles in chunks of [`CHUNK_ARTICLES`], each its own postcard value,
-//! so that they are encoded and decoded in parallel) and `tantivy/`.
+//! version and fingerprint), `library.bin` (passages, warnings and every article's front matter
+//! with where its sections and takeaways lie in `articles.bin`, postcard), `articles.bin` (each
+//! article's sections and takeaways, each its own postcard record, read on first use: see
+//! [`content::Lazy`]) and `tantivy/`.
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,16 +20,17 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
-use crate::content::{self, Article, Loaded, SourceFile, Warning};
+use crate::content::{self, Article, BodyFile, Lazy, Loaded, SourceFile, Warning};
 use crate::index::{SearchIndex, Target};
 use crate::names::NameIndex;
 use crate::text;
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
 
-/// Articles per chunk of `articles.bin`.
-pub const CHUNK_ARTICLES: usize = 256;
+/// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
+/// the encoded bytes held at once while building.
+const WRITE_BATCH: usize = 1024;
 
 /// A window of consecutive blocks inside one section: the unit of retrieval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,13 +86,15 @@ struct Manifest {
     passages: usize,
 }
 
-/// `library.bin`: everything but the articles, and where each chunk of articles lies in
-/// `articles.bin` (byte offset, length).
+/// `library.bin`: everything but the articles' bodies, which stay in `articles.bin` (the
+/// articles' [`Lazy`] parts are stored as positions in it).
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
+    articles: Vec<Article>,
     passages: Vec<Passage>,
     warnings: Vec<Warning>,
-    chunks: Vec<(u64, u64)>,
+    /// The length of `articles.bin`: a file cut short or replaced is noticed at open.
+    bodies_len: u64,
 }
 
 /// A persisted library read back, before its fingerprint is compared with the content's.
@@ -206,18 +210,22 @@ impl Library {
                     settings.index_threads,
                     bar,
                 )?;
-                let chunks = write_articles(&staging.join("articles.bin"), &articles)?;
+                // From here on the library reads its bodies from the file, like a reopened
+                // one: a serving process holds only the bodies it uses.
+                let mut articles = articles;
+                let bodies_len = write_articles(&staging.join("articles.bin"), &mut articles)?;
                 let snapshot = Snapshot {
+                    articles,
                     passages,
                     warnings,
-                    chunks,
+                    bodies_len,
                 };
                 let bytes = postcard::to_stdvec(&snapshot).context("cannot encode the library")?;
                 std::fs::write(staging.join("library.bin"), bytes)?;
                 let manifest = Manifest {
                     format: FORMAT_VERSION,
                     fingerprint: fingerprint.clone(),
-                    articles: articles.len(),
+                    articles: snapshot.articles.len(),
                     passages: snapshot.passages.len(),
                 };
                 std::fs::write(
@@ -226,6 +234,8 @@ impl Library {
                 )?;
                 swap_into_place(&staging, dir)?;
                 let index = SearchIndex::open(&dir.join("tantivy"))?;
+                let mut articles = snapshot.articles;
+                attach_bodies(&dir.join("articles.bin"), &mut articles, bodies_len)?;
                 return Ok(Library::assemble(
                     articles,
                     snapshot.passages,
@@ -253,7 +263,7 @@ impl Library {
     }
 
     /// Reads the persisted library in `dir`: `None` when there is none or it has another
-    /// format version. The articles' chunks are decoded in parallel.
+    /// format version. The articles' bodies are not read: each is read on first use.
     fn read_persisted(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         let manifest = match std::fs::read(dir.join("manifest.json")) {
             Ok(m) => m,
@@ -267,23 +277,12 @@ impl Library {
         }
         let bytes = std::fs::read(dir.join("library.bin")).context("cannot read library.bin")?;
         let snapshot: Snapshot = postcard::from_bytes(&bytes).context("bad library.bin")?;
-        let path = dir.join("articles.bin");
-        let chunks: Vec<Vec<Article>> = snapshot
-            .chunks
-            .par_iter()
-            .map(|&(offset, len)| -> anyhow::Result<Vec<Article>> {
-                let mut file = std::fs::File::open(&path).context("cannot open articles.bin")?;
-                file.seek(SeekFrom::Start(offset))?;
-                let mut buf = vec![0; usize::try_from(len)?];
-                file.read_exact(&mut buf)
-                    .context("articles.bin is cut short")?;
-                postcard::from_bytes(&buf).context("bad articles.bin")
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let mut articles = Vec::with_capacity(manifest.articles);
-        for chunk in chunks {
-            articles.extend(chunk);
-        }
+        let mut articles = snapshot.articles;
+        attach_bodies(
+            &dir.join("articles.bin"),
+            &mut articles,
+            snapshot.bodies_len,
+        )?;
         if articles.len() != manifest.articles || snapshot.passages.len() != manifest.passages {
             anyhow::bail!("manifest and library.bin disagree on the article or passage count");
         }
@@ -463,26 +462,68 @@ pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
     h.finalize().to_hex().to_string()
 }
 
-/// Writes `articles` to `path` in chunks of [`CHUNK_ARTICLES`], encoded in parallel; returns
-/// each chunk's (offset, length).
-fn write_articles(path: &Path, articles: &[Article]) -> anyhow::Result<Vec<(u64, u64)>> {
-    let encoded: Vec<Vec<u8>> = articles
-        .par_chunks(CHUNK_ARTICLES)
-        .map(postcard::to_stdvec)
-        .collect::<Result<_, _>>()
-        .context("cannot encode the articles")?;
+/// Writes each article's sections and takeaways to `path`, one postcard record each (encoded
+/// in parallel, [`WRITE_BATCH`] articles at a time), and turns them into [`Lazy::stored`]
+/// parts at those positions (not yet attached to the file). Returns the file's length.
+fn write_articles(path: &Path, articles: &mut [Article]) -> anyhow::Result<u64> {
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
-    let mut table = Vec::with_capacity(encoded.len());
     let mut offset = 0u64;
-    for chunk in &encoded {
-        file.write_all(chunk)?;
-        table.push((offset, chunk.len() as u64));
-        offset += chunk.len() as u64;
+    for batch in articles.chunks_mut(WRITE_BATCH) {
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .par_iter()
+            .map(|a| -> postcard::Result<_> {
+                Ok((
+                    postcard::to_stdvec(a.sections.value())?,
+                    postcard::to_stdvec(a.takeaways.value())?,
+                ))
+            })
+            .collect::<Result<_, _>>()
+            .context("cannot encode the articles")?;
+        for (a, (sections, takeaways)) in batch.iter_mut().zip(encoded) {
+            let mut put = |bytes: &[u8]| -> anyhow::Result<(u64, u32)> {
+                file.write_all(bytes)?;
+                let at = (offset, u32::try_from(bytes.len())?);
+                offset += bytes.len() as u64;
+                Ok(at)
+            };
+            let (o, l) = put(&sections)?;
+            a.sections = Lazy::stored(o, l);
+            let (o, l) = put(&takeaways)?;
+            a.takeaways = Lazy::stored(o, l);
+        }
     }
     file.flush()?;
-    Ok(table)
+    Ok(offset)
+}
+
+/// Opens `articles.bin` for the stored parts of `articles` to read from; fails when its length
+/// is not the `expected` one or a part lies beyond its end.
+fn attach_bodies(path: &Path, articles: &mut [Article], expected: u64) -> anyhow::Result<()> {
+    let file = std::sync::Arc::new(
+        BodyFile::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+    );
+    if file.len() != expected {
+        anyhow::bail!(
+            "{} is {} bytes, library.bin expects {expected}",
+            path.display(),
+            file.len()
+        );
+    }
+    for a in articles {
+        for (offset, len) in [a.sections.position(), a.takeaways.position()]
+            .into_iter()
+            .flatten()
+        {
+            if offset + u64::from(len) > expected {
+                anyhow::bail!("library.bin points past the end of {}", path.display());
+            }
+        }
+        a.sections.attach(&file);
+        a.takeaways.attach(&file);
+    }
+    Ok(())
 }
 
 /// The folder that holds `dir`, and the name prefix of `dir`'s staging folders in it
@@ -633,11 +674,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_persisted_library_of_several_chunks_reads_back_whole() {
+    fn a_persisted_library_of_several_batches_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let content = dir.path().join("content");
         std::fs::create_dir(&content).unwrap();
-        let n = CHUNK_ARTICLES * 2 + 7;
+        let n = WRITE_BATCH + 7;
         for i in 0..n {
             std::fs::write(
                 content.join(format!("a{i:04}.md")),
@@ -652,11 +693,26 @@ mod tests {
         let reopened = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         assert!(reopened.info.reused);
         assert_eq!(reopened.articles.len(), n);
+        assert!(reopened.articles.iter().all(|a| !a.sections.is_loaded()));
         assert_eq!(reopened.articles, built.articles);
         assert_eq!(reopened.passages, built.passages);
+        // Compared with the parsed articles by their bytes, the bodies are not read...
+        let parsed = content::load(&settings.content).unwrap().articles;
+        assert_eq!(reopened.articles, parsed);
+        assert!(reopened.articles.iter().all(|a| !a.sections.is_loaded()));
+        // ...and read on first use, they are the parsed ones.
+        for (a, p) in reopened.articles.iter().zip(&parsed) {
+            assert_eq!(a.sections.value(), p.sections.value());
+            assert_eq!(a.takeaways.value(), p.takeaways.value());
+        }
+        assert!(reopened.articles.iter().all(|a| a.sections.is_loaded()));
+        let id = reopened.by_slug("a0003").unwrap();
+        assert_eq!(reopened.passage_text(id * 2), "First paragraph 3.");
+        assert_eq!(reopened.passage_blocks(id * 2 + 1)[0].text, "item 3");
         let last = reopened.by_slug(&format!("a{:04}", n - 1)).unwrap();
         assert_eq!(reopened.article(last).title, format!("Article {}", n - 1));
-        // A chunk cut short is noticed, and the library is rebuilt.
+        // A file of bodies cut short is noticed, and the library is rebuilt. (The libraries
+        // open on it were cut short too: their last article now reads as empty.)
         let bin = dir.path().join("index/articles.bin");
         let len = std::fs::metadata(&bin).unwrap().len();
         std::fs::OpenOptions::new()
@@ -667,6 +723,7 @@ mod tests {
             .unwrap();
         let rebuilt = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         assert!(!rebuilt.info.reused);
-        assert_eq!(rebuilt.articles, built.articles);
+        assert!(rebuilt.articles == parsed);
+        assert!(built.article(last).sections.is_empty());
     }
 }

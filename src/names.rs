@@ -47,8 +47,24 @@ pub struct NameIndex {
     /// lower-cased name from there: offsets, not copies, to keep the index small.
     words: Vec<(u32, u32)>,
     trigrams: HashMap<[char; 3], Vec<u32>, BuildFx>,
+    /// What the fuzzy stage reads of each entry, for thousands of entries per keystroke:
+    /// `fuzzy_text[heads[e].text]` is entry `e`'s lower-cased name, `fuzzy_starts[heads[e].starts]`
+    /// its word starts, in two buffers read in entry order, instead of three scattered
+    /// allocations per entry (the stage waited on memory more than it computed).
+    heads: Vec<Head>,
+    fuzzy_text: String,
+    fuzzy_starts: Vec<u32>,
     /// Entry ids in order of their lower-cased names (stable): the answer to an empty query.
     alphabetical: Vec<u32>,
+}
+
+/// Where entry `e`'s name and word starts lie in the name index's dense buffers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Head {
+    text: (u32, u32),
+    starts: (u32, u32),
+    /// The name is ASCII: its characters are its bytes, read without decoding.
+    ascii: bool,
 }
 
 /// Lower-cased, accents folded ("pokemon" finds "Pokémon"), whitespace collapsed.
@@ -100,6 +116,17 @@ impl NameIndex {
                 })
                 .unwrap_or(idx.entries.len() - 1) as u32;
             idx.keys.push((a.slug.clone(), title_entry));
+        }
+        for entry in &idx.entries {
+            let text = idx.fuzzy_text.len() as u32;
+            idx.fuzzy_text.push_str(&entry.lower);
+            let starts = idx.fuzzy_starts.len() as u32;
+            idx.fuzzy_starts.extend_from_slice(&entry.starts);
+            idx.heads.push(Head {
+                text: (text, idx.fuzzy_text.len() as u32),
+                starts: (starts, idx.fuzzy_starts.len() as u32),
+                ascii: entry.lower.is_ascii(),
+            });
         }
         for (e, entry) in idx.entries.iter().enumerate() {
             let lower = &entry.lower;
@@ -184,7 +211,11 @@ impl NameIndex {
         tier(&mut out, MatchKind::Prefix, keys(false));
         tier(&mut out, MatchKind::WordPrefix, words());
         if out.len() < limit {
-            for (e, sim) in self.fuzzy(&q) {
+            let wanted = Wanted {
+                seen: &seen,
+                count: limit - out.len(),
+            };
+            for (e, sim) in self.fuzzy(&q, &wanted) {
                 if out.len() >= limit {
                     break;
                 }
@@ -207,8 +238,11 @@ impl NameIndex {
     }
 
     /// Entries sharing trigrams with `q`, scored by how much of `q` (or of the name's start)
-    /// they cover, best first; weak ones are dropped. At most [`FUZZY_MAX`].
-    fn fuzzy(&self, q: &str) -> Vec<(u32, f32)> {
+    /// they cover, best first; weak ones are dropped. At most [`FUZZY_MAX`], and only as many
+    /// as it takes to find `wanted.count` entries of other articles than `wanted.seen`: the
+    /// caller reads no further, and the fewer ranks are to be filled, the sooner the rest can
+    /// be skipped.
+    fn fuzzy(&self, q: &str, wanted: &Wanted) -> Vec<(u32, f32)> {
         let qt = trigrams(q);
         if qt.is_empty() {
             return Vec::new();
@@ -246,31 +280,40 @@ impl NameIndex {
         let mut head: Vec<char> = Vec::with_capacity(typed);
         let mut flags: Vec<bool> = Vec::new();
         let counts_q = CharCounts::of(&query);
+        let mut used = [0u16; 128];
         let mut scored: Vec<(u32, f32)> = Vec::new();
         let by_rank = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        // `full`: the ranking holds all it needs, its last entry is the one to beat.
+        let mut full = false;
         for e in candidates {
             let overlap = overlap(e);
-            if scored.len() >= FUZZY_MAX {
-                let worst = scored[FUZZY_MAX - 1].1;
+            if full {
+                let worst = scored[scored.len() - 1].1;
                 if 0.5 * overlap + 0.5 < worst {
                     break;
                 }
             }
-            let entry = &self.entries[e as usize];
+            let h = self.heads[e as usize];
+            let lower = &self.fuzzy_text[h.text.0 as usize..h.text.1 as usize];
             // The similarity this entry needs to be kept (and to enter a full top): a head
             // whose similarity cannot reach it cannot change the outcome, and is skipped on a
             // cheap upper bound of its similarity.
             let mut floor = 0.6f32;
-            if scored.len() >= FUZZY_MAX {
-                floor = floor.max(scored[FUZZY_MAX - 1].1);
+            if full {
+                floor = floor.max(scored[scored.len() - 1].1);
             }
             let need = ((floor - 0.5 * overlap) / 0.5) as f64 - 1e-4;
-            let sim = entry
-                .starts
+            let sim = self.fuzzy_starts[h.starts.0 as usize..h.starts.1 as usize]
                 .iter()
                 .filter_map(|&start| {
-                    let rest = &entry.lower[start as usize..];
-                    if jaro_winkler_bound(&query, rest, typed, &counts_q) < need {
+                    let rest = &lower[start as usize..];
+                    let bound = if h.ascii {
+                        let chars = rest.bytes().map(char::from);
+                        jaro_winkler_bound(&query, chars, typed, &counts_q, &mut used)
+                    } else {
+                        jaro_winkler_bound(&query, rest.chars(), typed, &counts_q, &mut used)
+                    };
+                    if bound < need {
                         return None;
                     }
                     head.clear();
@@ -282,10 +325,28 @@ impl NameIndex {
             if score >= 0.6 {
                 let at = scored.partition_point(|x| by_rank(x, &(e, score)).is_lt());
                 scored.insert(at, (e, score));
-                scored.truncate(FUZZY_MAX);
+                full = self.cut_to_wanted(&mut scored, wanted);
             }
         }
         scored
+    }
+
+    /// Drops the entries of a ranking past the one that completes what is `wanted` (or past
+    /// [`FUZZY_MAX`]); `true` when the ranking is complete.
+    fn cut_to_wanted(&self, scored: &mut Vec<(u32, f32)>, wanted: &Wanted) -> bool {
+        let mut found: Vec<u32> = Vec::with_capacity(wanted.count.min(FUZZY_MAX));
+        for (i, &(e, _)) in scored.iter().enumerate() {
+            let article = self.entries[e as usize].article;
+            if !wanted.seen.contains(&article) && !found.contains(&article) {
+                found.push(article);
+                if found.len() == wanted.count {
+                    scored.truncate(i + 1);
+                    return true;
+                }
+            }
+        }
+        scored.truncate(FUZZY_MAX);
+        scored.len() == FUZZY_MAX
     }
 }
 
@@ -348,13 +409,22 @@ impl CharCounts {
 /// characters, so there are at most as many as the characters the two have in common
 /// (counted with repetition; any non-ASCII character of `b` is assumed to match), the
 /// transposition term is at most 1, and the Winkler boost grows with the Jaro similarity.
-fn jaro_winkler_bound(a: &[char], b: &str, take: usize, counts_a: &CharCounts) -> f64 {
-    let mut left = counts_a.0;
+///
+/// `used` counts the characters of `b` paired so far; it is all zeros on entry and on return
+/// (cheaper than a fresh copy of `counts_a` per call: this runs for every word of thousands of
+/// names per keystroke).
+fn jaro_winkler_bound<I: Iterator<Item = char> + Clone>(
+    a: &[char],
+    b: I,
+    take: usize,
+    counts_a: &CharCounts,
+    used: &mut [u16; 128],
+) -> f64 {
     let mut common = 0usize;
     let mut b_len = 0usize;
     let mut prefix = 0usize;
     let mut in_prefix = true;
-    for ch in b.chars().take(take) {
+    for ch in b.clone().take(take) {
         if in_prefix && b_len < 4 && a.get(b_len) == Some(&ch) {
             prefix += 1;
         } else {
@@ -363,10 +433,13 @@ fn jaro_winkler_bound(a: &[char], b: &str, take: usize, counts_a: &CharCounts) -
         b_len += 1;
         if !ch.is_ascii() {
             common += 1;
-        } else if left[ch as usize] > 0 {
-            left[ch as usize] -= 1;
+        } else if used[ch as usize] < counts_a.0[ch as usize] {
+            used[ch as usize] += 1;
             common += 1;
         }
+    }
+    for ch in b.take(take).filter(char::is_ascii) {
+        used[ch as usize] = 0;
     }
     if a.is_empty() || b_len == 0 {
         return 1.0;
@@ -437,6 +510,12 @@ fn jaro_winkler(a: &[char], b: &[char], flags: &mut Vec<bool>) -> f64 {
 /// At most this many fuzzy candidates are ranked.
 const FUZZY_MAX: usize = 50;
 
+/// What the fuzzy stage of a look-up is to find: `count` more articles, none of `seen`.
+struct Wanted<'a> {
+    seen: &'a std::collections::HashSet<u32>,
+    count: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,8 +531,8 @@ mod tests {
             authors: vec![],
             date: None,
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
-            sections: vec![],
-            takeaways: vec![],
+            sections: crate::content::Lazy::loaded(vec![]),
+            takeaways: crate::content::Lazy::loaded(vec![]),
             path: format!("{slug}.md").into(),
             format: Format::Markdown,
         }
@@ -530,6 +609,23 @@ mod tests {
         scored
     }
 
+    /// A look-up as first written: the full fuzzy ranking, read until `limit` articles.
+    fn lookup_reference(idx: &NameIndex, q: &str, limit: usize) -> Vec<NameMatch> {
+        let mut out: Vec<NameMatch> = idx.lookup(q, limit);
+        out.retain(|m| m.kind != MatchKind::Fuzzy);
+        let mut seen: std::collections::HashSet<u32> = out.iter().map(|m| m.article).collect();
+        for (e, sim) in fuzzy_reference(idx, &normalize(q)) {
+            if out.len() >= limit {
+                break;
+            }
+            let entry = &idx.entries[e as usize];
+            if seen.insert(entry.article) {
+                out.push(idx.hit(entry, MatchKind::Fuzzy, sim));
+            }
+        }
+        out
+    }
+
     #[test]
     fn jaro_winkler_is_strsims() {
         let words = [
@@ -555,7 +651,15 @@ mod tests {
             for y in words {
                 let (a, b): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
                 let ours = jaro_winkler(&a, &b, &mut flags);
-                let bound = jaro_winkler_bound(&a, y, usize::MAX, &CharCounts::of(&a));
+                let mut used = [0u16; 128];
+                let counts = CharCounts::of(&a);
+                let bound = jaro_winkler_bound(&a, y.chars(), usize::MAX, &counts, &mut used);
+                assert_eq!(used, [0u16; 128]);
+                let bytes = y.bytes().map(char::from);
+                if y.is_ascii() {
+                    let same = jaro_winkler_bound(&a, bytes, usize::MAX, &counts, &mut used);
+                    assert_eq!(same.to_bits(), bound.to_bits());
+                }
                 assert!(bound >= ours, "{x:?} {y:?}");
                 assert_eq!(
                     ours.to_bits(),
@@ -586,7 +690,20 @@ mod tests {
         for q in [
             "karo", "rusti", "tanvo mi", "braka", "selne ro", "kxro", "vomi", "r",
         ] {
-            assert_eq!(idx.fuzzy(q), fuzzy_reference(&idx, q), "query {q:?}");
+            let all = Wanted {
+                seen: &Default::default(),
+                count: usize::MAX,
+            };
+            assert_eq!(idx.fuzzy(q, &all), fuzzy_reference(&idx, q), "query {q:?}");
+            // A look-up that stops the fuzzy stage once it has enough gives what the full
+            // ranking gives.
+            for limit in [1, 2, 5, 25] {
+                assert_eq!(
+                    idx.lookup(q, limit),
+                    lookup_reference(&idx, q, limit),
+                    "{q:?}"
+                );
+            }
         }
         // The empty query lists names alphabetically.
         let all: Vec<String> = idx.lookup("", 5).into_iter().map(|m| m.name).collect();

@@ -4,8 +4,11 @@
 //! A broken file never stops the load: it becomes a [`Warning`] and the rest is read.
 
 mod front;
+mod lazy;
 mod markdown;
 mod plain;
+
+pub use lazy::{BodyFile, Lazy};
 
 use std::path::{Path, PathBuf};
 
@@ -100,8 +103,9 @@ pub struct Article {
     pub authors: Vec<String>,
     pub date: Option<String>,
     pub aliases: Vec<String>,
-    pub sections: Vec<Section>,
-    pub takeaways: Vec<Takeaway>,
+    /// In memory when just parsed; read on first use in a persisted library (see [`Lazy`]).
+    pub sections: Lazy<Vec<Section>>,
+    pub takeaways: Lazy<Vec<Takeaway>>,
     /// Path relative to the content directory.
     pub path: PathBuf,
     pub format: Format,
@@ -447,8 +451,8 @@ pub fn parse_article(
         authors: front.authors.clone(),
         date: front.date.clone(),
         aliases: front.aliases.clone(),
-        sections,
-        takeaways,
+        sections: Lazy::loaded(sections),
+        takeaways: Lazy::loaded(takeaways),
         path: rel.to_path_buf(),
         format,
     })
