@@ -88,7 +88,9 @@ impl std::hash::Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The multiplications leave the low bits (the table's bucket index) weak: bring
+        // high bits down (as rustc-hash 2 does).
+        self.0.rotate_left(26)
     }
 }
 
