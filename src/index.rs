@@ -5,11 +5,12 @@
 //! into every passage of the article so that a passage can match on them, weighted.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
+use tantivy::postings::SegmentPostings;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -107,7 +108,11 @@ pub struct SearchIndex {
     pub fields: Fields,
     /// The article of every document, per segment, read on the first count that needs it.
     articles: OnceLock<Vec<SegmentArticles>>,
+    /// The articles of common words, by field and stem, once counted.
+    common: Mutex<CommonArticles>,
 }
+
+type CommonArticles = std::collections::HashMap<(u32, String), std::sync::Arc<[u64]>>;
 
 /// One segment's documents as articles: the article of each document and the runs of
 /// consecutive documents of one article (passages are indexed in article order).
@@ -121,6 +126,55 @@ struct SegmentArticles {
 }
 
 const NO_ARTICLE: u32 = u32::MAX;
+
+/// A word in at least this many passages of a field is common: its articles are remembered.
+const COMMON_WORD_DOCS: u64 = 4096;
+/// The remembered articles of common words take at most this many bytes.
+const COMMON_CACHE_BYTES: usize = 4 << 20;
+
+/// Adds to `seen` the articles of the documents of `postings` (documents of segment `map`).
+/// An article once counted is skipped (a seek past its run of documents); a list longer than
+/// the articles still uncounted is probed at those articles only.
+fn count_list(
+    mut postings: SegmentPostings,
+    map: &SegmentArticles,
+    seen: &mut ArticleSet,
+    articles: usize,
+) {
+    let uncounted = articles - seen.count;
+    if uncounted == 0 {
+        return;
+    }
+    let runs_left = map.runs.len() * uncounted / articles.max(1);
+    if runs_left < postings.doc_freq() as usize {
+        for &(start, end, a) in &map.runs {
+            if seen.has(a) {
+                continue;
+            }
+            let mut doc = postings.doc();
+            if doc < start {
+                doc = postings.seek(start);
+            }
+            if doc == TERMINATED {
+                break;
+            }
+            if doc < end {
+                seen.insert(a);
+            }
+        }
+    } else {
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            seen.insert(map.article[doc as usize]);
+            let end = map.run_end[doc as usize];
+            doc = if end > doc + 1 {
+                postings.seek(end)
+            } else {
+                postings.advance()
+            };
+        }
+    }
+}
 
 /// A set of article ids below a bound (others are ignored), a bit each, with its size.
 struct ArticleSet {
@@ -141,6 +195,13 @@ impl ArticleSet {
     fn has(&self, a: u32) -> bool {
         let a = a as usize;
         a < self.len && self.bits[a / 64] & (1 << (a % 64)) != 0
+    }
+
+    fn union(&mut self, bits: &[u64]) {
+        for (w, b) in self.bits.iter_mut().zip(bits) {
+            *w |= b;
+        }
+        self.count = self.bits.iter().map(|w| w.count_ones() as usize).sum();
     }
 
     fn insert(&mut self, a: u32) {
@@ -283,6 +344,7 @@ impl SearchIndex {
             reader,
             fields,
             articles: OnceLock::new(),
+            common: Mutex::new(CommonArticles::new()),
         })
     }
 
@@ -370,9 +432,8 @@ impl SearchIndex {
     /// by article. `None` when the segments have deleted documents (count with a collector).
     ///
     /// A common word matches most passages, and visiting every match was the bulk of such a
-    /// search: an article once counted is skipped in each posting list (a seek past its run
-    /// of documents), and a list longer than the articles still uncounted is probed at those
-    /// articles only.
+    /// search: a common word's articles are counted once and remembered; in the other lists
+    /// an article once counted is skipped ([`count_list`]).
     pub fn count_articles(
         &self,
         searcher: &Searcher,
@@ -403,57 +464,67 @@ impl SearchIndex {
             return Ok(None);
         }
         let mut seen = ArticleSet::new(articles);
+        // A common word's articles are remembered: questions repeat the common words.
+        let mut rare = Vec::new();
+        for (field, _) in self.fields.weighted() {
+            for stem in stems {
+                let term = Term::from_field_text(field, stem);
+                let docs = searcher.doc_freq(&term)?;
+                if docs >= COMMON_WORD_DOCS {
+                    seen.union(&self.common_articles(searcher, maps, field, stem, articles)?);
+                } else if docs > 0 {
+                    rare.push(term);
+                }
+            }
+        }
         for (reader, map) in readers.iter().zip(maps) {
             let mut lists = Vec::new();
-            for (field, _) in self.fields.weighted() {
-                let inverted = reader.inverted_index(field)?;
-                for stem in stems {
-                    let term = Term::from_field_text(field, stem);
-                    if let Some(p) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
-                        lists.push(p);
-                    }
+            for term in &rare {
+                let inverted = reader.inverted_index(term.field())?;
+                if let Some(p) = inverted.read_postings(term, IndexRecordOption::Basic)? {
+                    lists.push(p);
                 }
             }
             // The longest lists first: they count most articles, the others are then probed.
             lists.sort_by_key(|p| std::cmp::Reverse(p.doc_freq()));
-            for mut postings in lists {
-                let uncounted = articles - seen.count;
-                if uncounted == 0 {
+            for postings in lists {
+                if seen.count == articles {
                     break;
                 }
-                let runs_left = map.runs.len() * uncounted / articles.max(1);
-                if runs_left < postings.doc_freq() as usize {
-                    for &(start, end, a) in &map.runs {
-                        if seen.has(a) {
-                            continue;
-                        }
-                        let mut doc = postings.doc();
-                        if doc < start {
-                            doc = postings.seek(start);
-                        }
-                        if doc == TERMINATED {
-                            break;
-                        }
-                        if doc < end {
-                            seen.insert(a);
-                        }
-                    }
-                } else {
-                    let mut doc = postings.doc();
-                    while doc != TERMINATED {
-                        let a = map.article[doc as usize];
-                        seen.insert(a);
-                        let end = map.run_end[doc as usize];
-                        doc = if end > doc + 1 {
-                            postings.seek(end)
-                        } else {
-                            postings.advance()
-                        };
-                    }
-                }
+                count_list(postings, map, &mut seen, articles);
             }
         }
         Ok(Some(seen.count))
+    }
+
+    /// The articles with `stem` in `field` (a bit each), from the cache or counted once.
+    fn common_articles(
+        &self,
+        searcher: &Searcher,
+        maps: &[SegmentArticles],
+        field: Field,
+        stem: &str,
+        articles: usize,
+    ) -> anyhow::Result<std::sync::Arc<[u64]>> {
+        let key = (field.field_id(), stem.to_string());
+        if let Some(bits) = self.common.lock().expect("cache lock").get(&key) {
+            return Ok(bits.clone());
+        }
+        let mut set = ArticleSet::new(articles);
+        let term = Term::from_field_text(field, stem);
+        for (reader, map) in searcher.segment_readers().iter().zip(maps) {
+            let inverted = reader.inverted_index(field)?;
+            if let Some(p) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+                count_list(p, map, &mut set, articles);
+            }
+        }
+        let bits: std::sync::Arc<[u64]> = set.bits.into();
+        let mut cache = self.common.lock().expect("cache lock");
+        let bytes: usize = cache.values().map(|b| b.len() * 8).sum();
+        if bytes + bits.len() * 8 <= COMMON_CACHE_BYTES {
+            cache.insert(key, bits.clone());
+        }
+        Ok(bits)
     }
 
     /// Restricts `query` to one article.
