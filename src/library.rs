@@ -3,9 +3,10 @@
 //!
 //! Persistence: a persisted library lives in the index directory as `manifest.json` (format
 //! version and fingerprint), `library.bin` (passages, warnings and every article's front matter
-//! with where its sections and takeaways lie in `articles.bin`, postcard), `articles.bin` (each
-//! article's sections and takeaways, each its own postcard record, read on first use: see
-//! [`content::Lazy`]) and `tantivy/`.
+//! and section headings, with where each section's blocks and the takeaways lie in
+//! `articles.bin`, postcard), `articles.bin` (each section's blocks and each article's
+//! takeaways, each its own postcard record, read on first use: see [`content::Lazy`]) and
+//! `tantivy/`.
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
 
@@ -26,7 +27,7 @@ use crate::names::NameIndex;
 use crate::text;
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
 
 /// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
 /// the encoded bytes held at once while building.
@@ -462,22 +463,25 @@ pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
     h.finalize().to_hex().to_string()
 }
 
-/// Writes each article's sections and takeaways to `path`, one postcard record each (encoded
-/// in parallel, [`WRITE_BATCH`] articles at a time), and turns them into [`Lazy::stored`]
-/// parts at those positions (not yet attached to the file). Returns the file's length.
+/// Writes each section's blocks and each article's takeaways to `path`, one postcard record
+/// each (encoded in parallel, [`WRITE_BATCH`] articles at a time), and turns them into
+/// [`Lazy::stored`] parts at those positions (not yet attached to the file): an answer reads
+/// the sections it cites, not the whole article. Returns the file's length.
 fn write_articles(path: &Path, articles: &mut [Article]) -> anyhow::Result<u64> {
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
     let mut offset = 0u64;
     for batch in articles.chunks_mut(WRITE_BATCH) {
-        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
+        let encoded: Vec<(Vec<Vec<u8>>, Vec<u8>)> = batch
             .par_iter()
             .map(|a| -> postcard::Result<_> {
-                Ok((
-                    postcard::to_stdvec(a.sections.value())?,
-                    postcard::to_stdvec(a.takeaways.value())?,
-                ))
+                let sections = a
+                    .sections
+                    .iter()
+                    .map(|s| postcard::to_stdvec(s.blocks.value()))
+                    .collect::<Result<_, _>>()?;
+                Ok((sections, postcard::to_stdvec(a.takeaways.value())?))
             })
             .collect::<Result<_, _>>()
             .context("cannot encode the articles")?;
@@ -488,8 +492,10 @@ fn write_articles(path: &Path, articles: &mut [Article]) -> anyhow::Result<u64> 
                 offset += bytes.len() as u64;
                 Ok(at)
             };
-            let (o, l) = put(&sections)?;
-            a.sections = Lazy::stored(o, l);
+            for (s, blocks) in a.sections.iter_mut().zip(sections) {
+                let (o, l) = put(&blocks)?;
+                s.blocks = Lazy::stored(o, l);
+            }
             let (o, l) = put(&takeaways)?;
             a.takeaways = Lazy::stored(o, l);
         }
@@ -512,15 +518,15 @@ fn attach_bodies(path: &Path, articles: &mut [Article], expected: u64) -> anyhow
         );
     }
     for a in articles {
-        for (offset, len) in [a.sections.position(), a.takeaways.position()]
-            .into_iter()
-            .flatten()
-        {
+        let parts = a.sections.iter().map(|s| s.blocks.position());
+        for (offset, len) in parts.chain([a.takeaways.position()]).flatten() {
             if offset + u64::from(len) > expected {
                 anyhow::bail!("library.bin points past the end of {}", path.display());
             }
         }
-        a.sections.attach(&file);
+        for s in &mut a.sections {
+            s.blocks.attach(&file);
+        }
         a.takeaways.attach(&file);
     }
     Ok(())
@@ -693,19 +699,25 @@ mod tests {
         let reopened = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         assert!(reopened.info.reused);
         assert_eq!(reopened.articles.len(), n);
-        assert!(reopened.articles.iter().all(|a| !a.sections.is_loaded()));
+        let unread = |a: &Article| a.sections.iter().all(|s| !s.blocks.is_loaded());
+        assert!(reopened.articles.iter().all(unread));
         assert_eq!(reopened.articles, built.articles);
         assert_eq!(reopened.passages, built.passages);
         // Compared with the parsed articles by their bytes, the bodies are not read...
         let parsed = content::load(&settings.content).unwrap().articles;
         assert_eq!(reopened.articles, parsed);
-        assert!(reopened.articles.iter().all(|a| !a.sections.is_loaded()));
+        assert!(reopened.articles.iter().all(unread));
         // ...and read on first use, they are the parsed ones.
         for (a, p) in reopened.articles.iter().zip(&parsed) {
-            assert_eq!(a.sections.value(), p.sections.value());
+            for (s, t) in a.sections.iter().zip(&p.sections) {
+                assert_eq!(s.blocks.value(), t.blocks.value());
+            }
             assert_eq!(a.takeaways.value(), p.takeaways.value());
         }
-        assert!(reopened.articles.iter().all(|a| a.sections.is_loaded()));
+        assert!(reopened
+            .articles
+            .iter()
+            .all(|a| a.sections[0].blocks.is_loaded()));
         let id = reopened.by_slug("a0003").unwrap();
         assert_eq!(reopened.passage_text(id * 2), "First paragraph 3.");
         assert_eq!(reopened.passage_blocks(id * 2 + 1)[0].text, "item 3");
@@ -724,6 +736,7 @@ mod tests {
         let rebuilt = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
         assert!(!rebuilt.info.reused);
         assert!(rebuilt.articles == parsed);
-        assert!(built.article(last).sections.is_empty());
+        assert!(built.article(last).takeaways.is_empty());
+        assert!(built.article(last).sections[1].blocks.is_empty());
     }
 }

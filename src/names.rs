@@ -531,7 +531,7 @@ mod tests {
             authors: vec![],
             date: None,
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
-            sections: crate::content::Lazy::loaded(vec![]),
+            sections: vec![],
             takeaways: crate::content::Lazy::loaded(vec![]),
             path: format!("{slug}.md").into(),
             format: Format::Markdown,

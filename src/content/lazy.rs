@@ -1,4 +1,4 @@
-//! [`Lazy`]: a part of an article (its sections, its takeaways) that a persisted library
+//! [`Lazy`]: a part of an article (a section's blocks, its takeaways) that a persisted library
 //! reads from `articles.bin` the first time it is used, not when the library opens.
 //!
 //! An article just parsed holds its parts in memory. An article of a persisted library holds
@@ -173,6 +173,15 @@ impl<T: DeserializeOwned + Default> std::ops::Deref for Lazy<T> {
     type Target = T;
     fn deref(&self) -> &T {
         self.value()
+    }
+}
+
+/// Changing a value makes it a value in memory: its record no longer describes it.
+impl<T: DeserializeOwned + Default> std::ops::DerefMut for Lazy<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value();
+        self.stored = None;
+        self.cell.get_mut().expect("read just above")
     }
 }
 

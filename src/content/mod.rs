@@ -49,7 +49,8 @@ pub struct Section {
     pub level: u8,
     /// GitHub-style anchor of the heading (Markdown only).
     pub anchor: Option<String>,
-    pub blocks: Vec<Block>,
+    /// In memory when just parsed; read on first use in a persisted library (see [`Lazy`]).
+    pub blocks: Lazy<Vec<Block>>,
     /// Set when the heading (or a parent heading) names a takeaway section.
     pub takeaway: bool,
 }
@@ -61,7 +62,7 @@ impl Section {
             heading: None,
             level: 0,
             anchor: None,
-            blocks: Vec::new(),
+            blocks: Lazy::loaded(Vec::new()),
             takeaway: false,
         }
     }
@@ -103,8 +104,8 @@ pub struct Article {
     pub authors: Vec<String>,
     pub date: Option<String>,
     pub aliases: Vec<String>,
+    pub sections: Vec<Section>,
     /// In memory when just parsed; read on first use in a persisted library (see [`Lazy`]).
-    pub sections: Lazy<Vec<Section>>,
     pub takeaways: Lazy<Vec<Takeaway>>,
     /// Path relative to the content directory.
     pub path: PathBuf,
@@ -451,7 +452,7 @@ pub fn parse_article(
         authors: front.authors.clone(),
         date: front.date.clone(),
         aliases: front.aliases.clone(),
-        sections: Lazy::loaded(sections),
+        sections,
         takeaways: Lazy::loaded(takeaways),
         path: rel.to_path_buf(),
         format,
