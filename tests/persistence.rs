@@ -54,6 +54,44 @@ fn unchanged_content_reopens_changed_content_rebuilds() {
     assert!(leftovers.is_empty());
 }
 
+/// Article text is read from `articles.bin` on first use: a library opened before a rebuild
+/// swapped the index directory must still read its own text, not the new file's.
+#[test]
+fn an_old_library_reads_its_own_text_after_a_rebuild_swaps_the_files() {
+    let f = Fixture::new();
+    f.write(
+        "a.md",
+        "# Alpha\n\n## One\n\nOld alpha text about otters.\n",
+    );
+    f.write("b.md", "# Beta\n\n## Two\n\nOld beta text about badgers.\n");
+    let s = f.persisted();
+    Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    // Reopened from the files: no section text decoded yet.
+    let old = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    assert!(old.info.reused);
+
+    f.write(
+        "a.md",
+        "# Alpha\n\n## One\n\nNew alpha text, longer, about river otters and their dens.\n",
+    );
+    f.write("c.md", "# Gamma\n\nA third article shifts every record.\n");
+    let new = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    assert!(!new.info.reused);
+
+    let text = |lib: &Library, slug: &str| -> String {
+        let a = lib.article(lib.by_slug(slug).unwrap());
+        a.sections
+            .iter()
+            .flat_map(|sec| sec.blocks.iter().map(|b| b.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(text(&old, "a"), "Old alpha text about otters.");
+    assert_eq!(text(&old, "b"), "Old beta text about badgers.");
+    assert!(text(&new, "a").starts_with("New alpha text"));
+    assert_eq!(text(&new, "b"), "Old beta text about badgers.");
+}
+
 #[test]
 fn a_corrupt_persisted_index_is_rebuilt() {
     let f = Fixture::standard();
