@@ -18,16 +18,12 @@ pub(super) fn expand(q: &mut Question, weight: &dyn Fn(&str) -> Option<f32>) {
 }
 
 /// Adds `stem` as a term of its own when the collection holds it and the question does not.
-fn add_term(q: &mut Question, stem: String, weight: &dyn Fn(&str) -> Option<f32>) -> bool {
+fn add_term(q: &mut Question, stem: String, weight: &dyn Fn(&str) -> Option<f32>) {
     if q.terms.len() >= MAX_TERMS || q.has(&stem) {
-        return false;
+        return;
     }
-    match weight(&stem) {
-        Some(idf) => {
-            q.terms.push(QueryTerm::new(stem, idf));
-            true
-        }
-        None => false,
+    if let Some(idf) = weight(&stem) {
+        q.terms.push(QueryTerm::new(stem, idf));
     }
 }
 
