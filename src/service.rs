@@ -23,7 +23,7 @@ pub struct Service {
     engine: Arc<Engine>,
     settings: Settings,
     reloader: Reloader,
-    stats: Stats,
+    stats: Arc<Stats>,
     started: Instant,
 }
 
@@ -38,7 +38,7 @@ impl Service {
     /// name (in memory when none).
     pub fn new(settings: Settings, library: Library) -> anyhow::Result<Arc<Service>> {
         let engine = Arc::new(Engine::new(library, settings.answer.clone()));
-        let stats = Stats::open(&settings.stats)?;
+        let stats = Arc::new(Stats::open(&settings.stats)?);
         let reloader = Reloader::new(engine.clone(), settings.clone());
         Ok(Arc::new(Service {
             engine,
@@ -57,15 +57,19 @@ impl Service {
         &self.engine
     }
 
-    /// Answers `command` on the blocking pool and records the question in the statistics.
+    /// Answers `command` and records the question in the statistics, both on the blocking
+    /// pool (the record is a SQLite write).
     pub async fn execute(&self, command: Command, asker: Option<Asker>) -> anyhow::Result<Answer> {
         let engine = self.engine.clone();
-        let cmd = command.clone();
-        let answer = tokio::task::spawn_blocking(move || engine.execute(&cmd)).await??;
-        if let Err(e) = self.stats.record(&command, &answer, asker.as_ref()) {
-            tracing::warn!("cannot record statistics: {e:#}");
-        }
-        Ok(answer)
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let answer = engine.execute(&command)?;
+            if let Err(e) = stats.record(&command, &answer, asker.as_ref()) {
+                tracing::warn!("cannot record statistics: {e:#}");
+            }
+            Ok(answer)
+        })
+        .await?
     }
 
     /// Autocomplete choices. Cheap enough to run inline (a few binary searches).
