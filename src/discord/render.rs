@@ -721,18 +721,7 @@ mod tests {
             footer: Some("f".repeat(3000)),
             ..Card::default()
         };
-        let r = Rendered::new(vec![big.clone(), big]);
-        let total: usize = r.cards.iter().map(Card::total_chars).sum();
-        assert!(total <= limits::EMBED_TOTAL, "{total}");
-        for c in &r.cards {
-            assert!(chars(&c.title) <= limits::TITLE);
-            assert!(chars(&c.description) <= limits::DESCRIPTION);
-            assert!(c.fields.len() <= limits::FIELDS);
-            assert!(c
-                .fields
-                .iter()
-                .all(|(_, v, _)| chars(v) <= limits::FIELD_VALUE));
-        }
+        within_limits(&Rendered::new(vec![big.clone(), big]));
     }
 
     #[test]
