@@ -722,6 +722,23 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
     within_window(bot, work, now, ack).await
 }
 
+/// Runs a button's command again and renders the answer; `None` (logged as `what`) when it
+/// fails.
+async fn rerun(
+    bot: &Bot,
+    command: &Command,
+    what: &str,
+) -> Option<(crate::answer::Answer, render::Rendered)> {
+    let answer = bot
+        .service
+        .execute(command.clone(), None)
+        .await
+        .map_err(|e| tracing::error!("{what}: {e:#}"))
+        .ok()?;
+    let rendered = render::answer(&answer);
+    Some((answer, rendered))
+}
+
 /// Turns a search page in place (the message the buttons are on).
 async fn turn_page(
     bot: &Arc<Bot>,
@@ -733,13 +750,7 @@ async fn turn_page(
     let work = {
         let bot = bot.clone();
         async move {
-            let answer = bot
-                .service
-                .execute(command.clone(), None)
-                .await
-                .map_err(|e| tracing::error!("paging: {e:#}"))
-                .ok()?;
-            let rendered = render::answer(&answer);
+            let (answer, rendered) = rerun(&bot, &command, "paging").await?;
             let keep = match keep {
                 Keep::Stored(id) => {
                     bot.update_stored(id, command, rendered.clone(), &answer);
@@ -827,13 +838,7 @@ async fn post(bot: &Arc<Bot>, command: Command, asker: u64) -> Reply {
     let work = {
         let bot = bot.clone();
         async move {
-            let answer = bot
-                .service
-                .execute(command.clone(), None)
-                .await
-                .map_err(|e| tracing::error!("posting: {e:#}"))
-                .ok()?;
-            let rendered = render::answer(&answer);
+            let (answer, rendered) = rerun(&bot, &command, "posting").await?;
             let keep = bot.keep(command, asker, &rendered, &answer);
             let buttons = buttons(&keep, asker, paging(&answer), true);
             Some((rendered, buttons))
