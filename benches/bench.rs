@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use articlebot::answer::{Command, Engine, Scope};
 use articlebot::config::{IndexLocation, Settings};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 
 struct Options {
     sizes: Vec<usize>,
@@ -257,7 +257,7 @@ fn phase(args: &[String]) -> anyhow::Result<()> {
     match name {
         "build" => {
             let t = Instant::now();
-            let lib = Library::open(&settings, OpenMode::Rebuild, Progress::Hidden)?;
+            let lib = Library::open(&settings, OpenMode::Rebuild, &NoProgress)?;
             println!("secs {}", t.elapsed().as_secs_f64());
             println!("articles {}", lib.articles.len());
             println!("passages {}", lib.passages.len());
@@ -273,14 +273,14 @@ fn phase(args: &[String]) -> anyhow::Result<()> {
         "answers" => answers(&settings, Path::new(&args[3]))?,
         "reload" => {
             // A serving process holds its library while the new one is built beside it.
-            let old = Library::open(&settings, OpenMode::Reuse, Progress::Hidden)?;
+            let old = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
             anyhow::ensure!(old.info.reused, "the persisted index was not reused");
             let changed = Path::new(&args[3]);
             let mut text = std::fs::read_to_string(changed)?;
             text.push_str("\n\nOne more paragraph, added for the reload benchmark.\n");
             std::fs::write(changed, text)?;
             let t = Instant::now();
-            let new = Library::open(&settings, OpenMode::Reuse, Progress::Hidden)?;
+            let new = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
             println!("secs {}", t.elapsed().as_secs_f64());
             anyhow::ensure!(!new.info.reused, "the changed collection was not rebuilt");
             drop(old);
@@ -329,7 +329,7 @@ fn raw_tantivy(index: &Path, settings: &Settings, threads: usize) -> anyhow::Res
 }
 
 fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
-    let lib = Library::open(settings, OpenMode::Reuse, Progress::Hidden)?;
+    let lib = Library::open(settings, OpenMode::Reuse, &NoProgress)?;
     anyhow::ensure!(lib.info.reused, "the persisted index was not reused");
     let engine = Engine::new(lib, settings.answer.clone());
     let text = std::fs::read_to_string(questions)?;
@@ -422,7 +422,7 @@ fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
 /// `--phase answers DIR INDEX QUESTIONS_FILE`: the JSON of every `ask` and `search` answer to
 /// the questions, one a line, to show that a change to the answer code keeps the answers.
 fn answers(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
-    let lib = Library::open(settings, OpenMode::Reuse, Progress::Hidden)?;
+    let lib = Library::open(settings, OpenMode::Reuse, &NoProgress)?;
     let engine = Engine::new(lib, settings.answer.clone());
     let text = std::fs::read_to_string(questions)?;
     for (kind, q) in text.lines().filter_map(|l| l.split_once('\t')) {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use articlebot::config::Settings;
 use articlebot::http::Endpoint;
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 use articlebot::service::Service;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
@@ -287,7 +287,7 @@ fn main() -> anyhow::Result<()> {
         Settings::for_content(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content"));
     settings.content.base_url = "https://articles.example.org".into();
     settings.discord.cooldown = Duration::ZERO;
-    let library = Library::open(&settings, OpenMode::Reuse, Progress::Hidden)?;
+    let library = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
     let articles = library.articles.len();
     let service = Service::new(settings, library)?;
     let key = SigningKey::from_bytes(&[42; 32]);

@@ -12,8 +12,10 @@ use clap::{Parser, Subcommand};
 
 use crate::answer::{Answer, Command, Engine, Scope};
 use crate::config::{Overrides, Settings};
-use crate::library::{Library, OpenMode, Progress};
+use crate::library::{BuildProgress, Library, OpenMode};
 use crate::render::{self, Style};
+
+mod progress;
 
 /// Exit code: answered.
 pub const EXIT_OK: u8 = 0;
@@ -160,19 +162,15 @@ pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
 }
 
-fn progress(cli: &Cli) -> Progress {
-    if cli.json {
-        Progress::Hidden
-    } else {
-        Progress::Terminal
-    }
+fn progress(cli: &Cli) -> progress::Bar {
+    progress::Bar::new(cli.json)
 }
 
 /// Opens the library for a command, reporting rejected files as log warnings.
 pub fn open_library(
     settings: &Settings,
     mode: OpenMode,
-    progress: Progress,
+    progress: &dyn BuildProgress,
 ) -> anyhow::Result<Library> {
     let lib = Library::open(settings, mode, progress)?;
     for w in lib.warnings.iter().filter(|w| w.rejected) {
@@ -220,12 +218,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &settings,
                 listen.as_deref(),
                 public_key.as_deref(),
-                progress(&cli),
+                &progress(&cli),
             )
         }
-        Cmd::Serve => return crate::discord::gateway::run_cli(&settings, progress(&cli)),
+        Cmd::Serve => return crate::discord::gateway::run_cli(&settings, &progress(&cli)),
         Cmd::Chat => {
-            let lib = open_library(&settings, OpenMode::Reuse, progress(&cli))?;
+            let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());
             return chat(
                 &engine,
@@ -235,7 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
         }
     };
-    let lib = open_library(&settings, OpenMode::Reuse, progress(&cli))?;
+    let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
     let engine = Engine::new(lib, settings.answer.clone());
     let answer = engine.execute(&command)?;
     print_answer(&answer, cli.json, &mut std::io::stdout())?;
@@ -281,7 +279,7 @@ fn index(cli: &Cli, settings: &Settings, rebuild: bool) -> anyhow::Result<u8> {
     } else {
         OpenMode::Reuse
     };
-    let lib = open_library(settings, mode, progress(cli))?;
+    let lib = open_library(settings, mode, &progress(cli))?;
     let report = IndexReport {
         articles: lib.articles.len(),
         passages: lib.passages.len(),

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use crate::config::Settings;
 use crate::discord::interactions::{self, Bot, Reply};
 use crate::discord::rest::Rest;
-use crate::library::{OpenMode, Progress};
+use crate::library::{BuildProgress, OpenMode};
 use crate::service::Service;
 
 /// The environment variable that may hold the application's public key.
@@ -201,7 +201,7 @@ pub fn run(
     settings: &Settings,
     listen: Option<&str>,
     public_key: Option<&str>,
-    progress: Progress,
+    progress: &dyn BuildProgress,
 ) -> anyhow::Result<u8> {
     let env = std::env::var(PUBLIC_KEY_ENV).ok();
     let key = choose_public_key(

@@ -254,6 +254,25 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
+/// Told how a build advances, so that a front end can show it (the CLI draws a bar). A build
+/// calls `start` once with the total number of steps (two per article file: read, indexed),
+/// `advance` as steps finish and `finish` at the end; an opened (reused) library calls none.
+pub trait BuildProgress {
+    fn start(&self, total: u64);
+    fn advance(&self, n: u64);
+    fn finish(&self);
+}
+
+/// Progress nobody watches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl BuildProgress for NoProgress {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
 /// Where to build: in memory or in a directory that must exist and be empty.
 pub enum Target<'a> {
     Memory,
@@ -267,7 +286,7 @@ impl SearchIndex {
         articles: &[Article],
         passages: &[Passage],
         threads: usize,
-        progress: &indicatif::ProgressBar,
+        progress: &dyn BuildProgress,
     ) -> anyhow::Result<SearchIndex> {
         let (schema, fields) = Fields::schema();
         let index = match target {
@@ -311,7 +330,7 @@ impl SearchIndex {
             writer.add_document(doc)?;
             if p.article != last_article {
                 last_article = p.article;
-                progress.inc(1);
+                progress.advance(1);
             }
         }
         writer.commit().context("cannot commit the index")?;

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
 use crate::content::{self, Article, BodyFile, Lazy, Loaded, SourceFile, Warning};
+pub use crate::index::{BuildProgress, NoProgress};
 use crate::index::{SearchIndex, Target};
 use crate::names::NameIndex;
 use crate::text;
@@ -56,13 +57,6 @@ pub struct BuildInfo {
 pub enum OpenMode {
     Reuse,
     Rebuild,
-}
-
-/// Whether to draw a progress bar on the terminal while building.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    Hidden,
-    Terminal,
 }
 
 /// Articles, passages and their indexes.
@@ -115,7 +109,7 @@ impl Library {
     pub fn open(
         settings: &Settings,
         mode: OpenMode,
-        progress: Progress,
+        progress: &dyn BuildProgress,
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
         if let IndexLocation::Dir(dir) = &settings.index {
@@ -153,13 +147,11 @@ impl Library {
                 Err(e) => tracing::warn!("persisted index unusable, rebuilding: {e:#}"),
             }
         }
-        let bar = progress_bar(progress, files.len() as u64 * 2);
-        bar.set_message("reading");
+        progress.start(files.len() as u64 * 2);
         let loaded = content::load_files(&settings.content, &files, scan_warnings);
-        bar.inc(files.len() as u64);
-        bar.set_message("indexing");
-        let lib = Library::build(settings, loaded, fingerprint, &bar)?;
-        bar.finish_and_clear();
+        progress.advance(files.len() as u64);
+        let lib = Library::build(settings, loaded, fingerprint, progress)?;
+        progress.finish();
         Ok(Library {
             info: BuildInfo {
                 took: start.elapsed(),
@@ -174,7 +166,7 @@ impl Library {
         let mut s = Settings::for_content(settings.dir.clone());
         s.content = settings.clone();
         let start = Instant::now();
-        let lib = Library::build(&s, loaded, String::new(), &indicatif::ProgressBar::hidden())?;
+        let lib = Library::build(&s, loaded, String::new(), &NoProgress)?;
         Ok(Library {
             info: BuildInfo {
                 took: start.elapsed(),
@@ -188,7 +180,7 @@ impl Library {
         settings: &Settings,
         loaded: Loaded,
         fingerprint: String,
-        bar: &indicatif::ProgressBar,
+        progress: &dyn BuildProgress,
     ) -> anyhow::Result<Library> {
         let Loaded { articles, warnings } = loaded;
         let passages = cut_passages(&articles, settings.content.passage_words);
@@ -198,7 +190,7 @@ impl Library {
                 &articles,
                 &passages,
                 settings.index_threads,
-                bar,
+                progress,
             )?,
             IndexLocation::Dir(dir) => {
                 let staging = staging_dir(dir)?;
@@ -209,7 +201,7 @@ impl Library {
                     &articles,
                     &passages,
                     settings.index_threads,
-                    bar,
+                    progress,
                 )?;
                 // From here on the library reads its bodies from the file, like a reopened
                 // one: a serving process holds only the bodies it uses.
@@ -657,24 +649,6 @@ fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress_bar(progress: Progress, len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    // Small collections build in well under a second: a bar would only flicker.
-    if progress == Progress::Hidden || len < 400 || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} ({eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,9 +668,9 @@ mod tests {
         }
         let mut settings = Settings::for_content(&content);
         settings.index = IndexLocation::Dir(dir.path().join("index"));
-        let built = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(!built.info.reused);
-        let reopened = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(reopened.info.reused);
         assert_eq!(reopened.articles.len(), n);
         let unread = |a: &Article| a.sections.iter().all(|s| !s.blocks.is_loaded());
@@ -733,7 +707,7 @@ mod tests {
             .unwrap()
             .set_len(len - 10)
             .unwrap();
-        let rebuilt = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        let rebuilt = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(!rebuilt.info.reused);
         assert!(rebuilt.articles == parsed);
         assert!(built.article(last).takeaways.is_empty());

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::answer::Engine;
 use crate::config::Settings;
 use crate::content::{Article, Warning};
-use crate::library::{Library, OpenMode, Progress};
+use crate::library::{Library, NoProgress, OpenMode};
 
 /// What became of a reload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,11 +177,7 @@ impl Reloader {
                         )));
                     }
                 }
-                Ok(Ok(Library::open(
-                    &settings,
-                    OpenMode::Reuse,
-                    Progress::Hidden,
-                )?))
+                Ok(Ok(Library::open(&settings, OpenMode::Reuse, &NoProgress)?))
             },
         )
         .await;

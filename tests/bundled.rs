@@ -5,7 +5,7 @@ use std::path::Path;
 use articlebot::answer::{Answer, Command, Engine, Scope};
 use articlebot::config::Settings;
 use articlebot::content::{self, Format};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 
 fn bundled() -> Settings {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -57,7 +57,7 @@ fn bundled_content_loads_cleanly_with_takeaways_everywhere() {
 #[test]
 fn bundled_content_answers_its_own_questions() {
     let s = bundled();
-    let lib = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let lib = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     let engine = Engine::new(lib, s.answer.clone());
     // Each question's answering sentence names something only that article says.
     for (question, expected) in [

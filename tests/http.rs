@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use articlebot::answer::{Command, Scope};
 use articlebot::config::Settings;
 use articlebot::http::Endpoint;
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 use articlebot::service::Service;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
@@ -115,7 +115,7 @@ impl Server {
         defer_after: Duration,
         key: SigningKey,
     ) -> Server {
-        let library = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+        let library = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let service = Service::new(settings, library).unwrap();
         let bot =
             articlebot::discord::interactions::Bot::with_defer_after(service.clone(), defer_after);

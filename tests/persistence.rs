@@ -1,7 +1,7 @@
 //! The persisted index: reused while the content is unchanged, rebuilt when it changes or
 //! when asked, and never left half-written.
 
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 
 use crate::util::Fixture;
 
@@ -9,26 +9,26 @@ use crate::util::Fixture;
 fn unchanged_content_reopens_changed_content_rebuilds() {
     let f = Fixture::standard();
     let s = f.persisted();
-    let first = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let first = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(!first.info.reused);
     let dir = f.dir.path().join("index");
     assert!(dir.join("manifest.json").is_file());
     assert!(dir.join("tantivy").is_dir());
     drop(first);
 
-    let second = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let second = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(second.info.reused, "same content: reopened");
     assert_eq!(second.articles.len(), 4);
     let lookup = second.by_slug("sleep").unwrap();
     assert_eq!(second.article(lookup).title, "Why Sleep Matters");
     drop(second);
 
-    let forced = Library::open(&s, OpenMode::Rebuild, Progress::Hidden).unwrap();
+    let forced = Library::open(&s, OpenMode::Rebuild, &NoProgress).unwrap();
     assert!(!forced.info.reused, "--rebuild forces a build");
     drop(forced);
 
     f.write("new.md", "# New Article\n\nFresh text about kayaks.\n");
-    let third = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let third = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(!third.info.reused, "a new file changes the fingerprint");
     assert_eq!(third.articles.len(), 5);
     assert!(third.by_slug("new").is_some());
@@ -36,7 +36,7 @@ fn unchanged_content_reopens_changed_content_rebuilds() {
     // A setting that shapes the index changes the fingerprint too.
     let mut other = s.clone();
     other.content.base_url = "https://other.example".into();
-    let fourth = Library::open(&other, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let fourth = Library::open(&other, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(!fourth.info.reused);
     assert_eq!(
         fourth
@@ -65,9 +65,9 @@ fn an_old_library_reads_its_own_text_after_a_rebuild_swaps_the_files() {
     );
     f.write("b.md", "# Beta\n\n## Two\n\nOld beta text about badgers.\n");
     let s = f.persisted();
-    Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     // Reopened from the files: no section text decoded yet.
-    let old = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let old = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(old.info.reused);
 
     f.write(
@@ -75,7 +75,7 @@ fn an_old_library_reads_its_own_text_after_a_rebuild_swaps_the_files() {
         "# Alpha\n\n## One\n\nNew alpha text, longer, about river otters and their dens.\n",
     );
     f.write("c.md", "# Gamma\n\nA third article shifts every record.\n");
-    let new = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let new = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(!new.info.reused);
 
     let text = |lib: &Library, slug: &str| -> String {
@@ -96,9 +96,9 @@ fn an_old_library_reads_its_own_text_after_a_rebuild_swaps_the_files() {
 fn a_corrupt_persisted_index_is_rebuilt() {
     let f = Fixture::standard();
     let s = f.persisted();
-    drop(Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap());
+    drop(Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap());
     std::fs::write(f.dir.path().join("index/library.bin"), b"garbage").unwrap();
-    let lib = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let lib = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(!lib.info.reused);
     assert_eq!(lib.articles.len(), 4);
 }
@@ -108,8 +108,8 @@ fn persisted_and_memory_libraries_answer_alike() {
     use articlebot::answer::{execute, Command, Scope};
     let f = Fixture::standard();
     let mem = f.library();
-    drop(Library::open(&f.persisted(), OpenMode::Reuse, Progress::Hidden).unwrap());
-    let disk = Library::open(&f.persisted(), OpenMode::Reuse, Progress::Hidden).unwrap();
+    drop(Library::open(&f.persisted(), OpenMode::Reuse, &NoProgress).unwrap());
+    let disk = Library::open(&f.persisted(), OpenMode::Reuse, &NoProgress).unwrap();
     assert!(disk.info.reused);
     let settings = f.settings().answer;
     let cmd = Command::Ask {
@@ -146,7 +146,7 @@ fn staging_folders_of_crashed_builds_are_removed_live_ones_kept() {
     use articlebot::answer::Engine;
     let f = Fixture::standard();
     let s = f.persisted();
-    drop(Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap());
+    drop(Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap());
     let day = std::time::Duration::from_secs(24 * 3600);
     // Linux pids never exceed 2^22, so this build's process is certainly gone.
     let dead = 99_999_999u32;
@@ -164,7 +164,7 @@ fn staging_folders_of_crashed_builds_are_removed_live_ones_kept() {
         age(dir, day);
     }
 
-    let lib = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let lib = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     assert!(lib.info.reused, "the index itself is untouched");
     assert!(!crashed.exists(), "the crashed build's folder is removed");
     assert!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use articlebot::answer::{Answer, Command, Scope};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 use articlebot::reload::Outcome;
 use articlebot::service::Service;
 
@@ -26,7 +26,7 @@ fn write_generation(f: &Fixture, g: u32) {
 }
 
 fn service(f: &Fixture, settings: articlebot::config::Settings) -> Arc<Service> {
-    let lib = Library::open(&settings, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
     let _ = f;
     Service::new(settings, lib).unwrap()
 }

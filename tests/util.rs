@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use articlebot::answer::{Answer, Command, Engine, Scope};
 use articlebot::config::{IndexLocation, Settings};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 
 /// A temporary folder with a `content/` inside, removed on drop.
 pub struct Fixture {
@@ -60,7 +60,7 @@ impl Fixture {
     }
 
     pub fn library(&self) -> Library {
-        Library::open(&self.settings(), OpenMode::Reuse, Progress::Hidden).expect("library")
+        Library::open(&self.settings(), OpenMode::Reuse, &NoProgress).expect("library")
     }
 
     pub fn engine(&self) -> Engine {

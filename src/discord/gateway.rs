@@ -20,7 +20,7 @@ use super::interactions::{self, Bot, Reply};
 use super::render::no_pings;
 use super::rest::Rest;
 use crate::config::{IndexLocation, Settings, Shards};
-use crate::library::{OpenMode, Progress};
+use crate::library::{BuildProgress, OpenMode};
 use crate::service::Service;
 
 /// How long a shutdown waits for the work in flight.
@@ -361,7 +361,7 @@ pub fn state_dir(settings: &Settings) -> Option<PathBuf> {
 
 /// `articlebot serve`: checks the token, opens the library, runs until Ctrl-C or SIGTERM.
 /// Returns the exit code.
-pub fn run_cli(settings: &Settings, progress: Progress) -> anyhow::Result<u8> {
+pub fn run_cli(settings: &Settings, progress: &dyn BuildProgress) -> anyhow::Result<u8> {
     let var = &settings.discord.token_env;
     let token = match std::env::var(var) {
         Ok(t) if !t.trim().is_empty() => t.trim().to_string(),

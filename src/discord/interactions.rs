@@ -966,7 +966,7 @@ mod tests {
         let library = crate::library::Library::open(
             &settings,
             crate::library::OpenMode::Reuse,
-            crate::library::Progress::Hidden,
+            &crate::library::NoProgress,
         )
         .unwrap();
         Bot::new(Service::new(settings, library).unwrap())

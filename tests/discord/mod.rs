@@ -13,7 +13,7 @@ use std::time::Duration;
 use articlebot::config::Settings;
 use articlebot::discord::gateway::{self, Connection};
 use articlebot::discord::interactions::Bot;
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 use articlebot::service::Service;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -96,7 +96,7 @@ pub async fn rig_with(opts: Options) -> Rig {
     s.discord.guild_ids = vec![fake::GUILD_ID];
     s.discord.moderator_role_ids = vec![MOD_ROLE];
     (opts.tune)(&mut s);
-    let library = Library::open(&s, OpenMode::Reuse, Progress::Hidden).expect("library");
+    let library = Library::open(&s, OpenMode::Reuse, &NoProgress).expect("library");
     let service = Service::new(s, library).expect("service");
     let bot = Bot::with_defer_after(service, opts.defer_after);
     let fake = Fake::start().await;
