@@ -30,6 +30,35 @@ use crate::text;
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
 const FORMAT_VERSION: u32 = 5;
 
+/// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
+/// folder is ever written or removed.
+const OWNED: &[&str] = &["manifest.json", "library.bin", "articles.bin", "tantivy"];
+
+/// Why a folder named as the index folder is not written to: it is not the bot's own.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "index folder {}: {problem}; refusing to write there. Choose an empty or new folder for \
+     --index (or index.dir in config.toml)",
+    path.display()
+)]
+pub struct IndexFolderError {
+    pub path: PathBuf,
+    pub problem: FolderProblem,
+}
+
+/// What makes a folder not an index folder.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderProblem {
+    #[error("it is a file, not a folder")]
+    NotAFolder,
+    #[error("it holds files that are not an articlebot index (e.g. {0})")]
+    Foreign(String),
+    #[error("its manifest.json is not an articlebot manifest")]
+    ForeignManifest,
+    #[error("it cannot be read ({0})")]
+    Unreadable(std::io::Error),
+}
+
 /// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
 /// the encoded bytes held at once while building.
 const WRITE_BATCH: usize = 1024;
@@ -113,6 +142,7 @@ impl Library {
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
         if let IndexLocation::Dir(dir) = &settings.index {
+            check_index_folder(dir)?;
             remove_stale_staging(dir);
         }
         let reuse = match (&settings.index, mode) {
@@ -524,6 +554,76 @@ fn attach_bodies(path: &Path, articles: &mut [Article], expected: u64) -> anyhow
     Ok(())
 }
 
+/// Fails unless `dir` is the bot's to write: absent, an empty folder, or a folder holding an
+/// articlebot manifest and nothing but the index's own entries ([`OWNED`]). Anything else
+/// (an article folder given by mistake, a config file, a folder with the user's notes) would
+/// be replaced by the index, so it is refused and left as it is.
+pub fn check_index_folder(dir: &Path) -> Result<(), IndexFolderError> {
+    let refuse = |problem| IndexFolderError {
+        path: dir.to_path_buf(),
+        problem,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(FolderProblem::Unreadable(e))),
+        Ok(m) if !m.is_dir() => return Err(refuse(FolderProblem::NotAFolder)),
+        Ok(_) => {}
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| refuse(FolderProblem::Unreadable(e)))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| refuse(FolderProblem::Unreadable(e)))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort();
+    if let Some(foreign) = names.iter().find(|n| !OWNED.contains(&n.as_str())) {
+        return Err(refuse(FolderProblem::Foreign(foreign.clone())));
+    }
+    /// The part of the manifest every format version has.
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Head {
+        format: u32,
+        fingerprint: String,
+    }
+    let manifest = match std::fs::read(dir.join("manifest.json")) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse(FolderProblem::Foreign(names[0].clone())));
+        }
+        Err(e) => return Err(refuse(FolderProblem::Unreadable(e))),
+    };
+    match serde_json::from_slice::<Head>(&manifest) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(refuse(FolderProblem::ForeignManifest)),
+    }
+}
+
+/// Removes the folder `dir` the build made (a staging folder or an index moved aside): the
+/// entries it owns ([`OWNED`]), then the folder if nothing else is left in it. A file the
+/// build did not make stays where it is, with a warning.
+fn remove_owned(dir: &Path) -> std::io::Result<()> {
+    for name in OWNED {
+        let path = dir.join(name);
+        let removed = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        removed?;
+    }
+    std::fs::remove_dir(dir).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("it holds files the index build did not make, left in place ({e})"),
+        )
+    })
+}
+
 /// The folder that holds `dir`, and the name prefix of `dir`'s staging folders in it
 /// (`.<name>.building-`; the full name adds `<pid>-<n>`, and `.old` for an index moved aside).
 fn staging_place(dir: &Path) -> (&Path, String) {
@@ -547,7 +647,7 @@ fn staging_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let staging = parent.join(format!("{prefix}{}-{n}", std::process::id()));
     if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
+        remove_owned(&staging)?;
     }
     std::fs::create_dir_all(&staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
@@ -600,7 +700,7 @@ fn remove_stale_staging(dir: &Path) {
         if !stale {
             continue;
         }
-        match std::fs::remove_dir_all(&path) {
+        match remove_owned(&path) {
             Ok(()) => tracing::info!(
                 path = %path.display(),
                 pid,
@@ -631,6 +731,11 @@ fn idle_for(path: &Path) -> Duration {
 /// Moves the finished `staging` directory to `dir`, replacing what was there. Readers that
 /// hold the old files open keep reading them (they are unlinked, not overwritten).
 fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> {
+    // Checked again: something may have been put there while the index was built.
+    if let Err(e) = check_index_folder(dir) {
+        let _ = remove_owned(staging);
+        return Err(e.into());
+    }
     if dir.exists() {
         let mut old = staging.as_os_str().to_owned();
         old.push(".old");
@@ -639,7 +744,7 @@ fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot move the old index {} aside", dir.display()))?;
         std::fs::rename(staging, dir)
             .with_context(|| format!("cannot move the new index into {}", dir.display()))?;
-        if let Err(e) = std::fs::remove_dir_all(&old) {
+        if let Err(e) = remove_owned(&old) {
             tracing::warn!("cannot remove the old index {}: {e}", old.display());
         }
     } else {

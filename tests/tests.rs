@@ -9,6 +9,7 @@ mod content;
 mod discord;
 mod eval;
 mod http;
+mod index_folder;
 mod persistence;
 mod reload;
 mod stats;
