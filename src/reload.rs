@@ -86,6 +86,16 @@ impl ReloadReport {
         out
     }
 
+    /// The report on one line (for the log): its lines joined by "; ", without the full
+    /// stop that ends a line of the text.
+    pub fn one_line(&self) -> String {
+        self.to_text()
+            .lines()
+            .map(|l| l.strip_suffix('.').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn log(&self) {
         match &self.outcome {
             Outcome::Swapped => tracing::info!(
@@ -96,10 +106,10 @@ impl ReloadReport {
                 warnings = self.warnings.len(),
                 ms = self.took.as_millis() as u64,
                 "reload: {}",
-                self.to_text().trim_end().replace('\n', "; ")
+                self.one_line()
             ),
             Outcome::KeptOld(_) => {
-                tracing::warn!("reload: {}", self.to_text().trim_end().replace('\n', "; "))
+                tracing::warn!("reload: {}", self.one_line())
             }
         }
     }

@@ -52,12 +52,15 @@ pub fn text(answer: &Answer, style: Style) -> String {
                 .as_deref()
                 .map(|t| format!(" [tag: {t}]"))
                 .unwrap_or_default();
-            if s.total > 0 {
+            if s.total > 0 && s.page <= s.pages {
                 let _ = writeln!(
                     out,
                     "{} article(s) match {:?}{tag} — page {} of {}",
                     s.total, s.query, s.page, s.pages
                 );
+            } else if s.total > 0 {
+                // Past the last page: the note says how many pages there are.
+                let _ = writeln!(out, "{} article(s) match {:?}{tag}", s.total, s.query);
             }
             for (i, h) in s.results.iter().enumerate() {
                 let n = (s.page - 1) * s.per_page + i + 1;

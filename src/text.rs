@@ -362,6 +362,33 @@ pub fn truncate(text: &str, max: usize) -> String {
     format!("{body}…")
 }
 
+/// Cuts `text` to at most `max` characters like [`truncate`], but so that the word starting
+/// at byte `at` stays in view: when cutting from the start would lose it, the text starts a few
+/// words before it, after a `…`.
+pub fn truncate_around(text: &str, at: usize, max: usize) -> String {
+    let head = truncate(text, max);
+    if at >= text.len() || !text.is_char_boundary(at) || max < 2 {
+        return head;
+    }
+    let word_end = text[at..]
+        .find(|c: char| !c.is_alphanumeric())
+        .map_or(text.len(), |e| at + e);
+    if head.strip_suffix('…').unwrap_or(&head).len() >= word_end {
+        return head;
+    }
+    // About a quarter of the line before the word, from a word's start.
+    let lead = max / 4;
+    let before = text[..at].chars().count();
+    let from = text
+        .char_indices()
+        .nth(before.saturating_sub(lead))
+        .map_or(0, |(i, _)| i);
+    let from = text[from..at]
+        .find(char::is_whitespace)
+        .map_or(at, |w| from + w);
+    format!("…{}", truncate(text[from..].trim_start(), max - 1))
+}
+
 /// Removes control characters and collapses white space into single spaces.
 pub fn clean_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -499,5 +526,17 @@ mod tests {
     fn whitespace() {
         assert_eq!(clean_whitespace("  a\n\tb \u{7} c "), "a b c");
         assert_eq!(floor_char_boundary("héllo", 2), "h");
+    }
+
+    #[test]
+    fn truncation_keeps_a_late_word_in_view() {
+        let text = format!("{} water at the end.", "filler words here ".repeat(20));
+        let at = text.find("water").unwrap();
+        let cut = truncate_around(&text, at, 80);
+        assert!(cut.starts_with('…') && cut.contains("water"), "{cut}");
+        assert!(cut.chars().count() <= 80, "{cut}");
+        // A word already in view: the plain cut.
+        assert_eq!(truncate_around(&text, 0, 80), truncate(&text, 80));
+        assert_eq!(truncate_around("short text", 6, 80), "short text");
     }
 }

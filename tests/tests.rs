@@ -7,6 +7,7 @@ mod bundled;
 mod cli;
 mod content;
 mod discord;
+mod engine_fixes;
 mod eval;
 mod http;
 mod index_folder;

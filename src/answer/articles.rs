@@ -17,6 +17,11 @@ use crate::library::Library;
 use crate::names::MatchKind;
 use crate::text;
 
+/// Bytes of a typed name that are looked up (titles and aliases are far shorter).
+const NAME_MAX_BYTES: usize = 400;
+/// A name not found is echoed back cut to this many characters.
+const NAME_ECHO_CHARS: usize = 100;
+
 /// A fuzzy name match at least this similar resolves on its own.
 const FUZZY_ACCEPT: f32 = 0.85;
 /// A fuzzy match that has no rival resolves from this similarity.
@@ -25,7 +30,8 @@ const FUZZY_ACCEPT_ALONE: f32 = 0.7;
 /// Resolves a slug, title or alias (typos tolerated) to an article. On success also says how
 /// the name matched when it was not exact; otherwise up to 5 suggestions.
 pub(super) fn resolve(lib: &Library, query: &str) -> Result<(u32, Option<String>), NotFound> {
-    let q = query.trim();
+    // No name is this long: a longer input is cut, for the look-up and for the echo.
+    let q = text::floor_char_boundary(query.trim(), NAME_MAX_BYTES).trim_end();
     if let Some(id) = lib.by_slug(q).or_else(|| lib.by_slug(&text::slugify(q))) {
         return Ok((id, None));
     }
@@ -50,7 +56,7 @@ pub(super) fn resolve(lib: &Library, query: &str) -> Result<(u32, Option<String>
     }
     Err(NotFound {
         error: "not_found",
-        query: q.to_string(),
+        query: text::truncate(q, NAME_ECHO_CHARS),
         suggestions: matches
             .iter()
             .map(|m| article_ref(lib, m.article))

@@ -47,7 +47,7 @@ pub struct RankedSentence {
 }
 
 /// Caps `question` at `max_chars` characters.
-fn cap(question: &str, max_chars: usize) -> (String, bool) {
+pub(super) fn cap(question: &str, max_chars: usize) -> (String, bool) {
     let cleaned = text::clean_whitespace(question);
     if cleaned.chars().count() <= max_chars {
         return (cleaned, false);
@@ -89,7 +89,7 @@ pub(super) fn ask(
     };
     let q = analyse(lib, &capped);
     if q.terms.is_empty() {
-        answer.note = Some("ask a question in words: it had nothing to search for".into());
+        answer.note = Some(nothing_to_search(&capped));
         answer.suggestions = lib
             .names
             .lookup("", 5)
@@ -140,6 +140,9 @@ pub(super) fn ask(
         }
     }
     let mut per_article: HashMap<u32, usize> = HashMap::new();
+    // The text already shown: (passage, block, excerpt range) of each result. An excerpt grows
+    // around its sentence, so two good sentences of one block can yield the same excerpt.
+    let mut shown: Vec<(u32, usize, Range<usize>)> = Vec::new();
     for r in ranked {
         if answer.results.len() >= settings.results || r.score <= 0.0 {
             break;
@@ -149,8 +152,17 @@ pub(super) fn ask(
         if *n >= PER_ARTICLE {
             continue;
         }
+        let range = excerpt_range(lib, settings, &r);
+        let repeats = shown.iter().any(|(p, b, seen)| {
+            *p == r.passage && *b == r.block && seen.start < range.end && range.start < seen.end
+        });
+        let result = result(lib, settings, &q, &r, range.clone());
+        if repeats || answer.results.iter().any(|o| o.excerpt == result.excerpt) {
+            continue;
+        }
         *n += 1;
-        answer.results.push(result(lib, settings, &q, &r));
+        shown.push((r.passage, r.block, range));
+        answer.results.push(result);
     }
     if let Some(top) = answer.results.first() {
         let id = lib
@@ -175,14 +187,47 @@ pub(super) fn ask(
     Ok(Answer::Ask(answer))
 }
 
-fn result(lib: &Library, settings: &AnswerSettings, q: &Question, r: &RankedSentence) -> AskResult {
+/// The note for a question without a content word: what it lacks, with (a few of) its words.
+pub(super) fn nothing_to_search(question: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for t in text::tokenize(question) {
+        if !words.contains(&t.lower) {
+            words.push(t.lower);
+        }
+    }
+    if words.is_empty() {
+        return "ask about something: the question has no words to search for".into();
+    }
+    let shown: Vec<String> = words.iter().take(3).map(|w| format!("{w:?}")).collect();
+    let more = if words.len() > 3 { ", …" } else { "" };
+    format!(
+        "ask about something: the question has only common words ({}{more}), which match \
+         every article; name a topic",
+        shown.join(", ")
+    )
+}
+
+/// The byte range, in its block, of the excerpt around the ranked sentence `r`.
+fn excerpt_range(lib: &Library, settings: &AnswerSettings, r: &RankedSentence) -> Range<usize> {
+    let block = &lib.passage_blocks(r.passage)[r.block].text;
+    let sentences = text::sentences(block);
+    let best = sentences.iter().position(|s| *s == r.range).unwrap_or(0);
+    excerpt::excerpt_range(block, &sentences, best, settings.excerpt_max_chars)
+}
+
+/// The result for the ranked sentence `r`, its excerpt the `range` of its block (from
+/// [`excerpt_range`]), cut to `excerpt_max_chars`.
+fn result(
+    lib: &Library,
+    settings: &AnswerSettings,
+    q: &Question,
+    r: &RankedSentence,
+    range: Range<usize>,
+) -> AskResult {
     let p = &lib.passages[r.passage as usize];
     let a = lib.article(p.article);
     let section = &a.sections[p.section as usize];
     let block = &lib.passage_blocks(r.passage)[r.block].text;
-    let sentences = text::sentences(block);
-    let best = sentences.iter().position(|s| *s == r.range).unwrap_or(0);
-    let range = excerpt::excerpt_range(block, &sentences, best, settings.excerpt_max_chars);
     let mut excerpt = block[range].to_string();
     if excerpt.chars().count() > settings.excerpt_max_chars {
         excerpt = text::truncate(&excerpt, settings.excerpt_max_chars);
@@ -228,7 +273,7 @@ fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedS
     if unknown.is_empty() {
         return Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage));
     }
-    let corrected = correct_spellings(q, &hits, &unknown);
+    let corrected = correct_spellings(q, hit_stems(&hits), &unknown);
     Ok(rank_sentences(
         lib,
         &corrected,
@@ -237,11 +282,19 @@ fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedS
     ))
 }
 
-/// `q` with the words of `hits` that are close spellings of `terms` added as alternatives of
-/// the terms they stand in for.
-fn correct_spellings(
+/// The stems of the words of `hits`, in order.
+fn hit_stems<'a>(hits: &'a [PassageSentences<'_>]) -> impl Iterator<Item = &'a str> {
+    hits.iter()
+        .flat_map(|p| &p.sentences)
+        .flat_map(|s| &s.words)
+        .map(|w| &*w.stem)
+}
+
+/// `q` with the `stems` (of the passages found) that are close spellings of `terms` added as
+/// alternatives of the terms they stand in for.
+pub(super) fn correct_spellings<'w>(
     q: &Question,
-    hits: &[PassageSentences<'_>],
+    stems: impl Iterator<Item = &'w str>,
     terms: &[excerpt::QueryTerm],
 ) -> Question {
     let mut corrected = q.clone();
@@ -258,22 +311,18 @@ fn correct_spellings(
     // A stem is judged once: the question only grows by stems judged close, which are then
     // skipped as the question's own.
     let mut seen: HashSet<&str> = HashSet::new();
-    let words = hits
-        .iter()
-        .flat_map(|p| &p.sentences)
-        .flat_map(|s| &s.words);
-    for word in words {
-        if !seen.insert(&word.stem) || corrected.has(&word.stem) {
+    for word in stems {
+        if !seen.insert(word) || corrected.has(word) {
             continue;
         }
-        let len = word.stem.chars().count();
+        let len = word.chars().count();
         // The distance is at least the difference of the lengths.
         let close = terms.iter().find(|&&(stem, term_len, max)| {
-            len.abs_diff(term_len) <= max && strsim::damerau_levenshtein(stem, &word.stem) <= max
+            len.abs_diff(term_len) <= max && strsim::damerau_levenshtein(stem, word) <= max
         });
         if let Some(&(stem, _, _)) = close {
             if let Some(term) = corrected.terms.iter_mut().find(|c| c.stem == stem) {
-                term.alternatives.push(word.stem.to_string());
+                term.alternatives.push(word.to_string());
             }
         }
     }
@@ -282,7 +331,7 @@ fn correct_spellings(
 
 /// The question's words (of four letters or more) that no passage holds: candidates for a
 /// spelling correction.
-fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
+pub(super) fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
     let searcher = lib.index.searcher();
     q.terms
         .iter()
@@ -297,7 +346,7 @@ fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
 
 /// BM25 over the weighted fields, each question stem once per field; a stem no passage holds
 /// also matches its close spellings.
-fn retrieval_query(lib: &Library, q: &Question) -> Box<dyn Query> {
+pub(super) fn retrieval_query(lib: &Library, q: &Question) -> Box<dyn Query> {
     let f = lib.index.fields;
     let searcher = lib.index.searcher();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -357,7 +406,7 @@ fn rank_fuzzy(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>
     let hits = tokenize_passages(lib, &hits);
     // The sentence scorer needs the spellings that matched: the passages' own words that are
     // close to a question term stand in for it.
-    let corrected = correct_spellings(q, &hits, &q.terms);
+    let corrected = correct_spellings(q, hit_stems(&hits), &q.terms);
     Ok(rank_sentences(
         lib,
         &corrected,

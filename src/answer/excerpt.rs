@@ -103,18 +103,12 @@ impl Question {
         let tokens = text::tokenize(text);
         let lower: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
         let kind = question_kind(&lower);
-        let content: Vec<&Token> = tokens
+        // A question of stop words only ("what is it?") has no terms: it names no topic, and
+        // its words match every article.
+        let chosen: Vec<&Token> = tokens
             .iter()
-            .filter(|t| {
-                !text::is_stop_word(&t.lower) && !QUESTION_WORDS.contains(&t.lower.as_str())
-            })
+            .filter(|t| is_content_word(&t.lower))
             .collect();
-        // A question of stop words only ("what is it?") still searches them.
-        let chosen: Vec<&Token> = if content.is_empty() {
-            tokens.iter().collect()
-        } else {
-            content
-        };
         let mut seen = HashSet::new();
         let mut terms = Vec::new();
         for t in &chosen {
@@ -143,6 +137,12 @@ impl Question {
     pub fn has(&self, stem: &str) -> bool {
         self.terms.iter().any(|t| t.stems().any(|s| s == stem))
     }
+}
+
+/// Whether a (lower-case) word of a question says what it is about: not a stop word, not a
+/// word that only says what kind of answer is wanted ("what", "how", "many").
+pub fn is_content_word(lower: &str) -> bool {
+    !text::is_stop_word(lower) && !QUESTION_WORDS.contains(&lower)
 }
 
 fn question_kind(lower: &[&str]) -> QuestionKind {
@@ -711,7 +711,10 @@ mod tests {
             .map(|t| t.stem)
             .collect();
         assert_eq!(stems, ["risk", "run", "bridg"]);
-        assert_eq!(q("what is it").terms.len(), 3);
+        // Only stop and question words: nothing to search for.
+        for only_common in ["what is it", "what is the of and", "the", "is it", "why"] {
+            assert!(q(only_common).terms.is_empty(), "{only_common}");
+        }
         assert!(q("").terms.is_empty());
     }
 

@@ -26,11 +26,9 @@ pub(super) fn search(
     page: usize,
     tag: Option<&str>,
 ) -> anyhow::Result<SearchAnswer> {
-    let query_text: String = text::clean_whitespace(query)
-        .chars()
-        .take(settings.max_question_chars)
-        .collect();
+    let (query_text, cut) = super::ask::cap(query, settings.max_question_chars);
     let tag = tag.map(str::trim).filter(|t| !t.is_empty());
+    let asked_page = page.max(1);
     let page = page.clamp(1, MAX_PAGE);
     let q = super::ask::analyse(lib, &query_text);
     let mut answer = SearchAnswer {
@@ -43,29 +41,35 @@ pub(super) fn search(
         results: Vec::new(),
         note: None,
     };
+    let mut notes: Vec<String> = Vec::new();
+    if cut {
+        notes.push(format!(
+            "the query was cut to its first {} characters",
+            settings.max_question_chars
+        ));
+    }
+    // Words the collection does not have also match their close spellings, as in `ask`.
+    let unknown = super::ask::unknown_terms(lib, &q);
     let base: Box<dyn Query> = if q.terms.is_empty() {
         if tag.is_none() {
-            answer.note = Some("give words to search for, or a tag".into());
+            notes.push("give words to search for, or a tag".into());
+            answer.note = Some(notes.join("; "));
             return Ok(answer);
         }
         Box::new(AllQuery)
     } else {
-        let stems: Vec<(String, f32)> = q
-            .terms
-            .iter()
-            .flat_map(|t| t.stems().map(|s| (s.to_string(), 1.0)))
-            .collect();
-        lib.index.terms_query(&stems)
+        super::ask::retrieval_query(lib, &q)
     };
     let query = match tag {
         Some(t) => lib.index.with_tag(base, t),
         None => base,
     };
     let searcher = lib.index.searcher();
-    // Words alone are counted from their posting lists; with a tag, by a collector.
+    // Words alone are counted from their posting lists; with a tag or close spellings, by a
+    // collector.
     let stems: Vec<&str> = q.terms.iter().flat_map(|t| t.stems()).collect();
     let counted = match tag {
-        None if !stems.is_empty() => {
+        None if !stems.is_empty() && unknown.is_empty() => {
             lib.index
                 .count_articles(&searcher, &stems, lib.articles.len())?
         }
@@ -82,11 +86,12 @@ pub(super) fn search(
     };
     answer.pages = answer.total.div_ceil(settings.page_size);
     if answer.total == 0 {
-        answer.note = Some(match tag {
+        notes.push(match tag {
             Some(t) if q.terms.is_empty() => format!("no article is tagged {t:?}"),
             Some(t) => format!("no article tagged {t:?} matched"),
             None => "no article matched".into(),
         });
+        answer.note = Some(notes.join("; "));
         return Ok(answer);
     }
     let want = page * settings.page_size;
@@ -101,15 +106,43 @@ pub(super) fn search(
         }
         limit *= 4;
     };
-    answer.results = ranked
+    let on_page: Vec<(u32, u32, f32)> = ranked
         .into_iter()
         .skip((page - 1) * settings.page_size)
         .take(settings.page_size)
+        .collect();
+    // Highlights and snippets need the spellings that matched: the words of the passages
+    // shown that are close to a word the collection does not have.
+    let q = if unknown.is_empty() || on_page.is_empty() {
+        q
+    } else {
+        let words: Vec<text::Word> = on_page
+            .iter()
+            .flat_map(|&(_, p, _)| lib.passage_blocks(p))
+            .flat_map(|b| text::words(&b.text))
+            .collect();
+        let corrected = super::ask::correct_spellings(&q, words.iter().map(|w| &*w.stem), &unknown);
+        notes.push(if unknown.len() == q.terms.len() {
+            "nothing matched exactly; these match similar spellings".into()
+        } else {
+            "some words matched only by similar spellings".into()
+        });
+        corrected
+    };
+    answer.results = on_page
+        .into_iter()
         .map(|(article, passage, score)| hit(lib, &q, article, passage, score))
         .collect();
     if answer.results.is_empty() {
-        answer.note = Some(format!("there are only {} pages", answer.pages));
+        notes.push(format!(
+            "page {asked_page} is past the end: there {}",
+            match answer.pages {
+                1 => "is only 1 page".to_string(),
+                n => format!("are only {n} pages"),
+            }
+        ));
     }
+    answer.note = (!notes.is_empty()).then(|| notes.join("; "));
     Ok(answer)
 }
 
@@ -147,7 +180,9 @@ fn hit(lib: &Library, q: &Question, article: u32, passage: u32, score: f32) -> S
     }
 }
 
-/// The best sentence of the passage, cut to one line.
+/// The best sentence of the passage that holds a searched word (the best of all when none
+/// does: the passage matched on its title or tags), cut to one line around the first word
+/// found.
 fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, usize)>) {
     let blocks = lib.passage_blocks(passage);
     let sentences: Vec<&str> = blocks
@@ -168,12 +203,23 @@ fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, us
         .collect();
     let heading = super::ask::heading_stems(lib, passage);
     let scores = excerpt::score_sentences(q, &candidates, &HashSet::new(), &heading);
+    let found: Vec<Vec<(usize, usize)>> = sentences
+        .iter()
+        .map(|s| excerpt::highlights(s, q))
+        .collect();
+    let any_found = found.iter().any(|h| !h.is_empty());
     let best = scores
         .iter()
         .enumerate()
+        .filter(|&(i, _)| !any_found || !found[i].is_empty())
         .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
         .map_or(0, |(i, _)| i);
-    let line = text::truncate(sentences.get(best).copied().unwrap_or(""), SNIPPET_CHARS);
+    let sentence = sentences.get(best).copied().unwrap_or("");
+    let first = found
+        .get(best)
+        .and_then(|h| h.first())
+        .map_or(0, |&(start, _)| start);
+    let line = text::truncate_around(sentence, first, SNIPPET_CHARS);
     let highlights = excerpt::highlights(&line, q);
     (line, highlights)
 }

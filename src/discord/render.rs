@@ -500,11 +500,13 @@ fn search(s: &SearchAnswer) -> Rendered {
         desc.push_str("\n\n");
     }
     c.description = desc.trim_end().to_string();
-    if s.total > 0 {
+    if s.total > 0 && s.page <= s.pages {
         c.footer = Some(format!(
             "Page {} of {} · {} article(s)",
             s.page, s.pages, s.total
         ));
+    } else if s.total > 0 {
+        c.footer = Some(format!("{} article(s)", s.total));
     }
     Rendered::one(c)
 }
