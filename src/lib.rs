@@ -28,6 +28,7 @@ pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod conversation;
 pub mod discord;
 pub mod eval;
 pub mod http;

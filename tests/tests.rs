@@ -6,6 +6,7 @@ mod answers;
 mod bundled;
 mod cli;
 mod content;
+mod conversation;
 mod discord;
 mod engine_fixes;
 mod eval;

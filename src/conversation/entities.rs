@@ -1,0 +1,286 @@
+//! The entity parsers that fill pattern slots: article names (through the library's name
+//! index, typos tolerated, or a reference to the current article), authors and tags.
+
+use super::model::Model;
+use super::recognize::Token;
+use crate::library::Library;
+use crate::names::MatchKind;
+use crate::text;
+
+/// What an `{article}` slot holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum ArticleSlot {
+    /// Empty, or "it", "this article": the conversation's current article.
+    Current,
+    /// A named article.
+    Named {
+        id: u32,
+        /// How sure the name is (1 for an exact name, less for a prefix or a typo).
+        quality: f32,
+        /// Said as an article ("the … article", "the piece on …"), not just a bare name.
+        explicit: bool,
+    },
+    /// Said as an article, but no article goes by that name.
+    Missing { query: String },
+}
+
+/// A fuzzy name match at least this similar names an article.
+const FUZZY_ACCEPT: f32 = 0.8;
+/// … and leads the next article's match by this much.
+const FUZZY_LEAD: f32 = 0.05;
+
+/// Reads the words `toks` (of `message`) as an article: a reference, a name, or nothing
+/// (`None`: the words do not name an article and were not said as one).
+pub(super) fn article(
+    m: &Model,
+    lib: &Library,
+    message: &str,
+    toks: &[Token],
+) -> Option<ArticleSlot> {
+    if toks.is_empty() || m.references.contains(&joined(toks)) {
+        return Some(ArticleSlot::Current);
+    }
+    // Determiners off the front: "the stablecoins article".
+    let mut start = 0;
+    while start < toks.len() && m.determiners.contains(&toks[start].stem) {
+        start += 1;
+    }
+    let had_determiner = start > 0;
+    let rest = &toks[start..];
+    if rest.is_empty() {
+        return None;
+    }
+    if m.references.contains(&joined(rest)) {
+        return Some(ArticleSlot::Current);
+    }
+    // A noun at the end ("… article", "… guide"), or "article about X" / "X article".
+    let trailing_noun = m
+        .nouns
+        .iter()
+        .find(|n| rest.len() > n.len() && ends_with(rest, n))
+        .map(|n| n.len());
+    let leading_noun = m
+        .nouns
+        .iter()
+        .find(|n| {
+            rest.len() > n.len() + 1
+                && starts_with(rest, n)
+                && m.about.contains(&rest[n.len()].stem)
+        })
+        .map(|n| n.len() + 1);
+    let bare_noun = m
+        .nouns
+        .iter()
+        .any(|n| rest.len() == n.len() && starts_with(rest, n));
+    if bare_noun {
+        // "the article", "that one": the current article.
+        return Some(ArticleSlot::Current);
+    }
+    let explicit = trailing_noun.is_some() || leading_noun.is_some();
+    // The variants tried, most literal first.
+    let mut variants: Vec<&[Token]> = vec![rest];
+    if let Some(n) = trailing_noun {
+        variants.push(&rest[..rest.len() - n]);
+    }
+    if let Some(n) = leading_noun {
+        variants.push(&rest[n..]);
+    }
+    // Exact names and prefixes of every variant before close spellings of any: "the sleep
+    // one" is "sleep", not a typo of a longer name.
+    let loose = explicit || had_determiner;
+    for fuzzy in [false, true] {
+        if fuzzy && !loose {
+            break;
+        }
+        for v in &variants {
+            let name = span(message, v);
+            if let Some((id, quality)) = name_to_article(lib, name, fuzzy) {
+                return Some(ArticleSlot::Named {
+                    id,
+                    quality,
+                    explicit,
+                });
+            }
+        }
+    }
+    if explicit {
+        // Slug words and tags, only for something said as an article: "the cycling article".
+        let words = variants.last().copied().unwrap_or(rest);
+        if let Some(id) = by_slug_words(lib, words) {
+            return Some(ArticleSlot::Named {
+                id,
+                quality: 0.7,
+                explicit,
+            });
+        }
+    }
+    // Only words said as an article are a missing article; others ("the weather") are
+    // no name at all, and the message is read another way.
+    explicit.then(|| ArticleSlot::Missing {
+        query: span(message, variants.last().copied().unwrap_or(rest)).to_string(),
+    })
+}
+
+/// The article `name` names, with how surely: a slug, an exact title or alias, the only
+/// article whose name starts with it, or (when `fuzzy`) a close spelling well ahead of the
+/// next.
+pub(super) fn name_to_article(lib: &Library, name: &str, fuzzy: bool) -> Option<(u32, f32)> {
+    let name = name.trim();
+    if name.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+        return None;
+    }
+    if let Some(id) = lib
+        .by_slug(name)
+        .or_else(|| lib.by_slug(&text::slugify(name)))
+    {
+        return Some((id, 1.0));
+    }
+    let matches = lib.names.lookup(name, 2);
+    let first = matches.first()?;
+    let second = matches.get(1);
+    match first.kind {
+        MatchKind::Exact => Some((first.article, 1.0)),
+        MatchKind::Prefix | MatchKind::WordPrefix => {
+            let alone = second.is_none_or(|s| s.kind > first.kind);
+            alone.then_some((
+                first.article,
+                if first.kind == MatchKind::Prefix {
+                    0.9
+                } else {
+                    0.8
+                },
+            ))
+        }
+        MatchKind::Fuzzy => {
+            let clear = first.similarity >= FUZZY_ACCEPT
+                && second.is_none_or(|s| s.similarity + FUZZY_LEAD < first.similarity);
+            (clear && fuzzy).then_some((first.article, 0.6 * first.similarity))
+        }
+    }
+}
+
+/// The one article whose slug or tags hold every content word of `words` ("cycling" for
+/// `urban-cycling`).
+fn by_slug_words(lib: &Library, words: &[Token]) -> Option<u32> {
+    let wanted: Vec<&str> = words
+        .iter()
+        .filter(|t| !text::is_stop_word(&t.lower))
+        .map(|t| t.stem.as_str())
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut found = None;
+    for (id, a) in lib.articles.iter().enumerate() {
+        let has = |w: &str| {
+            a.slug.split('-').any(|s| text::stem(s) == w)
+                || a.tags.iter().any(|t| text::stem(&t.to_lowercase()) == w)
+        };
+        if wanted.iter().all(|w| has(w)) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(id as u32);
+        }
+    }
+    found
+}
+
+/// What an `{author}` slot holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum AuthorSlot {
+    /// "her", "the author": the current article's.
+    Current,
+    Named(String),
+}
+
+/// Reads `toks` as an author: a reference, or a name some article carries (whole, or a first
+/// or last name of at least three letters, or a close spelling).
+pub(super) fn author(
+    m: &Model,
+    lib: &Library,
+    message: &str,
+    toks: &[Token],
+) -> Option<AuthorSlot> {
+    if toks.is_empty() {
+        return None;
+    }
+    if m.author_references.contains(&joined(toks)) {
+        return Some(AuthorSlot::Current);
+    }
+    let said = fold_lower(span(message, toks));
+    let mut found: Option<&str> = None;
+    for a in lib.articles.iter().flat_map(|a| &a.authors) {
+        let name = fold_lower(a);
+        let hit = name == said
+            || (said.len() >= 3 && name.split_whitespace().any(|w| w == said))
+            || strsim::jaro_winkler(&name, &said) >= 0.92;
+        if hit {
+            match found {
+                Some(f) if f != a.as_str() => {
+                    // Two authors share that name: the whole name wins, else it is unclear.
+                    if name == said {
+                        found = Some(a);
+                    } else if fold_lower(f) != said {
+                        return None;
+                    }
+                }
+                _ => found = Some(a),
+            }
+        }
+    }
+    found.map(|a| AuthorSlot::Named(a.to_string()))
+}
+
+/// Reads `toks` as a tag some article carries (same stems: "language" finds `languages`).
+pub(super) fn tag(lib: &Library, toks: &[Token]) -> Option<String> {
+    let stems: Vec<&str> = toks.iter().map(|t| t.stem.as_str()).collect();
+    let mut seen = std::collections::HashSet::new();
+    for a in &lib.articles {
+        for t in &a.tags {
+            if !seen.insert(t.as_str()) {
+                continue;
+            }
+            let tag_stems: Vec<String> = text::tokenize(t).into_iter().map(|t| t.stem).collect();
+            if tag_stems
+                .iter()
+                .map(String::as_str)
+                .eq(stems.iter().copied())
+            {
+                return Some(t.clone());
+            }
+        }
+    }
+    None
+}
+
+fn fold_lower(s: &str) -> String {
+    text::fold(text::clean_whitespace(&s.to_lowercase()))
+}
+
+fn joined(toks: &[Token]) -> String {
+    toks.iter()
+        .map(|t| t.stem.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ends_with(toks: &[Token], words: &[String]) -> bool {
+    toks.len() >= words.len()
+        && toks[toks.len() - words.len()..]
+            .iter()
+            .zip(words)
+            .all(|(t, w)| &t.stem == w)
+}
+
+fn starts_with(toks: &[Token], words: &[String]) -> bool {
+    toks.len() >= words.len() && toks.iter().zip(words).all(|(t, w)| &t.stem == w)
+}
+
+/// The text of `message` the tokens cover, as written.
+pub(super) fn span<'m>(message: &'m str, toks: &[Token]) -> &'m str {
+    match (toks.first(), toks.last()) {
+        (Some(a), Some(b)) => &message[a.span.start..b.span.end],
+        _ => "",
+    }
+}
