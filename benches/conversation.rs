@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use articlebot::answer::{self, Command, Scope};
 use articlebot::config::{IndexLocation, Settings};
 use articlebot::conversation::{self, State};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 
 fn main() -> anyhow::Result<()> {
     let mut size = 10_000;
@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let mut settings = Settings::for_content(&content);
     settings.index = IndexLocation::Dir(tmp.path().join("index"));
     eprintln!("building");
-    let lib = Library::open(&settings, OpenMode::Rebuild, Progress::Hidden)?;
+    let lib = Library::open(&settings, OpenMode::Rebuild, &NoProgress)?;
     let answers = settings.answer.clone();
     let conv = conversation::Settings::default();
     let questions: Vec<String> = gen::questions(&c, seed, n)

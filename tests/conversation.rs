@@ -7,7 +7,7 @@ use std::path::Path;
 use articlebot::answer::Answer;
 use articlebot::config::{AnswerSettings, IndexLocation, Settings as AppSettings};
 use articlebot::conversation::{self, Intent, Kind, Response, Settings, State, Turn};
-use articlebot::library::{Library, OpenMode, Progress};
+use articlebot::library::{Library, NoProgress, OpenMode};
 use serde::Deserialize;
 
 fn bundled() -> (Library, AnswerSettings) {
@@ -15,7 +15,7 @@ fn bundled() -> (Library, AnswerSettings) {
     let text = std::fs::read_to_string(root.join("config.toml")).unwrap();
     let mut s = AppSettings::from_toml(&text, root).expect("the bundled config.toml is valid");
     s.index = IndexLocation::Memory;
-    let lib = Library::open(&s, OpenMode::Reuse, Progress::Hidden).unwrap();
+    let lib = Library::open(&s, OpenMode::Reuse, &NoProgress).unwrap();
     (lib, s.answer)
 }
 
