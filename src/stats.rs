@@ -152,7 +152,21 @@ fn now() -> u64 {
 impl Stats {
     /// Opens (creating) the database the settings name, in memory when they name none; a
     /// disabled store records nothing.
+    ///
+    /// The hashing key is derived from `ARTICLEBOT_STATS_KEY` when that is set, else kept in
+    /// `<db>.key`; see [`Stats::open_with_secret`].
     pub fn open(settings: &StatsSettings) -> anyhow::Result<Stats> {
+        let secret = std::env::var("ARTICLEBOT_STATS_KEY").ok();
+        Stats::open_with_secret(settings, secret.as_deref())
+    }
+
+    /// [`Stats::open`] with the key secret given rather than read from the environment (the
+    /// process environment is shared by every test of a test binary): a non-empty `secret`
+    /// derives the key, otherwise it is read from (or created in) `<db>.key`.
+    pub fn open_with_secret(
+        settings: &StatsSettings,
+        secret: Option<&str>,
+    ) -> anyhow::Result<Stats> {
         if !settings.enabled {
             return Ok(Stats {
                 conn: None,
@@ -169,7 +183,7 @@ impl Stats {
                 let conn = Connection::open(path).with_context(|| {
                     format!("cannot open the statistics database {}", path.display())
                 })?;
-                (conn, load_key(path)?)
+                (conn, load_key(path, secret)?)
             }
             None => (Connection::open_in_memory()?, random_key()),
         };
@@ -387,9 +401,10 @@ fn random_key() -> [u8; 32] {
     key
 }
 
-/// The hashing key: `ARTICLEBOT_STATS_KEY`, else `<db>.key` (created on first use).
-fn load_key(db: &Path) -> anyhow::Result<[u8; 32]> {
-    if let Ok(secret) = std::env::var("ARTICLEBOT_STATS_KEY") {
+/// The hashing key: derived from `secret` (`ARTICLEBOT_STATS_KEY`), else `<db>.key` (created
+/// on first use).
+fn load_key(db: &Path, secret: Option<&str>) -> anyhow::Result<[u8; 32]> {
+    if let Some(secret) = secret {
         if !secret.is_empty() {
             return Ok(blake3::derive_key(
                 "articlebot stats key v1",
@@ -397,7 +412,14 @@ fn load_key(db: &Path) -> anyhow::Result<[u8; 32]> {
             ));
         }
     }
-    let path = db.with_extension("key");
+    let path = key_path(db);
+    // Before, the key sat at `<db stem>.key` (`stats.key` beside `stats.sqlite3`), not where
+    // the documentation says; a key kept there moves, so the stored hashes keep matching.
+    let legacy = db.with_extension("key");
+    if legacy != path && legacy.exists() && !path.exists() {
+        std::fs::rename(&legacy, &path)
+            .with_context(|| format!("cannot move {} to {}", legacy.display(), path.display()))?;
+    }
     match std::fs::read(&path) {
         Ok(bytes) if bytes.len() == 32 => {
             let mut key = [0u8; 32];
@@ -412,6 +434,13 @@ fn load_key(db: &Path) -> anyhow::Result<[u8; 32]> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// `<db>.key`: `data/stats.sqlite3.key` beside `data/stats.sqlite3`.
+fn key_path(db: &Path) -> std::path::PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".key");
+    path.into()
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

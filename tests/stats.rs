@@ -28,13 +28,19 @@ fn ask(engine: &Engine, q: &str) -> (Command, Answer) {
 
 const USER: &str = "80351110224678912";
 
+/// Opens the store with its key in `<db>.key`, whatever `ARTICLEBOT_STATS_KEY` says in the
+/// environment of the test run.
+fn open(settings: &StatsSettings) -> Stats {
+    Stats::open_with_secret(settings, None).unwrap()
+}
+
 #[test]
 fn stats_survive_a_restart_and_find_gaps() {
     let f = Fixture::standard();
     let engine = f.engine();
     let lib = engine.library();
     {
-        let stats = Stats::open(&settings(&f, true)).unwrap();
+        let stats = open(&settings(&f, true));
         for q in [
             "how long does composting take",
             "How long does composting take",
@@ -55,7 +61,7 @@ fn stats_survive_a_restart_and_find_gaps() {
         let (c, a) = ask(&engine, "ancient question");
         stats.record_at(1, &c, &a, None).unwrap();
     }
-    let stats = Stats::open(&settings(&f, true)).unwrap();
+    let stats = open(&settings(&f, true));
     let report = stats.report(&lib, std::time::Duration::from_secs(90));
     assert_eq!(
         report.questions, 4,
@@ -95,7 +101,7 @@ fn nothing_identifying_is_written_in_the_clear() {
     let f = Fixture::standard();
     let engine = f.engine();
     {
-        let stats = Stats::open(&settings(&f, false)).unwrap();
+        let stats = open(&settings(&f, false));
         let (c, a) = ask(&engine, "secretive pelican question");
         stats.record(&c, &a, Some(&Asker(USER.into()))).unwrap();
         let report = stats.report(&engine.library(), std::time::Duration::ZERO);
@@ -113,16 +119,12 @@ fn nothing_identifying_is_written_in_the_clear() {
     let other = tempfile::tempdir().unwrap();
     let mut s2 = settings(&f, false);
     s2.db = Some(other.path().join("stats.sqlite3"));
-    let a = Stats::open(&settings(&f, false))
-        .unwrap()
-        .hash_asker(&Asker(USER.into()));
-    let b = Stats::open(&s2).unwrap().hash_asker(&Asker(USER.into()));
+    let a = open(&settings(&f, false)).hash_asker(&Asker(USER.into()));
+    let b = open(&s2).hash_asker(&Asker(USER.into()));
     assert_ne!(a, b);
     assert_eq!(
         a,
-        Stats::open(&settings(&f, false))
-            .unwrap()
-            .hash_asker(&Asker(USER.into())),
+        open(&settings(&f, false)).hash_asker(&Asker(USER.into())),
         "stable key"
     );
     let unhashed = blake3::hash(USER.as_bytes());
@@ -133,7 +135,7 @@ fn nothing_identifying_is_written_in_the_clear() {
 fn turning_a_page_is_not_another_question() {
     let f = Fixture::standard();
     let engine = f.engine();
-    let stats = Stats::open(&settings(&f, true)).unwrap();
+    let stats = open(&settings(&f, true));
     for page in [1, 2, 3] {
         let c = Command::Search {
             query: "sleep".into(),
@@ -146,4 +148,131 @@ fn turning_a_page_is_not_another_question() {
     let report = stats.report(&engine.library(), std::time::Duration::ZERO);
     assert_eq!(report.questions, 1);
     assert_eq!(report.top_questions[0].count, 1);
+}
+
+/// The key file: created on first use beside the database, 32 bytes, readable by the owner
+/// only (mode 0600), and reused.
+#[test]
+fn the_key_file_is_private_and_kept() {
+    let f = Fixture::standard();
+    let s = settings(&f, false);
+    let first = open(&s).hash_asker(&Asker(USER.into()));
+    let key = f.dir.path().join("data/stats.sqlite3.key");
+    let bytes = std::fs::read(&key).expect("the key file beside the database");
+    assert_eq!(bytes.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    assert_eq!(open(&s).hash_asker(&Asker(USER.into())), first);
+    assert_eq!(std::fs::read(&key).unwrap(), bytes, "not rewritten");
+}
+
+/// `ARTICLEBOT_STATS_KEY`: the key is derived from the secret (the same secret gives the same
+/// hashes for any database, another secret others), and no key file is written.
+#[test]
+fn a_secret_derives_the_key_and_writes_no_key_file() {
+    let f = Fixture::standard();
+    let other = tempfile::tempdir().unwrap();
+    let mut elsewhere = settings(&f, false);
+    elsewhere.db = Some(other.path().join("stats.sqlite3"));
+    let asker = Asker(USER.into());
+    let hash = |s: &StatsSettings, secret| {
+        Stats::open_with_secret(s, Some(secret))
+            .unwrap()
+            .hash_asker(&asker)
+    };
+    let a = hash(&settings(&f, false), "correct horse");
+    assert_eq!(a, hash(&elsewhere, "correct horse"));
+    assert_ne!(a, hash(&settings(&f, false), "battery staple"));
+    assert_ne!(a, open(&settings(&f, false)).hash_asker(&asker));
+    assert!(!other.path().join("stats.sqlite3.key").exists());
+    assert_eq!(
+        a,
+        *blake3::keyed_hash(
+            &blake3::derive_key("articlebot stats key v1", b"correct horse"),
+            USER.as_bytes()
+        )
+        .as_bytes()
+    );
+}
+
+/// `stats.enabled = false` records nothing and creates no file.
+#[test]
+fn disabled_statistics_record_nothing() {
+    let f = Fixture::standard();
+    let engine = f.engine();
+    let mut s = settings(&f, true);
+    s.enabled = false;
+    let stats = open(&s);
+    let (c, a) = ask(&engine, "how long does composting take");
+    stats.record(&c, &a, Some(&Asker(USER.into()))).unwrap();
+    let report = stats.report(&engine.library(), std::time::Duration::ZERO);
+    assert_eq!(report.questions, 0);
+    assert!(report.top_questions.is_empty());
+    assert!(!f.dir.path().join("data").exists(), "nothing on disk");
+}
+
+/// `/stats` in full: the collection, the last reload, the questions, the most asked and the
+/// gaps, each on its line.
+#[test]
+fn the_report_text_lists_everything() {
+    let f = Fixture::standard();
+    let engine = f.engine();
+    let lib = engine.library();
+    let stats = open(&settings(&f, true));
+    for q in [
+        "how long does composting take",
+        "how long does composting take",
+        "xylophone tuning",
+    ] {
+        let (c, a) = ask(&engine, q);
+        stats.record(&c, &a, Some(&Asker(USER.into()))).unwrap();
+    }
+    let report = stats.report(&lib, std::time::Duration::from_secs(3 * 3600 + 120));
+    let text = report.to_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let passages = lib.passages.len();
+    assert!(passages >= 4, "{passages}");
+    assert_eq!(
+        lines[0],
+        format!("4 articles, {passages} passages, index 0.0 MB, up 3h 2m"),
+        "{text}"
+    );
+    assert_eq!(lines[1], "last reload: none since the statistics began");
+    assert_eq!(lines[2], "last 30 days: 3 questions from 1 people");
+    assert_eq!(
+        &lines[3..],
+        [
+            "most asked:",
+            "  2× how long does composting take",
+            "  1× xylophone tuning",
+            "not answered well (gaps):",
+            "  1× xylophone tuning",
+        ],
+        "{text}"
+    );
+}
+
+/// A key kept where earlier versions put it (`stats.key` beside `stats.sqlite3`) moves to
+/// `stats.sqlite3.key`: the hashes already stored keep matching.
+#[test]
+fn a_key_from_the_old_place_moves_beside_the_database() {
+    let f = Fixture::standard();
+    let s = settings(&f, false);
+    let data = f.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("stats.key"), [7u8; 32]).unwrap();
+    let hash = open(&s).hash_asker(&Asker(USER.into()));
+    assert_eq!(
+        hash,
+        *blake3::keyed_hash(&[7u8; 32], USER.as_bytes()).as_bytes()
+    );
+    assert_eq!(
+        std::fs::read(data.join("stats.sqlite3.key")).unwrap(),
+        [7u8; 32]
+    );
+    assert!(!data.join("stats.key").exists());
 }
