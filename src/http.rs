@@ -329,8 +329,14 @@ async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> 
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(i) => i,
         Err(e) => {
-            // The serde message names the field, never the body's content.
-            tracing::debug!("malformed interaction: {e}");
+            // Only where and what kind: serde's message quotes values from the body
+            // ("invalid type: string \"…\""), and bodies are never logged.
+            tracing::debug!(
+                "malformed interaction: {:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            );
             return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
         }
     };
