@@ -1,11 +1,18 @@
 //! A local Discord for the tests: the REST routes the bot uses (axum) and a WebSocket gateway
-//! (tokio-tungstenite), both on 127.0.0.1. It records everything the bot sends and ENFORCES
-//! what Discord enforces: the 3-second window for the first response, valid callback types,
-//! the length limits of messages and embeds, at most 25 autocomplete choices of at most 100
-//! characters, and `allowed_mentions` present and empty on every message, and, as Discord
-//! does, it answers 401 to a request whose `Authorization` header is not the bot token (empty,
-//! a bare `Bot `, another token), or is missing where the route needs it (every route but the
-//! interaction callback and webhooks). A broken rule is recorded as a violation, and
+//! (tokio-tungstenite), both on 127.0.0.1. The gateway tests and the HTTP endpoint's tests use
+//! this one fake (an HTTP interaction's response goes through [`Fake::respond`], the same
+//! checks as the callback route). It records everything the bot sends and ENFORCES what
+//! Discord enforces: the 3-second window for the first response and the 15 minutes of the
+//! interaction token (on a clock the tests can move, [`Fake::advance`]), valid callback
+//! types, no empty message, the length limits of messages and embeds, valid `flags` (which an
+//! edit cannot change), components (at most 5 rows of at most 5 buttons, unique non-empty
+//! custom ids, link buttons with a URL and no custom id), at most 25 autocomplete choices of
+//! at most 100 characters, command definitions (names, descriptions, options: lower-case
+//! names of 1-32 characters, descriptions of 1-100, required options first), the application
+//! id in every webhook path, `allowed_mentions` present and empty on every message, and, as
+//! Discord does, it answers 401 to a request whose `Authorization` header is not the bot token
+//! (empty, a bare `Bot `, another token), or is missing where the route needs it (every route
+//! but the interaction callback and webhooks). A broken rule is recorded as a violation, and
 //! [`Fake::assert_clean`] fails the test with it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +52,8 @@ pub struct Sent {
     pub message_id: Option<u64>,
     /// The callback (type, data), once answered.
     pub callback: Option<(u64, Value)>,
+    /// Delivered as an HTTP POST (its response is the callback, see [`Fake::respond`]).
+    pub over_http: bool,
     /// The message the response created (types 4 and 5).
     pub original: Option<u64>,
 }
@@ -62,9 +71,23 @@ pub struct Msg {
     pub interaction: Option<u64>,
 }
 
+/// A REST request the bot made, as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+    /// The `Authorization` header, `None` when there was none.
+    pub authorization: Option<String>,
+    /// The status the fake answered with.
+    pub status: u16,
+}
+
 #[derive(Default)]
 pub struct Record {
     pub sent: Vec<Sent>,
+    /// Every REST request, in order.
+    pub calls: Vec<Call>,
     pub messages: Vec<Msg>,
     pub threads: Vec<(u64, u64, Value)>,
     pub command_puts: Vec<(String, Value)>,
@@ -96,6 +119,15 @@ struct Shared {
     refuse_threads: std::sync::atomic::AtomicBool,
     /// Milliseconds every edit of `@original` takes.
     slow_edits_ms: AtomicU64,
+    /// How far the tests moved the fake's clock ahead of the real one.
+    skew: Mutex<Duration>,
+}
+
+impl Shared {
+    /// The fake's clock: Discord's time limits are checked against it.
+    fn now(&self) -> Instant {
+        Instant::now() + *self.skew.lock().unwrap()
+    }
 }
 
 enum Outgoing {
@@ -129,6 +161,7 @@ impl Fake {
             refuse_message_content: Default::default(),
             refuse_threads: Default::default(),
             slow_edits_ms: AtomicU64::new(0),
+            skew: Mutex::new(Duration::ZERO),
         });
         let app = Router::new()
             .route("/api/v10/gateway", get(gateway))
@@ -196,6 +229,11 @@ impl Fake {
         self.shared.refuse_threads.store(true, Ordering::SeqCst);
     }
 
+    /// Moves the fake's clock `by` ahead (Discord's 3-second and 15-minute rules).
+    pub fn advance(&self, by: Duration) {
+        *self.shared.skew.lock().unwrap() += by;
+    }
+
     pub fn next_id(&self) -> u64 {
         self.shared.ids.fetch_add(1, Ordering::SeqCst)
     }
@@ -243,6 +281,18 @@ impl Fake {
 
     /// Sends an interaction and remembers it for the checks.
     pub fn interact(&self, payload: Value) -> u64 {
+        let id = self.remember(&payload, false);
+        self.dispatch("INTERACTION_CREATE", payload);
+        id
+    }
+
+    /// Remembers an interaction that reaches the bot another way (an HTTP POST to the
+    /// interactions endpoint): its token is then valid on the webhook routes.
+    pub fn expect(&self, payload: &Value) -> u64 {
+        self.remember(payload, true)
+    }
+
+    fn remember(&self, payload: &Value, over_http: bool) -> u64 {
         let id: u64 = payload["id"].as_str().unwrap().parse().unwrap();
         let message_id = payload["message"]["id"]
             .as_str()
@@ -253,14 +303,34 @@ impl Fake {
                 id,
                 token: payload["token"].as_str().unwrap().to_string(),
                 kind: payload["type"].as_u64().unwrap() as u8,
-                sent_at: Instant::now(),
+                sent_at: self.shared.now(),
                 message_id,
                 callback: None,
+                over_http,
                 original: None,
             });
         }
-        self.dispatch("INTERACTION_CREATE", payload);
         id
+    }
+
+    /// Takes the HTTP response to interaction `id` as its callback, with the checks of the
+    /// callback route (a PING's PONG included).
+    pub fn respond(&self, id: u64, response: &Value) {
+        let _ = answer(&self.shared, id, None, response.clone());
+        changed(&self.shared);
+    }
+
+    /// Every REST request the bot made so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.record(|r| r.calls.clone())
+    }
+
+    /// Waits until the bot made `n` REST requests and returns them.
+    pub async fn wait_calls(&self, n: usize) -> Vec<Call> {
+        self.wait(&format!("{n} REST call(s)"), |r| {
+            (r.calls.len() >= n).then(|| r.calls.clone())
+        })
+        .await
     }
 
     /// Drops the gateway connection (no close frame), as a network failure would.
@@ -555,10 +625,37 @@ fn chars(v: &Value) -> usize {
     v.as_str().map_or(0, |s| s.chars().count())
 }
 
+/// Message flags a bot may set: SUPPRESS_EMBEDS, EPHEMERAL, SUPPRESS_NOTIFICATIONS.
+const SETTABLE_FLAGS: u64 = 4 | 64 | 4096;
+const EPHEMERAL: u64 = 64;
+
 /// Checks a message body the way Discord does; returns the broken rules.
 pub fn check_message(body: &Value, what: &str) -> Vec<String> {
     let mut bad = Vec::new();
     let mut v = |s: String| bad.push(format!("{what}: {s}"));
+    let has = |k: &str| match &body[k] {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    if ![
+        "content",
+        "embeds",
+        "components",
+        "attachments",
+        "sticker_ids",
+        "poll",
+    ]
+    .iter()
+    .any(|k| has(k))
+    {
+        v("cannot send an empty message (50006)".into());
+    }
+    match &body["flags"] {
+        Value::Null => {}
+        Value::Number(n) if n.as_u64().is_some_and(|f| f & !SETTABLE_FLAGS == 0) => {}
+        other => v(format!("invalid flags {other}")),
+    }
     match body.get("allowed_mentions") {
         None => v("allowed_mentions missing".into()),
         Some(am) => {
@@ -625,15 +722,73 @@ pub fn check_message(body: &Value, what: &str) -> Vec<String> {
         if rows.len() > 5 {
             v("more than 5 action rows".into());
         }
+        let mut ids = std::collections::HashSet::new();
         for row in rows {
-            for c in row["components"].as_array().cloned().unwrap_or_default() {
-                if chars(&c["custom_id"]) > 100 || chars(&c["label"]) > 80 {
-                    v(format!("component too long: {c}"));
+            if row["type"] != 1 {
+                v(format!(
+                    "a top-level component that is not an action row: {row}"
+                ));
+            }
+            let buttons = row["components"].as_array().cloned().unwrap_or_default();
+            if buttons.is_empty() || buttons.len() > 5 {
+                v(format!(
+                    "an action row of {} components (1-5)",
+                    buttons.len()
+                ));
+            }
+            for c in buttons {
+                if c["type"] != 2 {
+                    v(format!("not a button: {c}"));
+                    continue;
+                }
+                let style = c["style"].as_u64().unwrap_or(0);
+                let id = c["custom_id"].as_str();
+                if !(1..=5).contains(&style) {
+                    v(format!("button style {style}: {c}"));
+                }
+                if chars(&c["label"]) > 80 {
+                    v(format!("button label over 80 characters: {c}"));
+                }
+                if chars(&c["label"]) == 0 && c["emoji"].is_null() {
+                    v(format!("button with neither label nor emoji: {c}"));
+                }
+                if style == 5 {
+                    if c["url"].as_str().is_none_or(|u| u.is_empty()) || id.is_some() {
+                        v(format!("a link button needs a url and no custom_id: {c}"));
+                    }
+                } else {
+                    match id {
+                        Some(id) if !id.is_empty() && id.chars().count() <= 100 => {
+                            if !ids.insert(id.to_string()) {
+                                v(format!("duplicate custom_id {id:?}"));
+                            }
+                        }
+                        _ => v(format!("custom_id missing, empty or over 100: {c}")),
+                    }
+                    if !c["url"].is_null() {
+                        v(format!("only link buttons have a url: {c}"));
+                    }
                 }
             }
         }
     }
     bad
+}
+
+/// Checks the body of an edit: every field it sends obeys the message rules (an edit may leave
+/// out what it does not change, so emptiness is checked on the message after the edit).
+fn check_edit(body: &Value, what: &str) -> Vec<String> {
+    let mut filled = body.clone();
+    if !["content", "embeds", "components"]
+        .iter()
+        .any(|k| !body[*k].is_null())
+    {
+        filled["content"] = json!("(unchanged)");
+    }
+    check_message(&filled, what)
+        .into_iter()
+        .filter(|v| !v.ends_with("(50006)"))
+        .collect()
 }
 
 // ---------------------------------------------------------------- REST
@@ -668,7 +823,7 @@ async fn application() -> Json<Value> {
     }))
 }
 
-fn validate_commands(body: &Value) -> Vec<String> {
+pub fn validate_commands(body: &Value) -> Vec<String> {
     let mut bad = Vec::new();
     let Some(list) = body.as_array() else {
         return vec!["command registration is not a list".into()];
@@ -682,8 +837,34 @@ fn validate_commands(body: &Value) -> Vec<String> {
         if d == 0 || d > 100 {
             bad.push(format!("command {name}: description {d} chars"));
         }
-        if c["options"].as_array().is_some_and(|o| o.len() > 25) {
+        let options = c["options"].as_array().cloned().unwrap_or_default();
+        if options.len() > 25 {
             bad.push(format!("command {name}: more than 25 options"));
+        }
+        let mut optional_seen = false;
+        for o in &options {
+            let oname = o["name"].as_str().unwrap_or("");
+            let valid = (1..=32).contains(&oname.chars().count())
+                && oname
+                    .chars()
+                    .all(|ch| ch == '-' || ch == '_' || ch.is_alphanumeric())
+                && oname == oname.to_lowercase();
+            if !valid {
+                bad.push(format!("command {name}: bad option name {oname:?}"));
+            }
+            let d = chars(&o["description"]);
+            if d == 0 || d > 100 {
+                bad.push(format!(
+                    "command {name}, option {oname}: description {d} chars"
+                ));
+            }
+            let required = o["required"].as_bool().unwrap_or(false);
+            if required && optional_seen {
+                bad.push(format!(
+                    "command {name}: required option {oname} after an optional one"
+                ));
+            }
+            optional_seen |= !required;
         }
     }
     bad
@@ -749,6 +930,14 @@ async fn callback(
     Json(body): Json<Value>,
 ) -> StatusCode {
     let id: u64 = id.parse().unwrap_or(0);
+    let status = answer(&s, id, Some(&token), body);
+    changed(&s);
+    status
+}
+
+/// The first response to interaction `id` (over the callback route with `token`, or an HTTP
+/// response): checked, recorded, and the message it makes or changes kept.
+fn answer(s: &Shared, id: u64, token: Option<&str>, body: Value) -> StatusCode {
     let kind = body["type"].as_u64().unwrap_or(0);
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     let new_id = s.ids.fetch_add(1, Ordering::SeqCst);
@@ -760,13 +949,13 @@ async fn callback(
     };
     let sent = r.sent[i].clone();
     let mut bad = Vec::new();
-    if sent.token != token {
+    if token.is_some_and(|t| t != sent.token) {
         bad.push(format!("interaction {id}: wrong token"));
     }
     if sent.callback.is_some() {
         bad.push(format!("interaction {id}: answered twice"));
     }
-    let elapsed = sent.sent_at.elapsed();
+    let elapsed = s.now().saturating_duration_since(sent.sent_at);
     if elapsed > Duration::from_secs(3) {
         bad.push(format!(
             "interaction {id}: first response after {elapsed:?} (> 3 s)"
@@ -785,7 +974,29 @@ async fn callback(
         ));
     }
     match kind {
-        4 | 7 => bad.extend(check_message(&data, &format!("callback {kind}"))),
+        4 => bad.extend(check_message(&data, &format!("callback {kind}"))),
+        7 => {
+            // An update keeps the message's flags: only SUPPRESS_EMBEDS may change.
+            bad.extend(check_message(&data, "callback 7"));
+            let before = r
+                .messages
+                .iter()
+                .find(|m| Some(m.id) == sent.message_id)
+                .map(|m| m.body["flags"].as_u64().unwrap_or(0) & EPHEMERAL);
+            let after = data["flags"].as_u64().map(|f| f & EPHEMERAL);
+            if let (Some(b), Some(a)) = (before, after) {
+                if a != b {
+                    bad.push(format!(
+                        "interaction {id}: an update cannot change EPHEMERAL"
+                    ));
+                }
+            }
+        }
+        5 => match &data["flags"] {
+            Value::Null => {}
+            f if f.as_u64().is_some_and(|f| f & !EPHEMERAL == 0) => {}
+            other => bad.push(format!("interaction {id}: deferral flags {other}")),
+        },
         8 => {
             let choices = data["choices"].as_array().cloned().unwrap_or_default();
             if choices.len() > 25 {
@@ -830,7 +1041,6 @@ async fn callback(
         _ => {}
     }
     drop(r);
-    changed(&s);
     if failed {
         StatusCode::BAD_REQUEST
     } else {
@@ -838,9 +1048,30 @@ async fn callback(
     }
 }
 
+/// Waits until the HTTP response of the interaction with `token` was handed to the fake.
+/// Discord takes an HTTP interaction's response as it is sent, but the test's client hands it
+/// over only after receiving it, so a follow-up sent right after the response can reach the
+/// fake first.
+async fn settle(s: &Shared, token: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let changed = s.changed.notified();
+        let waiting = s
+            .record
+            .lock()
+            .unwrap()
+            .sent
+            .iter()
+            .any(|x| x.token == token && x.over_http && x.callback.is_none());
+        if !waiting || tokio::time::timeout_at(deadline, changed).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// The message `@original` names for a token: the response message, or for a component
 /// interaction the message the component was on.
-fn original(r: &Record, token: &str) -> Result<Option<usize>, String> {
+fn original(s: &Shared, r: &Record, token: &str) -> Result<Option<usize>, String> {
     let Some(sent) = r.sent.iter().find(|x| x.token == token) else {
         return Err(format!("webhook call with unknown token {token}"));
     };
@@ -850,7 +1081,7 @@ fn original(r: &Record, token: &str) -> Result<Option<usize>, String> {
             sent.id
         ));
     }
-    if sent.sent_at.elapsed() > Duration::from_secs(15 * 60) {
+    if s.now().saturating_duration_since(sent.sent_at) > Duration::from_secs(15 * 60) {
         return Err("webhook call after 15 minutes".into());
     }
     let target = sent.original.or(sent.message_id);
@@ -862,6 +1093,7 @@ async fn edit_original(
     Path((app, token, msg)): Path<(String, String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
+    settle(&s, &token).await;
     let slow = s.slow_edits_ms.load(Ordering::SeqCst);
     if slow > 0 {
         tokio::time::sleep(Duration::from_millis(slow)).await;
@@ -870,9 +1102,9 @@ async fn edit_original(
     if app != APP_ID.to_string() || msg != "@original" {
         r.violations.push(format!("edit of {app}/{msg}"));
     }
-    let bad = check_message(&body, "edit @original");
+    let bad = check_edit(&body, "edit @original");
     r.violations.extend(bad);
-    let out = match original(&r, &token) {
+    let out = match original(&s, &r, &token) {
         Err(e) => {
             r.violations.push(e);
             None
@@ -883,12 +1115,24 @@ async fn edit_original(
         }
         Ok(Some(i)) => {
             let m = &mut r.messages[i];
+            let before = m.body["flags"].as_u64().unwrap_or(0);
+            if body["flags"]
+                .as_u64()
+                .is_some_and(|f| f & EPHEMERAL != before & EPHEMERAL)
+            {
+                r.violations
+                    .push("edit @original: an edit cannot change EPHEMERAL".into());
+            }
+            let m = &mut r.messages[i];
             for (k, v) in body.as_object().cloned().unwrap_or_default() {
                 if k != "flags" {
                     m.body[k] = v;
                 }
             }
-            Some(message_out(&s, &r.messages[i]))
+            let bad = check_message(&m.body, "the message after the edit");
+            let out = message_out(&s, &r.messages[i]);
+            r.violations.extend(bad);
+            Some(out)
         }
     };
     r.edits += 1;
@@ -902,10 +1146,14 @@ async fn edit_original(
 
 async fn delete_original(
     State(s): S,
-    Path((_app, token, _msg)): Path<(String, String, String)>,
+    Path((app, token, msg)): Path<(String, String, String)>,
 ) -> StatusCode {
+    settle(&s, &token).await;
     let mut r = s.record.lock().unwrap();
-    let status = match original(&r, &token) {
+    if app != APP_ID.to_string() || msg != "@original" {
+        r.violations.push(format!("delete of {app}/{msg}"));
+    }
+    let status = match original(&s, &r, &token) {
         Ok(Some(i)) => {
             r.messages[i].deleted = true;
             StatusCode::NO_CONTENT
@@ -924,14 +1172,19 @@ async fn delete_original(
 
 async fn followup(
     State(s): S,
-    Path((_app, token)): Path<(String, String)>,
+    Path((app, token)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
+    settle(&s, &token).await;
     let id = s.ids.fetch_add(1, Ordering::SeqCst);
     let mut r = s.record.lock().unwrap();
+    if app != APP_ID.to_string() {
+        r.violations
+            .push(format!("follow-up for unknown application {app}"));
+    }
     let bad = check_message(&body, "follow-up");
     r.violations.extend(bad);
-    if let Err(e) = original(&r, &token) {
+    if let Err(e) = original(&s, &r, &token) {
         r.violations.push(e);
     }
     r.followups.push(body.clone());
@@ -959,6 +1212,10 @@ async fn channel_message(
     let mut r = s.record.lock().unwrap();
     let bad = check_message(&body, "channel message");
     r.violations.extend(bad);
+    if body["flags"].as_u64().is_some_and(|f| f & EPHEMERAL != 0) {
+        r.violations
+            .push("channel message: only interaction responses can be ephemeral".into());
+    }
     let m = Msg {
         id,
         channel_id: channel.parse().unwrap_or(0),
@@ -1017,26 +1274,45 @@ async fn authorization(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_string();
+    let method = request.method().to_string();
     let by_interaction_token =
         path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/");
-    let header = request.headers().get("authorization").map(|v| v.as_bytes());
-    let valid = match header {
-        Some(h) => h == format!("Bot {BOT_TOKEN}").as_bytes(),
+    let header = request
+        .headers()
+        .get("authorization")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let valid = match &header {
+        Some(h) => *h == format!("Bot {BOT_TOKEN}"),
         None => by_interaction_token,
     };
-    if valid {
-        return next.run(request).await;
-    }
-    let what = format!(
-        "{} {path}: Authorization {:?} refused with 401",
-        request.method(),
-        header.map(String::from_utf8_lossy)
-    );
-    s.record.lock().unwrap().violations.push(what);
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 24)
+        .await
+        .unwrap_or_default();
+    let mut call = Call {
+        method,
+        path,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        authorization: header,
+        status: 401,
+    };
+    let response = if valid {
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        next.run(request).await
+    } else {
+        let what = format!(
+            "{} {}: Authorization {:?} refused with 401",
+            call.method, call.path, call.authorization
+        );
+        s.record.lock().unwrap().violations.push(what);
+        let body = json!({"message": "401: Unauthorized", "code": 0});
+        (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    };
+    call.status = response.status().as_u16();
+    s.record.lock().unwrap().calls.push(call);
     changed(&s);
-    let body = json!({"message": "401: Unauthorized", "code": 0});
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    response
 }
 
 async fn unexpected(State(s): S, method: Method, uri: Uri) -> StatusCode {

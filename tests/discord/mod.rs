@@ -1,9 +1,10 @@
 //! The gateway bot end to end against a local Discord ([`fake`]): the real serenity client,
 //! started through the same `gateway::run` that `articlebot serve` uses.
 
-mod fake;
+pub mod fake;
 
 mod buttons;
+mod checks;
 mod commands;
 mod connection;
 mod messages;
