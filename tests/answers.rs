@@ -284,15 +284,13 @@ fn summaries_from_front_matter_standfirst_and_extraction() {
     assert_eq!(s.source, SummarySource::Standfirst);
     let s = summary("Why Sleep Matters");
     assert_eq!(s.source, SummarySource::Extractive);
-    assert!(s.summary.len() <= 700 && !s.summary.is_empty());
     // Extractive sentences come from the article body, in document order.
-    let first = s
-        .summary
-        .find("Adults need")
-        .expect("the central first sentence");
-    if let Some(later) = s.summary.find("Caffeine") {
-        assert!(first < later);
-    }
+    assert_eq!(
+        s.summary,
+        "Adults need seven to nine hours of sleep each night to stay healthy. Each night the \
+         brain moves through four or five cycles of light, deep and REM sleep, each lasting \
+         about ninety minutes. Deep sleep repairs muscles, while REM sleep consolidates memories."
+    );
     assert!(
         !s.summary.contains("Keep a regular schedule"),
         "takeaways are not the summary"
@@ -357,7 +355,8 @@ fn takeaways_article_card_related_and_not_found() {
     ) else {
         panic!()
     };
-    assert!(r.related.iter().all(|x| x.slug != "sleep"));
+    let related: Vec<&str> = r.related.iter().map(|x| x.slug.as_str()).collect();
+    assert_eq!(related, ["cycling"]);
 }
 
 #[test]

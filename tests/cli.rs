@@ -65,7 +65,13 @@ fn each_subcommand_answers() {
     let (_, v) = json(&["article", "why sleep matters"]);
     assert_eq!(v["slug"], "sleep");
     let (_, v) = json(&["related", "sleep"]);
-    assert!(v["related"].is_array());
+    let related: Vec<&str> = v["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(related, ["cycling"]);
     let (code, v) = json(&["article", "nonexistent thing"]);
     assert_eq!(code, 1, "not found exits 1");
     assert_eq!(v["error"], "not_found");
@@ -211,4 +217,237 @@ fn chat_runs_questions_and_commands() {
         .unwrap()
         .contains("ninety minutes"));
     assert_eq!(lines[4]["slug"], "cycling");
+}
+
+/// Every key of `fields` is in the object `v` (more may be added, none removed).
+#[track_caller]
+fn has_fields(v: &serde_json::Value, fields: &[&str], what: &str) {
+    let object = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    for field in fields {
+        assert!(object.contains_key(*field), "{what}: no {field:?} in {v}");
+    }
+}
+
+/// The README's JSON schema table, field by field, for every command.
+#[test]
+fn every_stable_json_field_is_there() {
+    let f = Fixture::standard();
+    f.config("");
+    f.write("broken.md", "+++\ntitle = \n+++\n");
+    let dir = f.dir.path();
+    let json = |args: &[&str]| {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let (_, out, err) = run(dir, &full);
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+    };
+    let link = ["slug", "title", "url"];
+
+    let v = json(&["ask", "how long does composting take"]);
+    has_fields(
+        &v,
+        &[
+            "question",
+            "article",
+            "results",
+            "takeaways",
+            "suggestions",
+            "note",
+        ],
+        "ask",
+    );
+    has_fields(
+        &v["results"][0],
+        &[
+            "slug",
+            "title",
+            "url",
+            "article_url",
+            "section",
+            "excerpt",
+            "highlights",
+            "score",
+        ],
+        "ask result",
+    );
+    let (start, end) = (
+        &v["results"][0]["highlights"][0][0],
+        &v["results"][0]["highlights"][0][1],
+    );
+    assert!(start.as_u64().unwrap() < end.as_u64().unwrap(), "{v}");
+    has_fields(
+        &v["takeaways"],
+        &["slug", "title", "url", "takeaways"],
+        "ask takeaways",
+    );
+    // A question with no words to search for: the articles are suggested.
+    let v = json(&["ask", "!!!"]);
+    has_fields(&v["suggestions"][0], &link, "ask suggestion");
+
+    let v = json(&["search", "sleep"]);
+    has_fields(
+        &v,
+        &[
+            "query", "tag", "total", "page", "pages", "per_page", "results", "note",
+        ],
+        "search",
+    );
+    has_fields(
+        &v["results"][0],
+        &[
+            "slug",
+            "title",
+            "url",
+            "snippet",
+            "highlights",
+            "tags",
+            "score",
+        ],
+        "search result",
+    );
+
+    let v = json(&["summary", "sleep"]);
+    has_fields(
+        &v,
+        &["slug", "title", "url", "summary", "source"],
+        "summary",
+    );
+    assert_eq!(v["source"], "extractive");
+    assert_eq!(json(&["summary", "stablecoins"])["source"], "standfirst");
+
+    let v = json(&["takeaways", "composting"]);
+    has_fields(&v, &["slug", "title", "url", "takeaways"], "takeaways");
+    has_fields(&v["takeaways"][0], &["text", "links"], "a takeaway");
+    has_fields(
+        &v["takeaways"][0]["links"][0],
+        &["text", "url"],
+        "a takeaway link",
+    );
+
+    let v = json(&["article", "composting"]);
+    has_fields(
+        &v,
+        &[
+            "slug", "title", "url", "summary", "tags", "authors", "date", "aliases", "sections",
+            "words", "related", "matched",
+        ],
+        "article",
+    );
+    has_fields(&v["related"][0], &link, "article related");
+
+    let v = json(&["related", "stablecoins"]);
+    has_fields(&v, &["slug", "title", "url", "related"], "related");
+    has_fields(
+        &v["related"][0],
+        &["slug", "title", "url", "score"],
+        "a related article",
+    );
+
+    let v = json(&["article", "Home Sleep Basics"]);
+    has_fields(&v, &["error", "query", "suggestions"], "not found");
+    assert_eq!(v["error"], "not_found");
+    has_fields(&v["suggestions"][0], &link, "not found suggestion");
+
+    let v = json(&["check"]);
+    has_fields(&v, &["articles", "rejected", "warnings"], "check");
+    has_fields(
+        &v["warnings"][0],
+        &["path", "line", "reason", "rejected"],
+        "check warning",
+    );
+
+    let v = json(&["index"]);
+    has_fields(
+        &v,
+        &[
+            "articles",
+            "passages",
+            "rejected",
+            "reused",
+            "millis",
+            "fingerprint",
+        ],
+        "index",
+    );
+}
+
+/// "did you mean": a name that matches no article gets the close ones as suggestions.
+#[test]
+fn a_misspelt_article_gets_did_you_mean_suggestions() {
+    let f = Fixture::standard();
+    f.config("");
+    let dir = f.dir.path();
+    // Close enough to resolve on its own, and said so.
+    let (code, out, _) = run(dir, &["--json", "article", "Why Slep Matters"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["slug"], "sleep");
+    assert_eq!(
+        v["matched"],
+        "matched \"Why Slep Matters\" as \"Why Sleep Matters\""
+    );
+    // Not close enough: not found, with the close one suggested.
+    let (code, out, _) = run(dir, &["--json", "article", "Home Sleep Basics"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"], "not_found");
+    let slugs: Vec<&str> = v["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["guides-composting"], "{v}");
+    let (code, out, _) = run(dir, &["article", "Home Sleep Basics"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "No article called \"Home Sleep Basics\".\nDid you mean:\n  - Home Composting Basics (guides-composting)\n"
+    );
+}
+
+/// `chat`'s look-up commands: `/summary`, `/article`, `/related`.
+#[test]
+fn chat_summary_article_and_related() {
+    let f = Fixture::standard();
+    f.config("");
+    let mut child = bin()
+        .current_dir(f.dir.path())
+        .args(["--json", "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"/summary compost guide\n/article why sleep matters\n/related stablecoins\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["slug"], "guides-composting");
+    assert_eq!(
+        lines[0]["summary"],
+        "Turn kitchen scraps into soil in a few months."
+    );
+    assert_eq!(lines[1]["slug"], "sleep");
+    assert_eq!(lines[1]["title"], "Why Sleep Matters");
+    assert_eq!(lines[2]["slug"], "stablecoins");
+    let related: Vec<&str> = lines[2]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(related, ["guides-composting"]);
 }

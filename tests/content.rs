@@ -222,3 +222,106 @@ fn unreadable_content_folder_is_an_error() {
     let err = content::load(&s).unwrap_err().to_string();
     assert!(err.contains("missing"), "{err}");
 }
+
+/// Hidden files and folders are skipped, `.markdown` is Markdown, other extensions are
+/// ignored: none of them is a warning.
+#[test]
+fn hidden_files_are_skipped_and_markdown_has_two_extensions() {
+    let f = Fixture::new();
+    f.write("visible.md", "# Visible\n\ntext\n");
+    f.write(
+        "long-form.markdown",
+        "# Long Form\n\nMarkdown under its long extension.\n",
+    );
+    f.write(".hidden.md", "# Hidden File\n\ntext\n");
+    f.write(".drafts/secret.md", "# Hidden Folder\n\ntext\n");
+    f.write("notes/.cache.txt", "Hidden Text\nstandfirst\n");
+    f.write("image.png", "not an article");
+    let loaded = load(&f);
+    let titles: Vec<_> = loaded.articles.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, ["Long Form", "Visible"]);
+    assert_eq!(loaded.articles[0].format, Format::Markdown);
+    assert_eq!(loaded.articles[0].slug, "long-form");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+/// Plain-text list items: `-`, `*`, `•` and `1.` lines, each an item without its marker.
+#[test]
+fn plain_text_list_items() {
+    let f = Fixture::new();
+    f.write(
+        "list.txt",
+        "Packing for a Hike\n\
+         What goes in the bag.\n\
+         Pack light and check the weather before leaving home.\n\
+         - a dash item about water\n\
+         * a star item about snacks\n\
+         • a bullet item about maps\n\
+         1. a numbered item about boots\n\
+         2. another numbered item about socks\n",
+    );
+    let loaded = load(&f);
+    let a = &loaded.articles[0];
+    let blocks: Vec<(BlockKind, &str)> = a
+        .sections
+        .iter()
+        .flat_map(|s| s.blocks.iter())
+        .map(|b| (b.kind, b.text.as_str()))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            (BlockKind::Paragraph, "What goes in the bag."),
+            (
+                BlockKind::Paragraph,
+                "Pack light and check the weather before leaving home."
+            ),
+            (BlockKind::Item, "a dash item about water"),
+            (BlockKind::Item, "a star item about snacks"),
+            (BlockKind::Item, "a bullet item about maps"),
+            (BlockKind::Item, "a numbered item about boots"),
+            (BlockKind::Item, "another numbered item about socks"),
+        ]
+    );
+}
+
+/// A takeaway section's sub-sections are takeaways too; the next section at its level or
+/// above ends it.
+#[test]
+fn takeaway_sub_sections() {
+    let f = Fixture::new();
+    f.write(
+        "nested.md",
+        "# Nested Takeaways\n\nIntro text.\n\n\
+         ## Key Takeaways\n\nThe first takeaway.\n\n\
+         ### For Beginners\n\nThe beginners' takeaway.\n\n\
+         #### Even Deeper\n\nThe deepest takeaway.\n\n\
+         ## Further Reading\n\nNot a takeaway.\n",
+    );
+    let loaded = load(&f);
+    let a = &loaded.articles[0];
+    let flags: Vec<(Option<&str>, bool)> = a
+        .sections
+        .iter()
+        .map(|s| (s.heading.as_deref(), s.takeaway))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (None, false),
+            (Some("Key Takeaways"), true),
+            (Some("For Beginners"), true),
+            (Some("Even Deeper"), true),
+            (Some("Further Reading"), false),
+        ]
+    );
+    let texts: Vec<&str> = a.takeaways.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "The first takeaway.",
+            "The beginners' takeaway.",
+            "The deepest takeaway."
+        ]
+    );
+}

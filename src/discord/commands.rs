@@ -170,13 +170,13 @@ mod tests {
             assert!((1..=32).contains(&name.len()) && name == name.to_lowercase());
             let desc = d["description"].as_str().unwrap();
             assert!((1..=100).contains(&desc.chars().count()), "{desc}");
-            let moderator = MODERATOR_COMMANDS.contains(&name);
+            // The README's list, not MODERATOR_COMMANDS (which the code itself uses).
+            let moderator = matches!(name, "reload" | "check" | "stats");
             assert_eq!(
                 d["default_member_permissions"].as_str() == Some("32"),
                 moderator,
                 "{name}"
             );
         }
-        assert_eq!(definitions_hash(), definitions_hash());
     }
 }

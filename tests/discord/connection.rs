@@ -134,19 +134,25 @@ async fn during_shutdown_new_work_is_turned_away_while_old_work_finishes() {
     })
     .await;
     let stopping = tokio::spawn(rig.stop());
-    // Give the shutdown signal a moment to reach the bot (the edit is still pending).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let late = fake.interact(fake::command(
-        &fake,
-        &bob(),
-        "summary",
-        &[("article", "sleep")],
-    ));
-    let (kind, data) = fake
-        .wait("the refusal", |r| {
-            r.sent.iter().find(|s| s.id == late)?.callback.clone()
-        })
-        .await;
+    // New commands until one is turned away: the moment the shutdown reaches the bot is not
+    // observable from outside, its first refusal is. Commands it still took are deferred
+    // (their slow edits keep work in flight, so the drain is still waiting).
+    let (kind, data) = loop {
+        let late = fake.interact(fake::command(
+            &fake,
+            &bob(),
+            "summary",
+            &[("article", "sleep")],
+        ));
+        let (kind, data) = fake
+            .wait("an answer to a late command", |r| {
+                r.sent.iter().find(|s| s.id == late)?.callback.clone()
+            })
+            .await;
+        if kind != 5 {
+            break (kind, data);
+        }
+    };
     assert_eq!(kind, 4);
     assert_eq!(data["flags"], 64);
     assert_eq!(
@@ -266,16 +272,24 @@ async fn shards_automatic_or_a_range_of_the_total() {
 }
 
 /// The real binary, pointed at the local Discord with `rest_proxy`, answers, reloads on
-/// SIGHUP and stops on SIGTERM with exit code 0.
+/// SIGHUP and stops on SIGTERM with exit code 0; its state (the registered commands' hash)
+/// is kept next to the statistics database.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_binary_answers_and_stops_on_sigterm() {
     let fake = fake::Fake::start().await;
     let f = crate::util::Fixture::standard();
-    let config = f.config(&format!(
-        "[discord]\nguild_ids = [{GUILD_ID}]\nrest_proxy = \"{}\"\ncooldown_seconds = 0\n",
-        fake.rest_url
-    ));
+    let config = f.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[content]\ndir = \"content\"\nbase_url = \"https://site.example/a\"\n\
+             [index]\ndir = \"index\"\n[stats]\ndb = \"var/stats.sqlite3\"\n\
+             [discord]\nguild_ids = [{GUILD_ID}]\nrest_proxy = \"{}\"\ncooldown_seconds = 0\n",
+            fake.rest_url
+        ),
+    )
+    .unwrap();
     let mut child = crate::util::bin()
         .current_dir(f.dir.path())
         .args(["--config", config.to_str().unwrap(), "serve"])
@@ -343,6 +357,10 @@ async fn the_serve_binary_answers_and_stops_on_sigterm() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(fake.record(|r| r.client_closes.clone()), [1000], "{err}");
     fake.assert_clean();
+    let hash = format!("discord-commands-{GUILD_ID}.hash");
+    assert!(f.dir.path().join("var").join(&hash).exists(), "{err}");
+    assert!(f.dir.path().join("var/stats.sqlite3").exists());
+    assert!(!f.dir.path().join(&hash).exists());
 }
 
 /// The local Discord refuses a bad `Authorization` header with 401, as Discord does, and

@@ -55,8 +55,8 @@ async fn mentions_and_replies_are_answered_in_the_channel() {
         reply.body["allowed_mentions"]["parse"],
         serde_json::json!([])
     );
-    // A message that neither mentions nor replies to the bot is ignored: the next reply
-    // answers the reply below, not it.
+    // A message that neither mentions nor replies to the bot is ignored: no reply to it, by
+    // the time the bot has stopped (a stop finishes every message in flight).
     let ignored = fake::user_message(
         &rig.fake,
         CHANNEL_ID,
@@ -65,6 +65,7 @@ async fn mentions_and_replies_are_answered_in_the_channel() {
         false,
         None,
     );
+    let ignored_id = ignored["id"].clone();
     rig.fake.dispatch("MESSAGE_CREATE", ignored);
     // Replying to the bot's message (no mention) is a question too.
     let bots = fake::message_json(reply.id, CHANNEL_ID, &reply.body, &fake::bot_user());
@@ -77,14 +78,58 @@ async fn mentions_and_replies_are_answered_in_the_channel() {
     )
     .await;
     assert_eq!(title(&second), "Why Sleep Matters");
-    let replies = rig.fake.record(|r| {
+    let fake = rig.stop().await;
+    let replies = fake.record(|r| {
+        r.messages
+            .iter()
+            .filter(|m| m.interaction.is_none())
+            .map(|m| m.body["message_reference"]["message_id"].clone())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(!replies.contains(&ignored_id), "{replies:?}");
+}
+
+/// `discord.mention_replies = false`: mentions, replies and direct messages get no answer,
+/// slash commands still do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mention_replies_off_answers_no_message() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.discord.mention_replies = false),
+        ..Options::default()
+    })
+    .await;
+    let mention = fake::user_message(
+        &rig.fake,
+        CHANNEL_ID,
+        (111, "ann"),
+        &format!("<@{BOT_ID}> how long does compost take?"),
+        true,
+        None,
+    );
+    rig.fake.dispatch("MESSAGE_CREATE", mention);
+    let mut dm = fake::user_message(
+        &rig.fake,
+        555,
+        (111, "ann"),
+        "how do pegs break",
+        false,
+        None,
+    );
+    dm.as_object_mut().unwrap().remove("guild_id");
+    dm.as_object_mut().unwrap().remove("member");
+    rig.fake.dispatch("MESSAGE_CREATE", dm);
+    // The bot is up and answering (the events above reached it before this one).
+    let seen = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert_eq!(seen.embed(0)["title"], "Why Sleep Matters");
+    let fake = rig.stop().await;
+    let replies = fake.record(|r| {
         r.messages
             .iter()
             .filter(|m| m.interaction.is_none())
             .count()
     });
-    assert_eq!(replies, 2);
-    rig.stop().await;
+    assert_eq!(replies, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,9 +205,10 @@ async fn without_message_content_the_bot_reconnects_and_slash_commands_work() {
         .fake
         .record(|r| (r.identifies.clone(), r.closes.clone()));
     assert_eq!(closes, [4014]);
-    assert_eq!(identifies.len(), 2);
-    assert_ne!(identifies[0] & fake::MESSAGE_CONTENT, 0);
-    assert_eq!(identifies[1] & fake::MESSAGE_CONTENT, 0);
+    // GUILDS (1) | GUILD_MESSAGES (1 << 9) | DIRECT_MESSAGES (1 << 12) | MESSAGE_CONTENT
+    // (1 << 15), then the same without MESSAGE_CONTENT.
+    let all = 1 | (1 << 9) | (1 << 12) | fake::MESSAGE_CONTENT;
+    assert_eq!(identifies, [all, all & !fake::MESSAGE_CONTENT]);
     // Discord still sends the text of messages that mention the bot.
     let reply = say(
         &rig,
