@@ -374,13 +374,13 @@ fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
     let mut choices = 0usize;
     for p in &prefixes {
         let t = Instant::now();
-        let c = engine.autocomplete(p);
+        let c = engine.autocomplete(p, 25);
         auto_t.push(t.elapsed());
         choices += c.len();
     }
     if std::env::var_os("BENCH_SLOWEST").is_some() {
         slowest("autocomplete", &prefixes, &mut |p| {
-            engine.autocomplete(p);
+            engine.autocomplete(p, 25);
         });
         slowest(
             "ask",

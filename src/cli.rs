@@ -315,21 +315,18 @@ struct CheckJson<'a> {
 }
 
 fn check(cli: &Cli, settings: &Settings) -> anyhow::Result<u8> {
-    let loaded = crate::content::load(&settings.content)?;
+    let report = crate::library::CheckReport::run(&settings.content)?;
     if cli.json {
-        let report = CheckJson {
-            articles: loaded.articles.len(),
-            rejected: loaded.rejected(),
-            warnings: &loaded.warnings,
+        let json = CheckJson {
+            articles: report.articles,
+            rejected: report.rejected(),
+            warnings: &report.warnings,
         };
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(&json)?);
     } else {
-        print!(
-            "{}",
-            render::check_report(loaded.articles.len(), &loaded.warnings)
-        );
+        print!("{}", render::check_report(&report));
     }
-    Ok(if loaded.rejected() > 0 {
+    Ok(if report.rejected() > 0 {
         EXIT_NOT_FOUND
     } else {
         EXIT_OK

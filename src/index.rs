@@ -8,46 +8,67 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::postings::SegmentPostings;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
-};
 use tantivy::{
-    DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Searcher, SegmentReader,
-    TantivyDocument, Term, TERMINATED,
+    DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentOrdinal,
+    SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
 use crate::content::Article;
-use crate::library::Passage;
+use crate::passage::Passage;
 
-/// The tokenizer of every text field, registered with every index under this name;
-/// [`crate::text::tokenize`] mirrors it.
-pub const TOKENIZER: &str = "articlebot_en";
+mod analyzer;
 
-/// The analyzer behind [`TOKENIZER`]: tantivy's `en_stem` with accents folded to ASCII between
-/// lower-casing and stemming, so "pokemon" finds "Pokémon".
-pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(crate::text::MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
+pub use analyzer::{analyzer, fold_accents, MAX_TOKEN_BYTES, TOKENIZER};
 
 /// Field weights: a match in the title counts this many times a match in the body.
 pub const TITLE_BOOST: f32 = 2.0;
 pub const SECTION_BOOST: f32 = 1.2;
 pub const META_BOOST: f32 = 1.2;
 pub const BODY_BOOST: f32 = 1.0;
+/// Weight of a close spelling of a word the collection does not have (a constant score per
+/// match, where a term match scores by BM25).
+pub const FUZZY_BOOST: f32 = 5.0;
+
+/// A query over the passages, made by [`SearchIndex`]'s methods: callers combine and run
+/// queries without knowing tantivy's types.
+pub struct Query(Box<dyn tantivy::query::Query>);
+
+impl std::fmt::Debug for Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One word of a question as the index searches it: its spellings (each matched in every
+/// weighted field) and, for a word no passage holds, the edit distance at which its close
+/// spellings (in the body and title) also match.
+#[derive(Debug, Clone)]
+pub struct WordQuery<'a> {
+    /// The word's stem first, then its other spellings.
+    pub stems: Vec<&'a str>,
+    pub fuzzy: Option<u8>,
+}
+
+/// The index as one command sees it: taken once per command ([`SearchIndex::snapshot`]) and
+/// passed to every search, count and statistic the command makes.
+pub struct Snapshot(tantivy::Searcher);
+
+impl Snapshot {
+    /// Number of documents (passages).
+    pub fn num_docs(&self) -> u64 {
+        self.0.num_docs()
+    }
+}
 
 /// Handles to the schema's fields, made once with the schema.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +124,6 @@ impl Fields {
 
 /// The opened index: one reader for the life of the library, a searcher per request.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     pub fields: Fields,
     /// The article of every document, per segment, read on the first count that needs it.
@@ -359,7 +379,6 @@ impl SearchIndex {
             .try_into()
             .context("cannot open an index reader")?;
         Ok(SearchIndex {
-            index,
             reader,
             fields,
             articles: OnceLock::new(),
@@ -367,9 +386,9 @@ impl SearchIndex {
         })
     }
 
-    /// A searcher for one request.
-    pub fn searcher(&self) -> Searcher {
-        self.reader.searcher()
+    /// The index for one command: every search of the command reads this one view.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(self.reader.searcher())
     }
 
     /// Number of documents (passages).
@@ -377,24 +396,20 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The underlying tantivy index.
-    pub fn tantivy(&self) -> &Index {
-        &self.index
-    }
-
     /// Runs `query` and returns `(passage id, score)` of the `limit` best passages.
     pub fn top_passages(
         &self,
-        searcher: &Searcher,
-        query: &dyn Query,
+        snapshot: &Snapshot,
+        query: &Query,
         limit: usize,
     ) -> anyhow::Result<Vec<(u32, f32)>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let hits = searcher.search(query, &TopDocs::with_limit(limit))?;
+        let searcher = &snapshot.0;
+        let hits = searcher.search(query.0.as_ref(), &TopDocs::with_limit(limit))?;
         // Opening a fast-field column decodes its block headers: once per segment, not once
-        // per hit (that was a quarter of a `search`).
+        // per hit (see BENCHMARKS.md, `search`).
         let mut columns: Vec<Option<Column<u64>>> = vec![None; searcher.segment_readers().len()];
         hits.into_iter()
             .map(|(score, addr)| {
@@ -414,7 +429,7 @@ impl SearchIndex {
 
     fn passage_of(
         &self,
-        searcher: &Searcher,
+        searcher: &tantivy::Searcher,
         column: &Column<u64>,
         addr: DocAddress,
     ) -> anyhow::Result<u32> {
@@ -431,8 +446,8 @@ impl SearchIndex {
 
     /// A query that matches any of `stems` in the weighted text fields (each stem once per
     /// field, boosted by the field's weight and the stem's own weight).
-    pub fn terms_query(&self, stems: &[(String, f32)]) -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    pub fn terms_query(&self, stems: &[(String, f32)]) -> Query {
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
         for (stem, weight) in stems {
             for (field, boost) in self.fields.weighted() {
                 let term = Term::from_field_text(field, stem);
@@ -443,22 +458,91 @@ impl SearchIndex {
                 ));
             }
         }
-        Box::new(BooleanQuery::new(clauses))
+        Query(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// A question's query: BM25 over the weighted fields, each spelling of each word once per
+    /// field; a word with a fuzzy distance also matches its close spellings in the body and
+    /// title, at [`FUZZY_BOOST`].
+    pub fn words_query(&self, words: &[WordQuery<'_>]) -> Query {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        for w in words {
+            for stem in &w.stems {
+                for (field, boost) in f.weighted() {
+                    let term = Term::from_field_text(field, stem);
+                    let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(tq), boost)),
+                    ));
+                }
+            }
+            if let (Some(distance), Some(stem)) = (w.fuzzy, w.stems.first()) {
+                for field in [f.body, f.title] {
+                    let term = Term::from_field_text(field, stem);
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new(term, distance, true)),
+                            FUZZY_BOOST,
+                        )),
+                    ));
+                }
+            }
+        }
+        Query(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Close spellings only: each `(stem, distance)` matches the words of the body and title
+    /// within that edit distance (a constant score per match). `None` for no words.
+    pub fn spellings_query(&self, words: &[(&str, u8)]) -> Option<Query> {
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        for &(stem, distance) in words {
+            for field in [self.fields.body, self.fields.title] {
+                let term = Term::from_field_text(field, stem);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(FuzzyTermQuery::new(term, distance, true)),
+                ));
+            }
+        }
+        (!clauses.is_empty()).then(|| Query(Box::new(BooleanQuery::new(clauses))))
+    }
+
+    /// Every passage.
+    pub fn all(&self) -> Query {
+        Query(Box::new(AllQuery))
+    }
+
+    /// The number of distinct articles (of ids below `articles`) of the passages `query`
+    /// matches, counted without scoring.
+    pub fn count_matching_articles(
+        &self,
+        snapshot: &Snapshot,
+        query: &Query,
+        articles: usize,
+    ) -> anyhow::Result<usize> {
+        Ok(snapshot
+            .0
+            .search(query.0.as_ref(), &DistinctArticles { articles })?)
     }
 
     /// The number of articles (of ids below `articles`) with a passage that holds any of
     /// `stems` in a weighted field: the documents [`SearchIndex::terms_query`] matches, counted
     /// by article. `None` when the segments have deleted documents (count with a collector).
     ///
-    /// A common word matches most passages, and visiting every match was the bulk of such a
-    /// search: a common word's articles are counted once and remembered; in the other lists
-    /// an article once counted is skipped ([`count_list`]).
+    /// A common word matches most passages, and visiting every match would cost more than the
+    /// rest of the search (see BENCHMARKS.md, `search`): a common word's articles are counted
+    /// once and remembered; in the other lists an article once counted is skipped
+    /// ([`count_list`]).
     pub fn count_articles(
         &self,
-        searcher: &Searcher,
+        snapshot: &Snapshot,
         stems: &[&str],
         articles: usize,
     ) -> anyhow::Result<Option<usize>> {
+        let searcher = &snapshot.0;
         if searcher.segment_readers().iter().any(|r| r.has_deletes()) {
             return Ok(None);
         }
@@ -519,7 +603,7 @@ impl SearchIndex {
     /// The articles with `stem` in `field` (a bit each), from the cache or counted once.
     fn common_articles(
         &self,
-        searcher: &Searcher,
+        searcher: &tantivy::Searcher,
         maps: &[SegmentArticles],
         field: Field,
         stem: &str,
@@ -547,26 +631,39 @@ impl SearchIndex {
     }
 
     /// Restricts `query` to one article.
-    pub fn in_article(&self, query: Box<dyn Query>, article: u32) -> Box<dyn Query> {
+    pub fn in_article(&self, query: Query, article: u32) -> Query {
         let term = Term::from_field_u64(self.fields.article, u64::from(article));
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query),
+        Query(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query.0),
             (Occur::Must, filter(term)),
-        ]))
+        ])))
+    }
+
+    /// `query` without the passages of one article.
+    pub fn outside_article(&self, query: Query, article: u32) -> Query {
+        let own = Term::from_field_u64(self.fields.article, u64::from(article));
+        Query(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query.0),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(own, IndexRecordOption::Basic)),
+            ),
+        ])))
     }
 
     /// Restricts `query` to articles with `tag` (case-insensitive).
-    pub fn with_tag(&self, query: Box<dyn Query>, tag: &str) -> Box<dyn Query> {
+    pub fn with_tag(&self, query: Query, tag: &str) -> Query {
         let term = Term::from_field_text(self.fields.tag, &tag.to_lowercase());
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query),
+        Query(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query.0),
             (Occur::Must, filter(term)),
-        ]))
+        ])))
     }
 
     /// In how many passages `stem` occurs in the body.
-    pub fn doc_freq(&self, searcher: &Searcher, stem: &str) -> u64 {
-        searcher
+    pub fn doc_freq(&self, snapshot: &Snapshot, stem: &str) -> u64 {
+        snapshot
+            .0
             .doc_freq(&Term::from_field_text(self.fields.body, stem))
             .unwrap_or(0)
     }
@@ -582,11 +679,69 @@ impl SearchIndex {
 }
 
 /// A clause that restricts without scoring.
-fn filter(term: Term) -> Box<dyn Query> {
+fn filter(term: Term) -> Box<dyn tantivy::query::Query> {
     Box::new(ConstScoreQuery::new(
         Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
         0.0,
     ))
+}
+
+/// Counts the distinct articles of the matching passages, without scoring: a bit per
+/// article, since common words match most passages (see BENCHMARKS.md, `search`).
+struct DistinctArticles {
+    articles: usize,
+}
+
+struct DistinctSegment {
+    column: Column<u64>,
+    seen: Vec<u64>,
+}
+
+impl Collector for DistinctArticles {
+    type Fruit = usize;
+    type Child = DistinctSegment;
+
+    fn for_segment(
+        &self,
+        _ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<DistinctSegment> {
+        Ok(DistinctSegment {
+            column: reader.fast_fields().u64("article")?,
+            seen: vec![0; self.articles.div_ceil(64)],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<usize> {
+        let mut all = vec![0u64; self.articles.div_ceil(64)];
+        for f in fruits {
+            for (a, b) in all.iter_mut().zip(f) {
+                *a |= b;
+            }
+        }
+        Ok(all.iter().map(|w| w.count_ones() as usize).sum())
+    }
+}
+
+impl SegmentCollector for DistinctSegment {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(v) = self.column.first(doc) {
+            let v = v as usize;
+            if let Some(word) = self.seen.get_mut(v / 64) {
+                *word |= 1 << (v % 64);
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.seen
+    }
 }
 
 fn meta_text(a: &Article) -> String {

@@ -8,6 +8,7 @@
 //!   reports each rejected file with its reason.
 //! - [`index`]: the tantivy index of passages.
 //! - [`names`]: titles and aliases for look-ups and autocomplete.
+//! - [`passage`]: the unit of retrieval, a window of blocks inside a section.
 //! - [`library`]: articles, passages and both indexes, built (or reopened) together.
 //! - [`answer`]: the command layer every front end shares: a [`answer::Command`] in, a
 //!   plain-data [`answer::Answer`] out.
@@ -35,6 +36,7 @@ pub mod http;
 pub mod index;
 pub mod library;
 pub mod names;
+pub mod passage;
 pub mod reload;
 pub mod render;
 pub mod service;

@@ -4,8 +4,6 @@
 //! Everything is precomputed when the library is built, so a keystroke costs a few binary
 //! searches and, only when those find too little, one trigram scan.
 
-use std::collections::HashMap;
-
 use crate::content::Article;
 
 /// How a name matched a query; better matches sort first.
@@ -46,11 +44,14 @@ pub struct NameIndex {
     /// (entry, byte offset of a word after the first) sorted by the suffix of the entry's
     /// lower-cased name from there: offsets, not copies, to keep the index small.
     words: Vec<(u32, u32)>,
-    trigrams: HashMap<[char; 3], Vec<u32>, BuildFx>,
+    /// Fx-hashed: SipHash made building the trigram index a noticeable part of opening a
+    /// large library (see BENCHMARKS.md), and these keys come from our own titles.
+    trigrams: rustc_hash::FxHashMap<[char; 3], Vec<u32>>,
     /// What the fuzzy stage reads of each entry, for thousands of entries per keystroke:
     /// `fuzzy_text[heads[e].text]` is entry `e`'s lower-cased name, `fuzzy_starts[heads[e].starts]`
     /// its word starts, in two buffers read in entry order, instead of three scattered
-    /// allocations per entry (the stage waited on memory more than it computed).
+    /// allocations per entry: the stage is bound by memory reads (see BENCHMARKS.md,
+    /// autocomplete).
     heads: Vec<Head>,
     fuzzy_text: String,
     fuzzy_starts: Vec<u32>,
@@ -247,8 +248,8 @@ impl NameIndex {
         if qt.is_empty() {
             return Vec::new();
         }
-        // Shared trigrams per entry, counted in a dense array: a hash map here cost more
-        // than everything else in a keystroke.
+        // Shared trigrams per entry, counted in a dense array: this loop runs for every
+        // entry sharing a trigram, on every keystroke (see BENCHMARKS.md, autocomplete).
         let mut counts = vec![0u16; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
         for t in &qt {
@@ -350,41 +351,6 @@ impl NameIndex {
     }
 }
 
-/// A multiply-rotate hash for trigram keys: SipHash made building the trigram index a
-/// noticeable part of opening a large library, and these keys come from our own titles.
-#[derive(Debug, Clone, Copy, Default)]
-struct BuildFx;
-
-#[derive(Default)]
-struct Fx(u64);
-
-impl std::hash::BuildHasher for BuildFx {
-    type Hasher = Fx;
-    fn build_hasher(&self) -> Fx {
-        Fx(0)
-    }
-}
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
 /// The lower-cased name of entry `w.0` from byte `w.1`.
 fn suffix(entries: &[Entry], w: (u32, u32)) -> &str {
     &entries[w.0 as usize].lower[w.1 as usize..]
@@ -451,8 +417,8 @@ fn jaro_winkler_bound<I: Iterator<Item = char> + Clone>(
 
 /// `strsim::jaro_winkler` (0.11) on characters decoded once, with the match flags in a buffer
 /// the caller keeps: the same arithmetic in the same order, so the same values (a test holds
-/// them together), without the decoding and the allocation per call that made it the bulk of
-/// a keystroke.
+/// them together), without decoding or allocating per call: it runs for every fuzzy
+/// candidate of every keystroke (see BENCHMARKS.md, autocomplete).
 fn jaro_winkler(a: &[char], b: &[char], flags: &mut Vec<bool>) -> f64 {
     let (a_len, b_len) = (a.len(), b.len());
     if a_len == 0 && b_len == 0 {
@@ -580,7 +546,7 @@ mod tests {
     /// The fuzzy ranking as first written: every entry scored, then sorted.
     fn fuzzy_reference(idx: &NameIndex, q: &str) -> Vec<(u32, f32)> {
         let qt = trigrams(q);
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut counts: std::collections::HashMap<u32, u32> = Default::default();
         for t in &qt {
             if let Some(list) = idx.trigrams.get(t).filter(|l| l.len() <= 5000) {
                 for &e in list {

@@ -5,7 +5,6 @@
 //! Also the two automatic triggers: SIGHUP and, with `content.watch`, file changes.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,69 +47,27 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl ReloadReport {
-    /// The report as text: outcome, changes by slug, every warning, time taken.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        match &self.outcome {
-            Outcome::Swapped => {
-                let _ = writeln!(
-                    out,
-                    "Reloaded: {} article(s) in service ({} ms).",
-                    self.articles,
-                    self.took.as_millis()
-                );
-            }
-            Outcome::KeptOld(reason) => {
-                let _ = writeln!(
-                    out,
-                    "Reload failed, the previous content stays in service: {reason} ({} ms).",
-                    self.took.as_millis()
-                );
-            }
-        }
-        for (label, list) in [
-            ("added", &self.added),
-            ("removed", &self.removed),
-            ("changed", &self.changed),
-        ] {
-            if !list.is_empty() {
-                let _ = writeln!(out, "{label} ({}): {}", list.len(), list.join(", "));
-            }
-        }
-        if self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty() {
-            let _ = writeln!(out, "no article changed");
-        }
-        for w in &self.warnings {
-            let _ = writeln!(out, "{w}");
-        }
-        out
-    }
-
-    /// The report on one line (for the log): its lines joined by "; ", without the full
-    /// stop that ends a line of the text.
-    pub fn one_line(&self) -> String {
-        self.to_text()
-            .lines()
-            .map(|l| l.strip_suffix('.').unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
+    /// Logs the outcome (the text for people is [`crate::render::reload_report`]).
     fn log(&self) {
+        let ms = self.took.as_millis() as u64;
         match &self.outcome {
             Outcome::Swapped => tracing::info!(
                 articles = self.articles,
-                added = self.added.len(),
-                removed = self.removed.len(),
-                changed = self.changed.len(),
+                added = ?self.added,
+                removed = ?self.removed,
+                changed = ?self.changed,
                 warnings = self.warnings.len(),
-                ms = self.took.as_millis() as u64,
-                "reload: {}",
-                self.one_line()
+                ms,
+                "reload: the new content is in service"
             ),
-            Outcome::KeptOld(_) => {
-                tracing::warn!("reload: {}", self.one_line())
-            }
+            Outcome::KeptOld(reason) => tracing::warn!(
+                warnings = self.warnings.len(),
+                ms,
+                "reload failed, the previous content stays in service: {reason}"
+            ),
+        }
+        for w in &self.warnings {
+            tracing::warn!("reload: {w}");
         }
     }
 }

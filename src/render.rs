@@ -1,11 +1,13 @@
-//! Rendering of answers for a terminal (plain, or with ANSI bold for matched terms) and the
-//! shared check report. Discord rendering lives with the Discord adapter; JSON is the answer
-//! types' own `Serialize`.
+//! Rendering of answers for a terminal (plain, or with ANSI bold for matched terms), and the
+//! text of the reports the core gives as data (the content check, a reload), shared by the
+//! command line and the moderators' Discord commands. Discord's own rendering of answers lives
+//! with the Discord adapter; JSON is the answer types' own `Serialize`.
 
 use std::fmt::Write;
 
 use crate::answer::{Answer, AskAnswer, Highlight, TakeawaysAnswer};
-use crate::content::Warning;
+use crate::library::CheckReport;
+use crate::reload::{Outcome, ReloadReport};
 
 /// How matched terms are marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,17 +193,56 @@ fn takeaways(out: &mut String, t: &TakeawaysAnswer) {
 
 /// The content check's report: one line per warning, then a count. Shared by `articlebot
 /// check` and the moderators' `/check`.
-pub fn check_report(articles: usize, warnings: &[Warning]) -> String {
+pub fn check_report(report: &CheckReport) -> String {
     let mut out = String::new();
-    for w in warnings {
+    for w in &report.warnings {
         let _ = writeln!(out, "{w}");
     }
-    let rejected = warnings.iter().filter(|w| w.rejected).count();
+    let rejected = report.rejected();
     let _ = writeln!(
         out,
-        "{articles} article(s) indexed, {rejected} file(s) rejected, {} note(s)",
-        warnings.len() - rejected
+        "{} article(s) indexed, {rejected} file(s) rejected, {} note(s)",
+        report.articles,
+        report.warnings.len() - rejected
     );
+    out
+}
+
+/// A reload's report: outcome, changes by slug, every warning, time taken.
+pub fn reload_report(r: &ReloadReport) -> String {
+    let mut out = String::new();
+    match &r.outcome {
+        Outcome::Swapped => {
+            let _ = writeln!(
+                out,
+                "Reloaded: {} article(s) in service ({} ms).",
+                r.articles,
+                r.took.as_millis()
+            );
+        }
+        Outcome::KeptOld(reason) => {
+            let _ = writeln!(
+                out,
+                "Reload failed, the previous content stays in service: {reason} ({} ms).",
+                r.took.as_millis()
+            );
+        }
+    }
+    for (label, list) in [
+        ("added", &r.added),
+        ("removed", &r.removed),
+        ("changed", &r.changed),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "{label} ({}): {}", list.len(), list.join(", "));
+        }
+    }
+    if r.added.is_empty() && r.removed.is_empty() && r.changed.is_empty() {
+        let _ = writeln!(out, "no article changed");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "{w}");
+    }
     out
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::answer::{Answer, Choice, Command, Engine};
 use crate::config::Settings;
-use crate::library::Library;
+use crate::library::{CheckReport, Library};
 use crate::reload::{ReloadReport, Reloader, WatchGuard};
 use crate::stats::{Stats, StatsReport};
 
@@ -73,8 +73,8 @@ impl Service {
     }
 
     /// Autocomplete choices. Cheap enough to run inline (a few binary searches).
-    pub fn autocomplete(&self, prefix: &str) -> Vec<Choice> {
-        self.engine.autocomplete(prefix)
+    pub fn autocomplete(&self, prefix: &str, limit: usize) -> Vec<Choice> {
+        self.engine.autocomplete(prefix, limit)
     }
 
     /// Re-reads the content and swaps the new library in (see [`Reloader::reload`]).
@@ -86,16 +86,9 @@ impl Service {
     }
 
     /// The content check report (`articlebot check` and `/check` share it).
-    pub async fn check(&self) -> anyhow::Result<String> {
+    pub async fn check(&self) -> anyhow::Result<CheckReport> {
         let content = self.settings.content.clone();
-        tokio::task::spawn_blocking(move || {
-            let loaded = crate::content::load(&content)?;
-            Ok(crate::render::check_report(
-                loaded.articles.len(),
-                &loaded.warnings,
-            ))
-        })
-        .await?
+        tokio::task::spawn_blocking(move || CheckReport::run(&content)).await?
     }
 
     /// What `/stats` shows.

@@ -7,16 +7,13 @@
 //! A test holds the two together.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::rc::Rc;
 
 use rust_stemmers::{Algorithm, Stemmer};
-use tantivy::tokenizer::{AsciiFoldingFilter, RawTokenizer, TextAnalyzer};
 
-/// Tokens longer than this many bytes are dropped, as tantivy's `RemoveLongFilter` does.
-pub const MAX_TOKEN_BYTES: usize = 40;
+/// Tokens longer than this many bytes are dropped, as the index's analyzer drops them.
+pub use crate::index::MAX_TOKEN_BYTES;
 
 /// One word of a text: where it stands, its lower-cased form and its stem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,18 +43,12 @@ pub struct Word {
 const STEM_CACHE_WORDS: usize = 50_000;
 
 /// A word as written and its two forms.
-type WordCache = HashMap<Box<str>, (Rc<str>, Rc<str>), BuildHasherDefault<FxHasher>>;
+type WordCache = FxHashMap<Box<str>, (Rc<str>, Rc<str>)>;
 
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
-    // The index's folding filter over a whole (already lower-cased) word.
-    static FOLDER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
-        TextAnalyzer::builder(RawTokenizer::default())
-            .filter(AsciiFoldingFilter)
-            .build(),
-    );
-    // Questions are scored against the same words again and again; Snowball stemming was the
-    // largest single cost of `ask`, a hash look-up is not.
+    // Questions are scored against the same words again and again: a hash look-up costs far
+    // less than Snowball stemming (see BENCHMARKS.md, `ask`).
     static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
     // Every sentence of the candidate passages is tokenized for each question: keyed by the
@@ -65,37 +56,11 @@ thread_local! {
     static WORDS: RefCell<WordCache> = RefCell::new(WordCache::default());
 }
 
-/// The Fx hash (rustc's): short keys hash in a few instructions, where SipHash's set-up
-/// dominated the look-up of a word.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.write(&[b]);
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiplications leave the low bits (the table's bucket index) weak: bring
-        // high bits down (as rustc-hash 2 does).
-        self.0.rotate_left(26)
-    }
-}
-
-/// A `HashMap` with the [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A `HashMap` with the Fx hash (rustc's): words and stems are short keys, which it hashes in
+/// a few instructions where SipHash's set-up dominates the look-up (see BENCHMARKS.md, `ask`).
+/// Every key comes from the collection or a question, never from a peer that could choose
+/// colliding keys to slow the map down.
+pub use rustc_hash::FxHashMap;
 
 /// Stems one lower-cased word.
 pub fn stem(lower: &str) -> String {
@@ -120,14 +85,7 @@ pub fn fold(lower: String) -> String {
     if lower.is_ascii() {
         return lower;
     }
-    FOLDER.with(|f| {
-        let mut f = f.borrow_mut();
-        let mut stream = f.token_stream(&lower);
-        match stream.next() {
-            Some(t) => t.text.clone(),
-            None => lower.clone(),
-        }
-    })
+    crate::index::fold_accents(&lower).unwrap_or(lower)
 }
 
 /// Splits `text` into tokens the way the index does.

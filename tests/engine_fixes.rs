@@ -240,19 +240,27 @@ fn no_answer_repeats_an_excerpt() {
 }
 
 #[test]
-fn the_reload_report_reads_as_one_line() {
-    let report = ReloadReport {
+fn the_reload_report_is_data_with_one_rendering() {
+    let mut report = ReloadReport {
         outcome: Outcome::Swapped,
         added: vec!["new".into()],
         removed: Vec::new(),
-        changed: Vec::new(),
+        changed: vec!["a".into(), "b".into()],
         warnings: Vec::new(),
         articles: 3,
         took: Duration::from_millis(19),
         coalesced: false,
     };
     assert_eq!(
-        report.one_line(),
-        "Reloaded: 3 article(s) in service (19 ms); added (1): new"
+        render::reload_report(&report),
+        "Reloaded: 3 article(s) in service (19 ms).\nadded (1): new\nchanged (2): a, b\n"
+    );
+    report.outcome = Outcome::KeptOld("2 file(s) rejected".into());
+    report.added.clear();
+    report.changed.clear();
+    assert_eq!(
+        render::reload_report(&report),
+        "Reload failed, the previous content stays in service: 2 file(s) rejected (19 ms).\n\
+         no article changed\n"
     );
 }

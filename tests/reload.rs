@@ -104,7 +104,12 @@ async fn reload_under_concurrent_questions_loses_none_and_never_mixes() {
     write_generation(&f, 2);
     let report = svc.reload("test").await;
     assert_eq!(report.outcome, Outcome::Swapped);
-    assert_eq!(report.changed.len(), 6, "{}", report.to_text());
+    assert_eq!(
+        report.changed.len(),
+        6,
+        "{}",
+        articlebot::render::reload_report(&report)
+    );
     // ...and go on until they have seen the new library.
     assert!(wait_for(|| seen_two.load(Ordering::SeqCst)).await);
     stop.store(true, Ordering::SeqCst);
@@ -136,7 +141,7 @@ async fn broken_file_strict_mode_and_missing_folder() {
     assert_eq!(report.added, ["new"]);
     assert_eq!(report.removed, ["cycling"]);
     assert_eq!(report.warnings.len(), 1);
-    let text = report.to_text();
+    let text = articlebot::render::reload_report(&report);
     assert!(
         text.contains("zz-broken.md:3: skipped: broken front matter"),
         "{text}"

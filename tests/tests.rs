@@ -3,6 +3,7 @@
 mod util;
 
 mod answers;
+mod boundaries;
 mod bundled;
 mod cli;
 mod content;

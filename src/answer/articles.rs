@@ -3,16 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
-
 use super::{
     article_ref, ArticleCard, Choice, NotFound, RelatedAnswer, RelatedItem, SummaryAnswer,
-    SummarySource, TakeawayItem, TakeawaysAnswer, CHOICES_MAX, CHOICE_MAX_CHARS,
+    SummarySource, TakeawayItem, TakeawaysAnswer,
 };
 use crate::config::AnswerSettings;
-use crate::index::idf;
+use crate::index::{idf, Snapshot};
 use crate::library::Library;
 use crate::names::MatchKind;
 use crate::text;
@@ -64,7 +60,12 @@ pub(super) fn resolve(lib: &Library, query: &str) -> Result<(u32, Option<String>
     })
 }
 
-pub(super) fn summary(lib: &Library, settings: &AnswerSettings, id: u32) -> SummaryAnswer {
+pub(super) fn summary(
+    lib: &Library,
+    snap: &Snapshot,
+    settings: &AnswerSettings,
+    id: u32,
+) -> SummaryAnswer {
     let a = lib.article(id);
     let (summary, source) = match &a.summary {
         Some(s) => {
@@ -81,7 +82,7 @@ pub(super) fn summary(lib: &Library, settings: &AnswerSettings, id: u32) -> Summ
             (text::truncate(s, settings.summary_max_chars), source)
         }
         None => (
-            extractive_summary(lib, settings, id),
+            extractive_summary(lib, snap, settings, id),
             SummarySource::Extractive,
         ),
     };
@@ -96,16 +97,20 @@ pub(super) fn summary(lib: &Library, settings: &AnswerSettings, id: u32) -> Summ
 
 /// The most central sentences of the article (closest to the article's own IDF-weighted term
 /// profile), in document order, within `summary_max_chars`.
-fn extractive_summary(lib: &Library, settings: &AnswerSettings, id: u32) -> String {
+fn extractive_summary(
+    lib: &Library,
+    snap: &Snapshot,
+    settings: &AnswerSettings,
+    id: u32,
+) -> String {
     let a = lib.article(id);
-    let searcher = lib.index.searcher();
-    let n = searcher.num_docs();
+    let n = snap.num_docs();
     let mut idf_cache: HashMap<String, f32> = HashMap::new();
     let mut weight = |stem: &str| -> f32 {
         if let Some(w) = idf_cache.get(stem) {
             return *w;
         }
-        let w = idf(lib.index.doc_freq(&searcher, stem), n);
+        let w = idf(lib.index.doc_freq(snap, stem), n);
         idf_cache.insert(stem.to_string(), w);
         w
     };
@@ -212,12 +217,13 @@ pub(super) fn takeaways(lib: &Library, id: u32) -> TakeawaysAnswer {
 
 pub(super) fn card(
     lib: &Library,
+    snap: &Snapshot,
     settings: &AnswerSettings,
     id: u32,
     matched: Option<String>,
 ) -> anyhow::Result<ArticleCard> {
     let a = lib.article(id);
-    let related = related(lib, id, 3)?
+    let related = related(lib, snap, id, 3)?
         .related
         .into_iter()
         .map(|r| super::ArticleRef {
@@ -230,7 +236,7 @@ pub(super) fn card(
         slug: a.slug.clone(),
         title: a.title.clone(),
         url: a.url.clone(),
-        summary: summary(lib, settings, id).summary,
+        summary: summary(lib, snap, settings, id).summary,
         tags: a.tags.clone(),
         authors: a.authors.clone(),
         date: a.date.clone(),
@@ -251,10 +257,14 @@ const RELATED_TERMS: usize = 16;
 
 /// Articles most similar to `id`: a query of the article's most distinctive terms (TF-IDF),
 /// ranked by each other article's best passage.
-pub(super) fn related(lib: &Library, id: u32, limit: usize) -> anyhow::Result<RelatedAnswer> {
+pub(super) fn related(
+    lib: &Library,
+    snap: &Snapshot,
+    id: u32,
+    limit: usize,
+) -> anyhow::Result<RelatedAnswer> {
     let a = lib.article(id);
-    let searcher = lib.index.searcher();
-    let n = searcher.num_docs();
+    let n = snap.num_docs();
     let mut tf: HashMap<String, f32> = HashMap::new();
     let mut add = |s: &str, w: f32| {
         for t in text::tokenize(s) {
@@ -281,7 +291,7 @@ pub(super) fn related(lib: &Library, id: u32, limit: usize) -> anyhow::Result<Re
     let mut weighted: Vec<(String, f32)> = tf
         .into_iter()
         .map(|(stem, f)| {
-            let df = lib.index.doc_freq(&searcher, &stem);
+            let df = lib.index.doc_freq(snap, &stem);
             let w = (1.0 + f.ln()) * idf(df, n);
             (stem, w)
         })
@@ -301,15 +311,8 @@ pub(super) fn related(lib: &Library, id: u32, limit: usize) -> anyhow::Result<Re
     }
     let max = weighted[0].1;
     let stems: Vec<(String, f32)> = weighted.into_iter().map(|(s, w)| (s, w / max)).collect();
-    let own = Term::from_field_u64(lib.index.fields.article, u64::from(id));
-    let query: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-        (Occur::Must, lib.index.terms_query(&stems)),
-        (
-            Occur::MustNot,
-            Box::new(TermQuery::new(own, IndexRecordOption::Basic)),
-        ),
-    ]));
-    let hits = lib.index.top_passages(&searcher, query.as_ref(), 100)?;
+    let query = lib.index.outside_article(lib.index.terms_query(&stems), id);
+    let hits = lib.index.top_passages(snap, &query, 100)?;
     let mut seen = HashSet::new();
     for (p, score) in hits {
         let other = lib.passages[p as usize].article;
@@ -329,18 +332,15 @@ pub(super) fn related(lib: &Library, id: u32, limit: usize) -> anyhow::Result<Re
     Ok(out)
 }
 
-pub(super) fn autocomplete(lib: &Library, prefix: &str) -> Vec<Choice> {
-    // Discord sends at most 100 characters; a longer input is not a name being typed.
-    let prefix = text::floor_char_boundary(prefix, 400);
+pub(super) fn autocomplete(lib: &Library, prefix: &str, limit: usize) -> Vec<Choice> {
+    // A name being typed is short: a longer input is looked up from its start.
+    let prefix = text::floor_char_boundary(prefix, NAME_MAX_BYTES);
     lib.names
-        .lookup(prefix, CHOICES_MAX)
+        .lookup(prefix, limit)
         .into_iter()
-        .map(|m| {
-            let slug = &lib.article(m.article).slug;
-            Choice {
-                name: text::truncate(&m.name, CHOICE_MAX_CHARS),
-                value: slug.chars().take(CHOICE_MAX_CHARS).collect(),
-            }
+        .map(|m| Choice {
+            name: m.name.clone(),
+            value: lib.article(m.article).slug.clone(),
         })
         .collect()
 }

@@ -8,15 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
-
-use super::excerpt::{self, Matcher, Question, Sentence};
+use super::excerpt::{self, Matcher, Sentence};
 use super::expand;
+use super::question::{QueryTerm, Question};
 use super::{article_ref, articles, Answer, AskAnswer, AskResult, Scope};
 use crate::config::AnswerSettings;
-use crate::index::idf;
+use crate::index::{idf, Query, Snapshot, WordQuery};
 use crate::library::Library;
 use crate::text;
 
@@ -27,9 +24,6 @@ const PER_ARTICLE: usize = 2;
 /// The passage's retrieval score, relative to the best retrieved passage, times this adds to
 /// each of its sentences' scores (collection questions only).
 const RETRIEVAL_WEIGHT: f32 = 1.0;
-/// Weight of a close spelling of a question word the collection does not know (constant
-/// score per match, where a term match scores by BM25).
-const FUZZY_BOOST: f32 = 5.0;
 /// In `PreferArticle`, a best sentence weaker than this sends the question to the collection.
 const PREFER_MIN_SCORE: f32 = 0.5;
 
@@ -55,10 +49,9 @@ pub(super) fn cap(question: &str, max_chars: usize) -> (String, bool) {
     (cleaned.chars().take(max_chars).collect(), true)
 }
 
-pub(super) fn analyse(lib: &Library, question: &str) -> Question {
-    let searcher = lib.index.searcher();
-    let n = searcher.num_docs();
-    let df = |stem: &str| lib.index.doc_freq(&searcher, stem);
+pub(super) fn analyse(lib: &Library, snap: &Snapshot, question: &str) -> Question {
+    let n = snap.num_docs();
+    let df = |stem: &str| lib.index.doc_freq(snap, stem);
     let mut q = Question::new(question, |stem| idf(df(stem), n));
     expand::expand(&mut q, &|stem: &str| {
         let d = df(stem);
@@ -69,6 +62,7 @@ pub(super) fn analyse(lib: &Library, question: &str) -> Question {
 
 pub(super) fn ask(
     lib: &Library,
+    snap: &Snapshot,
     settings: &AnswerSettings,
     question: &str,
     scope: &Scope,
@@ -87,7 +81,7 @@ pub(super) fn ask(
             )
         }),
     };
-    let q = analyse(lib, &capped);
+    let q = analyse(lib, snap, &capped);
     if q.terms.is_empty() {
         answer.note = Some(nothing_to_search(&capped));
         answer.suggestions = lib
@@ -116,15 +110,15 @@ pub(super) fn ask(
             let weak = ranked.first().is_none_or(|r| r.score < PREFER_MIN_SCORE);
             if fallback && weak {
                 answer.article = None;
-                rank_in_collection(lib, &q)?
+                rank_in_collection(lib, snap, &q)?
             } else {
                 ranked
             }
         }
-        None => rank_in_collection(lib, &q)?,
+        None => rank_in_collection(lib, snap, &q)?,
     };
     if answer.article.is_none() && !ranked.is_empty() {
-        let unknown = unknown_terms(lib, &q).len();
+        let unknown = unknown_terms(lib, snap, &q).len();
         if unknown > 0 {
             answer.note = Some(if unknown == q.terms.len() {
                 "nothing matched exactly; these match similar spellings".into()
@@ -134,7 +128,7 @@ pub(super) fn ask(
         }
     }
     if ranked.is_empty() && article.is_none() {
-        ranked = rank_fuzzy(lib, &q)?;
+        ranked = rank_fuzzy(lib, snap, &q)?;
         if !ranked.is_empty() {
             answer.note = Some("nothing matched exactly; these match similar spellings".into());
         }
@@ -252,7 +246,8 @@ pub fn rank_article_sentences(
     question: &str,
     id: u32,
 ) -> anyhow::Result<Vec<RankedSentence>> {
-    let q = analyse(lib, question);
+    let snap = lib.index.snapshot();
+    let q = analyse(lib, &snap, question);
     rank_in_article(lib, &q, id)
 }
 
@@ -262,13 +257,14 @@ fn rank_in_article(lib: &Library, q: &Question, id: u32) -> anyhow::Result<Vec<R
     Ok(rank_sentences(lib, q, &passages, SentenceOrder::All))
 }
 
-fn rank_in_collection(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
-    let searcher = lib.index.searcher();
-    let query = retrieval_query(lib, q);
-    let hits = lib
-        .index
-        .top_passages(&searcher, query.as_ref(), CANDIDATES)?;
-    let unknown = unknown_terms(lib, q);
+fn rank_in_collection(
+    lib: &Library,
+    snap: &Snapshot,
+    q: &Question,
+) -> anyhow::Result<Vec<RankedSentence>> {
+    let query = retrieval_query(lib, snap, q);
+    let hits = lib.index.top_passages(snap, &query, CANDIDATES)?;
+    let unknown = unknown_terms(lib, snap, q);
     let hits = tokenize_passages(lib, &hits);
     if unknown.is_empty() {
         return Ok(rank_sentences(lib, q, &hits, SentenceOrder::BestPerPassage));
@@ -295,7 +291,7 @@ fn hit_stems<'a>(hits: &'a [PassageSentences<'_>]) -> impl Iterator<Item = &'a s
 pub(super) fn correct_spellings<'w>(
     q: &Question,
     stems: impl Iterator<Item = &'w str>,
-    terms: &[excerpt::QueryTerm],
+    terms: &[QueryTerm],
 ) -> Question {
     let mut corrected = q.clone();
     // (stem, its length in characters, the distance allowed) of the terms that can be corrected
@@ -329,80 +325,58 @@ pub(super) fn correct_spellings<'w>(
     corrected
 }
 
+/// The edit distance at which a word of `len` characters may be misspelled: none under four
+/// letters, one, two from eight.
+fn spelling_distance(len: usize) -> Option<u8> {
+    match len {
+        0..4 => None,
+        4..8 => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// Whether no passage holds `t` (nor another spelling of it): a word to try close spellings
+/// of, when it is long enough to have them.
+fn is_unknown(lib: &Library, snap: &Snapshot, t: &QueryTerm) -> bool {
+    t.alternatives.is_empty() && lib.index.doc_freq(snap, &t.stem) == 0
+}
+
 /// The question's words (of four letters or more) that no passage holds: candidates for a
 /// spelling correction.
-pub(super) fn unknown_terms(lib: &Library, q: &Question) -> Vec<excerpt::QueryTerm> {
-    let searcher = lib.index.searcher();
+pub(super) fn unknown_terms(lib: &Library, snap: &Snapshot, q: &Question) -> Vec<QueryTerm> {
     q.terms
         .iter()
-        .filter(|t| {
-            t.stem.chars().count() >= 4
-                && t.alternatives.is_empty()
-                && lib.index.doc_freq(&searcher, &t.stem) == 0
-        })
+        .filter(|t| t.stem.chars().count() >= 4 && is_unknown(lib, snap, t))
         .cloned()
         .collect()
 }
 
 /// BM25 over the weighted fields, each question stem once per field; a stem no passage holds
 /// also matches its close spellings.
-pub(super) fn retrieval_query(lib: &Library, q: &Question) -> Box<dyn Query> {
-    let f = lib.index.fields;
-    let searcher = lib.index.searcher();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for t in &q.terms {
-        for stem in t.stems() {
-            for (field, boost) in f.weighted() {
-                let term = Term::from_field_text(field, stem);
-                let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(tq), boost)),
-                ));
-            }
-        }
-        // A word the collection does not know may be a spelling of one it does.
-        let len = t.stem.chars().count();
-        if len >= 4 && t.alternatives.is_empty() && lib.index.doc_freq(&searcher, &t.stem) == 0 {
-            let distance = if len >= 8 { 2 } else { 1 };
-            for field in [f.body, f.title] {
-                let term = Term::from_field_text(field, &t.stem);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new(term, distance, true)),
-                        FUZZY_BOOST,
-                    )),
-                ));
-            }
-        }
-    }
-    Box::new(BooleanQuery::new(clauses))
+pub(super) fn retrieval_query(lib: &Library, snap: &Snapshot, q: &Question) -> Query {
+    let words: Vec<WordQuery> = q
+        .terms
+        .iter()
+        .map(|t| WordQuery {
+            stems: t.stems().collect(),
+            // A word the collection does not know may be a spelling of one it does.
+            fuzzy: spelling_distance(t.stem.chars().count()).filter(|_| is_unknown(lib, snap, t)),
+        })
+        .collect();
+    lib.index.words_query(&words)
 }
 
 /// Retries a question that matched nothing with each term's close spellings.
-fn rank_fuzzy(lib: &Library, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
-    let searcher = lib.index.searcher();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for t in &q.terms {
-        let len = t.stem.chars().count();
-        if len < 4 {
-            continue;
-        }
-        let distance = if len >= 8 { 2 } else { 1 };
-        for field in [lib.index.fields.body, lib.index.fields.title] {
-            let term = Term::from_field_text(field, &t.stem);
-            clauses.push((
-                Occur::Should,
-                Box::new(FuzzyTermQuery::new(term, distance, true)),
-            ));
-        }
-    }
-    if clauses.is_empty() {
+fn rank_fuzzy(lib: &Library, snap: &Snapshot, q: &Question) -> anyhow::Result<Vec<RankedSentence>> {
+    let words: Vec<(&str, u8)> = q
+        .terms
+        .iter()
+        .filter_map(|t| Some((t.stem.as_str(), spelling_distance(t.stem.chars().count())?)))
+        .collect();
+    let Some(query) = lib.index.spellings_query(&words) else {
         return Ok(Vec::new());
-    }
-    let query = BooleanQuery::new(clauses);
-    let hits = lib.index.top_passages(&searcher, &query, CANDIDATES)?;
+    };
+    let hits = lib.index.top_passages(snap, &query, CANDIDATES)?;
     let hits = tokenize_passages(lib, &hits);
     // The sentence scorer needs the spellings that matched: the passages' own words that are
     // close to a question term stand in for it.

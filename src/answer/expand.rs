@@ -5,7 +5,7 @@
 //! word no article has. Another spelling of a word counts as the word itself (an alternative of
 //! its term); two words joined are a term of their own, weighted by its own rarity.
 
-use super::excerpt::{QueryTerm, Question, MAX_TERMS};
+use super::question::{QueryTerm, Question, MAX_TERMS};
 use crate::text::{self, Token};
 
 /// Adds to `q` the other spellings of its words the collection uses. `weight` gives a stem's

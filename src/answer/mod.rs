@@ -10,6 +10,7 @@ mod articles;
 mod ask;
 pub mod excerpt;
 mod expand;
+pub mod question;
 mod search;
 
 use std::sync::Arc;
@@ -236,16 +237,13 @@ impl Answer {
     }
 }
 
-/// An autocomplete choice: a display name (at most 100 characters) and the article's slug.
+/// An autocomplete choice: a display name (an article's title or alias, whole: a front end
+/// cuts it to its own limits) and the article's slug.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Choice {
     pub name: String,
     pub value: String,
 }
-
-/// Discord's limit for an autocomplete choice's name and value, and for their number.
-pub const CHOICE_MAX_CHARS: usize = 100;
-pub const CHOICES_MAX: usize = 25;
 
 /// The engine: the current library and the answer settings.
 pub struct Engine {
@@ -289,9 +287,9 @@ impl Engine {
         execute(&lib, &self.settings, command)
     }
 
-    /// Autocomplete choices for a partly typed article name.
-    pub fn autocomplete(&self, prefix: &str) -> Vec<Choice> {
-        articles::autocomplete(&self.library(), prefix)
+    /// At most `limit` autocomplete choices for a partly typed article name, best first.
+    pub fn autocomplete(&self, prefix: &str, limit: usize) -> Vec<Choice> {
+        articles::autocomplete(&self.library(), prefix, limit)
     }
 }
 
@@ -301,13 +299,21 @@ pub fn execute(
     settings: &AnswerSettings,
     command: &Command,
 ) -> anyhow::Result<Answer> {
+    // One view of the index for the whole command.
+    let snap = lib.index.snapshot();
+    let snap = &snap;
     Ok(match command {
-        Command::Ask { question, scope } => ask::ask(lib, settings, question, scope)?,
-        Command::Search { query, page, tag } => {
-            Answer::Search(search::search(lib, settings, query, *page, tag.as_deref())?)
-        }
+        Command::Ask { question, scope } => ask::ask(lib, snap, settings, question, scope)?,
+        Command::Search { query, page, tag } => Answer::Search(search::search(
+            lib,
+            snap,
+            settings,
+            query,
+            *page,
+            tag.as_deref(),
+        )?),
         Command::Summary { article } => match articles::resolve(lib, article) {
-            Ok((id, _)) => Answer::Summary(articles::summary(lib, settings, id)),
+            Ok((id, _)) => Answer::Summary(articles::summary(lib, snap, settings, id)),
             Err(nf) => Answer::NotFound(nf),
         },
         Command::Takeaways { article } => match articles::resolve(lib, article) {
@@ -315,11 +321,11 @@ pub fn execute(
             Err(nf) => Answer::NotFound(nf),
         },
         Command::Article { query } => match articles::resolve(lib, query) {
-            Ok((id, matched)) => Answer::Article(articles::card(lib, settings, id, matched)?),
+            Ok((id, matched)) => Answer::Article(articles::card(lib, snap, settings, id, matched)?),
             Err(nf) => Answer::NotFound(nf),
         },
         Command::Related { article } => match articles::resolve(lib, article) {
-            Ok((id, _)) => Answer::Related(articles::related(lib, id, settings.related)?),
+            Ok((id, _)) => Answer::Related(articles::related(lib, snap, id, settings.related)?),
             Err(nf) => Answer::NotFound(nf),
         },
     })
@@ -334,7 +340,7 @@ fn article_ref(lib: &Library, id: u32) -> ArticleRef {
     }
 }
 
-/// Autocomplete choices for `prefix` from `lib` (see [`Engine::autocomplete`]).
-pub fn autocomplete(lib: &Library, prefix: &str) -> Vec<Choice> {
-    articles::autocomplete(lib, prefix)
+/// At most `limit` autocomplete choices for `prefix` from `lib` (see [`Engine::autocomplete`]).
+pub fn autocomplete(lib: &Library, prefix: &str, limit: usize) -> Vec<Choice> {
+    articles::autocomplete(lib, prefix, limit)
 }

@@ -3,14 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
-use tantivy::query::{AllQuery, Query};
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
-
-use super::excerpt::{self, Candidate, Question};
+use super::excerpt::{self, Candidate};
+use super::question::Question;
 use super::{SearchAnswer, SearchHit};
 use crate::config::AnswerSettings;
+use crate::index::{Query, Snapshot};
 use crate::library::Library;
 use crate::text;
 
@@ -21,6 +18,7 @@ const MAX_PAGE: usize = 1000;
 
 pub(super) fn search(
     lib: &Library,
+    snap: &Snapshot,
     settings: &AnswerSettings,
     query: &str,
     page: usize,
@@ -30,7 +28,7 @@ pub(super) fn search(
     let tag = tag.map(str::trim).filter(|t| !t.is_empty());
     let asked_page = page.max(1);
     let page = page.clamp(1, MAX_PAGE);
-    let q = super::ask::analyse(lib, &query_text);
+    let q = super::ask::analyse(lib, snap, &query_text);
     let mut answer = SearchAnswer {
         query: query_text.clone(),
         tag: tag.map(str::to_string),
@@ -49,40 +47,35 @@ pub(super) fn search(
         ));
     }
     // Words the collection does not have also match their close spellings, as in `ask`.
-    let unknown = super::ask::unknown_terms(lib, &q);
-    let base: Box<dyn Query> = if q.terms.is_empty() {
+    let unknown = super::ask::unknown_terms(lib, snap, &q);
+    let base: Query = if q.terms.is_empty() {
         if tag.is_none() {
             notes.push("give words to search for, or a tag".into());
             answer.note = Some(notes.join("; "));
             return Ok(answer);
         }
-        Box::new(AllQuery)
+        lib.index.all()
     } else {
-        super::ask::retrieval_query(lib, &q)
+        super::ask::retrieval_query(lib, snap, &q)
     };
     let query = match tag {
         Some(t) => lib.index.with_tag(base, t),
         None => base,
     };
-    let searcher = lib.index.searcher();
     // Words alone are counted from their posting lists; with a tag or close spellings, by a
     // collector.
     let stems: Vec<&str> = q.terms.iter().flat_map(|t| t.stems()).collect();
     let counted = match tag {
         None if !stems.is_empty() && unknown.is_empty() => {
-            lib.index
-                .count_articles(&searcher, &stems, lib.articles.len())?
+            lib.index.count_articles(snap, &stems, lib.articles.len())?
         }
         _ => None,
     };
     answer.total = match counted {
         Some(total) => total,
-        None => searcher.search(
-            query.as_ref(),
-            &DistinctArticles {
-                articles: lib.articles.len(),
-            },
-        )?,
+        None => lib
+            .index
+            .count_matching_articles(snap, &query, lib.articles.len())?,
     };
     answer.pages = answer.total.div_ceil(settings.page_size);
     if answer.total == 0 {
@@ -98,7 +91,7 @@ pub(super) fn search(
     // Fetch passages until enough distinct articles are ranked for this page.
     let mut limit = (want * 8).max(64);
     let ranked = loop {
-        let hits = lib.index.top_passages(&searcher, query.as_ref(), limit)?;
+        let hits = lib.index.top_passages(snap, &query, limit)?;
         let exhausted = hits.len() < limit;
         let ranked = group_by_article(lib, &hits);
         if ranked.len() >= want || exhausted || ranked.len() >= answer.total {
@@ -222,63 +215,4 @@ fn snippet(lib: &Library, q: &Question, passage: u32) -> (String, Vec<(usize, us
     let line = text::truncate_around(sentence, first, SNIPPET_CHARS);
     let highlights = excerpt::highlights(&line, q);
     (line, highlights)
-}
-
-/// Counts the distinct articles of the matching passages, without scoring. A bit per
-/// article: common words match most passages, and a hash set per match was the bulk of the
-/// cost of such a search.
-struct DistinctArticles {
-    articles: usize,
-}
-
-struct DistinctSegment {
-    column: Column<u64>,
-    seen: Vec<u64>,
-}
-
-impl Collector for DistinctArticles {
-    type Fruit = usize;
-    type Child = DistinctSegment;
-
-    fn for_segment(
-        &self,
-        _ord: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<DistinctSegment> {
-        Ok(DistinctSegment {
-            column: reader.fast_fields().u64("article")?,
-            seen: vec![0; self.articles.div_ceil(64)],
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<usize> {
-        let mut all = vec![0u64; self.articles.div_ceil(64)];
-        for f in fruits {
-            for (a, b) in all.iter_mut().zip(f) {
-                *a |= b;
-            }
-        }
-        Ok(all.iter().map(|w| w.count_ones() as usize).sum())
-    }
-}
-
-impl SegmentCollector for DistinctSegment {
-    type Fruit = Vec<u64>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(v) = self.column.first(doc) {
-            let v = v as usize;
-            if let Some(word) = self.seen.get_mut(v / 64) {
-                *word |= 1 << (v % 64);
-            }
-        }
-    }
-
-    fn harvest(self) -> Vec<u64> {
-        self.seen
-    }
 }

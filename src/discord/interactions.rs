@@ -465,15 +465,14 @@ fn autocomplete(bot: &Bot, ci: &CommandInteraction) -> CreateInteractionResponse
     let typed = ci.data.autocomplete().map(|o| o.value).unwrap_or("");
     let choices = bot
         .service
-        .autocomplete(typed)
+        .autocomplete(typed, render::limits::CHOICES)
         .into_iter()
-        .take(crate::answer::CHOICES_MAX)
         .fold(CreateAutocompleteResponse::new(), |r, c| {
             r.add_string_choice(
-                render::cut_plain(&c.name, crate::answer::CHOICE_MAX_CHARS),
+                render::cut_plain(&c.name, render::limits::CHOICE),
                 c.value
                     .chars()
-                    .take(crate::answer::CHOICE_MAX_CHARS)
+                    .take(render::limits::CHOICE)
                     .collect::<String>(),
             )
         });
@@ -555,11 +554,13 @@ async fn moderator(bot: &Arc<Bot>, name: &str, who: String) -> Reply {
     let work: Pending<String> = match name {
         commands::RELOAD => Box::pin(async move {
             let report = service.reload(&who).await;
-            render::report("Reload", &report.to_text())
+            render::report("Reload", &crate::render::reload_report(&report))
         }),
         commands::CHECK => Box::pin(async move {
             match service.check().await {
-                Ok(text) => render::report("Content check", &text),
+                Ok(report) => {
+                    render::report("Content check", &crate::render::check_report(&report))
+                }
                 Err(e) => render::notice(&format!("The check could not run: {e:#}")),
             }
         }),

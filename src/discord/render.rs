@@ -27,6 +27,9 @@ pub mod limits {
     pub const FOOTER: usize = 2048;
     pub const EMBED_TOTAL: usize = 6000;
     pub const EMBEDS: usize = 10;
+    /// An autocomplete choice's name and value, and the number of choices.
+    pub const CHOICE: usize = 100;
+    pub const CHOICES: usize = 25;
 }
 
 const ACCENT: u32 = 0x5865F2;

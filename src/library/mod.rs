@@ -1,0 +1,389 @@
+//! A [`Library`]: the articles, their passages, the tantivy index over them and the name index
+//! for look-ups, built together and immutable afterwards. A reload builds a new one.
+//!
+//! Its jobs, one file each: this file is the model (what a library holds, how it is opened or
+//! built, and the look-ups answers use); [`persist`] is the persisted form in the index folder
+//! (manifest, `library.bin`, `articles.bin`, the fingerprint that decides reuse); [`staging`]
+//! is the index folder's safety: which folder may be written, the staging folder a build
+//! writes into, and the atomic swap into place.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::config::{ContentSettings, IndexLocation, Settings};
+use crate::content::{self, Article, Loaded, Warning};
+use crate::index::{SearchIndex, Target};
+use crate::names::NameIndex;
+
+mod persist;
+mod staging;
+
+pub use crate::index::{BuildProgress, NoProgress};
+pub use crate::passage::{cut_passages, Passage};
+pub use persist::fingerprint;
+pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+
+/// How a library came to be.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub fingerprint: String,
+    /// `true` when a persisted index was opened instead of built.
+    pub reused: bool,
+    pub took: Duration,
+}
+
+/// What a check of the content found: the articles a build would index and every file it
+/// would reject or note, with the reason. Plain data: [`crate::render::check_report`] gives
+/// its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    pub articles: usize,
+    pub warnings: Vec<Warning>,
+}
+
+impl CheckReport {
+    /// Reads the content as a build would, without indexing it.
+    pub fn run(settings: &ContentSettings) -> anyhow::Result<CheckReport> {
+        let loaded = content::load(settings)?;
+        Ok(CheckReport {
+            articles: loaded.articles.len(),
+            warnings: loaded.warnings,
+        })
+    }
+
+    /// Files rejected.
+    pub fn rejected(&self) -> usize {
+        self.warnings.iter().filter(|w| w.rejected).count()
+    }
+}
+
+/// Whether to reuse a persisted index when the fingerprint matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    Reuse,
+    Rebuild,
+}
+
+/// Articles, passages and their indexes.
+#[derive(Debug)]
+pub struct Library {
+    pub articles: Vec<Article>,
+    pub passages: Vec<Passage>,
+    pub warnings: Vec<Warning>,
+    pub index: SearchIndex,
+    pub names: NameIndex,
+    by_slug: HashMap<String, u32>,
+    pub info: BuildInfo,
+    /// Passage ids of each article, in order.
+    article_passages: Vec<Range<u32>>,
+}
+
+impl Library {
+    /// Opens the library the settings describe: reuses a persisted index whose fingerprint
+    /// matches (unless `mode` is `Rebuild`), else reads the content and builds.
+    ///
+    /// Fails only when the content folder cannot be read or the index cannot be written; bad
+    /// files become warnings.
+    pub fn open(
+        settings: &Settings,
+        mode: OpenMode,
+        progress: &dyn BuildProgress,
+    ) -> anyhow::Result<Library> {
+        let start = Instant::now();
+        if let IndexLocation::Dir(dir) = &settings.index {
+            staging::check_index_folder(dir)?;
+            staging::remove_stale_staging(dir);
+        }
+        let reuse = match (&settings.index, mode) {
+            (IndexLocation::Dir(dir), OpenMode::Reuse) => Some(dir),
+            _ => None,
+        };
+        // The persisted library is read while the content folder is scanned: when nothing
+        // changed (every start but the first) the two overlap, which is most of the time to
+        // the first answer; when something changed the read is wasted and dropped.
+        let (scanned, persisted) = std::thread::scope(|s| {
+            let reader = reuse.map(|dir| s.spawn(|| persist::read(dir)));
+            let scanned = content::scan(&settings.content.dir);
+            let persisted =
+                reader.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            (scanned, persisted)
+        });
+        let (files, scan_warnings) = scanned?;
+        let fingerprint = persist::fingerprint(&settings.content, &files);
+        if let (Some(dir), Some(persisted)) = (reuse, persisted) {
+            match Library::open_persisted(dir, &fingerprint, persisted) {
+                Ok(Some(mut lib)) => {
+                    lib.info.took = start.elapsed();
+                    tracing::info!(
+                        dir = %dir.display(),
+                        articles = lib.articles.len(),
+                        took_ms = lib.info.took.as_millis() as u64,
+                        "opened the persisted index (content unchanged)"
+                    );
+                    return Ok(lib);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("persisted index unusable, rebuilding: {e:#}"),
+            }
+        }
+        progress.start(files.len() as u64 * 2);
+        let loaded = content::load_files(&settings.content, &files, scan_warnings);
+        progress.advance(files.len() as u64);
+        let lib = Library::build(settings, loaded, fingerprint, progress)?;
+        progress.finish();
+        Ok(Library {
+            info: BuildInfo {
+                took: start.elapsed(),
+                ..lib.info
+            },
+            ..lib
+        })
+    }
+
+    /// Builds a library in memory from articles already loaded.
+    pub fn from_loaded(settings: &ContentSettings, loaded: Loaded) -> anyhow::Result<Library> {
+        let mut s = Settings::for_content(settings.dir.clone());
+        s.content = settings.clone();
+        let start = Instant::now();
+        let lib = Library::build(&s, loaded, String::new(), &NoProgress)?;
+        Ok(Library {
+            info: BuildInfo {
+                took: start.elapsed(),
+                ..lib.info
+            },
+            ..lib
+        })
+    }
+
+    fn build(
+        settings: &Settings,
+        loaded: Loaded,
+        fingerprint: String,
+        progress: &dyn BuildProgress,
+    ) -> anyhow::Result<Library> {
+        let Loaded { articles, warnings } = loaded;
+        let passages = cut_passages(&articles, settings.content.passage_words);
+        let index = match &settings.index {
+            IndexLocation::Memory => SearchIndex::build(
+                Target::Memory,
+                &articles,
+                &passages,
+                settings.index_threads,
+                progress,
+            )?,
+            IndexLocation::Dir(dir) => {
+                let staging = staging::staging_dir(dir)?;
+                let tantivy_dir = staging.join(persist::TANTIVY);
+                std::fs::create_dir_all(&tantivy_dir)?;
+                SearchIndex::build(
+                    Target::Dir(&tantivy_dir),
+                    &articles,
+                    &passages,
+                    settings.index_threads,
+                    progress,
+                )?;
+                // From here on the library reads its bodies from the file, like a reopened
+                // one: a serving process holds only the bodies it uses.
+                let mut articles = articles;
+                let bodies_len =
+                    persist::write(&staging, &mut articles, &passages, &warnings, &fingerprint)?;
+                staging::swap_into_place(&staging, dir)?;
+                let index = SearchIndex::open(&dir.join(persist::TANTIVY))?;
+                persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+                return Ok(Library::assemble(
+                    articles,
+                    passages,
+                    warnings,
+                    index,
+                    BuildInfo {
+                        fingerprint,
+                        reused: false,
+                        took: Duration::ZERO,
+                    },
+                ));
+            }
+        };
+        Ok(Library::assemble(
+            articles,
+            passages,
+            warnings,
+            index,
+            BuildInfo {
+                fingerprint,
+                reused: false,
+                took: Duration::ZERO,
+            },
+        ))
+    }
+
+    /// The library `persisted` (from [`persist::read`]) when it was built from
+    /// content with this `fingerprint`.
+    fn open_persisted(
+        dir: &Path,
+        fingerprint: &str,
+        persisted: anyhow::Result<Option<persist::Persisted>>,
+    ) -> anyhow::Result<Option<Library>> {
+        let Some(p) = persisted? else {
+            return Ok(None);
+        };
+        if p.fingerprint != fingerprint {
+            tracing::info!("content or settings changed since the index was built; rebuilding");
+            return Ok(None);
+        }
+        let index = SearchIndex::open(&dir.join(persist::TANTIVY))?;
+        if index.num_docs() != p.passages.len() as u64 {
+            anyhow::bail!("index and library.bin disagree on the passage count");
+        }
+        Ok(Some(Library::assemble(
+            p.articles,
+            p.passages,
+            p.warnings,
+            index,
+            BuildInfo {
+                fingerprint: fingerprint.to_string(),
+                reused: true,
+                took: Duration::ZERO,
+            },
+        )))
+    }
+
+    fn assemble(
+        articles: Vec<Article>,
+        passages: Vec<Passage>,
+        warnings: Vec<Warning>,
+        index: SearchIndex,
+        info: BuildInfo,
+    ) -> Library {
+        let by_slug = articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.slug.clone(), i as u32))
+            .collect();
+        // Passages are cut in article order, so each article's passages are one run.
+        let mut article_passages: Vec<Range<u32>> = vec![0..0; articles.len()];
+        for (i, p) in passages.iter().enumerate() {
+            let i = i as u32;
+            let r = &mut article_passages[p.article as usize];
+            if r.start == r.end {
+                *r = i..i + 1;
+            } else {
+                r.end = i + 1;
+            }
+        }
+        let names = NameIndex::new(&articles);
+        Library {
+            articles,
+            passages,
+            warnings,
+            index,
+            names,
+            by_slug,
+            info,
+            article_passages,
+        }
+    }
+
+    /// The article with this exact slug.
+    pub fn by_slug(&self, slug: &str) -> Option<u32> {
+        self.by_slug.get(slug).copied()
+    }
+
+    /// Article `id`.
+    pub fn article(&self, id: u32) -> &Article {
+        &self.articles[id as usize]
+    }
+
+    /// The passage ids of article `id`.
+    pub fn passages_of(&self, id: u32) -> Range<u32> {
+        self.article_passages[id as usize].clone()
+    }
+
+    /// The blocks' text of passage `id`, one block per line.
+    pub fn passage_text(&self, id: u32) -> String {
+        self.passage_blocks(id)
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The blocks of passage `id`.
+    pub fn passage_blocks(&self, id: u32) -> &[content::Block] {
+        let p = &self.passages[id as usize];
+        let s = &self.articles[p.article as usize].sections[p.section as usize];
+        &s.blocks[p.blocks.start as usize..p.blocks.end as usize]
+    }
+
+    /// Files rejected by the load that made this library.
+    pub fn rejected(&self) -> usize {
+        self.warnings.iter().filter(|w| w.rejected).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_persisted_library_of_several_batches_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        let n = persist::WRITE_BATCH + 7;
+        for i in 0..n {
+            std::fs::write(
+                content.join(format!("a{i:04}.md")),
+                format!("# Article {i}\n\nFirst paragraph {i}.\n\n## Part\n\n- item {i}\n"),
+            )
+            .unwrap();
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(!built.info.reused);
+        let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(reopened.info.reused);
+        assert_eq!(reopened.articles.len(), n);
+        let unread = |a: &Article| a.sections.iter().all(|s| !s.blocks.is_loaded());
+        assert!(reopened.articles.iter().all(unread));
+        assert_eq!(reopened.articles, built.articles);
+        assert_eq!(reopened.passages, built.passages);
+        // Compared with the parsed articles by their bytes, the bodies are not read...
+        let parsed = content::load(&settings.content).unwrap().articles;
+        assert_eq!(reopened.articles, parsed);
+        assert!(reopened.articles.iter().all(unread));
+        // ...and read on first use, they are the parsed ones.
+        for (a, p) in reopened.articles.iter().zip(&parsed) {
+            for (s, t) in a.sections.iter().zip(&p.sections) {
+                assert_eq!(s.blocks.value(), t.blocks.value());
+            }
+            assert_eq!(a.takeaways.value(), p.takeaways.value());
+        }
+        assert!(reopened
+            .articles
+            .iter()
+            .all(|a| a.sections[0].blocks.is_loaded()));
+        let id = reopened.by_slug("a0003").unwrap();
+        assert_eq!(reopened.passage_text(id * 2), "First paragraph 3.");
+        assert_eq!(reopened.passage_blocks(id * 2 + 1)[0].text, "item 3");
+        let last = reopened.by_slug(&format!("a{:04}", n - 1)).unwrap();
+        assert_eq!(reopened.article(last).title, format!("Article {}", n - 1));
+        // A file of bodies cut short is noticed, and the library is rebuilt. (The libraries
+        // open on it were cut short too: their last article now reads as empty.)
+        let bin = dir.path().join("index/articles.bin");
+        let len = std::fs::metadata(&bin).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&bin)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
+        let rebuilt = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(!rebuilt.info.reused);
+        assert!(rebuilt.articles == parsed);
+        assert!(built.article(last).takeaways.is_empty());
+        assert!(built.article(last).sections[1].blocks.is_empty());
+    }
+}
