@@ -341,8 +341,9 @@ fn refers_back(tokens: &[Word]) -> bool {
 }
 
 /// Stems closely related to `stem`: irregular forms the stemmer does not join, and a few
-/// words that ask and answer the same thing ("die" / "death").
-fn related(stem: &str) -> &'static [&'static str] {
+/// words that ask and answer the same thing ("die" / "death"). A stem can be in several groups
+/// ("found": of "find" and of "establish"): every group that holds it counts.
+fn related(stem: &str) -> impl Iterator<Item = &'static str> + '_ {
     const GROUPS: &[&[&str]] = &[
         &["die", "death", "dead", "kill", "assassin", "murder"],
         &["born", "birth", "bear"],
@@ -360,12 +361,11 @@ fn related(stem: &str) -> &'static [&'static str] {
         &["find", "found", "discov"],
         &["found", "establish", "creat", "form"],
         &["invent", "inventor", "develop"],
-        &["cost", "price", "cost"],
+        &["cost", "price"],
         &["gross", "earn", "revenu"],
         &["locat", "situat"],
         &["lead", "led", "leader"],
         &["mean", "refer", "defin", "stand", "stood"],
-        &["stand", "stood"],
         &["play", "star", "portray"],
         &["leav", "left"],
         &["sing", "sang", "sung", "singer"],
@@ -375,12 +375,10 @@ fn related(stem: &str) -> &'static [&'static str] {
         &["compos", "consist", "contain", "made"],
         &["caus", "result", "due", "lead"],
     ];
-    for g in GROUPS {
-        if g.contains(&stem) {
-            return g;
-        }
-    }
-    &[]
+    GROUPS
+        .iter()
+        .filter(move |g| g.contains(&stem))
+        .flat_map(|g| g.iter().copied())
 }
 
 const MONTHS: &[&str] = &[
@@ -736,5 +734,18 @@ mod tests {
         assert_eq!(&block[r], "One. Two is here. Three.");
         let r = excerpt_range(block, &s, 1, 12);
         assert_eq!(&block[r], "Two is here.");
+    }
+
+    #[test]
+    fn a_stem_in_several_groups_relates_to_all_of_them() {
+        let of = |stem: &str| related(stem).collect::<HashSet<_>>();
+        // "found" is a form of "find" and a word of founding.
+        assert!(of("found").contains("discov") && of("found").contains("establish"));
+        // "made" is a form of "make" and a word of composition; "lead" leads and causes.
+        assert!(of("made").contains("make") && of("made").contains("compos"));
+        assert!(of("lead").contains("leader") && of("lead").contains("caus"));
+        assert!(of("stood").contains("stand") && of("stood").contains("mean"));
+        assert_eq!(related("cost").filter(|s| *s == "cost").count(), 1);
+        assert_eq!(related("zebra").count(), 0);
     }
 }
