@@ -26,7 +26,7 @@ use tantivy::{
 use crate::content::Article;
 use crate::passage::Passage;
 
-mod analyzer;
+pub mod analyzer;
 
 pub use analyzer::{analyzer, fold_accents, MAX_TOKEN_BYTES, TOKENIZER};
 

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Tokens longer than this many bytes are dropped, as the index's analyzer drops them.
-pub use crate::index::MAX_TOKEN_BYTES;
+pub use crate::index::analyzer::MAX_TOKEN_BYTES;
 
 /// One word of a text: where it stands, its lower-cased form and its stem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub fn fold(lower: String) -> String {
     if lower.is_ascii() {
         return lower;
     }
-    crate::index::fold_accents(&lower).unwrap_or(lower)
+    crate::index::analyzer::fold_accents(&lower).unwrap_or(lower)
 }
 
 /// Splits `text` into tokens the way the index does.
