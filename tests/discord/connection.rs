@@ -187,12 +187,20 @@ async fn commands_are_re_registered_only_when_changed() {
         .path()
         .join("state")
         .join(format!("discord-commands-{GUILD_ID}.hash"));
-    let marker = rig
-        .fake
-        .wait("the remembered registration", |_| {
-            std::fs::read_to_string(&path).ok()
-        })
-        .await;
+    // The file appears after the registration; it is read once written (it is created, then
+    // filled, so an empty read is not the answer yet).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let marker = loop {
+        match std::fs::read_to_string(&path) {
+            Ok(text) if !text.is_empty() => break text,
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "no registration remembered in {}",
+                path.display()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let hash = articlebot::discord::commands::definitions_hash();
     assert_eq!(marker, format!("{}:{hash}", fake::APP_ID));
     assert_eq!(rig.stop().await.record(|r| r.command_puts.len()), 1);
