@@ -1,0 +1,221 @@
+//! The bot's shared state: the service, the Discord settings, per-user cooldowns, the
+//! moderator check, button state and `/discuss` threads; and the answer to a message that
+//! mentions the bot (gateway only).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serenity::builder::CreateMessage;
+use serenity::model::guild::Member;
+use serenity::model::Permissions;
+
+use super::super::render::{self, no_pings};
+use super::keep::Memory;
+use super::notices::{cooldown_text, FAILED};
+use super::threads::Threads;
+use crate::answer::{Command, Scope};
+use crate::config::DiscordSettings;
+use crate::service::{Asker, Service};
+
+/// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
+/// response still has to travel.
+pub const DEFER_AFTER: Duration = Duration::from_millis(2000);
+
+/// The bot's shared state: the service and what the Discord side remembers.
+pub struct Bot {
+    pub(super) service: Arc<Service>,
+    pub(super) settings: DiscordSettings,
+    pub(super) defer_after: Duration,
+    /// When each user last asked something (per-user cooldown).
+    cooldowns: Mutex<HashMap<u64, Instant>>,
+    /// Button state that does not fit in custom ids.
+    pub(super) memory: Memory,
+    /// Threads opened by `/discuss`.
+    threads: Threads,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot").finish_non_exhaustive()
+    }
+}
+
+impl Bot {
+    pub fn new(service: Arc<Service>) -> Arc<Bot> {
+        Bot::with_defer_after(service, DEFER_AFTER)
+    }
+
+    /// A bot that defers any answer not ready after `defer_after` (tests use zero to take the
+    /// deferred path every time).
+    pub fn with_defer_after(service: Arc<Service>, defer_after: Duration) -> Arc<Bot> {
+        let settings = service.settings().discord.clone();
+        let memory = Memory::new(settings.button_timeout);
+        Arc::new(Bot {
+            service,
+            settings,
+            defer_after,
+            cooldowns: Mutex::new(HashMap::new()),
+            memory,
+            threads: Threads::default(),
+        })
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    pub fn settings(&self) -> &DiscordSettings {
+        &self.settings
+    }
+
+    /// Starts `user`'s cooldown, or returns how long they still have to wait.
+    pub fn cooldown(&self, user: u64) -> Result<(), Duration> {
+        if self.settings.cooldown.is_zero() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut map = self.cooldowns.lock().unwrap();
+        if let Some(&last) = map.get(&user) {
+            let since = now.duration_since(last);
+            if since < self.settings.cooldown {
+                return Err(self.settings.cooldown - since);
+            }
+        }
+        map.retain(|_, t| now.duration_since(*t) < self.settings.cooldown);
+        map.insert(user, now);
+        Ok(())
+    }
+
+    /// Whether a guild member may run the moderator commands: a role from
+    /// `moderator_role_ids` or the Manage Server permission. Outside a guild, nobody.
+    pub fn is_moderator(&self, member: Option<&Member>) -> bool {
+        let Some(m) = member else { return false };
+        let by_permission = m
+            .permissions
+            .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
+        let by_role = m
+            .roles
+            .iter()
+            .any(|r| self.settings.moderator_role_ids.contains(&r.get()));
+        by_permission || by_role
+    }
+
+    /// The article a `/discuss` thread is about.
+    pub fn thread_article(&self, channel: u64) -> Option<String> {
+        self.threads.article(channel)
+    }
+
+    /// Remembers `/discuss` threads in `path` (JSON), so that a restarted bot still answers
+    /// in them from their article. Loads what the file already holds.
+    pub fn keep_threads_in(&self, path: PathBuf) {
+        self.threads.keep_in(path);
+    }
+
+    pub fn remember_thread(&self, channel: u64, slug: String) {
+        self.threads.remember(channel, slug);
+    }
+
+    /// Answers a message that mentions the bot, replies to it or is sent to it directly
+    /// (gateway only). Threads opened by `/discuss` answer from their article first. `None`:
+    /// nothing to send.
+    pub async fn answer_message(
+        self: &Arc<Self>,
+        user: u64,
+        channel: u64,
+        question: &str,
+    ) -> Option<CreateMessage> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Some(
+                CreateMessage::new()
+                    .content("Ask me a question after the mention (or use `/ask`).")
+                    .allowed_mentions(no_pings()),
+            );
+        }
+        if let Err(wait) = self.cooldown(user) {
+            return Some(
+                CreateMessage::new()
+                    .content(cooldown_text(wait))
+                    .allowed_mentions(no_pings()),
+            );
+        }
+        let scope = match self.thread_article(channel) {
+            Some(slug) => Scope::PreferArticle(slug),
+            None => Scope::Collection,
+        };
+        let command = Command::Ask {
+            question: question.to_string(),
+            scope,
+        };
+        let msg = CreateMessage::new().allowed_mentions(no_pings());
+        Some(
+            match self
+                .service
+                .execute(command, Some(Asker(user.to_string())))
+                .await
+            {
+                Ok(answer) => msg.embeds(render::answer(&answer).embeds()),
+                Err(e) => {
+                    tracing::error!("answering a mention: {e:#}");
+                    msg.content(FAILED)
+                }
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot(moderator_roles: Vec<u64>) -> Arc<Bot> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.md"), "# A\n\nSome text.\n").unwrap();
+        let mut settings = crate::config::Settings::for_content(dir.path());
+        settings.discord.moderator_role_ids = moderator_roles;
+        settings.discord.cooldown = Duration::from_secs(60);
+        let library = crate::library::Library::open(
+            &settings,
+            crate::library::OpenMode::Reuse,
+            &crate::library::NoProgress,
+        )
+        .unwrap();
+        Bot::new(Service::new(settings, library).unwrap())
+    }
+
+    fn member(roles: &[u64], permissions: Option<u64>) -> Member {
+        serde_json::from_value(serde_json::json!({
+            "user": {"id": "7", "username": "u", "discriminator": "0", "avatar": null},
+            "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            "joined_at": null, "deaf": false, "mute": false, "flags": 0,
+            "permissions": permissions.map(|p| p.to_string()),
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn moderators_by_role_or_manage_server() {
+        let bot = bot(vec![42]);
+        assert!(bot.is_moderator(Some(&member(&[42], Some(0)))));
+        assert!(bot.is_moderator(Some(&member(&[], Some(1 << 5)))));
+        assert!(
+            bot.is_moderator(Some(&member(&[], Some(1 << 3)))),
+            "administrator"
+        );
+        assert!(!bot.is_moderator(Some(&member(&[41], Some(1 << 11)))));
+        assert!(!bot.is_moderator(Some(&member(&[], None))));
+        assert!(!bot.is_moderator(None), "not in a guild");
+    }
+
+    #[tokio::test]
+    async fn cooldown_is_per_user() {
+        let bot = bot(vec![]);
+        assert!(bot.cooldown(1).is_ok());
+        let wait = bot.cooldown(1).unwrap_err();
+        assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(58));
+        assert!(bot.cooldown(2).is_ok());
+        assert_eq!(cooldown_text(wait), "Slow down: you can ask again in 60 s.");
+    }
+}

@@ -1,0 +1,185 @@
+//! The deferred-reply protocol: a reply goes out at once when the work finishes inside the
+//! defer window ([`Bot::defer_after`](super::Bot)); otherwise an acknowledgement goes out and
+//! [`complete`] finishes through the interaction webhook (edit, delete, follow-up, and the
+//! thread `/discuss` opens).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serenity::builder::{
+    CreateActionRow, CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage,
+    CreateThread, EditInteractionResponse,
+};
+
+use super::super::render::{self, no_pings, Rendered};
+use super::super::rest::Rest;
+use super::notices::{FAILED, NO_THREAD};
+use super::Bot;
+
+/// What to send for an interaction.
+pub enum Reply {
+    /// The whole interaction response (callback types 1/4/7/8/9...).
+    Now(CreateInteractionResponse),
+    /// A deferred response now (type 5 or 6); `then` finishes the work, and [`complete`]
+    /// sends it.
+    Deferred {
+        ack: CreateInteractionResponse,
+        then: Later,
+    },
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
+            Reply::Deferred { ack, .. } => f.debug_struct("Deferred").field("ack", ack).finish(),
+        }
+    }
+}
+
+pub(super) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The rest of a deferred reply: work still running and what to send when it is done.
+pub struct Later(Job);
+
+enum Job {
+    /// Edit `@original` with what the work produces.
+    Edit(Pending<EditInteractionResponse>),
+    /// Delete `@original` (the message a button was on).
+    Delete,
+    /// `/discuss`: edit `@original` with the article, open a thread on it, post the summary
+    /// and the takeaways there.
+    Discuss(Arc<Bot>, Pending<Discussion>),
+}
+
+/// What `/discuss` found.
+pub(super) enum Discussion {
+    Open {
+        slug: String,
+        title: String,
+        opening: Rendered,
+        posts: Rendered,
+    },
+    /// Nothing to discuss (no such article, or an error): just this answer.
+    Answer(EditInteractionResponse),
+}
+
+impl Later {
+    /// Edit `@original` with what `work` produces.
+    pub(super) fn edit(
+        work: impl Future<Output = EditInteractionResponse> + Send + 'static,
+    ) -> Later {
+        Later(Job::Edit(Box::pin(work)))
+    }
+
+    /// Delete `@original`.
+    pub(super) fn delete() -> Later {
+        Later(Job::Delete)
+    }
+
+    /// Open the discussion `work` finds, and remember its thread in `bot`.
+    pub(super) fn discuss(bot: Arc<Bot>, work: Pending<Discussion>) -> Later {
+        Later(Job::Discuss(bot, work))
+    }
+}
+
+/// Sends what a deferred reply produces, through the interaction webhook (PATCH or DELETE
+/// `/webhooks/{application_id}/{token}/messages/@original`, POST follow-ups). Failures are
+/// logged: the interaction is over by then.
+pub async fn complete(rest: &Rest, interaction_token: &str, later: Later) {
+    if let Err(e) = run_later(rest, interaction_token, later).await {
+        tracing::warn!("finishing a deferred interaction: {e:#}");
+    }
+}
+
+async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()> {
+    match later.0 {
+        Job::Edit(work) => {
+            let edit = work.await.allowed_mentions(no_pings());
+            http.edit_original(token, &edit).await?;
+        }
+        Job::Delete => http.delete_original(token).await?,
+        Job::Discuss(bot, work) => match work.await {
+            Discussion::Answer(edit) => {
+                let edit = edit.allowed_mentions(no_pings());
+                http.edit_original(token, &edit).await?;
+            }
+            Discussion::Open {
+                slug,
+                title,
+                opening,
+                posts,
+            } => {
+                let edit = EditInteractionResponse::new()
+                    .embeds(opening.embeds())
+                    .allowed_mentions(no_pings());
+                let msg = http.edit_original(token, &edit).await?;
+                let name = render::cut_plain(&title, 100);
+                let thread = match http
+                    .create_thread_from_message(msg.channel_id, msg.id, &CreateThread::new(name))
+                    .await
+                {
+                    Ok(thread) => thread,
+                    Err(e) => {
+                        // Tell the member why there is no thread (usually a missing
+                        // "Create Public Threads" permission), then log it.
+                        let note = CreateInteractionResponseFollowup::new()
+                            .content(NO_THREAD)
+                            .ephemeral(true)
+                            .allowed_mentions(no_pings());
+                        http.followup(token, &note).await?;
+                        return Err(anyhow::anyhow!("cannot open a /discuss thread: {e}"));
+                    }
+                };
+                bot.remember_thread(thread.id.get(), slug);
+                let post = CreateMessage::new()
+                    .embeds(posts.embeds())
+                    .allowed_mentions(no_pings());
+                http.send_message(thread.id, &post).await?;
+            }
+        },
+    }
+    Ok(())
+}
+
+/// A finished answer: its embeds and buttons (`None`: it failed, and the log says why).
+pub(super) type Made = Option<(Rendered, Vec<CreateActionRow>)>;
+
+/// Runs `work`. When it finishes within the defer window, `now` makes the response from it;
+/// otherwise `ack` goes out at once and the result edits `@original` when it is ready.
+pub(super) async fn within_window(
+    bot: &Bot,
+    work: impl Future<Output = Made> + Send + 'static,
+    now: impl FnOnce(Made) -> CreateInteractionResponse,
+    ack: CreateInteractionResponse,
+) -> Reply {
+    fn joined(result: Result<Made, tokio::task::JoinError>) -> Made {
+        result.unwrap_or_else(|e| {
+            tracing::error!("answer task failed: {e}");
+            None
+        })
+    }
+    let mut handle = tokio::spawn(work);
+    let ready = if bot.defer_after.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(bot.defer_after, &mut handle)
+            .await
+            .ok()
+    };
+    match ready {
+        Some(result) => Reply::Now(now(joined(result))),
+        None => Reply::Deferred {
+            ack,
+            then: Later::edit(async move {
+                match joined(handle.await) {
+                    Some((rendered, buttons)) => EditInteractionResponse::new()
+                        .embeds(rendered.embeds())
+                        .components(buttons),
+                    None => EditInteractionResponse::new().content(FAILED),
+                }
+            }),
+        },
+    }
+}

@@ -1,0 +1,50 @@
+//! The shared interaction layer: everything about a slash command, an autocomplete or a button
+//! press that is not transport. Both the gateway adapter and the HTTP-interactions adapter call
+//! [`handle`] and send what it returns, so the checks (moderators, cooldowns, button owner
+//! and expiry), the deferral decision, the rendering within Discord's limits and the no-ping
+//! rule live here, once.
+//!
+//! A transport sends [`Reply::Now`] as the interaction response; for [`Reply::Deferred`] it
+//! sends `ack` as the response and then runs [`complete`], which finishes the work and edits,
+//! deletes or follows up through the interaction webhook. The [`Rest`](super::rest::Rest)
+//! given to [`complete`] must know the application id (`Http::set_application_id`), since
+//! webhook routes name it.
+//!
+//! One job per module:
+//! - [`bot`]: the bot's shared state (service, settings, cooldowns, moderators) and answers to
+//!   messages that mention the bot;
+//! - [`threads`]: the threads `/discuss` opened and the article each is about;
+//! - [`keep`]: where a message's button state lives (its custom ids, or memory) and the button
+//!   row that carries it;
+//! - [`deferred`]: the deferred-reply protocol (answer within the window, or acknowledge and
+//!   finish through the webhook);
+//! - [`slash`]: slash commands and autocomplete;
+//! - [`press`]: button presses (paging, posting, deleting);
+//! - [`notices`]: the short ephemeral messages every flow shares.
+
+mod bot;
+mod deferred;
+mod keep;
+mod notices;
+mod press;
+mod slash;
+mod threads;
+
+use std::sync::Arc;
+
+use serenity::builder::CreateInteractionResponse;
+use serenity::model::application::Interaction;
+
+pub use bot::{Bot, DEFER_AFTER};
+pub use deferred::{complete, Later, Reply};
+
+/// Everything that is not transport: checks, cooldowns, running the command, rendering.
+pub async fn handle(bot: &Arc<Bot>, interaction: Interaction) -> Reply {
+    match interaction {
+        Interaction::Ping(_) => Reply::Now(CreateInteractionResponse::Pong),
+        Interaction::Autocomplete(ci) => Reply::Now(slash::autocomplete(bot, &ci)),
+        Interaction::Command(ci) => slash::command(bot, &ci).await,
+        Interaction::Component(ci) => press::component(bot, &ci).await,
+        _ => notices::ephemeral("This kind of interaction is not supported."),
+    }
+}

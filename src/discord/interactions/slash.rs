@@ -1,0 +1,241 @@
+//! Slash commands and autocomplete: the moderator gate and cooldown, a command's options read
+//! into a [`Command`], the answer with its buttons (at once or deferred), `/discuss` and the
+//! moderator commands.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serenity::builder::{
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse,
+};
+use serenity::model::application::{CommandInteraction, ResolvedValue};
+
+use super::super::commands;
+use super::super::render::{self, no_pings};
+use super::deferred::{within_window, Discussion, Later, Made, Pending, Reply};
+use super::keep::{buttons, paging};
+use super::notices::{
+    cooldown_text, ephemeral, ephemeral_raw, failed_message, FAILED, MODERATORS_ONLY,
+};
+use super::Bot;
+use crate::answer::{Answer, Command, Scope};
+use crate::service::Asker;
+
+/// At most 25 choices of at most 100 characters, from titles and aliases.
+pub(super) fn autocomplete(bot: &Bot, ci: &CommandInteraction) -> CreateInteractionResponse {
+    let typed = ci.data.autocomplete().map(|o| o.value).unwrap_or("");
+    let choices = bot
+        .service
+        .autocomplete(typed, render::limits::CHOICES)
+        .into_iter()
+        .fold(CreateAutocompleteResponse::new(), |r, c| {
+            r.add_string_choice(
+                render::cut_plain(&c.name, render::limits::CHOICE),
+                c.value
+                    .chars()
+                    .take(render::limits::CHOICE)
+                    .collect::<String>(),
+            )
+        });
+    CreateInteractionResponse::Autocomplete(choices)
+}
+
+/// The string options of a command, by name.
+fn options(ci: &CommandInteraction) -> HashMap<&str, String> {
+    ci.data
+        .options()
+        .into_iter()
+        .filter_map(|o| match o.value {
+            ResolvedValue::String(s) => Some((o.name, s.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn display_name(ci: &CommandInteraction) -> String {
+    ci.member
+        .as_deref()
+        .map(|m| m.display_name().to_string())
+        .unwrap_or_else(|| ci.user.display_name().to_string())
+}
+
+pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
+    let name = ci.data.name.as_str();
+    if commands::MODERATOR_COMMANDS.contains(&name) {
+        if !bot.is_moderator(ci.member.as_deref()) {
+            return ephemeral(MODERATORS_ONLY);
+        }
+        return moderator(bot, name, display_name(ci)).await;
+    }
+    let user = ci.user.id.get();
+    if let Err(wait) = bot.cooldown(user) {
+        return ephemeral(&cooldown_text(wait));
+    }
+    let mut opts = options(ci);
+    let mut take = |k: &str| opts.remove(k).unwrap_or_default();
+    let command = match name {
+        commands::ASK => {
+            let question = take("question");
+            let article = take("article");
+            Command::Ask {
+                question,
+                scope: if article.trim().is_empty() {
+                    Scope::Collection
+                } else {
+                    Scope::Article(article)
+                },
+            }
+        }
+        commands::SEARCH => {
+            let query = take("query");
+            let tag = Some(take("tag")).filter(|t| !t.trim().is_empty());
+            Command::Search {
+                query,
+                page: 1,
+                tag,
+            }
+        }
+        commands::SUMMARY => Command::Summary {
+            article: take("article"),
+        },
+        commands::TAKEAWAYS => Command::Takeaways {
+            article: take("article"),
+        },
+        commands::ARTICLE => Command::Article {
+            query: take("article"),
+        },
+        commands::DISCUSS => return discuss(bot, user, take("article")),
+        _ => return ephemeral("Unknown command."),
+    };
+    answer(bot, command, user, bot.settings.ephemeral).await
+}
+
+async fn moderator(bot: &Arc<Bot>, name: &str, who: String) -> Reply {
+    let service = bot.service.clone();
+    let work: Pending<String> = match name {
+        commands::RELOAD => Box::pin(async move {
+            let report = service.reload(&who).await;
+            render::report("Reload", &crate::render::reload_report(&report))
+        }),
+        commands::CHECK => Box::pin(async move {
+            match service.check().await {
+                Ok(report) => {
+                    render::report("Content check", &crate::render::check_report(&report))
+                }
+                Err(e) => render::notice(&format!("The check could not run: {e:#}")),
+            }
+        }),
+        _ => {
+            let text = match service.stats_report().await {
+                Ok(report) => render::report("Statistics", &report.to_text()),
+                Err(e) => {
+                    tracing::error!("/stats: {e:#}");
+                    render::notice(FAILED)
+                }
+            };
+            return ephemeral_raw(text);
+        }
+    };
+    // A reload or a check can outlast the 3 s window: always defer.
+    Reply::Deferred {
+        ack: CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        ),
+        then: Later::edit(async move {
+            EditInteractionResponse::new()
+                .content(work.await)
+                .allowed_mentions(no_pings())
+        }),
+    }
+}
+
+/// Runs a slash command: the answer, with its buttons, at once or deferred.
+async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        async move {
+            let result = bot
+                .service
+                .execute(command.clone(), Some(Asker(user.to_string())))
+                .await;
+            let answer = result
+                .map_err(|e| tracing::error!("answering a command: {e:#}"))
+                .ok()?;
+            let rendered = render::answer(&answer);
+            let keep = bot.memory.keep(command, user, &rendered, &answer);
+            let buttons = buttons(&keep, user, paging(&answer), !ephemeral);
+            Some((rendered, buttons))
+        }
+    };
+    let now = |made: Made| match made {
+        Some((rendered, buttons)) => CreateInteractionResponse::Message(
+            rendered.message().components(buttons).ephemeral(ephemeral),
+        ),
+        None => failed_message(),
+    };
+    let ack = CreateInteractionResponse::Defer(
+        CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+    );
+    within_window(bot, work, now, ack).await
+}
+
+/// `/discuss`: always deferred and public (a thread hangs off the message).
+fn discuss(bot: &Arc<Bot>, user: u64, article: String) -> Reply {
+    let service = bot.service.clone();
+    let work: Pending<Discussion> = Box::pin(async move {
+        let asker = Some(Asker(user.to_string()));
+        let summary = service
+            .execute(
+                Command::Summary {
+                    article: article.clone(),
+                },
+                asker.clone(),
+            )
+            .await;
+        let summary = match summary {
+            Ok(Answer::Summary(s)) => s,
+            Ok(other) => {
+                return Discussion::Answer(
+                    EditInteractionResponse::new().embeds(render::answer(&other).embeds()),
+                )
+            }
+            Err(e) => {
+                tracing::error!("/discuss: {e:#}");
+                return Discussion::Answer(EditInteractionResponse::new().content(FAILED));
+            }
+        };
+        let takeaways = match service
+            .execute(
+                Command::Takeaways {
+                    article: summary.slug.clone(),
+                },
+                None,
+            )
+            .await
+        {
+            Ok(Answer::Takeaways(t)) => Some(t),
+            _ => None,
+        };
+        let mut opening = render::answer(&Answer::Summary(summary.clone()));
+        if let Some(c) = opening.cards.first_mut() {
+            c.title = render::cut_plain(
+                &render::defuse(&format!("Discussion: {}", summary.title)),
+                render::limits::TITLE,
+            );
+            c.footer = Some("Ask in the thread: mention me or reply to me.".into());
+        }
+        Discussion::Open {
+            slug: summary.slug.clone(),
+            title: summary.title.clone(),
+            opening,
+            posts: render::discussion(&summary, takeaways.as_ref()),
+        }
+    });
+    Reply::Deferred {
+        ack: CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(false),
+        ),
+        then: Later::discuss(bot.clone(), work),
+    }
+}

@@ -1,0 +1,75 @@
+//! The threads `/discuss` opened, each with the article it is about, so that questions asked
+//! in one answer from that article first. Optionally kept in a JSON file across restarts.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Threads remembered at most (the oldest ids are forgotten first).
+const THREADS_KEPT: usize = 10_000;
+
+/// Thread (channel) id → article slug, and where the map is saved, if anywhere.
+#[derive(Default)]
+pub(super) struct Threads {
+    threads: Mutex<HashMap<u64, String>>,
+    file: Mutex<Option<PathBuf>>,
+}
+
+impl Threads {
+    /// The article a `/discuss` thread is about.
+    pub(super) fn article(&self, channel: u64) -> Option<String> {
+        self.threads.lock().unwrap().get(&channel).cloned()
+    }
+
+    /// Saves the map in `path` (JSON) from now on, after loading what the file already holds.
+    pub(super) fn keep_in(&self, path: PathBuf) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match serde_json::from_str::<HashMap<String, String>>(&text) {
+                Ok(saved) => {
+                    let mut threads = self.threads.lock().unwrap();
+                    for (id, slug) in saved {
+                        if let Ok(id) = id.parse() {
+                            threads.entry(id).or_insert(slug);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+        }
+        *self.file.lock().unwrap() = Some(path);
+    }
+
+    /// Remembers that `channel` discusses `slug`, and saves the map when it is kept in a file
+    /// (written aside, then renamed into place).
+    pub(super) fn remember(&self, channel: u64, slug: String) {
+        let saved: HashMap<String, String> = {
+            let mut threads = self.threads.lock().unwrap();
+            threads.insert(channel, slug);
+            if threads.len() > THREADS_KEPT {
+                // Snowflakes grow with time: the smallest ids are the oldest threads.
+                let mut ids: Vec<u64> = threads.keys().copied().collect();
+                ids.sort_unstable();
+                for id in &ids[..threads.len() - THREADS_KEPT] {
+                    threads.remove(id);
+                }
+            }
+            threads
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let Some(path) = self.file.lock().unwrap().clone() else {
+            return;
+        };
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            tracing::warn!("cannot remember threads in {}: {e}", path.display());
+        }
+    }
+}
