@@ -1,13 +1,21 @@
-//! The command-line front end: parses arguments (clap), builds the engine, runs one command
-//! and turns the outcome into an exit code. `chat` is the Discord experience in a terminal.
+//! The command-line front end and the owner of the process: arguments (clap), settings,
+//! logging, exit codes and, for the servers, the async runtime and signals ([`serve`]). Runs
+//! one command and turns the outcome into an exit code; `chat` ([`chat`], [`session`]) is the
+//! Discord experience in a terminal.
 //!
 //! Exit codes: 0 answered, 1 nothing found or content rejected, 2 usage or configuration
-//! error.
+//! error ([`Failure::Usage`]), 3 a failure while running ([`Failure::Run`]).
 
-use std::io::{BufRead, IsTerminal, Write};
+mod chat;
+mod progress;
+mod serve;
+mod session;
+
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::answer::{Answer, Command, Engine, Scope};
@@ -15,34 +23,52 @@ use crate::config::{Overrides, Settings};
 use crate::library::{BuildProgress, Library, OpenMode};
 use crate::render::{self, Style};
 
-mod progress;
-
 /// Exit code: answered.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: nothing found, or content rejected (`check`).
 pub const EXIT_NOT_FOUND: u8 = 1;
-/// Exit code: usage or configuration error.
+/// Exit code: usage or configuration error (arguments, config file, content or index folder,
+/// token, key).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: a failure while running (I/O such as a full disk, the index, the network).
+pub const EXIT_FAILURE: u8 = 3;
 
 /// Answers questions about a collection of articles, from a terminal or on Discord.
 #[derive(Debug, Parser)]
-#[command(name = "articlebot", version, about, long_about = None)]
+#[command(
+    name = "articlebot",
+    version,
+    about,
+    long_about = None,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct Cli {
     /// Configuration file [default: ./config.toml, optional]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// Article folder (overrides content.dir)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub content: Option<PathBuf>,
     /// Index folder, or `memory` for an in-memory index (overrides index.dir)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub index: Option<String>,
-    /// Print answers as JSON (one object; one per line in `chat`)
-    #[arg(long, global = true)]
+    /// Print answers as JSON (one object; one per input line in `chat`)
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     #[command(subcommand)]
     pub command: Cmd,
 }
+
+/// The heading the options every command takes are listed under.
+const GLOBAL: &str = "Global options";
+
+/// The exit codes, as `--help` lists them.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  answered
+  1  nothing found, or content rejected (check)
+  2  usage or configuration error (arguments, config file, content folder, token, key)
+  3  failure while running (I/O such as a full disk, the index, the network)";
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -51,13 +77,15 @@ pub enum Cmd {
         /// The question (several words may be given without quotes)
         #[arg(required = true, num_args = 1..)]
         question: Vec<String>,
-        /// Only search this article (slug, title or alias)
-        #[arg(long, value_name = "ARTICLE")]
-        article: Option<String>,
+        /// Only search this article: slug, title or alias; takes the words up to the next
+        /// option (`ask how big --article rain barrel`)
+        #[arg(long, value_name = "ARTICLE", num_args = 1..)]
+        article: Option<Vec<String>>,
     },
     /// List the articles that match, a page at a time
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["query", "tag"])))]
     Search {
-        /// Words to search for (may be empty with --tag)
+        /// Words to search for (may be left out with --tag)
         #[arg(num_args = 0..)]
         query: Vec<String>,
         /// Page number, from 1
@@ -69,22 +97,25 @@ pub enum Cmd {
     },
     /// The summary of an article
     Summary {
-        /// Slug, title or alias
+        /// Slug, title or alias (several words need no quotes)
         #[arg(required = true, num_args = 1..)]
         article: Vec<String>,
     },
     /// The takeaways of an article, with their links
     Takeaways {
+        /// Slug, title or alias (several words need no quotes)
         #[arg(required = true, num_args = 1..)]
         article: Vec<String>,
     },
     /// Look an article up by slug, title or alias (typos tolerated)
     Article {
+        /// Slug, title or alias, typos tolerated (several words need no quotes)
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
     },
     /// The articles most similar to one
     Related {
+        /// Slug, title or alias (several words need no quotes)
         #[arg(required = true, num_args = 1..)]
         article: Vec<String>,
     },
@@ -100,11 +131,6 @@ pub enum Cmd {
     Chat,
     /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
     Serve,
-    /// Measure answer quality on a public benchmark (`eval wikiqa FILE`)
-    Eval {
-        #[command(subcommand)]
-        benchmark: crate::eval::Benchmark,
-    },
     /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
     ServeHttp {
         /// Address to listen on (overrides http.listen)
@@ -114,6 +140,41 @@ pub enum Cmd {
         #[arg(long, value_name = "HEX")]
         public_key: Option<String>,
     },
+}
+
+/// Why a command could not run; the variant decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The arguments, the config file, a folder named by them, or the environment (token,
+    /// key) are wrong: exit [`EXIT_USAGE`].
+    #[error(transparent)]
+    Usage(anyhow::Error),
+    /// Something failed while running (I/O such as a full disk, the index, the network):
+    /// exit [`EXIT_FAILURE`].
+    #[error(transparent)]
+    Run(#[from] anyhow::Error),
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => EXIT_USAGE,
+            Failure::Run(_) => EXIT_FAILURE,
+        }
+    }
+}
+
+/// Sorts an error from opening the library: a refused index folder is the user's to fix
+/// (exit 2); anything else failed while running (exit 3).
+fn classify(e: anyhow::Error) -> Failure {
+    if e.downcast_ref::<crate::library::IndexFolderError>()
+        .is_some()
+    {
+        Failure::Usage(e)
+    } else {
+        Failure::Run(e)
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -133,58 +194,115 @@ pub fn main() -> ExitCode {
     init_tracing(default_level);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
+        Err(failure) => {
+            let (Failure::Usage(e) | Failure::Run(e)) = &failure;
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_USAGE)
+            ExitCode::from(failure.exit_code())
         }
     }
 }
 
-/// Sets up logging to stderr, filtered by `RUST_LOG` (else `default`).
+/// Sets up logging to stderr, filtered by `RUST_LOG` (else `default`). Colours only when
+/// stderr is a terminal and `NO_COLOR` is unset (<https://no-color.org>), so logs redirected
+/// to a file or a service's journal carry no escape codes.
 pub fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter(default)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .try_init();
 }
 
-/// Loads the settings the global options name.
-pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+/// The log filter without `RUST_LOG`: `level` for everything but tantivy, whose INFO lines (one
+/// per segment commit and merge) say nothing a user can act on. `RUST_LOG` replaces all of
+/// it, so `RUST_LOG=info` shows them again.
+fn default_filter(level: &str) -> String {
+    format!("{level},tantivy=warn")
+}
+
+/// Whether logs are coloured: on a terminal, unless `NO_COLOR` holds a non-empty value.
+fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Loads the settings the global options name, and checks that the content folder they name
+/// is there: both are the user's to fix (exit 2).
+pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
     let overrides = Overrides {
         content: cli.content.clone(),
         index: cli.index.clone(),
     };
-    match &cli.config {
-        Some(path) => Settings::load(path, true, &overrides),
-        None => Settings::load(std::path::Path::new("config.toml"), false, &overrides),
+    let settings = match &cli.config {
+        Some(path) => Settings::load(path, &overrides),
+        None => Settings::load_or_defaults(std::path::Path::new("config.toml"), &overrides),
     }
+    .map_err(Failure::Usage)?;
+    let dir = &settings.content.dir;
+    if !dir.is_dir() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "content folder {} {} (content.dir in the config, or --content DIR)",
+            dir.display(),
+            if dir.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            }
+        )));
+    }
+    Ok(settings)
 }
 
 fn progress(cli: &Cli) -> progress::Bar {
     progress::Bar::new(cli.json)
 }
 
-/// Opens the library for a command, reporting rejected files as log warnings.
+/// Opens the library for a command. Rejected files are warned about one by one when the
+/// library is built, and in one line when a persisted one is reused (the build warned about
+/// them already, and `check` lists them); an empty content folder is named as the problem.
 pub fn open_library(
     settings: &Settings,
     mode: OpenMode,
     progress: &dyn BuildProgress,
-) -> anyhow::Result<Library> {
-    let lib = Library::open(settings, mode, progress)?;
-    for w in lib.warnings.iter().filter(|w| w.rejected) {
-        tracing::warn!("{w}");
-    }
+) -> Result<Library, Failure> {
+    let lib = Library::open(settings, mode, progress).map_err(classify)?;
+    report_content(settings, &lib);
     Ok(lib)
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+/// Warns about the content: rejected files (one by one after a build, in one line when the
+/// index was reused) and an empty content folder.
+fn report_content(settings: &Settings, lib: &Library) {
+    let rejected = lib.rejected();
+    if lib.info.reused {
+        if rejected > 0 {
+            tracing::warn!("{rejected} file(s) rejected: run `articlebot check` for the reasons");
+        }
+    } else {
+        for w in lib.warnings.iter().filter(|w| w.rejected) {
+            tracing::warn!("{w}");
+        }
+    }
+    if lib.articles.is_empty() && rejected == 0 {
+        tracing::warn!(
+            "content folder {} holds no .md/.txt articles",
+            settings.content.dir.display()
+        );
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
     let settings = settings(&cli)?;
     let command = match &cli.command {
         Cmd::Ask { question, article } => Command::Ask {
             question: question.join(" "),
-            scope: article.clone().map_or(Scope::Collection, Scope::Article),
+            scope: article
+                .as_ref()
+                .map_or(Scope::Collection, |words| Scope::Article(words.join(" "))),
         },
         Cmd::Search { query, page, tag } => Command::Search {
             query: query.join(" "),
@@ -205,32 +323,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
-        Cmd::Eval { benchmark } => {
-            return crate::eval::run(
-                benchmark,
-                &settings.content,
-                cli.json,
-                &mut std::io::stdout(),
-            )
-        }
         Cmd::ServeHttp { listen, public_key } => {
-            return crate::http::run(
+            return serve::http(
                 &settings,
                 listen.as_deref(),
                 public_key.as_deref(),
                 &progress(&cli),
             )
         }
-        Cmd::Serve => return crate::discord::gateway::run_cli(&settings, &progress(&cli)),
+        Cmd::Serve => return serve::gateway(&settings, &progress(&cli)),
         Cmd::Chat => {
             let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());
-            return chat(
-                &engine,
-                cli.json,
-                std::io::stdin().lock(),
-                &mut std::io::stdout(),
-            );
+            return Ok(chat::run(&engine, cli.json)?);
         }
     };
     let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
@@ -273,7 +378,7 @@ struct IndexReport<'a> {
     fingerprint: &'a str,
 }
 
-fn index(cli: &Cli, settings: &Settings, rebuild: bool) -> anyhow::Result<u8> {
+fn index(cli: &Cli, settings: &Settings, rebuild: bool) -> Result<u8, Failure> {
     let mode = if rebuild {
         OpenMode::Rebuild
     } else {
@@ -289,7 +394,10 @@ fn index(cli: &Cli, settings: &Settings, rebuild: bool) -> anyhow::Result<u8> {
         fingerprint: &lib.info.fingerprint,
     };
     if cli.json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!(
+            "{}",
+            serde_json::to_string(&report).context("cannot write JSON")?
+        );
     } else {
         println!(
             "{} {} article(s), {} passage(s) in {} ms ({} file(s) rejected)",
@@ -314,7 +422,7 @@ struct CheckJson<'a> {
     warnings: &'a [crate::content::Warning],
 }
 
-fn check(cli: &Cli, settings: &Settings) -> anyhow::Result<u8> {
+fn check(cli: &Cli, settings: &Settings) -> Result<u8, Failure> {
     let report = crate::library::CheckReport::run(&settings.content)?;
     if cli.json {
         let json = CheckJson {
@@ -322,7 +430,10 @@ fn check(cli: &Cli, settings: &Settings) -> anyhow::Result<u8> {
             rejected: report.rejected(),
             warnings: &report.warnings,
         };
-        println!("{}", serde_json::to_string(&json)?);
+        println!(
+            "{}",
+            serde_json::to_string(&json).context("cannot write JSON")?
+        );
     } else {
         print!("{}", render::check_report(&report));
     }
@@ -333,170 +444,18 @@ fn check(cli: &Cli, settings: &Settings) -> anyhow::Result<u8> {
     })
 }
 
-const CHAT_HELP: &str = "\
-Type a question, or one of:
-  /search WORDS        ranked articles (/search WORDS --page N, /search --tag T)
-  /summary ARTICLE     the article's summary
-  /takeaways ARTICLE   the article's takeaways
-  /article NAME        an article card
-  /related ARTICLE     similar articles
-  /discuss ARTICLE     answer the next questions from this article first (/discuss alone stops)
-  /help, /quit";
-
-/// One line of chat, parsed.
-#[derive(Debug, PartialEq, Eq)]
-enum ChatLine {
-    Run(Command),
-    Discuss(Option<String>),
-    Help,
-    Quit,
-    Empty,
-    Unknown(String),
-}
-
-fn parse_chat(line: &str, focus: Option<&str>) -> ChatLine {
-    let line = line.trim();
-    if line.is_empty() {
-        return ChatLine::Empty;
-    }
-    let Some(rest) = line.strip_prefix('/') else {
-        return ChatLine::Run(Command::Ask {
-            question: line.to_string(),
-            scope: focus.map_or(Scope::Collection, |f| Scope::PreferArticle(f.to_string())),
-        });
-    };
-    let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let arg = arg.trim().to_string();
-    match name {
-        "search" => {
-            let mut words = Vec::new();
-            let mut page = 1;
-            let mut tag = None;
-            let mut it = arg.split_whitespace();
-            while let Some(w) = it.next() {
-                match w {
-                    "--page" => page = it.next().and_then(|p| p.parse().ok()).unwrap_or(1),
-                    "--tag" => tag = it.next().map(str::to_string),
-                    _ => words.push(w),
-                }
-            }
-            ChatLine::Run(Command::Search {
-                query: words.join(" "),
-                page,
-                tag,
-            })
-        }
-        "ask" => ChatLine::Run(Command::Ask {
-            question: arg,
-            scope: focus.map_or(Scope::Collection, |f| Scope::PreferArticle(f.to_string())),
-        }),
-        "summary" => ChatLine::Run(Command::Summary { article: arg }),
-        "takeaways" => ChatLine::Run(Command::Takeaways { article: arg }),
-        "article" => ChatLine::Run(Command::Article { query: arg }),
-        "related" => ChatLine::Run(Command::Related { article: arg }),
-        "discuss" => ChatLine::Discuss((!arg.is_empty()).then_some(arg)),
-        "help" | "?" => ChatLine::Help,
-        "quit" | "exit" | "q" => ChatLine::Quit,
-        other => ChatLine::Unknown(other.to_string()),
-    }
-}
-
-/// The interactive loop: reads lines from `input` until end of input or `/quit`.
-pub fn chat(
-    engine: &Engine,
-    json: bool,
-    input: impl BufRead,
-    out: &mut dyn Write,
-) -> anyhow::Result<u8> {
-    let interactive = std::io::stdin().is_terminal() && !json;
-    if interactive {
-        writeln!(
-            out,
-            "articlebot chat — {} articles. /help for commands, /quit to leave.",
-            engine.library().articles.len()
-        )?;
-    }
-    let mut focus: Option<String> = None;
-    let prompt = |out: &mut dyn Write, focus: &Option<String>| -> std::io::Result<()> {
-        if interactive {
-            match focus {
-                Some(f) => write!(out, "[{f}] > ")?,
-                None => write!(out, "> ")?,
-            }
-            out.flush()?;
-        }
-        Ok(())
-    };
-    prompt(out, &focus)?;
-    for line in input.lines() {
-        let line = line?;
-        match parse_chat(&line, focus.as_deref()) {
-            ChatLine::Run(cmd) => {
-                let answer = engine.execute(&cmd)?;
-                print_answer(&answer, json, out)?;
-            }
-            ChatLine::Discuss(None) => {
-                focus = None;
-                if !json {
-                    writeln!(out, "Questions now go to the whole collection.")?;
-                }
-            }
-            ChatLine::Discuss(Some(name)) => {
-                match engine.execute(&Command::Summary { article: name })? {
-                    Answer::Summary(s) => {
-                        focus = Some(s.slug.clone());
-                        if json {
-                            print_answer(&Answer::Summary(s), true, out)?;
-                        } else {
-                            writeln!(out, "Discussing {} — questions go to it first.", s.title)?;
-                            let t = engine.execute(&Command::Takeaways {
-                                article: s.slug.clone(),
-                            })?;
-                            print_answer(&Answer::Summary(s), false, out)?;
-                            print_answer(&t, false, out)?;
-                        }
-                    }
-                    other => print_answer(&other, json, out)?,
-                }
-            }
-            ChatLine::Help => writeln!(out, "{CHAT_HELP}")?,
-            ChatLine::Quit => break,
-            ChatLine::Empty => {}
-            ChatLine::Unknown(name) => {
-                writeln!(out, "unknown command /{name}; /help lists the commands")?;
-            }
-        }
-        prompt(out, &focus)?;
-    }
-    Ok(EXIT_OK)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn chat_lines() {
-        assert_eq!(
-            parse_chat("/search risk --page 2 --tag defi", None),
-            ChatLine::Run(Command::Search {
-                query: "risk".into(),
-                page: 2,
-                tag: Some("defi".into())
-            })
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(colour_logs(true, None));
+        assert!(
+            colour_logs(true, Some("".into())),
+            "an empty NO_COLOR counts as unset"
         );
-        assert_eq!(
-            parse_chat("why?", Some("a")),
-            ChatLine::Run(Command::Ask {
-                question: "why?".into(),
-                scope: Scope::PreferArticle("a".into())
-            })
-        );
-        assert_eq!(parse_chat("/discuss", None), ChatLine::Discuss(None));
-        assert_eq!(
-            parse_chat("/nope x", None),
-            ChatLine::Unknown("nope".into())
-        );
-        assert_eq!(parse_chat("   ", None), ChatLine::Empty);
+        assert!(!colour_logs(true, Some("1".into())));
+        assert!(!colour_logs(false, None));
     }
 }

@@ -244,6 +244,26 @@ pub struct Overrides {
     pub index: Option<String>,
 }
 
+impl Overrides {
+    /// Puts the overrides into `settings`; their paths are relative to the working directory.
+    fn apply(&self, settings: &mut Settings) {
+        if let Some(dir) = &self.content {
+            settings.content.dir = dir.clone();
+        }
+        if let Some(index) = &self.index {
+            settings.index = IndexLocation::parse(index, Path::new("."));
+        }
+    }
+}
+
+/// The folder relative paths in the config file at `path` are resolved against.
+fn config_base(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
 impl Settings {
     /// Defaults, as if an empty config file stood in `base`.
     pub fn defaults(base: &Path) -> Settings {
@@ -260,32 +280,52 @@ impl Settings {
     }
 
     /// Parses config text; `base` is the directory relative paths are resolved against.
+    /// A value of the wrong type is named by its key, in words ("index.threads: expected a
+    /// whole number, got \"four\"").
     pub fn from_toml(text: &str, base: &Path) -> anyhow::Result<Settings> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let de = toml::Deserializer::parse(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let why = human(inner.message());
+            match (path.as_str(), line) {
+                (".", Some(line)) => anyhow::anyhow!("line {line}: {why}"),
+                (".", None) => anyhow::anyhow!("{why}"),
+                (path, Some(line)) => anyhow::anyhow!("{path} (line {line}): {why}"),
+                (path, None) => anyhow::anyhow!("{path}: {why}"),
+            }
+        })?;
         Settings::resolve(raw, base)
     }
 
-    /// Loads `path`. A missing file is an error only when `required` (the user named it).
-    pub fn load(path: &Path, required: bool, overrides: &Overrides) -> anyhow::Result<Settings> {
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let mut settings = match std::fs::read_to_string(path) {
-            Ok(text) => Settings::from_toml(&text, &base)
-                .with_context(|| format!("invalid config {}", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                Settings::defaults(&base)
+    /// Loads the config file the user named: a missing file is an error.
+    pub fn load(path: &Path, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Settings::from_file_text(path, &text, overrides)
+    }
+
+    /// Loads the default config file when there is one (`config.toml` in the working
+    /// directory); without it, the defaults.
+    pub fn load_or_defaults(path: &Path, overrides: &Overrides) -> anyhow::Result<Settings> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Settings::from_file_text(path, &text, overrides),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut settings = Settings::defaults(&config_base(path));
+                overrides.apply(&mut settings);
+                Ok(settings)
             }
             Err(e) => bail!("cannot read config {}: {e}", path.display()),
-        };
-        if let Some(dir) = &overrides.content {
-            settings.content.dir = dir.clone();
         }
-        if let Some(index) = &overrides.index {
-            settings.index = IndexLocation::parse(index, Path::new("."));
-        }
+    }
+
+    fn from_file_text(path: &Path, text: &str, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let mut settings = Settings::from_toml(text, &config_base(path))
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        overrides.apply(&mut settings);
         Ok(settings)
     }
 
@@ -415,6 +455,41 @@ impl Settings {
     }
 }
 
+/// serde's wording of a type error ("invalid type: string \"four\", expected usize") in
+/// words a person who edits the file uses ("expected a whole number, got \"four\"").
+/// Messages of another shape are returned as they are.
+fn human(message: &str) -> String {
+    let parsed = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.rsplit_once(", expected "));
+    let Some((got, expected)) = parsed else {
+        return message.to_string();
+    };
+    let expected = match expected.trim() {
+        "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" => "a string in quotes",
+        "a sequence" => "a list [..]",
+        e if e.starts_with("struct ") || e == "a map" => "a table { .. }",
+        e => e,
+    };
+    // serde writes values as `string "x"`, "integer `3`", "floating point `1.5`", "boolean
+    // `true`"; lists and tables only by kind.
+    let got = got.trim();
+    let got = match got.split_once(' ') {
+        Some((_, v)) if got.starts_with("string ") => v.to_string(),
+        _ if got == "sequence" => "a list".to_string(),
+        _ if got == "map" => "a table".to_string(),
+        _ => match got.rsplit_once(' ') {
+            Some((_, v)) if v.starts_with('`') => v.trim_matches('`').to_string(),
+            _ => got.to_string(),
+        },
+    };
+    format!("expected {expected}, got {got}")
+}
+
 fn positive(key: &str, value: usize, max: usize) -> anyhow::Result<usize> {
     if value == 0 || value > max {
         bail!("{key}: {value} is outside 1..={max}");
@@ -459,6 +534,56 @@ mod tests {
                 .contains("discord.shards")
         );
         assert!(err("[content]\nmax_file_bytes = \"big\"").contains("max_file_bytes"));
+    }
+
+    #[test]
+    fn type_errors_name_the_key_in_words() {
+        assert_eq!(
+            err("[index]\nthreads = \"four\""),
+            "index.threads (line 2): expected a whole number, got \"four\""
+        );
+        assert_eq!(
+            err("[answer]\nresults = -1"),
+            "answer.results (line 2): expected a whole number, got -1"
+        );
+        assert_eq!(
+            err("[discord]\nephemeral = \"yes\""),
+            "discord.ephemeral (line 2): expected true or false, got \"yes\""
+        );
+        assert_eq!(
+            err("[stats]\nweak_score = true"),
+            "stats.weak_score (line 2): expected a number, got true"
+        );
+        assert_eq!(
+            err("[content]\n\ntakeaway_headings = \"tl;dr\""),
+            "content.takeaway_headings (line 3): expected a list [..], got \"tl;dr\""
+        );
+        assert_eq!(
+            err("content = 3"),
+            "content (line 1): expected a table { .. }, got 3"
+        );
+    }
+
+    #[test]
+    fn a_named_config_must_exist_the_default_one_may_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("config.toml");
+        let err = Settings::load(&missing, &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("config.toml"), "{err:#}");
+        let s = Settings::load_or_defaults(&missing, &Overrides::default()).unwrap();
+        assert_eq!(s.content.dir, dir.path().join("content"));
+        std::fs::write(&missing, "[index]\ndir = \"memory\"\n").unwrap();
+        let overrides = Overrides {
+            content: Some("elsewhere".into()),
+            index: None,
+        };
+        for s in [
+            Settings::load(&missing, &overrides).unwrap(),
+            Settings::load_or_defaults(&missing, &overrides).unwrap(),
+        ] {
+            assert_eq!(s.index, IndexLocation::Memory);
+            assert_eq!(s.content.dir, Path::new("elsewhere"));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP interactions endpoint (`articlebot serve-http`): Discord's signed POSTs verified,
 //! translated into the shared interaction layer ([`crate::discord::interactions`]) and its
-//! replies sent back; `GET /healthz` for load balancers; graceful shutdown.
+//! replies sent back; `GET /healthz` for load balancers; graceful shutdown when the caller's
+//! shutdown future resolves (the process, its signals and its runtime belong to `cli`).
 //!
 //! This module only translates between HTTP and the interaction layer: every command,
 //! autocomplete and button is answered by the same `handle` as on the gateway. What it owns
@@ -27,11 +28,7 @@ use tokio::task::JoinSet;
 use crate::config::Settings;
 use crate::discord::interactions::{self, Bot, Reply};
 use crate::discord::rest::Rest;
-use crate::library::{BuildProgress, OpenMode};
 use crate::service::Service;
-
-/// The environment variable that may hold the application's public key.
-pub const PUBLIC_KEY_ENV: &str = "DISCORD_PUBLIC_KEY";
 
 /// How far `X-Signature-Timestamp` may be from the server's clock, either way. Older signed
 /// requests are refused so that a captured request cannot be replayed later.
@@ -48,33 +45,25 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const SIGNATURE: &str = "x-signature-ed25519";
 const TIMESTAMP: &str = "x-signature-timestamp";
 
-/// Picks the public key: the `--public-key` flag, else `DISCORD_PUBLIC_KEY`, else the file's
-/// `http.public_key`. Empty values count as absent.
-pub fn choose_public_key(
-    flag: Option<&str>,
-    env: Option<&str>,
-    file: Option<&str>,
-) -> anyhow::Result<String> {
-    fn present(v: Option<&str>) -> Option<&str> {
-        v.map(str::trim).filter(|v| !v.is_empty())
-    }
-    match present(flag).or(present(env)).or(present(file)) {
-        Some(key) => Ok(key.to_string()),
-        None => bail!(
-            "no public key: set {PUBLIC_KEY_ENV}, pass --public-key HEX or set http.public_key \
-             in config.toml (the application's \"Public Key\" in the Discord developer portal)"
-        ),
-    }
-}
-
 /// Parses a hex public key (64 hex digits) into a verifier, with a message that says what
 /// is wrong with it.
 pub fn verifier(hex: &str) -> anyhow::Result<Verifier> {
     let hex = hex.trim();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if let Some((at, c)) = hex
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_hexdigit())
+    {
         bail!(
-            "invalid public key: expected 64 hex digits, got {} character(s)",
-            hex.chars().count()
+            "invalid public key: not hexadecimal ({c:?} at character {}); expected 64 hex \
+             digits (0-9, a-f)",
+            at + 1
+        );
+    }
+    if hex.len() != 64 {
+        bail!(
+            "invalid public key: expected 64 hex digits, got {}",
+            hex.len()
         );
     }
     let mut bytes = [0u8; 32];
@@ -194,75 +183,23 @@ impl Endpoint {
     }
 }
 
-/// `articlebot serve-http`: resolves the key (flag > env > file), opens the library, binds
-/// `listen` (flag > file) and serves until Ctrl-C or SIGTERM, with the reload triggers
-/// (SIGHUP, file watch) running. Prints the bound address on stdout.
-pub fn run(
-    settings: &Settings,
-    listen: Option<&str>,
-    public_key: Option<&str>,
-    progress: &dyn BuildProgress,
-) -> anyhow::Result<u8> {
-    let env = std::env::var(PUBLIC_KEY_ENV).ok();
-    let key = choose_public_key(
-        public_key,
-        env.as_deref(),
-        settings.http.public_key.as_deref(),
-    )?;
-    // Check the key before the (possibly long) index build.
-    verifier(&key)?;
-    let listen = listen.unwrap_or(&settings.http.listen).to_string();
-    let library = crate::cli::open_library(settings, OpenMode::Reuse, progress)?;
-    let service = Service::new(settings.clone(), library)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(serve(service, &listen, &key))?;
-    Ok(crate::cli::EXIT_OK)
-}
-
-/// Binds `listen` and serves `service` until Ctrl-C or SIGTERM.
-pub async fn serve(service: Arc<Service>, listen: &str, public_key: &str) -> anyhow::Result<()> {
-    let endpoint = Endpoint::new(service.clone(), public_key)?;
-    let listener = tokio::net::TcpListener::bind(listen)
+/// Serves `service` on `listener` with the key `public_key` (hex) until `shutdown` resolves,
+/// then drains (see [`Endpoint::run`]). The process around it (the runtime, the signals, the
+/// reload triggers) belongs to the command line.
+pub async fn run(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    public_key: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Endpoint::new(service, public_key)?
+        .run(listener, shutdown)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let _reloads = service.start_reload_triggers()?;
-    let shutdown = shutdown_signal()?;
-    let addr = listener.local_addr()?;
-    let articles = service.engine().library().articles.len();
-    println!("articlebot serve-http: listening on http://{addr} ({articles} articles)");
-    tracing::info!("listening on http://{addr}");
-    endpoint.run(listener, shutdown).await?;
-    println!("articlebot serve-http: stopped");
-    Ok(())
-}
-
-/// A future that resolves on Ctrl-C or SIGTERM. The handlers are installed now, so a signal
-/// that arrives before the server polls the future is not lost (nor fatal).
-pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        Ok(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-    }
+        .context("the HTTP server failed")
 }
 
 async fn healthz(State(state): State<Arc<EndpointState>>) -> Response {
-    let articles = state.service.engine().library().articles.len();
+    let articles = state.service.article_count();
     json(
         StatusCode::OK,
         serde_json::to_vec(&serde_json::json!({ "status": "ok", "articles": articles }))
@@ -402,28 +339,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_precedence_is_flag_env_file() {
-        assert_eq!(
-            choose_public_key(Some("f"), Some("e"), Some("c")).unwrap(),
-            "f"
-        );
-        assert_eq!(choose_public_key(None, Some("e"), Some("c")).unwrap(), "e");
-        assert_eq!(
-            choose_public_key(Some(""), Some(" "), Some("c")).unwrap(),
-            "c"
-        );
-        let err = choose_public_key(None, None, None).unwrap_err().to_string();
-        assert!(
-            err.contains(PUBLIC_KEY_ENV) && err.contains("--public-key"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn keys_are_checked() {
         let err = verifier(&"ab".repeat(31)).err().unwrap().to_string();
         assert!(err.contains("64 hex"), "{err}");
-        assert!(verifier(&"zz".repeat(32)).is_err());
+        let err = verifier(&"zz".repeat(32)).err().unwrap().to_string();
+        assert!(
+            err.contains("not hexadecimal") && err.contains("'z' at character 1"),
+            "{err}"
+        );
+        let err = verifier(&format!("{}g", "a".repeat(63)))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("'g' at character 64"), "{err}");
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         assert!(verifier(&hex).is_ok());

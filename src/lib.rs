@@ -20,7 +20,6 @@
 //! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
 //!   the gateway bot (`serve`).
 //! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
-//! - [`eval`]: `eval wikiqa`, answer quality measured on a public benchmark.
 //!
 //! The core (everything above `service`) knows nothing of Discord; the Discord adapters
 //! translate between Discord's protocol and [`service::Service`].
@@ -31,7 +30,6 @@ pub mod config;
 pub mod content;
 pub mod conversation;
 pub mod discord;
-pub mod eval;
 pub mod http;
 pub mod index;
 pub mod library;
@@ -40,5 +38,6 @@ pub mod passage;
 pub mod reload;
 pub mod render;
 pub mod service;
+pub mod shutdown;
 pub mod stats;
 pub mod text;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::answer::{Answer, Choice, Command, Engine};
 use crate::config::Settings;
-use crate::library::{CheckReport, Library};
+use crate::library::{BuildProgress, CheckReport, Library, OpenMode};
 use crate::reload::{ReloadReport, Reloader, WatchGuard};
 use crate::stats::{Stats, StatsReport};
 
@@ -34,6 +34,13 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
+    /// Opens the library the settings describe (a persisted index is reused while the content
+    /// is unchanged) and starts the service over it.
+    pub fn open(settings: Settings, progress: &dyn BuildProgress) -> anyhow::Result<Arc<Service>> {
+        let library = Library::open(&settings, OpenMode::Reuse, progress)?;
+        Service::new(settings, library)
+    }
+
     /// Starts the service over an opened library. Opens the statistics store the settings
     /// name (in memory when none).
     pub fn new(settings: Settings, library: Library) -> anyhow::Result<Arc<Service>> {
@@ -78,10 +85,16 @@ impl Service {
     }
 
     /// Re-reads the content and swaps the new library in (see [`Reloader::reload`]).
-    /// `by` names who asked, for the report and `/stats`.
+    /// `by` names who asked, for the report and `/stats`; the record (a SQLite write) is made
+    /// on the blocking pool.
     pub async fn reload(&self, by: &str) -> ReloadReport {
         let report = self.reloader.reload().await;
-        self.stats.record_reload(by, &report);
+        let (stats, by, recorded) = (self.stats.clone(), by.to_string(), report.clone());
+        if let Err(e) =
+            tokio::task::spawn_blocking(move || stats.record_reload(&by, &recorded)).await
+        {
+            tracing::warn!("cannot record the reload: {e}");
+        }
         report
     }
 
@@ -91,10 +104,17 @@ impl Service {
         tokio::task::spawn_blocking(move || CheckReport::run(&content)).await?
     }
 
-    /// What `/stats` shows.
-    pub fn stats_report(&self) -> StatsReport {
+    /// What `/stats` shows, read on the blocking pool (SQLite queries).
+    pub async fn stats_report(&self) -> anyhow::Result<StatsReport> {
         let lib = self.engine.library();
-        self.stats.report(&lib, self.started.elapsed())
+        let stats = self.stats.clone();
+        let uptime = self.started.elapsed();
+        Ok(tokio::task::spawn_blocking(move || stats.report(&lib, uptime)).await?)
+    }
+
+    /// How many articles the library being served holds (health checks, start-up lines).
+    pub fn article_count(&self) -> usize {
+        self.engine.library().articles.len()
     }
 
     /// The reloader (its counters show how many rebuilds ran).

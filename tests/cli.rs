@@ -33,7 +33,7 @@ fn ask_text_and_json() {
         "https://example.org/ratios"
     );
 
-    let (code, out, _) = run(dir, &["ask", "--article", "cycling", "lights"]);
+    let (code, out, _) = run(dir, &["ask", "lights", "--article", "cycling"]);
     assert_eq!(code, 0);
     assert!(out.contains("Urban Cycling Safety"));
 }

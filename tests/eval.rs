@@ -1,10 +1,37 @@
-//! `articlebot eval wikiqa`: the measures' arithmetic, the seeded tie-breaking, the JSON
+//! `articlebot-eval wikiqa`: the measures' arithmetic, the seeded tie-breaking, the JSON
 //! schema and the errors, on tiny WikiQA-shaped files written by the tests (never on
 //! `../shared`).
 
-use articlebot::eval::{average_precision, parse_wikiqa, rank_with_random_ties, SplitMix64};
+use std::path::Path;
 
-use crate::util::{run, Fixture};
+// The evaluation lives with its own binary, not in the library: its pure parts are included
+// as they are.
+#[allow(dead_code)]
+#[path = "../src/bin/articlebot-eval/measures.rs"]
+mod measures;
+#[allow(dead_code)]
+#[path = "../src/bin/articlebot-eval/wikiqa.rs"]
+mod wikiqa;
+
+use measures::{average_precision, rank_with_random_ties, SplitMix64};
+use wikiqa::parse_wikiqa;
+
+use crate::util::Fixture;
+
+/// Runs the `articlebot-eval` binary in `dir`; returns (exit code, stdout, stderr).
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_articlebot-eval"))
+        .env_remove("RUST_LOG")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run articlebot-eval");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 const HEADER: &str =
     "QuestionID\tQuestion\tDocumentID\tDocumentTitle\tSentenceID\tSentence\tLabel\n";
@@ -83,7 +110,7 @@ fn clear_cut() -> String {
 }
 
 fn eval_json(f: &Fixture, file: &str) -> serde_json::Value {
-    let (code, out, err) = run(f.dir.path(), &["eval", "wikiqa", file, "--json"]);
+    let (code, out, err) = run(f.dir.path(), &["wikiqa", file, "--json"]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     serde_json::from_str(out.trim()).expect("one JSON object")
 }
@@ -228,7 +255,7 @@ fn measures_arithmetic() {
 fn text_report_names_every_figure() {
     let f = Fixture::new();
     f.write("wikiqa.tsv", &clear_cut());
-    let (code, out, err) = run(f.dir.path(), &["eval", "wikiqa", "content/wikiqa.tsv"]);
+    let (code, out, err) = run(f.dir.path(), &["wikiqa", "content/wikiqa.tsv"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("3 questions with an answer sentence (4 questions, 3 documents)"),
@@ -276,12 +303,12 @@ fn malformed_files_are_named_with_their_line() {
         f.write(name, text);
         let (code, out, err) = run(
             f.dir.path(),
-            &["eval", "wikiqa", &format!("content/{name}"), "--json"],
+            &["wikiqa", &format!("content/{name}"), "--json"],
         );
         assert_eq!(code, 2, "{name}: {out}");
         assert!(err.contains(expected), "{name}: {err}");
     }
-    let (code, _, err) = run(f.dir.path(), &["eval", "wikiqa", "content/missing.tsv"]);
+    let (code, _, err) = run(f.dir.path(), &["wikiqa", "content/missing.tsv"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read content/missing.tsv"), "{err}");
 }

@@ -8,16 +8,19 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// SplitMix64 (the one `eval` breaks ties with): small, fast, and stable across versions of
-/// every crate.
+// SplitMix64 (the one `articlebot-eval` breaks ties with), included from that binary.
+#[allow(dead_code)]
+#[path = "../../src/bin/articlebot-eval/measures.rs"]
+mod measures;
+
+/// SplitMix64 (the one `articlebot-eval` breaks ties with): small, fast, and stable across
+/// versions of every crate.
 #[derive(Clone)]
-pub struct Rng(articlebot::eval::SplitMix64);
+pub struct Rng(measures::SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(articlebot::eval::SplitMix64::new(
-            seed ^ 0x9e37_79b9_7f4a_7c15,
-        ))
+        Rng(measures::SplitMix64::new(seed ^ 0x9e37_79b9_7f4a_7c15))
     }
 
     pub fn next_u64(&mut self) -> u64 {

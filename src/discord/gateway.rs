@@ -1,6 +1,8 @@
 //! The gateway bot (`articlebot serve`): a serenity client whose event handler hands
 //! interactions to the shared interaction layer, answers @mentions and replies, registers the
-//! slash commands, runs the shards the config asks for, and shuts down gracefully.
+//! slash commands, runs the shards the config asks for, and shuts down gracefully when the
+//! caller's shutdown future resolves (the process, its signals and its runtime belong to
+//! `cli`).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -19,9 +21,7 @@ use super::commands;
 use super::interactions::{self, Bot, Reply};
 use super::render::no_pings;
 use super::rest::Rest;
-use crate::config::{IndexLocation, Settings, Shards};
-use crate::library::{BuildProgress, OpenMode};
-use crate::service::Service;
+use crate::config::Shards;
 
 /// How long a shutdown waits for the work in flight.
 const DRAIN: Duration = Duration::from_secs(20);
@@ -239,7 +239,6 @@ pub async fn run(
         }
         bot.keep_threads_in(dir.join("discord-threads.json"));
     }
-    let _triggers = bot.service().start_reload_triggers()?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
         shutdown.await;
@@ -322,73 +321,6 @@ pub async fn run(
             }
         }
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Where the bot keeps small state files (the command registration): next to the statistics
-/// database, else next to the index.
-pub fn state_dir(settings: &Settings) -> Option<PathBuf> {
-    if let Some(db) = &settings.stats.db {
-        return db.parent().map(|p| p.to_path_buf());
-    }
-    match &settings.index {
-        IndexLocation::Dir(d) => d.parent().map(|p| p.to_path_buf()),
-        IndexLocation::Memory => None,
-    }
-}
-
-/// `articlebot serve`: checks the token, opens the library, runs until Ctrl-C or SIGTERM.
-/// Returns the exit code.
-pub fn run_cli(settings: &Settings, progress: &dyn BuildProgress) -> anyhow::Result<u8> {
-    let var = &settings.discord.token_env;
-    let token = match std::env::var(var) {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => {
-            eprintln!(
-                "error: no Discord bot token: set the environment variable {var} \
-                 (Developer Portal → your application → Bot → Reset Token), e.g.\n  \
-                 {var}=... articlebot serve\n\
-                 The variable's name is discord.token_env in config.toml."
-            );
-            return Ok(crate::cli::EXIT_USAGE);
-        }
-    };
-    crate::cli::init_tracing("info");
-    let library = crate::cli::open_library(settings, OpenMode::Reuse, progress)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let service = Service::new(settings.clone(), library)?;
-        let bot = Bot::new(service);
-        let connection = Connection {
-            token,
-            rest_base: settings.discord.rest_proxy.clone(),
-            state_dir: state_dir(settings),
-        };
-        run(bot, connection, signal()).await
-    })?;
-    Ok(crate::cli::EXIT_OK)
 }
 
 #[cfg(test)]
