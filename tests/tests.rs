@@ -6,6 +6,7 @@ mod answers;
 mod boundaries;
 mod bundled;
 mod cli;
+mod cli_usage;
 mod content;
 mod conversation;
 mod discord;
