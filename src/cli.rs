@@ -1,6 +1,6 @@
 //! The command-line front end and the owner of the process: arguments (clap), settings,
-//! logging, exit codes and, for the servers, the async runtime and signals ([`serve`]). Runs
-//! one command and turns the outcome into an exit code; `chat` ([`chat`], [`session`]) is the
+//! logging, exit codes and, for the servers, the async runtime and signals (`serve`). Runs
+//! one command and turns the outcome into an exit code; `chat` (`chat`, `session`) is the
 //! Discord experience in a terminal.
 //!
 //! Exit codes: 0 answered, 1 nothing found or content rejected, 2 usage or configuration

@@ -19,7 +19,13 @@
 //!   verified, answered through the same interaction layer as the gateway bot.
 //! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
 //!   the gateway bot (`serve`).
-//! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`).
+//! - [`shutdown`]: the one shutdown signal (SIGTERM or SIGINT) both servers stop on.
+//! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`) and the owner
+//!   of the process: arguments, settings, logging, exit codes, and the servers' runtime and
+//!   signals (the adapters only serve).
+//!
+//! `articlebot-eval` (`src/bin/articlebot-eval/`), the answer-quality research tool, is a
+//! binary of its own over this library.
 //!
 //! The core (everything above `service`) knows nothing of Discord; the Discord adapters
 //! translate between Discord's protocol and [`service::Service`].

@@ -11,16 +11,16 @@
 //! webhook routes name it.
 //!
 //! One job per module:
-//! - [`bot`]: the bot's shared state (service, settings, cooldowns, moderators) and answers to
+//! - `bot`: the bot's shared state (service, settings, cooldowns, moderators) and answers to
 //!   messages that mention the bot;
-//! - [`threads`]: the threads `/discuss` opened and the article each is about;
-//! - [`keep`]: where a message's button state lives (its custom ids, or memory) and the button
+//! - `threads`: the threads `/discuss` opened and the article each is about;
+//! - `keep`: where a message's button state lives (its custom ids, or memory) and the button
 //!   row that carries it;
-//! - [`deferred`]: the deferred-reply protocol (answer within the window, or acknowledge and
+//! - `deferred`: the deferred-reply protocol (answer within the window, or acknowledge and
 //!   finish through the webhook);
-//! - [`slash`]: slash commands and autocomplete;
-//! - [`press`]: button presses (paging, posting, deleting);
-//! - [`notices`]: the short ephemeral messages every flow shares.
+//! - `slash`: slash commands and autocomplete;
+//! - `press`: button presses (paging, posting, deleting);
+//! - `notices`: the short ephemeral messages every flow shares.
 
 mod bot;
 mod deferred;
