@@ -16,4 +16,5 @@ mod http;
 mod index_folder;
 mod persistence;
 mod reload;
+mod scan;
 mod stats;

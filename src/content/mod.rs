@@ -7,8 +7,10 @@ mod front;
 mod lazy;
 mod markdown;
 mod plain;
+mod scan;
 
 pub use lazy::{BodyFile, Lazy};
+pub use scan::scan;
 
 use std::path::{Path, PathBuf};
 
@@ -135,7 +137,7 @@ impl Article {
 /// Why a file was rejected (or, for `Note`, kept with a remark).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
-    /// Path relative to the content directory.
+    /// Path relative to the content directory; empty for a warning about the whole folder.
     pub path: PathBuf,
     /// 1-based line, where the problem has one.
     pub line: Option<usize>,
@@ -146,12 +148,16 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+        // A warning about the whole folder has an empty path.
+        if !self.path.as_os_str().is_empty() {
+            write!(f, "{}", self.path.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+            write!(f, ": ")?;
         }
         let verdict = if self.rejected { "skipped" } else { "note" };
-        write!(f, ": {verdict}: {}", self.reason)
+        write!(f, "{verdict}: {}", self.reason)
     }
 }
 
@@ -178,67 +184,6 @@ pub struct SourceFile {
     pub len: u64,
     /// Modification time in nanoseconds since the epoch (0 when unknown).
     pub mtime_ns: u128,
-}
-
-/// Lists the article files (`*.md`, `*.markdown`, `*.txt`) below `dir`, sorted by path.
-/// Hidden files and folders are skipped. Fails only when `dir` itself cannot be read.
-pub fn scan(dir: &Path) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
-    let meta = std::fs::metadata(dir)
-        .map_err(|e| anyhow::anyhow!("content folder {}: {e}", dir.display()))?;
-    if !meta.is_dir() {
-        anyhow::bail!("content folder {}: not a directory", dir.display());
-    }
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        let entries = match std::fs::read_dir(&folder) {
-            Ok(e) => e,
-            Err(e) if folder == dir => {
-                anyhow::bail!("content folder {}: {e}", dir.display())
-            }
-            Err(e) => {
-                warnings.push(Warning {
-                    path: rel_path(dir, &folder),
-                    line: None,
-                    reason: format!("cannot read folder: {e}"),
-                    rejected: true,
-                });
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                stack.push(path);
-            } else if format_of(&path).is_some() {
-                let mtime_ns = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                files.push(SourceFile {
-                    rel: rel_path(dir, &path),
-                    abs: path,
-                    len: meta.len(),
-                    mtime_ns,
-                });
-            }
-        }
-    }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, warnings))
-}
-
-fn rel_path(base: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(base).unwrap_or(path).to_path_buf()
 }
 
 fn format_of(path: &Path) -> Option<Format> {
@@ -300,26 +245,7 @@ fn read_article(settings: &ContentSettings, file: &SourceFile) -> Result<Article
         reason,
         rejected: true,
     };
-    if file.len > settings.max_file_bytes {
-        return Err(reject(
-            None,
-            format!(
-                "file is {} bytes, larger than the maximum of {} (content.max_file_bytes)",
-                file.len, settings.max_file_bytes
-            ),
-        ));
-    }
-    let bytes = std::fs::read(&file.abs).map_err(|e| reject(None, format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > settings.max_file_bytes {
-        return Err(reject(
-            None,
-            format!(
-                "file is {} bytes, larger than the maximum of {} (content.max_file_bytes)",
-                bytes.len(),
-                settings.max_file_bytes
-            ),
-        ));
-    }
+    let bytes = scan::read_bounded(file, settings.max_file_bytes).map_err(|r| reject(None, r))?;
     let source = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..offset]
