@@ -17,4 +17,6 @@ mod index_folder;
 mod persistence;
 mod reload;
 mod scan;
+mod shapes;
 mod stats;
+mod urls;

@@ -22,6 +22,10 @@ pub(super) struct FrontMatter {
     pub draft: Option<bool>,
     #[serde(default)]
     pub takeaways: Vec<String>,
+    /// Values that were dropped, with the line of their key and the reason: the article is
+    /// kept without them and `check` reports them.
+    #[serde(skip)]
+    pub dropped: Vec<(usize, String)>,
 }
 
 fn date_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -75,11 +79,15 @@ pub(super) fn split(source: &str) -> Result<(FrontMatter, &str, usize), (Option<
     let body = &rest[body_start..];
     let body_line = source[..rest_start + body_start].matches('\n').count() + 1;
     if let Some(url) = &front.url {
-        if !url.contains("://") {
-            return Err((
-                Some(line_of_key(toml_text, "url")),
-                format!("front matter `url` {url:?} is not an absolute URL"),
+        if let Err(reason) = super::check_url(url) {
+            front.dropped.push((
+                line_of_key(toml_text, "url"),
+                format!(
+                    "front matter `url` ignored: {reason} ({})",
+                    super::quote_start(url)
+                ),
             ));
+            front.url = None;
         }
     }
     front.tags.retain(|t| !t.trim().is_empty());
@@ -90,7 +98,11 @@ pub(super) fn split(source: &str) -> Result<(FrontMatter, &str, usize), (Option<
 fn line_of_key(toml_text: &str, key: &str) -> usize {
     toml_text
         .lines()
-        .position(|l| l.trim_start().starts_with(key))
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
         .map_or(1, |i| i + 2)
 }
 
@@ -127,7 +139,18 @@ mod tests {
         assert_eq!(line, Some(3));
         let (_, reason) = split("+++\ntitle = \"T\"\n").unwrap_err();
         assert!(reason.contains("never closed"));
-        let (_, reason) = split("+++\nurl = \"example\"\n+++\nx").unwrap_err();
-        assert!(reason.contains("absolute URL"));
+    }
+
+    #[test]
+    fn a_bad_url_is_dropped_with_its_line() {
+        let (f, _, _) = split("+++\ntitle = \"T\"\nurl = \"example\"\n+++\nx").unwrap();
+        assert_eq!(f.url, None);
+        assert_eq!(
+            f.dropped,
+            [(
+                3,
+                "front matter `url` ignored: not an http(s) URL (\"example\")".to_string()
+            )]
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Markdown articles, parsed with pulldown-cmark: headings make sections, paragraphs and list
-//! items make blocks, links keep their URLs. The first `#` heading is the title when no
-//! front matter gives one.
+//! items make blocks, links keep their URLs (http(s) only: others stay as text). The first `#`
+//! heading is the title when no front matter gives one.
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -91,7 +91,9 @@ pub(super) fn parse(body: &str) -> Parsed {
                         None => buf.as_str(),
                     };
                     let label = text::clean_whitespace(source.get(start..).unwrap_or(""));
-                    if !url.is_empty() && heading.is_none() {
+                    // A link that is not http(s) (javascript:, data:, a relative path) or
+                    // too long keeps its text and loses its target.
+                    if heading.is_none() && super::check_url(&url).is_ok() {
                         links.push(Link {
                             text: if label.is_empty() { url.clone() } else { label },
                             url,
@@ -189,5 +191,18 @@ mod tests {
         let p = parse("# A\n\ntext\n\n# B\n\nmore\n");
         assert_eq!(p.title.as_deref(), Some("A"));
         assert_eq!(p.sections[1].heading.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn links_other_than_http_keep_their_text_only() {
+        let long = format!("https://a.example/{}", "x".repeat(600));
+        let p = parse(&format!(
+            "[click](javascript:alert(1)) [data](data:text/html,hi) [rel](../x.md) \
+             <javascript:alert(2)> [ok](HTTPS://b.example/y) [long]({long})\n"
+        ));
+        let block = &p.sections[0].blocks[0];
+        assert_eq!(block.text, "click data rel javascript:alert(2) ok long");
+        let urls: Vec<_> = block.links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(urls, ["HTTPS://b.example/y"]);
     }
 }

@@ -206,7 +206,7 @@ pub fn load_files(
     files: &[SourceFile],
     mut warnings: Vec<Warning>,
 ) -> Loaded {
-    let parsed: Vec<Result<Article, Warning>> = files
+    let parsed: Vec<Result<WithNotes, Warning>> = files
         .par_iter()
         .map(|file| read_article(settings, file))
         .collect();
@@ -214,7 +214,7 @@ pub fn load_files(
     let mut seen: std::collections::HashMap<String, PathBuf> = Default::default();
     for result in parsed {
         match result {
-            Ok(article) => {
+            Ok((article, mut notes)) => {
                 if let Some(first) = seen.get(&article.slug) {
                     warnings.push(Warning {
                         path: article.path.clone(),
@@ -230,6 +230,7 @@ pub fn load_files(
                 }
                 seen.insert(article.slug.clone(), article.path.clone());
                 articles.push(article);
+                warnings.append(&mut notes);
             }
             Err(w) => warnings.push(w),
         }
@@ -238,7 +239,10 @@ pub fn load_files(
     Loaded { articles, warnings }
 }
 
-fn read_article(settings: &ContentSettings, file: &SourceFile) -> Result<Article, Warning> {
+/// An article and the notes about it (values dropped, headings that may have been missed).
+type WithNotes = (Article, Vec<Warning>);
+
+fn read_article(settings: &ContentSettings, file: &SourceFile) -> Result<WithNotes, Warning> {
     let reject = |line: Option<usize>, reason: String| Warning {
         path: file.rel.clone(),
         line,
@@ -259,7 +263,7 @@ fn read_article(settings: &ContentSettings, file: &SourceFile) -> Result<Article
         )
     })?;
     let format = format_of(&file.rel).unwrap_or(Format::PlainText);
-    parse_article(settings, &file.rel, format, &source)
+    parse_with_notes(settings, &file.rel, format, &source)
 }
 
 /// Parses one article from its text. `rel` is its path below the content folder.
@@ -269,6 +273,16 @@ pub fn parse_article(
     format: Format,
     source: &str,
 ) -> Result<Article, Warning> {
+    parse_with_notes(settings, rel, format, source).map(|(article, _)| article)
+}
+
+/// [`parse_article`], with the notes `check` reports about a kept article.
+pub fn parse_with_notes(
+    settings: &ContentSettings,
+    rel: &Path,
+    format: Format,
+    source: &str,
+) -> Result<WithNotes, Warning> {
     let reject = |line: Option<usize>, reason: String| Warning {
         path: rel.to_path_buf(),
         line,
@@ -369,7 +383,28 @@ pub fn parse_article(
         .or(parsed.standfirst)
         .map(|s| text::clean_whitespace(&s))
         .filter(|s| !s.is_empty());
-    Ok(Article {
+    let note = |line: usize, reason: String| Warning {
+        path: rel.to_path_buf(),
+        line: Some(line),
+        reason,
+        rejected: false,
+    };
+    let mut notes: Vec<Warning> = front
+        .dropped
+        .iter()
+        .map(|(line, reason)| note(*line, reason.clone()))
+        .collect();
+    if let Some((at, line)) = &parsed.unread_heading {
+        notes.push(note(
+            body_line + at,
+            format!(
+                "read as one section, though lines such as {} look like headings: a heading \
+                 is a short line with no final punctuation (. ? ! : , ;) above its paragraph",
+                quote_start(line)
+            ),
+        ));
+    }
+    let article = Article {
         slug,
         title,
         url,
@@ -382,7 +417,50 @@ pub fn parse_article(
         takeaways: Lazy::loaded(takeaways),
         path: rel.to_path_buf(),
         format,
-    })
+    };
+    Ok((article, notes))
+}
+
+/// The longest link kept, in characters. Real article links stay well below it (tracking
+/// parameters included); a longer one crowds every answer that lists it out of Discord's
+/// limits (five such links fill a 4,096-character embed description), so it is dropped.
+pub const MAX_URL_CHARS: usize = 512;
+
+/// Whether `url` may be shown as a link: `http` or `https` with a host, no white space or
+/// control character (which would break out of a Markdown `[text](url)`), at most
+/// [`MAX_URL_CHARS`]. The error is the reason, for a warning.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let chars = url.chars().count();
+    if chars > MAX_URL_CHARS {
+        return Err(format!(
+            "{chars} characters long, more than the {MAX_URL_CHARS} allowed"
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains white space or a control character".into());
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Err("not an http(s) URL".into());
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with('@') || host.starts_with(':') {
+        return Err("no host".into());
+    }
+    Ok(())
+}
+
+/// The start of `s`, quoted with escapes (a newline shows as `\n`), for a warning.
+fn quote_start(s: &str) -> String {
+    const SHOWN: usize = 60;
+    match s.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &s[..cut]),
+        None => format!("{s:?}"),
+    }
 }
 
 fn draft(front: &front::FrontMatter) -> bool {
@@ -451,6 +529,9 @@ struct Parsed {
     title: Option<String>,
     standfirst: Option<String>,
     sections: Vec<Section>,
+    /// Plain text only: a line (0-based, in the body) that looks like a heading in a file
+    /// that yielded no section, for a note.
+    unread_heading: Option<(usize, String)>,
 }
 
 #[cfg(test)]
