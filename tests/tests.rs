@@ -9,6 +9,7 @@ mod cli;
 mod cli_usage;
 mod content;
 mod conversation;
+mod crash;
 mod discord;
 mod engine_fixes;
 mod eval;
