@@ -104,6 +104,9 @@ struct RawHttp {
     listen: Option<String>,
     public_key: Option<String>,
     body_limit_bytes: Option<usize>,
+    header_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    shutdown_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +214,13 @@ pub struct HttpSettings {
     /// Hex public key from the file; `DISCORD_PUBLIC_KEY` or `--public-key` win over it.
     pub public_key: Option<String>,
     pub body_limit_bytes: usize,
+    /// How long a connection may take to send a request's headers, and how long a kept-alive
+    /// connection may sit idle waiting for its next request (hyper runs the same timer).
+    pub header_timeout: std::time::Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long shutdown lets open connections finish before closing them.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Question statistics.
@@ -422,6 +432,15 @@ impl Settings {
             listen: h.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
             public_key: h.public_key.filter(|s| !s.is_empty()),
             body_limit_bytes: h.body_limit_bytes.unwrap_or(64 * 1024),
+            header_timeout: std::time::Duration::from_secs(match h.header_timeout_seconds {
+                Some(0) => bail!("http.header_timeout_seconds: must be at least 1"),
+                n => n.unwrap_or(10),
+            }),
+            max_connections: match h.max_connections {
+                Some(0) => bail!("http.max_connections: must be at least 1"),
+                n => n.unwrap_or(256),
+            },
+            shutdown_grace: std::time::Duration::from_secs(h.shutdown_grace_seconds.unwrap_or(10)),
         };
         let st = raw.stats;
         let db = st.db.unwrap_or_else(|| "data/stats.sqlite3".into());

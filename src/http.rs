@@ -20,9 +20,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serenity::interactions_endpoint::Verifier;
 use serenity::model::application::Interaction;
 use serenity::model::id::ApplicationId;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::Settings;
@@ -158,15 +161,87 @@ impl Endpoint {
     }
 
     /// Serves on `listener` until `shutdown` resolves, then stops accepting connections,
-    /// finishes the requests in flight and waits (a bounded time) for deferred replies.
+    /// lets the open ones finish their requests for `http.shutdown_grace_seconds` and closes
+    /// whatever is still open, and waits (a bounded time) for deferred replies.
+    ///
+    /// Connections are served by hyper's HTTP/1 builder with its header-read timer
+    /// (`http.header_timeout_seconds`): a client that sends nothing, half a request line or
+    /// a trickle of headers is closed when it runs out, and so is a kept-alive connection
+    /// left idle (hyper runs the same timer while it waits for the next request). At most
+    /// `http.max_connections` are served at once: past that, the server stops accepting and
+    /// new connections wait in the listen backlog, so descriptors stay bounded.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = self.state.service.settings().http.clone();
+        let router = self.router();
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .keep_alive(true);
+        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let (closing, closing_rx) = tokio::sync::watch::channel(());
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            // A free slot first, then a connection: past the cap nothing is accepted.
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+            };
+            let stream = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors, mostly: back off instead of spinning.
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            while connections.try_join_next().is_some() {}
+            let conn = builder.serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+            let mut closing = closing_rx.clone();
+            connections.spawn(async move {
+                let _permit = permit;
+                tokio::pin!(conn);
+                let result = tokio::select! {
+                    result = conn.as_mut() => result,
+                    _ = closing.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::debug!("connection closed: {e}");
+                }
+            });
+        }
+        drop(listener);
+        drop(closing);
+        let open = connections.len();
+        if open > 0 {
+            tracing::info!("shutting down: letting {open} connection(s) finish");
+        }
+        let drained = tokio::time::timeout(limits.shutdown_grace, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "closing {} connection(s) still open at the end of the shutdown grace",
+                connections.len()
+            );
+            connections.shutdown().await;
+        }
         let mut followups = std::mem::take(&mut *self.state.followups.lock().expect("lock"));
         if !followups.is_empty() {
             tracing::info!("waiting for {} deferred reply(ies)", followups.len());

@@ -111,6 +111,11 @@ impl Binary {
         response
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("still running");
         let status = std::process::Command::new("kill")

@@ -7,6 +7,7 @@
 mod binary;
 mod buttons;
 mod commands;
+mod hardening;
 mod verification;
 mod webhooks;
 
