@@ -172,6 +172,9 @@ impl Server {
             .client
             .post(format!("{}/interactions", self.url))
             .header("content-type", "application/json")
+            // A new connection per request: one the server closed after refusing a body it
+            // did not read is never reused.
+            .header("connection", "close")
             .body(body);
         for (name, value) in headers {
             req = req.header(*name, value);

@@ -173,7 +173,9 @@ async fn bodies_over_the_limit_get_413() {
     assert_eq!(reply.status, 413, "{}", reply.text);
     // Without a signature, every request is refused as unsigned first (whatever its size):
     // verification comes before anything else.
-    let reply = server.post_with(vec![b' '; 100_000], &[]).await;
+    // (Just over the limit: a body the client is still writing when the server answers and
+    // closes can reset the connection before the answer is read.)
+    let reply = server.post_with(vec![b' '; 5000], &[]).await;
     assert_eq!(reply.status, 401, "{}", reply.text);
     // Just under the limit is fine.
     let mut payload = ping();
