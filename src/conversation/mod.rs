@@ -14,6 +14,7 @@ mod act;
 mod entities;
 mod model;
 mod recognize;
+mod store;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ use crate::config::AnswerSettings;
 use crate::library::Library;
 
 pub use recognize::How;
+pub use store::Conversations;
 
 /// What a message asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -283,18 +285,19 @@ impl Turn {
             Response::Facts(_) => Kind::Facts,
             Response::List(l) if l.items.is_empty() => Kind::NotFound,
             Response::List(_) => Kind::List,
-            Response::Answer(a) => match a {
-                Answer::Ask(_) if self.intent == Intent::More => Kind::More,
-                Answer::Ask(ask) if ask.results.is_empty() => Kind::NotFound,
-                Answer::Ask(_) => Kind::Answer,
-                Answer::Search(s) if s.results.is_empty() => Kind::NotFound,
-                Answer::Search(_) => Kind::List,
-                Answer::Summary(_) => Kind::Summary,
-                Answer::Takeaways(_) => Kind::Takeaways,
-                Answer::Article(_) => Kind::Facts,
-                Answer::Related(_) => Kind::Related,
-                Answer::NotFound(_) => Kind::NotFound,
-            },
+            Response::Answer(Answer::Ask(_)) if self.intent == Intent::More => Kind::More,
+            Response::Answer(a) => kind_of(a),
+        }
+    }
+
+    /// The turn as plain text, for a terminal (the command layer's answers are rendered by
+    /// their own renderers: this is for the answers made here).
+    pub fn plain(&self) -> Option<String> {
+        match &self.response {
+            Response::Answer(_) => None,
+            Response::Facts(f) => Some(f.text.clone()),
+            Response::Reply(r) => Some(r.text.clone()),
+            Response::List(l) => Some(l.plain()),
         }
     }
 
@@ -316,6 +319,53 @@ impl Turn {
             response: &self.response,
         })
         .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What kind of answer a command layer's answer is (the `kind` of its JSON): an `ask` that
+/// found nothing, or a search that found nothing, is `not_found`.
+pub fn kind_of(answer: &Answer) -> Kind {
+    match answer {
+        Answer::Ask(ask) if ask.results.is_empty() => Kind::NotFound,
+        Answer::Ask(_) => Kind::Answer,
+        Answer::Search(s) if s.results.is_empty() => Kind::NotFound,
+        Answer::Search(_) => Kind::List,
+        Answer::Summary(_) => Kind::Summary,
+        Answer::Takeaways(_) => Kind::Takeaways,
+        Answer::Article(_) => Kind::Facts,
+        Answer::Related(_) => Kind::Related,
+        Answer::NotFound(_) => Kind::NotFound,
+    }
+}
+
+impl ListAnswer {
+    /// A heading line, then one line per article: title, date and authors, link.
+    pub fn plain(&self) -> String {
+        let mut out = match (self.list, &self.query) {
+            (_, _) if self.items.is_empty() => match &self.query {
+                Some(q) => format!("No article for \"{q}\"."),
+                None => "No articles yet.".to_string(),
+            },
+            ("author", Some(a)) => format!("Articles by {a} ({}):", self.total),
+            ("tag", Some(t)) => format!("Articles tagged {t} ({}):", self.total),
+            _ => format!("Latest articles ({} in all):", self.total),
+        };
+        for (i, it) in self.items.iter().enumerate() {
+            out.push_str(&format!("\n{}. {}", i + 1, it.title));
+            let about: Vec<String> = it
+                .date
+                .iter()
+                .cloned()
+                .chain((!it.authors.is_empty()).then(|| it.authors.join(", ")))
+                .collect();
+            if !about.is_empty() {
+                out.push_str(&format!(" ({})", about.join(", ")));
+            }
+            if let Some(u) = &it.url {
+                out.push_str(&format!(" {u}"));
+            }
+        }
+        out
     }
 }
 

@@ -1,0 +1,133 @@
+//! Conversations a serving process keeps: one [`State`] per key (a thread, a reply chain, a
+//! member in a channel), forgotten once idle, and — for the keys that must outlive the
+//! process (`/discuss` threads) — written to a JSON file after every change.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::{Settings, State};
+
+/// Conversations kept at most; past this the idle ones go first, then the oldest.
+const KEPT: usize = 10_000;
+
+/// The states of many conversations, by key.
+#[derive(Debug)]
+pub struct Conversations {
+    settings: Settings,
+    states: Mutex<HashMap<String, State>>,
+    /// Where the states of [`Conversations::lasting`] keys are written, if anywhere.
+    file: Option<PathBuf>,
+}
+
+impl Conversations {
+    /// Conversations kept in memory only.
+    pub fn new(settings: Settings) -> Conversations {
+        Conversations {
+            settings,
+            states: Mutex::new(HashMap::new()),
+            file: None,
+        }
+    }
+
+    /// Conversations whose lasting ones are kept in `path` (read now; a missing or unreadable
+    /// file is an empty start, logged).
+    pub fn kept_in(settings: Settings, path: PathBuf) -> Conversations {
+        let mut states = HashMap::new();
+        match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<HashMap<String, State>>(&bytes) {
+                Ok(saved) => states = saved,
+                Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+        }
+        Conversations {
+            settings,
+            states: Mutex::new(states),
+            file: Some(path),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether `key`'s conversation is kept across restarts: a `/discuss` thread's.
+    pub fn lasting(key: &str) -> bool {
+        key.starts_with("thread:")
+    }
+
+    /// The conversation under `key` (a fresh one if none).
+    pub fn get(&self, key: &str) -> Option<State> {
+        self.states.lock().unwrap().get(key).cloned()
+    }
+
+    /// Keeps `state` under `key`, as of `now` (seconds since the Unix epoch).
+    pub fn put(&self, key: &str, state: State, now: u64) {
+        let lasting = {
+            let mut states = self.states.lock().unwrap();
+            states.insert(key.to_string(), state);
+            if states.len() > KEPT {
+                states.retain(|_, s| !s.expired(&self.settings, now));
+            }
+            if states.len() > KEPT {
+                let mut by_age: Vec<(u64, String)> = states
+                    .iter()
+                    .map(|(k, s)| (s.last_seen, k.clone()))
+                    .collect();
+                by_age.sort();
+                for (_, k) in &by_age[..states.len() - KEPT] {
+                    states.remove(k);
+                }
+            }
+            Conversations::lasting(key).then(|| {
+                states
+                    .iter()
+                    .filter(|(k, _)| Conversations::lasting(k))
+                    .map(|(k, s)| (k.clone(), s.clone()))
+                    .collect::<HashMap<String, State>>()
+            })
+        };
+        if let (Some(lasting), Some(path)) = (lasting, &self.file) {
+            if let Err(e) = write_atomically(path, &lasting) {
+                tracing::warn!("cannot keep conversations in {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+/// Writes `states` as JSON beside `path`, then renames it into place: a crash leaves the old
+/// file or the new one, never half of one.
+fn write_atomically(path: &PathBuf, states: &HashMap<String, State>) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(states)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_conversations_survive_a_restart_and_others_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conversations.json");
+        let kept = Conversations::kept_in(Settings::default(), path.clone());
+        let mut thread = State::discussing("stablecoins");
+        thread.shown = vec![0, 2];
+        kept.put("thread:7", thread.clone(), 100);
+        kept.put("member:1:2", State::discussing("sleep-science"), 100);
+        let again = Conversations::kept_in(Settings::default(), path.clone());
+        assert_eq!(again.get("thread:7"), Some(thread));
+        assert_eq!(again.get("member:1:2"), None);
+        // A broken file is an empty start, not an error.
+        std::fs::write(&path, b"{not json").unwrap();
+        let broken = Conversations::kept_in(Settings::default(), path);
+        assert_eq!(broken.get("thread:7"), None);
+    }
+}
