@@ -350,3 +350,148 @@ fn evaluate<'m>(
         understanding: u,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::content::{self, Format, Loaded};
+
+    /// A model of three intents, in the data file's format.
+    fn tiny_model() -> Model {
+        let replies: String = [
+            "greeting",
+            "thanks",
+            "help",
+            "unclear",
+            "need_article",
+            "more_without_article",
+            "no_more",
+            "no_author",
+            "no_date",
+            "no_tags",
+            "no_link",
+        ]
+        .iter()
+        .map(|k| format!("{k} = \"{k}\"\n"))
+        .collect();
+        Model::from_toml(&format!(
+            r#"
+[synonyms]
+s = "is"
+[fillers]
+leading = ["please", "can you"]
+trailing = ["thanks"]
+[article]
+references = ["it", "this one"]
+determiners = ["the"]
+nouns = ["article", "guide"]
+about = ["about", "on"]
+follow_words = ["it"]
+[author]
+references = ["her"]
+[replies]
+{replies}
+[[intent]]
+name = "greeting"
+phrases = ["hello there"]
+[[intent]]
+name = "facts.author"
+patterns = ["who (wrote|is the author of) {{article}}"]
+[[intent]]
+name = "list.topic"
+patterns = ["anything (about|on) {{topic}}"]
+"#
+        ))
+        .unwrap()
+    }
+
+    fn tiny_library() -> Library {
+        let s = Settings::for_content(std::path::PathBuf::from("content")).content;
+        let articles = [
+            (
+                "tide-pools.md",
+                "+++\ntitle = \"Tide Pools for Beginners\"\naliases = [\"tide pool guide\"]\n+++\n\nAnemones close when the tide goes out.\n",
+            ),
+            ("kites.md", "# Kites\n\nA kite flies on a steady wind.\n"),
+        ];
+        let mut loaded = Loaded::default();
+        for (path, source) in articles {
+            let a = content::parse_article(&s, path.as_ref(), Format::Markdown, source).unwrap();
+            loaded.articles.push(a);
+        }
+        Library::from_loaded(&s, loaded).unwrap()
+    }
+
+    fn check(message: &str) -> Understanding {
+        recognize(&tiny_model(), &tiny_library(), message)
+    }
+
+    #[test]
+    fn a_whole_phrase_is_looked_up() {
+        let u = check("Hello there!");
+        assert_eq!(
+            (u.intent, u.confidence, u.how),
+            (Intent::Greeting, 1.0, How::Lookup)
+        );
+    }
+
+    #[test]
+    fn a_pattern_fills_its_article_slot_from_the_name_index() {
+        // Given a name said with fillers around it, a typo, or a reference.
+        let named = check("can you please who wrote the tide pool guide thanks");
+        assert_eq!(named.intent, Intent::FactsAuthor);
+        assert_eq!(
+            named.how,
+            How::Pattern("who (wrote|is the author of) {article}".into())
+        );
+        assert!(matches!(
+            named.article,
+            Some(ArticleSlot::Named { id: 0, .. })
+        ));
+        let typo = check("who is the author of the tide pols article");
+        assert!(
+            matches!(
+                typo.article,
+                Some(ArticleSlot::Named {
+                    id: 0,
+                    explicit: true,
+                    ..
+                })
+            ),
+            "{typo:?}"
+        );
+        assert!(typo.confidence < named.confidence);
+        let it = check("who wrote this one");
+        assert_eq!(it.article, Some(ArticleSlot::Current));
+        // An article said as one that does not exist is missing, not guessed.
+        let missing = check("who wrote the volcano article");
+        assert_eq!(
+            missing.article,
+            Some(ArticleSlot::Missing {
+                query: "volcano".into()
+            })
+        );
+    }
+
+    #[test]
+    fn words_that_name_no_article_leave_the_message_a_question() {
+        let u = check("who wrote a letter to santa");
+        assert_eq!((u.intent, u.how), (Intent::Ask, How::Fallback));
+        assert_eq!(u.confidence, FALLBACK_CONFIDENCE);
+    }
+
+    #[test]
+    fn a_topic_slot_takes_any_words() {
+        let u = check("anything on steady winds?");
+        assert_eq!(u.intent, Intent::ListTopic);
+        assert_eq!(u.topic.as_deref(), Some("steady winds"));
+    }
+
+    #[test]
+    fn no_words_is_unclear() {
+        for message in ["", "🙂", "?!"] {
+            assert_eq!(check(message).intent, Intent::Unclear);
+        }
+    }
+}
