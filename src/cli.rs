@@ -352,9 +352,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     })
 }
 
+/// An answer's JSON document: its own fields plus `kind` (what it is: answer, summary,
+/// takeaways, facts, list, related, not_found), the same word the conversation layer uses.
+pub(crate) fn answer_json(answer: &Answer) -> serde_json::Value {
+    let mut value = serde_json::to_value(answer).unwrap_or_default();
+    if let serde_json::Value::Object(fields) = &mut value {
+        let kind = serde_json::to_value(crate::conversation::kind_of(answer)).unwrap_or_default();
+        fields.insert("kind".into(), kind);
+    }
+    value
+}
+
 fn print_answer(answer: &Answer, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     if json {
-        serde_json::to_writer(&mut *out, answer)?;
+        serde_json::to_writer(&mut *out, &answer_json(answer))?;
         writeln!(out)?;
     } else {
         let style = if std::io::stdout().is_terminal() {

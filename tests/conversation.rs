@@ -332,3 +332,90 @@ fn every_turn_says_what_it_is_and_how_sure() {
     assert_eq!(thanks.kind(), Kind::Reply);
     assert!(thanks.command.is_none());
 }
+
+/// `chat` goes through the conversation layer: the same words as on Discord, one JSON
+/// document per line, each saying what it is (`kind`) and, for a message, what was understood.
+#[test]
+fn chat_holds_a_conversation() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_articlebot"))
+        .current_dir(root)
+        .args(["--index", "memory", "--json", "chat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = "/discuss remote work\nwho wrote it?\nthanks!\n\
+                 summarize the article about stablecoins\ntell me more\ntell me more\n\
+                 what are the takeaways\nhow big should a rain barrel be\n/ask what about overflow\n";
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(docs.len(), 9, "{stdout}");
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "summary",
+            "facts",
+            "reply",
+            "summary",
+            "more",
+            "more",
+            "takeaways",
+            "answer",
+            "answer"
+        ]
+    );
+    assert_eq!(docs[0]["discussing"], "remote-work");
+    assert_eq!(docs[1]["slug"], "remote-work");
+    assert_eq!(docs[1]["intent"], "facts.author");
+    assert_eq!(docs[2]["intent"], "thanks");
+    assert_eq!(docs[3]["slug"], "stablecoins");
+    // "more" walks the stablecoins article: two different passages of it.
+    for d in &docs[4..6] {
+        assert_eq!(d["article"], "stablecoins", "{d}");
+    }
+    assert_ne!(
+        docs[4]["results"][0]["excerpt"], docs[5]["results"][0]["excerpt"],
+        "tell me more repeated a passage"
+    );
+    // "what are the takeaways" means the article being talked about.
+    assert_eq!(docs[6]["slug"], "stablecoins");
+    assert_eq!(docs[7]["results"][0]["slug"], "guides-rainwater-harvesting");
+    // A follow-up question stays in the article the conversation is about.
+    assert_eq!(docs[8]["article"], "guides-rainwater-harvesting");
+    assert!(docs[8]["confidence"].to_string().len() <= 4, "{}", docs[8]);
+}
+
+/// One-shot commands say what their answer is, too.
+#[test]
+fn one_shot_answers_carry_their_kind() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_articlebot"))
+            .current_dir(root)
+            .args(["--index", "memory", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(run(&["ask", "rain", "barrel", "size"])["kind"], "answer");
+    assert_eq!(run(&["summary", "stablecoins"])["kind"], "summary");
+    assert_eq!(run(&["takeaways", "stablecoins"])["kind"], "takeaways");
+    assert_eq!(run(&["article", "stablecoins"])["kind"], "facts");
+    assert_eq!(run(&["related", "stablecoins"])["kind"], "related");
+    assert_eq!(run(&["summary", "volcanoes"])["kind"], "not_found");
+}

@@ -163,8 +163,15 @@ fn failed(e: &anyhow::Error, format: Format) -> String {
 fn show(turn: &Turn, format: Format) -> String {
     match format {
         Format::Json => document(&match turn {
-            Turn::Answer(answer) => serde_json::to_value(answer).unwrap_or_default(),
-            Turn::Discussing(d) => serde_json::to_value(d).unwrap_or_default(),
+            Turn::Answer(answer) => super::answer_json(answer),
+            Turn::Said(turn) => turn.json(),
+            Turn::Discussing(d) => {
+                let mut value = serde_json::to_value(d).unwrap_or_default();
+                if let serde_json::Value::Object(fields) = &mut value {
+                    fields.insert("kind".into(), json!("summary"));
+                }
+                value
+            }
             Turn::Undiscussed => json!({ "discussing": null }),
             Turn::Help => json!({ "help": HELP }),
             Turn::Empty => json!({ "error": "empty_line", "note": "type a question or /help" }),
@@ -178,6 +185,13 @@ fn show(turn: &Turn, format: Format) -> String {
         Format::Text { style, width } => {
             let text = match turn {
                 Turn::Answer(answer) => render::text(answer, style),
+                Turn::Said(turn) => match (&turn.response, turn.plain()) {
+                    (_, Some(text)) => format!("{text}\n"),
+                    (crate::conversation::Response::Answer(answer), None) => {
+                        render::text(answer, style)
+                    }
+                    (_, None) => String::new(),
+                },
                 Turn::Discussing(d) => {
                     let mut text = format!(
                         "Discussing {} — questions go to it first.\n",

@@ -1,11 +1,14 @@
 //! What a line of `chat` means: one function, [`Session::interpret`], takes a line and the
-//! session's state and returns a [`Turn`], what to show. Reading lines (a line editor or a
-//! pipe) and printing turns (text or JSON) live in [`super::chat`], so the interpretation can
-//! be replaced without touching either.
+//! session's state and returns a [`Turn`], what to show. A line that is not a `/command` goes
+//! through the conversation layer ([`crate::conversation`]), the same one the Discord front
+//! ends use, so "summarize the stablecoins article", "tell me more" or "who wrote it?" mean
+//! the same thing everywhere. Reading lines (a line editor or a pipe) and printing turns (text
+//! or JSON) live in `super::chat`.
 
 use serde::Serialize;
 
-use crate::answer::{Answer, Command, Engine, Scope, SummaryAnswer, TakeawaysAnswer};
+use crate::answer::{Answer, Command, Engine, SummaryAnswer, TakeawaysAnswer};
+use crate::conversation;
 
 /// The commands `/help` lists.
 pub const HELP: &str = "\
@@ -22,6 +25,8 @@ Type a question, or one of:
 #[derive(Debug, PartialEq, Eq)]
 enum Line {
     Run(Command),
+    /// A message for the conversation layer (a plain line, or `/ask …`).
+    Say(String),
     Discuss(Option<String>),
     Help,
     Quit,
@@ -29,18 +34,21 @@ enum Line {
     Unknown(String),
 }
 
-/// The state a chat keeps between lines.
+/// The state a chat keeps between lines: the conversation's (the article being talked about,
+/// what was shown of it, the `/discuss` article).
 #[derive(Debug, Default)]
 pub struct Session {
-    /// The article `/discuss` chose: questions go to it first.
-    focus: Option<String>,
+    conversation: conversation::State,
+    settings: conversation::Settings,
 }
 
 /// What a line produced.
 #[derive(Debug)]
 pub enum Turn {
-    /// An answer to a question or a command.
+    /// An answer to a `/command`.
     Answer(Answer),
+    /// What the conversation layer made of a message.
+    Said(Box<conversation::Turn>),
     /// `/discuss ARTICLE` found the article: its summary and takeaways.
     Discussing(Discussion),
     /// `/discuss` alone: questions go to the whole collection again.
@@ -68,21 +76,37 @@ pub struct Discussion {
 impl Session {
     /// The article being discussed (the prompt shows it).
     pub fn focus(&self) -> Option<&str> {
-        self.focus.as_deref()
+        self.conversation.home.as_deref()
     }
 
     /// Interprets `line`: runs what it asks on `engine` and says what to show.
     pub fn interpret(&mut self, engine: &Engine, line: &str) -> anyhow::Result<Turn> {
-        Ok(match parse(line, self.focus.as_deref()) {
+        Ok(match parse(line) {
             Line::Run(command) => Turn::Answer(engine.execute(&command)?),
+            Line::Say(message) => {
+                let lib = engine.library();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let (turn, state) = conversation::respond(
+                    &lib,
+                    engine.settings(),
+                    &self.settings,
+                    &self.conversation,
+                    &message,
+                    now,
+                )?;
+                self.conversation = state;
+                Turn::Said(Box::new(turn))
+            }
             Line::Discuss(None) => {
-                self.focus = None;
+                self.conversation = conversation::State::default();
                 Turn::Undiscussed
             }
             Line::Discuss(Some(name)) => {
                 match engine.execute(&Command::Summary { article: name })? {
                     Answer::Summary(summary) => {
-                        self.focus = Some(summary.slug.clone());
+                        self.conversation = conversation::State::discussing(&summary.slug);
                         let takeaways = match engine.execute(&Command::Takeaways {
                             article: summary.slug.clone(),
                         })? {
@@ -106,19 +130,13 @@ impl Session {
     }
 }
 
-fn parse(line: &str, focus: Option<&str>) -> Line {
+fn parse(line: &str) -> Line {
     let line = line.trim();
     if line.is_empty() {
         return Line::Empty;
     }
-    let ask = |question: String| {
-        Line::Run(Command::Ask {
-            question,
-            scope: focus.map_or(Scope::Collection, |f| Scope::PreferArticle(f.to_string())),
-        })
-    };
     let Some(rest) = line.strip_prefix('/') else {
-        return ask(line.to_string());
+        return Line::Say(line.to_string());
     };
     let (name, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let arg = arg.trim().to_string();
@@ -141,7 +159,7 @@ fn parse(line: &str, focus: Option<&str>) -> Line {
                 tag,
             })
         }
-        "ask" => ask(arg),
+        "ask" => Line::Say(arg),
         "summary" => Line::Run(Command::Summary { article: arg }),
         "takeaways" => Line::Run(Command::Takeaways { article: arg }),
         "article" => Line::Run(Command::Article { query: arg }),
@@ -160,22 +178,17 @@ mod tests {
     #[test]
     fn chat_lines() {
         assert_eq!(
-            parse("/search risk --page 2 --tag defi", None),
+            parse("/search risk --page 2 --tag defi"),
             Line::Run(Command::Search {
                 query: "risk".into(),
                 page: 2,
                 tag: Some("defi".into())
             })
         );
-        assert_eq!(
-            parse("why?", Some("a")),
-            Line::Run(Command::Ask {
-                question: "why?".into(),
-                scope: Scope::PreferArticle("a".into())
-            })
-        );
-        assert_eq!(parse("/discuss", None), Line::Discuss(None));
-        assert_eq!(parse("/nope x", None), Line::Unknown("nope".into()));
-        assert_eq!(parse("   ", None), Line::Empty);
+        assert_eq!(parse("why?"), Line::Say("why?".into()));
+        assert_eq!(parse("/ask why?"), Line::Say("why?".into()));
+        assert_eq!(parse("/discuss"), Line::Discuss(None));
+        assert_eq!(parse("/nope x"), Line::Unknown("nope".into()));
+        assert_eq!(parse("   "), Line::Empty);
     }
 }

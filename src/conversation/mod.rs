@@ -308,14 +308,15 @@ impl Turn {
         struct Doc<'a> {
             kind: Kind,
             intent: Intent,
-            confidence: f32,
+            confidence: f64,
             #[serde(flatten)]
             response: &'a Response,
         }
         serde_json::to_value(Doc {
             kind: self.kind(),
             intent: self.intent,
-            confidence: (self.confidence * 100.0).round() / 100.0,
+            // Rounded in f64: an f32 widened for JSON prints as 0.6000000238.
+            confidence: (f64::from(self.confidence) * 100.0).round() / 100.0,
             response: &self.response,
         })
         .unwrap_or(serde_json::Value::Null)
