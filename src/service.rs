@@ -13,10 +13,8 @@ use crate::library::{BuildProgress, CheckReport, Library, OpenMode};
 use crate::reload::{ReloadReport, Reloader, WatchGuard};
 use crate::stats::{Stats, StatsReport};
 
-/// Who asked: an opaque, stable identifier of the person (a Discord user id as text). It is
-/// only ever stored as a keyed hash.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Asker(pub String);
+/// Who asked (defined beside the statistics that hash it, so `stats` needs nothing of `service`).
+pub use crate::stats::Asker;
 
 /// Shared state of a serving process.
 pub struct Service {

@@ -19,7 +19,11 @@ use crate::answer::{Answer, Command};
 use crate::config::StatsSettings;
 use crate::library::Library;
 use crate::reload::{Outcome, ReloadReport};
-use crate::service::Asker;
+
+/// Who asked: an opaque, stable identifier of the person (a Discord user id as text). It is
+/// only ever stored as a keyed hash (see [`Stats::hash_asker`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Asker(pub String);
 
 /// How an asked question fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,22 @@
 //! The entity parsers that fill pattern slots: article names (through the library's name
 //! index, typos tolerated, or a reference to the current article), authors and tags.
 
+use std::ops::Range;
+
 use super::model::Model;
-use super::recognize::Token;
 use crate::library::Library;
 use crate::names::MatchKind;
 use crate::text;
+
+/// One word of a message as recognition sees it (here, beside the slots read from words, so
+/// that `recognize` imports `entities` and not the other way round).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Token {
+    /// Where the word stands in the message (words a synonym adds share it).
+    pub span: Range<usize>,
+    pub lower: String,
+    pub stem: String,
+}
 
 /// What an `{article}` slot holds.
 #[derive(Debug, Clone, PartialEq)]

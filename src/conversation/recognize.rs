@@ -3,9 +3,8 @@
 //! parsers, then the fallback to a question. Pure and cheap: no engine call.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 
-use super::entities::{self, ArticleSlot, AuthorSlot};
+use super::entities::{self, ArticleSlot, AuthorSlot, Token};
 use super::model::{Elem, Model, Pattern, Slot};
 use super::Intent;
 use crate::library::Library;
@@ -20,15 +19,6 @@ const MAX_WORDS: usize = 200;
 const MAX_MATCHES: usize = 32;
 /// The confidence reported for a question nothing else claimed.
 pub(super) const FALLBACK_CONFIDENCE: f32 = 0.6;
-
-/// One word of a message as recognition sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Token {
-    /// Where the word stands in the message (words a synonym adds share it).
-    pub span: Range<usize>,
-    pub lower: String,
-    pub stem: String,
-}
 
 /// How a message was recognised.
 #[derive(Debug, Clone, PartialEq)]
