@@ -1,9 +1,6 @@
 //! The built binary: subcommands, JSON output, exit codes, config errors, chat.
 
-use std::io::Write;
-use std::process::Stdio;
-
-use crate::util::{bin, run, Fixture};
+use crate::util::{bin, chat_json, run, Fixture};
 
 #[test]
 fn ask_text_and_json() {
@@ -184,26 +181,7 @@ fn json_output_is_not_mixed_with_logs() {
 fn chat_runs_questions_and_commands() {
     let f = Fixture::standard();
     f.config("");
-    let mut child = bin()
-        .current_dir(f.dir.path())
-        .args(["--json", "chat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"how long does composting take\n/search sleep\n/discuss sleep\nhow long is a cycle\n/takeaways cycling\n/quit\nnot reached\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = chat_json(f.dir.path(), &[], "how long does composting take\n/search sleep\n/discuss sleep\nhow long is a cycle\n/takeaways cycling\n/quit\nnot reached\n");
     assert_eq!(lines.len(), 5, "{lines:?}");
     assert_eq!(lines[0]["results"][0]["slug"], "guides-composting");
     assert_eq!(lines[1]["query"], "sleep");
@@ -414,26 +392,11 @@ fn a_misspelt_article_gets_did_you_mean_suggestions() {
 fn chat_summary_article_and_related() {
     let f = Fixture::standard();
     f.config("");
-    let mut child = bin()
-        .current_dir(f.dir.path())
-        .args(["--json", "chat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"/summary compost guide\n/article why sleep matters\n/related stablecoins\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = chat_json(
+        f.dir.path(),
+        &[],
+        "/summary compost guide\n/article why sleep matters\n/related stablecoins\n",
+    );
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0]["slug"], "guides-composting");
     assert_eq!(

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::process::Stdio;
 
-use crate::util::{bin, run, Fixture};
+use crate::util::{bin, chat_json, run, Fixture};
 
 #[test]
 fn article_takes_several_words() {
@@ -252,28 +252,9 @@ fn an_empty_content_folder_is_named() {
 fn json_chat_prints_one_document_per_line_whatever_the_line() {
     let f = Fixture::standard();
     f.config("");
-    let mut child = bin()
-        .current_dir(f.dir.path())
-        .args(["--json", "chat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = "/help\n/nope now\n\n/discuss sleep\n/discuss\nhow long is a cycle\n";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    assert_eq!(docs.len(), input.lines().count(), "{stdout}");
+    let docs = chat_json(f.dir.path(), &[], input);
+    assert_eq!(docs.len(), input.lines().count(), "{docs:?}");
     assert!(docs[0]["help"].as_str().unwrap().contains("/discuss"));
     assert_eq!(docs[1]["error"], "unknown_command");
     assert_eq!(docs[1]["command"], "/nope");

@@ -338,31 +338,11 @@ fn every_turn_says_what_it_is_and_how_sure() {
 #[test]
 fn chat_holds_a_conversation() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_articlebot"))
-        .current_dir(root)
-        .args(["--index", "memory", "--json", "chat"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = "/discuss remote work\nwho wrote it?\nthanks!\n\
                  summarize the article about stablecoins\ntell me more\ntell me more\n\
                  what are the takeaways\nhow big should a rain barrel be\n/ask what about overflow\n";
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    assert_eq!(docs.len(), 9, "{stdout}");
+    let docs = crate::util::chat_json(root, &["--index", "memory"], input);
+    assert_eq!(docs.len(), 9, "{docs:?}");
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,

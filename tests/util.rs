@@ -170,3 +170,31 @@ pub const STANDARD: &[(&str, &str)] = &[
          Ride in a straight line and signal every turn.\n",
     ),
 ];
+
+/// Runs `articlebot ARGS --json chat` in `dir` with `input` on stdin; asserts it exits 0 and
+/// returns one JSON document per line of its stdout.
+pub fn chat_json(dir: &Path, args: &[&str], input: &str) -> Vec<serde_json::Value> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = bin()
+        .current_dir(dir)
+        .args(args)
+        .args(["--json", "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "chat exited with {:?}", out.status);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
