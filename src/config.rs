@@ -82,6 +82,7 @@ struct RawDiscord {
     mention_replies: Option<bool>,
     cooldown_seconds: Option<u64>,
     moderator_role_ids: Option<Vec<u64>>,
+    operator_guild_ids: Option<Vec<u64>>,
     shards: Option<RawShards>,
     rest_proxy: Option<String>,
     button_timeout_seconds: Option<u64>,
@@ -202,6 +203,9 @@ pub struct DiscordSettings {
     pub mention_replies: bool,
     pub cooldown: std::time::Duration,
     pub moderator_role_ids: Vec<u64>,
+    /// The guilds whose moderators may run the commands that act on the whole bot (`/reload`,
+    /// `/check`); empty: none, only the command line and SIGHUP.
+    pub operator_guild_ids: Vec<u64>,
     pub shards: Shards,
     pub rest_proxy: Option<String>,
     pub button_timeout: std::time::Duration,
@@ -421,6 +425,7 @@ impl Settings {
             mention_replies: dc.mention_replies.unwrap_or(true),
             cooldown: std::time::Duration::from_secs(dc.cooldown_seconds.unwrap_or(3)),
             moderator_role_ids: dc.moderator_role_ids.unwrap_or_default(),
+            operator_guild_ids: dc.operator_guild_ids.unwrap_or_default(),
             shards,
             rest_proxy,
             button_timeout: std::time::Duration::from_secs(

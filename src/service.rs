@@ -86,10 +86,19 @@ impl Service {
     /// `by` names who asked, for the report and `/stats`; the record (a SQLite write) is made
     /// on the blocking pool.
     pub async fn reload(&self, by: &str) -> ReloadReport {
+        self.reload_recorded(by, None).await
+    }
+
+    /// [`Service::reload`] asked for by a moderator of `guild` (named `by`).
+    pub async fn reload_from_guild(&self, by: &str, guild: u64) -> ReloadReport {
+        self.reload_recorded(by, Some(guild)).await
+    }
+
+    async fn reload_recorded(&self, by: &str, guild: Option<u64>) -> ReloadReport {
         let report = self.reloader.reload().await;
         let (stats, by, recorded) = (self.stats.clone(), by.to_string(), report.clone());
         if let Err(e) =
-            tokio::task::spawn_blocking(move || stats.record_reload(&by, &recorded)).await
+            tokio::task::spawn_blocking(move || stats.record_reload(&by, guild, &recorded)).await
         {
             tracing::warn!("cannot record the reload: {e}");
         }
@@ -102,12 +111,13 @@ impl Service {
         tokio::task::spawn_blocking(move || CheckReport::run(&content)).await?
     }
 
-    /// What `/stats` shows, read on the blocking pool (SQLite queries).
-    pub async fn stats_report(&self) -> anyhow::Result<StatsReport> {
+    /// What `/stats` shows in `guild` (that guild's questions only), read on the blocking
+    /// pool (SQLite queries).
+    pub async fn stats_report(&self, guild: u64) -> anyhow::Result<StatsReport> {
         let lib = self.engine.library();
         let stats = self.stats.clone();
         let uptime = self.started.elapsed();
-        Ok(tokio::task::spawn_blocking(move || stats.report(&lib, uptime)).await?)
+        Ok(tokio::task::spawn_blocking(move || stats.report(&lib, uptime, guild)).await?)
     }
 
     /// How many articles the library being served holds (health checks, start-up lines).

@@ -1,6 +1,9 @@
 //! Question statistics for moderators: what people ask, what found nothing or only weak
 //! matches (the gaps in the collection), and the reloads. Kept in SQLite (rusqlite, bundled)
-//! in the data directory so a restart keeps them; pruned after `retention_days`.
+//! in the data directory so a restart keeps them; pruned after `retention_days`. Questions
+//! are kept per guild and reported per guild: a guild's moderators see their own community's
+//! questions only. The database, its WAL files and the key are created 0600, a folder made
+//! for them 0700; the schema is versioned and migrated at open ([`SCHEMA_VERSION`]).
 //!
 //! Privacy: no user id is stored in the clear. An asker is stored as a keyed BLAKE3 hash whose
 //! key lives in a separate file beside the database (`<db>.key`, created on first use, mode
@@ -20,10 +23,30 @@ use crate::config::StatsSettings;
 use crate::library::Library;
 use crate::reload::{Outcome, ReloadReport};
 
-/// Who asked: an opaque, stable identifier of the person (a Discord user id as text). It is
-/// only ever stored as a keyed hash (see [`Stats::hash_asker`]).
+/// Who asked, and where: an opaque, stable identifier of the person (a Discord user id as
+/// text), only ever stored as a keyed hash (see [`Stats::hash_asker`]), and the guild the
+/// question came from (`None`: a direct message or the command line). Statistics are kept
+/// per guild, and `/stats` in a guild reports that guild's questions only.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Asker(pub String);
+pub struct Asker {
+    pub user: String,
+    pub guild: Option<u64>,
+}
+
+impl Asker {
+    /// A person asking outside any guild.
+    pub fn user(user: impl Into<String>) -> Asker {
+        Asker {
+            user: user.into(),
+            guild: None,
+        }
+    }
+
+    /// The same person, asking in `guild` (`None`: outside any guild).
+    pub fn in_guild(self, guild: Option<u64>) -> Asker {
+        Asker { guild, ..self }
+    }
+}
 
 /// How an asked question fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +163,51 @@ fn human_duration(secs: u64) -> String {
     }
 }
 
+/// The version of the database's schema this build writes (SQLite's `user_version`):
+/// 0 had no guilds; 1 keys questions and reloads by guild.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Brings a database of any earlier schema version to [`SCHEMA_VERSION`], in one transaction
+/// (a new database goes through the same steps). Rows kept from version 0 have no guild: they
+/// count in no guild's `/stats`, since where they were asked is not known.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "the statistics database has schema version {version}, newer than this \
+             articlebot's ({SCHEMA_VERSION}); use a newer articlebot or another stats.db"
+        );
+    }
+    let tx = conn.transaction()?;
+    // Version 0, as first written.
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS questions (
+             at INTEGER NOT NULL,
+             kind TEXT NOT NULL,
+             asker BLOB,
+             question TEXT,
+             fate TEXT NOT NULL,
+             score REAL
+         );
+         CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
+         CREATE TABLE IF NOT EXISTS reloads (
+             at INTEGER NOT NULL,
+             by TEXT NOT NULL,
+             outcome TEXT NOT NULL
+         );",
+    )?;
+    if version < 1 {
+        tx.execute_batch(
+            "ALTER TABLE questions ADD COLUMN guild INTEGER;
+             ALTER TABLE reloads ADD COLUMN guild INTEGER;
+             CREATE INDEX IF NOT EXISTS questions_guild_at ON questions (guild, at);",
+        )?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// The statistics store.
 pub struct Stats {
     conn: Option<Mutex<Connection>>,
@@ -178,12 +246,12 @@ impl Stats {
                 settings: settings.clone(),
             });
         }
-        let (conn, key) = match &settings.db {
+        let (mut conn, key) = match &settings.db {
             Some(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                    create_private_dir(parent)?;
                 }
+                create_private_file(path)?;
                 let conn = Connection::open(path).with_context(|| {
                     format!("cannot open the statistics database {}", path.display())
                 })?;
@@ -191,24 +259,14 @@ impl Stats {
             }
             None => (Connection::open_in_memory()?, random_key()),
         };
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS questions (
-                 at INTEGER NOT NULL,
-                 kind TEXT NOT NULL,
-                 asker BLOB,
-                 question TEXT,
-                 fate TEXT NOT NULL,
-                 score REAL
-             );
-             CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
-             CREATE TABLE IF NOT EXISTS reloads (
-                 at INTEGER NOT NULL,
-                 by TEXT NOT NULL,
-                 outcome TEXT NOT NULL
-             );",
-        )
-        .context("cannot prepare the statistics database")?;
+        let name = settings
+            .db
+            .as_ref()
+            .map_or("(in memory)".into(), |p| p.display().to_string());
+        conn.execute_batch("PRAGMA journal_mode = WAL;")
+            .map_err(anyhow::Error::from)
+            .and_then(|()| migrate(&mut conn))
+            .with_context(|| format!("cannot prepare the statistics database {name}"))?;
         let stats = Stats {
             conn: Some(Mutex::new(conn)),
             key,
@@ -226,7 +284,7 @@ impl Stats {
 
     /// The keyed hash an asker is stored as.
     pub fn hash_asker(&self, asker: &Asker) -> [u8; 32] {
-        *blake3::keyed_hash(&self.key, asker.0.as_bytes()).as_bytes()
+        *blake3::keyed_hash(&self.key, asker.user.as_bytes()).as_bytes()
     }
 
     /// Deletes rows older than the retention period.
@@ -290,16 +348,19 @@ impl Stats {
                 .collect::<String>()
         });
         let hash = asker.map(|a| self.hash_asker(a).to_vec());
+        let guild = asker.and_then(|a| a.guild).map(guild_key);
         conn.execute(
-            "INSERT INTO questions (at, kind, asker, question, fate, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![at, kind, hash, text, fate.as_str(), score],
+            "INSERT INTO questions (at, kind, asker, question, fate, score, guild) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![at, kind, hash, text, fate.as_str(), score, guild],
         )?;
         Ok(())
     }
 
     /// Records a reload. `by` is what the adapter names the moderator with (a display name,
-    /// never an id) or the trigger ("SIGHUP").
-    pub fn record_reload(&self, by: &str, report: &ReloadReport) {
+    /// never an id) or the trigger ("SIGHUP"); `guild` is where the moderator asked for it
+    /// (`None` for the triggers and the command line).
+    pub fn record_reload(&self, by: &str, guild: Option<u64>, report: &ReloadReport) {
         let Some(conn) = self.conn() else { return };
         let outcome = match &report.outcome {
             Outcome::Swapped => format!(
@@ -312,15 +373,17 @@ impl Stats {
             Outcome::KeptOld(reason) => format!("kept the old content: {reason}"),
         };
         if let Err(e) = conn.execute(
-            "INSERT INTO reloads (at, by, outcome) VALUES (?1, ?2, ?3)",
-            params![now(), by, outcome],
+            "INSERT INTO reloads (at, by, outcome, guild) VALUES (?1, ?2, ?3, ?4)",
+            params![now(), by, outcome, guild.map(guild_key)],
         ) {
             tracing::warn!("cannot record the reload: {e}");
         }
     }
 
-    /// The report over the retention window.
-    pub fn report(&self, lib: &Library, uptime: Duration) -> StatsReport {
+    /// The report for `guild` over the retention window: the questions asked there only. The
+    /// last reload is the bot's (the content is shared), but who made it is named only when
+    /// it was a trigger or a moderator of `guild`.
+    pub fn report(&self, lib: &Library, uptime: Duration, guild: u64) -> StatsReport {
         let mut report = StatsReport {
             articles: lib.articles.len(),
             passages: lib.passages.len(),
@@ -339,10 +402,12 @@ impl Stats {
         };
         let since = now().saturating_sub(u64::from(self.settings.retention_days) * 86_400);
         let result: rusqlite::Result<()> = (|| {
+            let guild = guild_key(guild);
             report.last_reload = conn
                 .query_row(
-                    "SELECT by, at, outcome FROM reloads ORDER BY at DESC, rowid DESC LIMIT 1",
-                    [],
+                    "SELECT CASE WHEN guild IS NULL OR guild = ?1 THEN by ELSE ?2 END, at, \
+                     outcome FROM reloads ORDER BY at DESC, rowid DESC LIMIT 1",
+                    params![guild, ANOTHER_GUILD],
                     |r| {
                         Ok(LastReload {
                             by: r.get(0)?,
@@ -353,23 +418,23 @@ impl Stats {
                 )
                 .ok();
             report.questions = conn.query_row(
-                "SELECT COUNT(*) FROM questions WHERE at >= ?1",
-                params![since],
+                "SELECT COUNT(*) FROM questions WHERE at >= ?1 AND guild = ?2",
+                params![since, guild],
                 |r| r.get(0),
             )?;
             report.distinct_askers = conn.query_row(
-                "SELECT COUNT(DISTINCT asker) FROM questions WHERE at >= ?1",
-                params![since],
+                "SELECT COUNT(DISTINCT asker) FROM questions WHERE at >= ?1 AND guild = ?2",
+                params![since, guild],
                 |r| r.get(0),
             )?;
             let grouped = |fates: &str| -> rusqlite::Result<Vec<Asked>> {
                 let sql = format!(
                     "SELECT lower(question) AS q, COUNT(*) AS n FROM questions \
-                     WHERE at >= ?1 AND question IS NOT NULL AND fate IN ({fates}) \
-                     GROUP BY q ORDER BY n DESC, q ASC LIMIT 10"
+                     WHERE at >= ?1 AND guild = ?2 AND question IS NOT NULL \
+                     AND fate IN ({fates}) GROUP BY q ORDER BY n DESC, q ASC LIMIT 10"
                 );
                 let mut stmt = conn.prepare(&sql)?;
-                let rows = stmt.query_map(params![since], |r| {
+                let rows = stmt.query_map(params![since, guild], |r| {
                     Ok(Asked {
                         question: r.get(0)?,
                         count: r.get(1)?,
@@ -386,6 +451,61 @@ impl Stats {
         }
         report
     }
+}
+
+/// How `/stats` names a moderator of another guild who reloaded.
+const ANOTHER_GUILD: &str = "a moderator of another server";
+
+/// A guild id as SQLite stores it (a signed 64-bit integer; snowflakes fit, bits unchanged).
+fn guild_key(guild: u64) -> i64 {
+    guild as i64
+}
+
+/// Creates `dir` and its missing parents readable by the owner only (0700). A folder that
+/// already exists is left as it is: it may be shared (the index lives beside it by default).
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Creates the database file readable by the owner only (0600) before SQLite opens it; SQLite
+/// gives its WAL and shared-memory files the database file's mode. Files of an older
+/// install, created with the umask's mode, are narrowed to 0600 too.
+fn create_private_file(db: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)
+            .with_context(|| format!("cannot create {}", db.display()))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            let path = std::path::PathBuf::from(path);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("cannot make {} private", path.display()))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
 }
 
 fn random_key() -> [u8; 32] {

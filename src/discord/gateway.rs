@@ -169,7 +169,12 @@ impl EventHandler for Handler {
         let question = strip_mentions(&msg.content, me);
         let Some(reply) = self
             .bot
-            .answer_message(msg.author.id.get(), msg.channel_id.get(), &question)
+            .answer_message(
+                msg.author.id.get(),
+                msg.guild_id.map(|g| g.get()),
+                msg.channel_id.get(),
+                &question,
+            )
             .await
         else {
             return;

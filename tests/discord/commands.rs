@@ -462,3 +462,78 @@ async fn reload_reports_to_the_moderator_and_goes_live() {
     assert!(stats.content().contains("by mia"), "{}", stats.content());
     rig.stop().await;
 }
+
+/// Over the gateway: with no operator guild configured, `/reload` and `/check` run nowhere and
+/// say which key to set; `/stats` still works for the guild's own moderators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_and_check_need_an_operator_guild() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.discord.operator_guild_ids.clear()),
+        ..Options::default()
+    })
+    .await;
+    rig.f.write(
+        "new-article.md",
+        "# Brand New Article\n\nFresh words about kites.\n",
+    );
+    for cmd in ["reload", "check"] {
+        let seen = rig.slash(&sam(), cmd, &[]).await;
+        assert_eq!(seen.kind, 4);
+        assert!(seen.ephemeral());
+        assert!(
+            seen.content().contains("`discord.operator_guild_ids`"),
+            "{}",
+            seen.content()
+        );
+    }
+    let nf = rig
+        .slash(&ann(), "summary", &[("article", "Brand New Article")])
+        .await;
+    assert!(
+        nf.embed(0)["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("No article called"),
+        "not reloaded"
+    );
+    let stats = rig.slash(&mia(), "stats", &[]).await;
+    assert!(
+        stats.content().starts_with("**Statistics**\n"),
+        "{}",
+        stats.content()
+    );
+    rig.stop().await;
+}
+
+/// Over the gateway: a moderator of another guild sees that guild's statistics only, and the
+/// operator's `/reload` there is named to nobody else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_are_per_guild_over_the_gateway() {
+    const OTHER_GUILD: u64 = 900_000_000_000_000_099;
+    let rig = rig().await;
+    rig.slash(&ann(), "ask", &[("question", "how do pegs break")])
+        .await;
+    let mia_reloads = rig.slash(&mia(), "reload", &[]).await;
+    assert_eq!(mia_reloads.kind, 5);
+    let mut payload = fake::command(&rig.fake, &sam(), "stats", &[]);
+    payload["guild_id"] = json!(OTHER_GUILD.to_string());
+    payload["data"]["guild_id"] = json!(OTHER_GUILD.to_string());
+    payload["channel"]["guild_id"] = json!(OTHER_GUILD.to_string());
+    payload["authorizing_integration_owners"] = json!({"0": OTHER_GUILD.to_string()});
+    let theirs = rig.send(payload).await;
+    let text = theirs.content();
+    assert!(text.contains("0 questions from 0 people"), "{text}");
+    assert!(!text.contains("pegs"), "{text}");
+    assert!(
+        text.contains("by a moderator of another server") && !text.contains("mia"),
+        "{text}"
+    );
+    let ours = rig.slash(&sam(), "stats", &[]).await;
+    assert!(
+        ours.content().contains("how do pegs break"),
+        "{}",
+        ours.content()
+    );
+    assert!(ours.content().contains("by mia"), "{}", ours.content());
+    rig.stop().await;
+}

@@ -85,7 +85,7 @@ pub fn standard_fixture() -> Fixture {
 }
 
 /// Starts the bot with the standard content (plus [`PING_ARTICLE`]), no cooldown, guild
-/// commands and a moderator role.
+/// commands, a moderator role, and the fake's guild as the operator's.
 pub async fn rig() -> Rig {
     rig_with(Options::default()).await
 }
@@ -96,6 +96,7 @@ pub async fn rig_with(opts: Options) -> Rig {
     s.discord.cooldown = Duration::ZERO;
     s.discord.guild_ids = vec![fake::GUILD_ID];
     s.discord.moderator_role_ids = vec![MOD_ROLE];
+    s.discord.operator_guild_ids = vec![fake::GUILD_ID];
     (opts.tune)(&mut s);
     let library = Library::open(&s, OpenMode::Reuse, &NoProgress).expect("library");
     let service = Service::new(s, library).expect("service");

@@ -298,7 +298,8 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_pending_follow_ups() {
     let f = Fixture::standard();
-    let server = Binary::start(f.dir.path(), CONFIG, &[]).await;
+    let operator = format!("operator_guild_ids = [{GUILD_ID}]\n");
+    let server = Binary::start_with(f.dir.path(), CONFIG, &operator, &[]).await;
     // Every edit takes a while: the reload's is still on its way when SIGTERM comes.
     server.fake.slow_edits(1500);
     let reload = command_from("reload", json!([]), member(USER_ID, MODERATOR_PERMISSIONS));

@@ -188,6 +188,7 @@ async fn moderator_commands_check_and_reload_completes_through_the_webhook() {
     let f = Fixture::standard();
     let mut settings = quick(&f);
     settings.discord.moderator_role_ids = vec![MODERATOR_ROLE_ID.parse().unwrap()];
+    settings.discord.operator_guild_ids = vec![GUILD_ID.parse().unwrap()];
     let server = Server::start(settings).await;
     let fake = server.fake.clone();
 
@@ -431,4 +432,128 @@ async fn concurrent_requests_are_all_answered_correctly() {
     }
     assert_eq!(answered, 60);
     Arc::into_inner(server).unwrap().stop().await;
+}
+
+/// `/reload` and `/check` act on the whole bot: with no operator guild configured they run
+/// nowhere on Discord, and the refusal names the key to set; nothing is deferred or run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_operator_guilds_reload_and_check_run_nowhere() {
+    let f = Fixture::standard();
+    let server = Server::start(quick(&f)).await;
+    f.write("tides.md", "# Tidal Power Basics\n\nTidal turbines.\n");
+    let moderator = member(USER_ID, MODERATOR_PERMISSIONS);
+    for name in ["reload", "check"] {
+        let response = server
+            .interact(&command_from(name, json!([]), moderator.clone()))
+            .await;
+        assert_eq!(response["type"], 4, "{response}");
+        assert_eq!(response["data"]["flags"], 64);
+        let text = response["data"]["content"].as_str().unwrap();
+        assert!(
+            text.contains("`discord.operator_guild_ids`") && text.contains("SIGHUP"),
+            "{text}"
+        );
+        assert_no_pings(&response);
+    }
+    let summary = server
+        .interact(&command(
+            "summary",
+            json!([string_option("article", "tidal power")]),
+        ))
+        .await;
+    assert_eq!(
+        summary["data"]["embeds"][0]["title"], "No article called “tidal power”",
+        "not reloaded: {summary}"
+    );
+    assert!(server.fake.calls().is_empty(), "nothing was deferred");
+    server.stop().await;
+}
+
+/// An interaction from another guild than the fixture's (the same member shape, Manage
+/// Server there).
+fn in_guild(mut payload: Value, guild: &str) -> Value {
+    payload["guild_id"] = json!(guild);
+    payload["channel"]["guild_id"] = json!(guild);
+    payload["data"]["guild_id"] = json!(guild);
+    payload["authorizing_integration_owners"] = json!({"0": guild});
+    payload
+}
+
+/// The scope of each moderator command, over the signed endpoint: a moderator of another
+/// guild gets that guild's statistics only and cannot reload or check; in the operator's
+/// guild, the reports of a failed reload and check name no path of the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_act_in_their_own_guild_and_reports_hide_host_paths() {
+    const OTHER_GUILD: &str = "900000000000000099";
+    let f = Fixture::standard();
+    let mut settings = quick(&f);
+    settings.discord.operator_guild_ids = vec![GUILD_ID.parse().unwrap()];
+    let server = Server::start(settings).await;
+    let question = "how long does composting take in winter";
+    let asked = server
+        .interact(&command(
+            "ask",
+            json!([string_option("question", question)]),
+        ))
+        .await;
+    assert_eq!(asked["type"], 4, "{asked}");
+
+    let moderator = member(USER_ID, MODERATOR_PERMISSIONS);
+    let elsewhere = |name: &str| {
+        in_guild(
+            command_from(name, json!([]), moderator.clone()),
+            OTHER_GUILD,
+        )
+    };
+    for name in ["reload", "check"] {
+        let refused = server.interact(&elsewhere(name)).await;
+        assert_eq!(refused["type"], 4, "{refused}");
+        let text = refused["data"]["content"].as_str().unwrap();
+        assert!(
+            text.contains("`discord.operator_guild_ids`")
+                && text.contains("this server is not one of them"),
+            "{text}"
+        );
+    }
+    let theirs = server.interact(&elsewhere("stats")).await;
+    let text = theirs["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("last 30 days: 0 questions from 0 people"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("composting"),
+        "another guild's question: {text}"
+    );
+    let ours = server
+        .interact(&command_from("stats", json!([]), moderator.clone()))
+        .await;
+    let text = ours["data"]["content"].as_str().unwrap();
+    assert!(text.contains("1 questions from 1 people"), "{text}");
+    assert!(text.contains(question), "{text}");
+
+    // The content folder disappears: the reload keeps the old library and says why, the
+    // check cannot run; neither names the folder where it was on this host.
+    let host = f.dir.path().display().to_string();
+    std::fs::rename(f.content(), f.dir.path().join("moved")).unwrap();
+    for (i, name) in ["reload", "check"].into_iter().enumerate() {
+        let ack = server
+            .interact(&command_from(name, json!([]), moderator.clone()))
+            .await;
+        assert_eq!(ack["type"], 5, "{ack}");
+        let call = server.fake.wait_calls(i + 1).await.remove(i);
+        let text = call.body["content"].as_str().unwrap();
+        assert!(text.contains("content folder <content>"), "{text}");
+        assert!(!text.contains(&host) && !text.contains("/tmp"), "{text}");
+    }
+    let stats = server
+        .interact(&command_from("stats", json!([]), moderator))
+        .await;
+    let text = stats["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("kept the old content: content folder <content>"),
+        "{text}"
+    );
+    assert!(!text.contains(&host), "{text}");
+    server.stop().await;
 }

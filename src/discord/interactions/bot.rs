@@ -88,8 +88,10 @@ impl Bot {
         Ok(())
     }
 
-    /// Whether a guild member may run the moderator commands: a role from
-    /// `moderator_role_ids` or the Manage Server permission. Outside a guild, nobody.
+    /// Whether a guild member is a moderator of the guild the interaction came from (the
+    /// member object is that guild's): a role from `moderator_role_ids` or the Manage Server
+    /// permission. Outside a guild, nobody. Being one is not enough for the commands that act
+    /// on the whole bot: see `moderation` for where each command may run.
     pub fn is_moderator(&self, member: Option<&Member>) -> bool {
         let Some(m) = member else { return false };
         let by_permission = m
@@ -118,11 +120,12 @@ impl Bot {
     }
 
     /// Answers a message that mentions the bot, replies to it or is sent to it directly
-    /// (gateway only). Threads opened by `/discuss` answer from their article first. `None`:
-    /// nothing to send.
+    /// (gateway only), from `user` in `guild` (`None`: a direct message). Threads opened by
+    /// `/discuss` answer from their article first. `None`: nothing to send.
     pub async fn answer_message(
         self: &Arc<Self>,
         user: u64,
+        guild: Option<u64>,
         channel: u64,
         question: &str,
     ) -> Option<CreateMessage> {
@@ -153,7 +156,7 @@ impl Bot {
         Some(
             match self
                 .service
-                .execute(command, Some(Asker(user.to_string())))
+                .execute(command, Some(Asker::user(user.to_string()).in_guild(guild)))
                 .await
             {
                 Ok(answer) => msg.embeds(render::answer(&answer).embeds()),

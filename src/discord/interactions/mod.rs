@@ -19,12 +19,15 @@
 //! - `deferred`: the deferred-reply protocol (answer within the window, or acknowledge and
 //!   finish through the webhook);
 //! - `slash`: slash commands and autocomplete;
+//! - `moderation`: the moderator commands, who may run them where, and their reports without
+//!   the host's paths;
 //! - `press`: button presses (paging, posting, deleting);
 //! - `notices`: the short ephemeral messages every flow shares.
 
 mod bot;
 mod deferred;
 mod keep;
+mod moderation;
 mod notices;
 mod press;
 mod slash;

@@ -12,12 +12,11 @@ use serenity::builder::{
 use serenity::model::application::{CommandInteraction, ResolvedValue};
 
 use super::super::commands;
-use super::super::render::{self, no_pings};
+use super::super::render;
 use super::deferred::{within_window, Discussion, Later, Made, Pending, Reply};
 use super::keep::{buttons, paging};
-use super::notices::{
-    cooldown_text, ephemeral, ephemeral_raw, failed_message, FAILED, MODERATORS_ONLY,
-};
+use super::moderation;
+use super::notices::{cooldown_text, ephemeral, failed_message, FAILED};
 use super::Bot;
 use crate::answer::{Answer, Command, Scope};
 use crate::service::Asker;
@@ -53,20 +52,15 @@ fn options(ci: &CommandInteraction) -> HashMap<&str, String> {
         .collect()
 }
 
-fn display_name(ci: &CommandInteraction) -> String {
-    ci.member
-        .as_deref()
-        .map(|m| m.display_name().to_string())
-        .unwrap_or_else(|| ci.user.display_name().to_string())
+/// Who runs `ci`, and in which guild (statistics are kept per guild).
+fn asker(ci: &CommandInteraction) -> Asker {
+    Asker::user(ci.user.id.get().to_string()).in_guild(ci.guild_id.map(|g| g.get()))
 }
 
 pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
     let name = ci.data.name.as_str();
     if commands::MODERATOR_COMMANDS.contains(&name) {
-        if !bot.is_moderator(ci.member.as_deref()) {
-            return ephemeral(MODERATORS_ONLY);
-        }
-        return moderator(bot, name, display_name(ci)).await;
+        return moderation::command(bot, ci, name).await;
     }
     let user = ci.user.id.get();
     if let Err(wait) = bot.cooldown(user) {
@@ -105,60 +99,24 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
         commands::ARTICLE => Command::Article {
             query: take("article"),
         },
-        commands::DISCUSS => return discuss(bot, user, take("article")),
+        commands::DISCUSS => return discuss(bot, asker(ci), take("article")),
         _ => return ephemeral("Unknown command."),
     };
-    answer(bot, command, user, bot.settings.ephemeral).await
-}
-
-async fn moderator(bot: &Arc<Bot>, name: &str, who: String) -> Reply {
-    let service = bot.service.clone();
-    let work: Pending<String> = match name {
-        commands::RELOAD => Box::pin(async move {
-            let report = service.reload(&who).await;
-            render::report("Reload", &crate::render::reload_report(&report))
-        }),
-        commands::CHECK => Box::pin(async move {
-            match service.check().await {
-                Ok(report) => {
-                    render::report("Content check", &crate::render::check_report(&report))
-                }
-                Err(e) => render::notice(&format!("The check could not run: {e:#}")),
-            }
-        }),
-        _ => {
-            let text = match service.stats_report().await {
-                Ok(report) => render::report("Statistics", &report.to_text()),
-                Err(e) => {
-                    tracing::error!("/stats: {e:#}");
-                    render::notice(FAILED)
-                }
-            };
-            return ephemeral_raw(text);
-        }
-    };
-    // A reload or a check can outlast the 3 s window: always defer.
-    Reply::Deferred {
-        ack: CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        ),
-        then: Later::edit(async move {
-            EditInteractionResponse::new()
-                .content(work.await)
-                .allowed_mentions(no_pings())
-        }),
-    }
+    answer(bot, command, user, asker(ci), bot.settings.ephemeral).await
 }
 
 /// Runs a slash command: the answer, with its buttons, at once or deferred.
-async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) -> Reply {
+async fn answer(
+    bot: &Arc<Bot>,
+    command: Command,
+    user: u64,
+    asker: Asker,
+    ephemeral: bool,
+) -> Reply {
     let work = {
         let bot = bot.clone();
         async move {
-            let result = bot
-                .service
-                .execute(command.clone(), Some(Asker(user.to_string())))
-                .await;
+            let result = bot.service.execute(command.clone(), Some(asker)).await;
             let answer = result
                 .map_err(|e| tracing::error!("answering a command: {e:#}"))
                 .ok()?;
@@ -181,10 +139,10 @@ async fn answer(bot: &Arc<Bot>, command: Command, user: u64, ephemeral: bool) ->
 }
 
 /// `/discuss`: always deferred and public (a thread hangs off the message).
-fn discuss(bot: &Arc<Bot>, user: u64, article: String) -> Reply {
+fn discuss(bot: &Arc<Bot>, asker: Asker, article: String) -> Reply {
     let service = bot.service.clone();
     let work: Pending<Discussion> = Box::pin(async move {
-        let asker = Some(Asker(user.to_string()));
+        let asker = Some(asker);
         let summary = service
             .execute(
                 Command::Summary {
