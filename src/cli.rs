@@ -7,6 +7,7 @@
 //! error ([`Failure::Usage`]), 3 a failure while running ([`Failure::Run`]).
 
 mod chat;
+mod logs;
 mod progress;
 mod serve;
 mod session;
@@ -205,12 +206,20 @@ pub fn main() -> ExitCode {
 /// Sets up logging to stderr, filtered by `RUST_LOG` (else `default`). Colours only when
 /// stderr is a terminal and `NO_COLOR` is unset (<https://no-color.org>), so logs redirected
 /// to a file or a service's journal carry no escape codes.
+///
+/// Whatever the filter, no token reaches the log: every line is redacted, and serenity's
+/// targets that quote whole gateway payloads are held to errors (see `cli::logs`).
 pub fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter(default)));
+    for quiet in logs::QUIET_TARGETS {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(logs::Redacting)
         .with_ansi(colour_logs(
             std::io::stderr().is_terminal(),
             std::env::var_os("NO_COLOR"),
@@ -297,6 +306,9 @@ fn report_content(settings: &Settings, lib: &Library) {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let settings = settings(&cli)?;
+    if let Ok(token) = std::env::var(&settings.discord.token_env) {
+        logs::keep_secret(&token);
+    }
     let command = match &cli.command {
         Cmd::Ask { question, article } => Command::Ask {
             question: question.join(" "),

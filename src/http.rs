@@ -90,10 +90,7 @@ pub fn rest_client(settings: &Settings) -> Rest {
     }
     if token.is_empty() {
         // One connection pool for both: serenity is handed the client it would build itself.
-        let client = serenity_reqwest::Client::builder()
-            .use_rustls_tls()
-            .build()
-            .unwrap_or_default();
+        let client = crate::discord::rest::client();
         let http = Arc::new(builder.client(client.clone()).build());
         Rest::without_token(http, client)
     } else {

@@ -196,15 +196,26 @@ impl RawEventHandler for Unknown {
     async fn raw_event(&self, _ctx: Context, event: Event) {
         if let Event::Unknown(u) = event {
             if matches!(u.kind.as_str(), "INTERACTION_CREATE" | "MESSAGE_CREATE") {
+                // Not the payload: it holds the interaction token and the member's text.
                 tracing::warn!(
                     "a {} event could not be read and was dropped: {}",
                     u.kind,
-                    u.value
+                    unreadable(&u.value)
                 );
             } else {
                 tracing::debug!("unknown gateway event {}", u.kind);
             }
         }
+    }
+}
+
+/// Why serenity could not read an event, without quoting it: a missing field is named, any
+/// other error only placed (serde's messages quote values, and payloads hold tokens and text).
+fn unreadable(value: &serde_json::Value) -> String {
+    match serde_json::from_value::<Interaction>(value.clone()) {
+        Ok(_) => "serenity read it as an interaction".into(),
+        Err(e) if e.to_string().starts_with("missing field") => e.to_string(),
+        Err(e) => format!("{:?} error", e.classify()),
     }
 }
 

@@ -5,9 +5,15 @@
 //! Interaction webhooks are authenticated by the interaction token in their URL, so they need
 //! no bot token. serenity's `Http` sends `Authorization: <token>` on every request, even when
 //! the token is empty (`Bot `), and Discord answers an empty or malformed `Authorization` with
-//! 401. So without a bot token ([`Rest::without_token`], `serve-http` without `DISCORD_TOKEN`)
-//! the webhook calls are built from serenity's own routes and sent with no `Authorization`
-//! header at all, and the bot-only calls fail at once, without a request Discord would refuse.
+//! 401. So the webhook calls are built from serenity's own routes and sent by this module's
+//! client: with the bot token when there is one, with no `Authorization` header at all without
+//! ([`Rest::without_token`], `serve-http` without `DISCORD_TOKEN`); the bot-only calls then fail
+//! at once, without a request Discord would refuse.
+//!
+//! The interaction token is in every webhook URL, and is valid for 15 minutes: enough to edit
+//! the reply or post as the bot. So no error from here carries the URL (reqwest's errors name
+//! it: [`serenity_reqwest::Error::without_url`]), and the webhook calls do not go through
+//! serenity's `Http::request`, which records the route, token included, in its tracing span.
 
 use std::sync::Arc;
 
@@ -25,14 +31,16 @@ use serenity_reqwest::header::AUTHORIZATION;
 /// interaction webhook alone.
 pub struct Rest {
     http: Arc<Http>,
-    /// `Some` without a bot token: the client that sends webhook calls without one.
-    tokenless: Option<serenity_reqwest::Client>,
+    /// The client that sends the webhook calls.
+    client: serenity_reqwest::Client,
+    /// Whether `http` holds a bot token (sent on every call) or none (no `Authorization`).
+    bot_token: bool,
 }
 
 impl std::fmt::Debug for Rest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rest")
-            .field("bot_token", &self.tokenless.is_none())
+            .field("bot_token", &self.bot_token)
             .finish_non_exhaustive()
     }
 }
@@ -41,11 +49,12 @@ impl std::fmt::Debug for Rest {
 const NO_BOT_TOKEN: &str = "no bot token is configured (discord.token_env)";
 
 impl Rest {
-    /// Every call through `http`, which carries the bot token (the gateway bot's client).
+    /// Every call with the bot token `http` carries (the gateway bot's client).
     pub fn with_token(http: Arc<Http>) -> Rest {
         Rest {
             http,
-            tokenless: None,
+            client: client(),
+            bot_token: true,
         }
     }
 
@@ -54,7 +63,8 @@ impl Rest {
     pub fn without_token(http: Arc<Http>, client: serenity_reqwest::Client) -> Rest {
         Rest {
             http,
-            tokenless: Some(client),
+            client,
+            bot_token: false,
         }
     }
 
@@ -69,36 +79,22 @@ impl Rest {
         token: &str,
         edit: &EditInteractionResponse,
     ) -> anyhow::Result<Message> {
-        let Some(client) = &self.tokenless else {
-            return Ok(self
-                .http
-                .edit_original_interaction_response(token, edit, vec![])
-                .await?);
-        };
         let route = Route::WebhookOriginalInteractionResponse {
             application_id: self.application_id()?,
             token,
         };
         let body = serde_json::to_vec(edit)?;
-        let response = self
-            .send(client, LightMethod::Patch, route, Some(body))
-            .await?;
+        let response = self.send(LightMethod::Patch, route, Some(body)).await?;
         json(response).await
     }
 
     /// DELETE `@original`.
     pub async fn delete_original(&self, token: &str) -> anyhow::Result<()> {
-        let Some(client) = &self.tokenless else {
-            return Ok(self
-                .http
-                .delete_original_interaction_response(token)
-                .await?);
-        };
         let route = Route::WebhookOriginalInteractionResponse {
             application_id: self.application_id()?,
             token,
         };
-        self.send(client, LightMethod::Delete, route, None).await?;
+        self.send(LightMethod::Delete, route, None).await?;
         Ok(())
     }
 
@@ -108,20 +104,12 @@ impl Rest {
         token: &str,
         message: &CreateInteractionResponseFollowup,
     ) -> anyhow::Result<Message> {
-        let Some(client) = &self.tokenless else {
-            return Ok(self
-                .http
-                .create_followup_message(token, message, vec![])
-                .await?);
-        };
         let route = Route::WebhookFollowupMessages {
             application_id: self.application_id()?,
             token,
         };
         let body = serde_json::to_vec(message)?;
-        let response = self
-            .send(client, LightMethod::Post, route, Some(body))
-            .await?;
+        let response = self.send(LightMethod::Post, route, Some(body)).await?;
         json(response).await
     }
 
@@ -132,7 +120,7 @@ impl Rest {
         message: MessageId,
         thread: &CreateThread<'_>,
     ) -> anyhow::Result<GuildChannel> {
-        if self.tokenless.is_some() {
+        if !self.bot_token {
             anyhow::bail!("cannot open a thread: {NO_BOT_TOKEN}");
         }
         Ok(self
@@ -147,7 +135,7 @@ impl Rest {
         channel: ChannelId,
         message: &CreateMessage,
     ) -> anyhow::Result<Message> {
-        if self.tokenless.is_some() {
+        if !self.bot_token {
             anyhow::bail!("cannot post in a channel: {NO_BOT_TOKEN}");
         }
         Ok(self.http.send_message(channel, vec![], message).await?)
@@ -159,21 +147,34 @@ impl Rest {
             .context("the application id is not known yet")
     }
 
-    /// Sends serenity's request for `route` without an `Authorization` header; an unsuccessful
-    /// status is an error naming it (and Discord's message, which never holds secrets).
+    /// Sends serenity's request for `route`, with the bot token or without an `Authorization`
+    /// header; an unsuccessful status is an error naming it (and Discord's message, which
+    /// never holds secrets). No error names the URL, which holds the interaction token.
     async fn send(
         &self,
-        client: &serenity_reqwest::Client,
         method: LightMethod,
         route: Route<'_>,
         body: Option<Vec<u8>>,
     ) -> anyhow::Result<serenity_reqwest::Response> {
+        let token = if self.bot_token {
+            self.http.token()
+        } else {
+            ""
+        };
         let mut request = Request::new(route, method)
             .body(body)
-            .build(client, "", self.http.proxy.as_deref())?
-            .build()?;
-        request.headers_mut().remove(AUTHORIZATION);
-        let response = client.execute(request).await?;
+            .build(&self.client, token, self.http.proxy.as_deref())
+            .map_err(|_| anyhow::anyhow!("interaction webhook: cannot build the request"))?
+            .build()
+            .map_err(|e| e.without_url())?;
+        if !self.bot_token {
+            request.headers_mut().remove(AUTHORIZATION);
+        }
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| anyhow::Error::new(e.without_url()).context("interaction webhook"))?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
@@ -184,7 +185,19 @@ impl Rest {
     }
 }
 
+/// A client for the webhook calls, as serenity would build it. Not shared by the whole
+/// process: a client's pooled connections belong to the runtime that opened them.
+pub fn client() -> serenity_reqwest::Client {
+    serenity_reqwest::Client::builder()
+        .use_rustls_tls()
+        .build()
+        .unwrap_or_default()
+}
+
 async fn json<T: DeserializeOwned>(response: serenity_reqwest::Response) -> anyhow::Result<T> {
-    let bytes = response.bytes().await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| anyhow::Error::new(e.without_url()).context("interaction webhook"))?;
     serde_json::from_slice(&bytes).context("unexpected interaction webhook response")
 }

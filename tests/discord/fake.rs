@@ -119,6 +119,8 @@ struct Shared {
     refuse_threads: std::sync::atomic::AtomicBool,
     /// Milliseconds every edit of `@original` takes.
     slow_edits_ms: AtomicU64,
+    /// Webhook calls made to fail, by method.
+    failing_webhooks: Mutex<Vec<(String, Failure)>>,
     /// How far the tests moved the fake's clock ahead of the real one.
     skew: Mutex<Duration>,
 }
@@ -136,6 +138,15 @@ enum Outgoing {
     Drop,
     /// Op 7: ask the client to reconnect and resume.
     Reconnect,
+}
+
+/// How a webhook call made to fail fails.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// This status, with Discord's JSON error body.
+    Status(u16),
+    /// 200, then the connection breaks in the middle of the body.
+    BrokenBody,
 }
 
 /// The local Discord.
@@ -161,6 +172,7 @@ impl Fake {
             refuse_message_content: Default::default(),
             refuse_threads: Default::default(),
             slow_edits_ms: AtomicU64::new(0),
+            failing_webhooks: Mutex::new(Vec::new()),
             skew: Mutex::new(Duration::ZERO),
         });
         let app = Router::new()
@@ -222,6 +234,19 @@ impl Fake {
     /// Makes every edit of `@original` take `ms` milliseconds (work still in flight).
     pub fn slow_edits(&self, ms: u64) {
         self.shared.slow_edits_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Makes every interaction webhook call with `method` (PATCH, DELETE, POST) fail `how`,
+    /// until [`Fake::heal_webhooks`].
+    pub fn fail_webhooks(&self, method: &str, how: Failure) {
+        let mut failing = self.shared.failing_webhooks.lock().unwrap();
+        failing.retain(|(m, _)| m != method);
+        failing.push((method.to_string(), how));
+    }
+
+    /// Lets the webhook calls succeed again.
+    pub fn heal_webhooks(&self) {
+        self.shared.failing_webhooks.lock().unwrap().clear();
     }
 
     /// Answers thread creation with 403 Missing Permissions.
@@ -1286,6 +1311,17 @@ async fn authorization(
         Some(h) => *h == format!("Bot {BOT_TOKEN}"),
         None => by_interaction_token,
     };
+    let webhook = path.starts_with("/api/v10/webhooks/");
+    let failure = webhook
+        .then(|| {
+            s.failing_webhooks
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(m, _)| *m == method)
+                .map(|f| f.1)
+        })
+        .flatten();
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 24)
         .await
@@ -1297,7 +1333,9 @@ async fn authorization(
         authorization: header,
         status: 401,
     };
-    let response = if valid {
+    let response = if let Some(failure) = failure {
+        failed(failure)
+    } else if valid {
         let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
         next.run(request).await
     } else {
@@ -1313,6 +1351,24 @@ async fn authorization(
     s.record.lock().unwrap().calls.push(call);
     changed(&s);
     response
+}
+
+/// A webhook call made to fail.
+fn failed(failure: Failure) -> Response {
+    match failure {
+        Failure::Status(status) => {
+            let body = json!({"message": "Unknown Webhook", "code": 10015});
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+            (status, Json(body)).into_response()
+        }
+        Failure::BrokenBody => {
+            let broken = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, _>(std::io::Error::other("connection broken"))
+            });
+            let body = axum::body::Body::from_stream(broken);
+            (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+        }
+    }
 }
 
 async fn unexpected(State(s): S, method: Method, uri: Uri) -> StatusCode {

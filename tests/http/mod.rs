@@ -8,6 +8,7 @@ mod binary;
 mod buttons;
 mod commands;
 mod hardening;
+mod secrets;
 mod verification;
 mod webhooks;
 

@@ -86,11 +86,23 @@ impl Later {
 
 /// Sends what a deferred reply produces, through the interaction webhook (PATCH or DELETE
 /// `/webhooks/{application_id}/{token}/messages/@original`, POST follow-ups). Failures are
-/// logged: the interaction is over by then.
+/// logged: the interaction is over by then. The interaction token is never logged: `Rest`'s
+/// errors leave the URL out, and should any error still quote it, it is cut out here.
 pub async fn complete(rest: &Rest, interaction_token: &str, later: Later) {
     if let Err(e) = run_later(rest, interaction_token, later).await {
-        tracing::warn!("finishing a deferred interaction: {e:#}");
+        tracing::warn!(
+            "finishing a deferred interaction: {}",
+            without_token(&format!("{e:#}"), interaction_token)
+        );
     }
+}
+
+/// `text` with every occurrence of `token` replaced by `<token>`.
+fn without_token(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        return text.to_string();
+    }
+    text.replace(token, "<token>")
 }
 
 async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()> {
