@@ -39,6 +39,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     stats: RawStats,
+    #[serde(default)]
+    conversation: RawConversation,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +120,12 @@ struct RawStats {
     retention_days: Option<u32>,
     weak_score: Option<f32>,
     db: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConversation {
+    idle_minutes: Option<u64>,
 }
 
 /// Where the index lives.
@@ -238,6 +246,22 @@ pub struct StatsSettings {
     pub db: Option<PathBuf>,
 }
 
+/// The conversation layer's settings (`[conversation]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSettings {
+    /// A conversation idle this long starts over (a `/discuss` thread returns to its article;
+    /// a member's conversation in a channel is forgotten).
+    pub idle_seconds: u64,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        ConversationSettings {
+            idle_seconds: 30 * 60,
+        }
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -249,6 +273,7 @@ pub struct Settings {
     pub discord: DiscordSettings,
     pub http: HttpSettings,
     pub stats: StatsSettings,
+    pub conversation: ConversationSettings,
 }
 
 /// Command-line values that override the file.
@@ -456,6 +481,13 @@ impl Settings {
             weak_score: st.weak_score.unwrap_or(1.3),
             db: (db != "memory").then(|| base.join(db)),
         };
+        let conversation = ConversationSettings {
+            idle_seconds: match raw.conversation.idle_minutes {
+                None => ConversationSettings::default().idle_seconds,
+                Some(m @ 1..=10_080) => m * 60,
+                Some(m) => bail!("conversation.idle_minutes: {m} is outside 1..=10080 (a week)"),
+            },
+        };
         Ok(Settings {
             content: ContentSettings {
                 dir: base.join(c.dir.unwrap_or_else(|| "content".into())),
@@ -475,6 +507,7 @@ impl Settings {
             discord,
             http,
             stats,
+            conversation,
         })
     }
 }
@@ -558,6 +591,23 @@ mod tests {
                 .contains("discord.shards")
         );
         assert!(err("[content]\nmax_file_bytes = \"big\"").contains("max_file_bytes"));
+    }
+
+    #[test]
+    fn conversation_idle_time_in_minutes() {
+        let s = Settings::from_toml("[conversation]\nidle_minutes = 5", Path::new("/b")).unwrap();
+        assert_eq!(s.conversation.idle_seconds, 300);
+        let d = Settings::from_toml("", Path::new("/b")).unwrap();
+        assert_eq!(d.conversation, ConversationSettings::default());
+        assert_eq!(
+            err("[conversation]\nidle_minutes = 0"),
+            "conversation.idle_minutes: 0 is outside 1..=10080 (a week)"
+        );
+        let unknown = err("[conversation]\nidle_seconds = 60");
+        assert!(
+            unknown.contains("conversation") && unknown.contains("idle_seconds"),
+            "{unknown}"
+        );
     }
 
     #[test]

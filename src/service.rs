@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::answer::{Answer, Choice, Command, Engine};
 use crate::config::Settings;
+use crate::conversation;
 use crate::library::{BuildProgress, CheckReport, Library, OpenMode};
 use crate::reload::{ReloadReport, Reloader, WatchGuard};
 use crate::stats::{Stats, StatsReport};
@@ -73,6 +74,61 @@ impl Service {
                 tracing::warn!("cannot record statistics: {e:#}");
             }
             Ok(answer)
+        })
+        .await?
+    }
+
+    /// Answers `message` in the conversation `state` through the conversation layer (on the
+    /// blocking pool), at `now` (seconds since the Unix epoch), and records the command the
+    /// turn ran, if any, in the statistics.
+    pub async fn converse(
+        &self,
+        state: conversation::State,
+        message: String,
+        now: u64,
+        asker: Option<Asker>,
+    ) -> anyhow::Result<(conversation::Turn, conversation::State)> {
+        let engine = self.engine.clone();
+        let stats = self.stats.clone();
+        let settings = self.settings.conversation.clone();
+        tokio::task::spawn_blocking(move || {
+            let lib = engine.library();
+            let (turn, state) =
+                conversation::respond(&lib, engine.settings(), &settings, &state, &message, now)?;
+            if let (Some(command), conversation::Response::Answer(answer)) =
+                (&turn.command, &turn.response)
+            {
+                if let Err(e) = stats.record(command, answer, asker.as_ref()) {
+                    tracing::warn!("cannot record statistics: {e:#}");
+                }
+            }
+            Ok((turn, state))
+        })
+        .await?
+    }
+
+    /// The best passage of section `section` of article `slug`, as a turn of the conversation
+    /// `state` (a section button of a `/discuss` thread), on the blocking pool.
+    pub async fn section(
+        &self,
+        state: conversation::State,
+        slug: String,
+        section: usize,
+        now: u64,
+    ) -> anyhow::Result<(conversation::Turn, conversation::State)> {
+        let engine = self.engine.clone();
+        let settings = self.settings.conversation.clone();
+        tokio::task::spawn_blocking(move || {
+            let lib = engine.library();
+            Ok(conversation::section(
+                &lib,
+                engine.settings(),
+                &settings,
+                &state,
+                &slug,
+                section,
+                now,
+            ))
         })
         .await?
     }

@@ -61,7 +61,10 @@ pub(super) fn act(
     };
     let replies = &m.replies;
     match u.intent {
-        Intent::Unclear => turn.response = Response::Reply(reply(replies.unclear.clone())),
+        // Recognition never yields `Section` (only a button does, through `section`).
+        Intent::Unclear | Intent::Section => {
+            turn.response = Response::Reply(reply(replies.unclear.clone()))
+        }
         Intent::Greeting => turn.response = Response::Reply(reply(replies.greeting.clone())),
         Intent::Thanks => turn.response = Response::Reply(reply(replies.thanks.clone())),
         Intent::Help => turn.response = Response::Reply(reply(replies.help.clone())),
@@ -314,6 +317,67 @@ fn more(m: &Model, lib: &Library, answers: &AnswerSettings, state: &mut State, i
     state.shown.push(pid - range.start);
     answer.results.push(result);
     Answer::Ask(answer)
+}
+
+/// The best passage of section `section` of article `slug` (see [`super::section`]): the
+/// passage holding the section's sentence that best matches its heading, else its first.
+pub(super) fn section(
+    m: &Model,
+    lib: &Library,
+    answers: &AnswerSettings,
+    state: &mut State,
+    slug: &str,
+    section: usize,
+) -> Turn {
+    let mut turn = Turn {
+        intent: Intent::Section,
+        confidence: 1.0,
+        how: How::Button,
+        article: None,
+        command: None,
+        response: Response::Reply(reply(String::new())),
+    };
+    let Some(id) = lib.by_slug(slug) else {
+        turn.response = not_found(lib, slug);
+        return turn;
+    };
+    let a = lib.article(id);
+    let range = lib.passages_of(id);
+    let in_section: Vec<u32> = range
+        .clone()
+        .filter(|&p| lib.passages[p as usize].section as usize == section)
+        .collect();
+    let heading = a.sections.get(section).and_then(|s| s.heading.clone());
+    let (Some(heading), Some(&first)) = (heading, in_section.first()) else {
+        turn.response = Response::Reply(reply(m.replies.no_section.replace("{title}", &a.title)));
+        return turn;
+    };
+    turn.article = Some(a.slug.clone());
+    set_article(state, lib, id);
+    let ranked = rank_article_sentences(lib, &heading, id).unwrap_or_default();
+    let best = ranked
+        .iter()
+        .find(|r| r.score > 0.0 && in_section.contains(&r.passage));
+    let (pid, result) = match best {
+        Some(r) => {
+            let q = Question::new(&heading, |_| 1.0);
+            (r.passage, sentence_result(lib, answers, &q, r))
+        }
+        None => (first, passage_result(lib, answers, first)),
+    };
+    if !state.shown.contains(&(pid - range.start)) {
+        state.shown.push(pid - range.start);
+    }
+    state.topic = Some(heading.clone());
+    turn.response = Response::Answer(Answer::Ask(AskAnswer {
+        question: heading,
+        article: Some(a.slug.clone()),
+        results: vec![result],
+        takeaways: None,
+        suggestions: Vec::new(),
+        note: None,
+    }));
+    turn
 }
 
 /// A result quoting the sentences around a ranked one.

@@ -54,6 +54,8 @@ pub enum Intent {
     Help,
     /// No words at all.
     Unclear,
+    /// A section button of a `/discuss` thread: the section's best passage.
+    Section,
 }
 
 const INTENT_NAMES: &[(Intent, &str)] = &[
@@ -77,6 +79,7 @@ const INTENT_NAMES: &[(Intent, &str)] = &[
     (Intent::Thanks, "thanks"),
     (Intent::Help, "help"),
     (Intent::Unclear, "unclear"),
+    (Intent::Section, "section"),
 ];
 
 impl Intent {
@@ -127,20 +130,8 @@ impl<'de> Deserialize<'de> for Intent {
     }
 }
 
-/// The conversation layer's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// A conversation idle this long starts over (a `/discuss` thread returns to its article).
-    pub idle_seconds: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            idle_seconds: 30 * 60,
-        }
-    }
-}
+/// The conversation layer's settings (`[conversation]` in the config file).
+pub use crate::config::ConversationSettings as Settings;
 
 /// What a conversation remembers between messages. Plain data (serde), so a front end can
 /// keep it wherever it keeps conversations (memory, or a database for `/discuss` threads).
@@ -391,6 +382,46 @@ pub fn respond(
         state.last_intent = Some(turn.intent);
     }
     Ok((turn, state))
+}
+
+/// The best passage of section `section` (an index into the article's sections, as
+/// [`sections`] lists them) of article `slug`, as a turn of the conversation `state`: the
+/// article becomes the current one, the passage is shown, and the section's heading is the
+/// topic "tell me more" continues with. An article or section that no longer exists (a reload
+/// since the button was made) gets a short reply.
+pub fn section(
+    lib: &Library,
+    answers: &AnswerSettings,
+    settings: &Settings,
+    state: &State,
+    slug: &str,
+    section: usize,
+    now: u64,
+) -> (Turn, State) {
+    let mut state = state.at(settings, now);
+    let turn = act::section(model::model(), lib, answers, &mut state, slug, section);
+    state.last_seen = now;
+    (turn, state)
+}
+
+/// The sections of article `slug` a reader can jump to: (index among the article's sections,
+/// heading), in reading order; the headed sections that hold text, without the takeaway
+/// sections (a `/discuss` thread shows those already).
+pub fn sections(lib: &Library, slug: &str) -> Vec<(usize, String)> {
+    let Some(id) = lib.by_slug(slug) else {
+        return Vec::new();
+    };
+    let with_text: std::collections::HashSet<u32> = lib
+        .passages_of(id)
+        .map(|p| lib.passages[p as usize].section)
+        .collect();
+    lib.article(id)
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !s.takeaway && with_text.contains(&(*i as u32)))
+        .filter_map(|(i, s)| Some((i, s.heading.clone()?)))
+        .collect()
 }
 
 /// What `message` asks for, how surely and how that was found, without running anything:

@@ -71,6 +71,7 @@ pub struct Replies {
     pub no_date: String,
     pub no_tags: String,
     pub no_link: String,
+    pub no_section: String,
 }
 
 /// A slot of a pattern, filled by an entity parser.

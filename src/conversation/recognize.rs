@@ -31,6 +31,8 @@ pub enum How {
     Pattern(String),
     /// Nothing matched: a question about content.
     Fallback,
+    /// Nothing to recognise: a button said what it wants (a section of a `/discuss` thread).
+    Button,
 }
 
 impl std::fmt::Display for How {
@@ -40,6 +42,7 @@ impl std::fmt::Display for How {
             How::Lookup => write!(f, "phrase"),
             How::Pattern(p) => write!(f, "pattern \"{p}\""),
             How::Fallback => write!(f, "question (no phrase or pattern matched)"),
+            How::Button => write!(f, "button"),
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct Conversations {
     settings: Settings,
     states: Mutex<HashMap<String, State>>,
     /// Where the states of [`Conversations::lasting`] keys are written, if anywhere.
-    file: Option<PathBuf>,
+    file: Mutex<Option<PathBuf>>,
 }
 
 impl Conversations {
@@ -26,27 +26,37 @@ impl Conversations {
         Conversations {
             settings,
             states: Mutex::new(HashMap::new()),
-            file: None,
+            file: Mutex::new(None),
         }
     }
 
     /// Conversations whose lasting ones are kept in `path` (read now; a missing or unreadable
     /// file is an empty start, logged).
     pub fn kept_in(settings: Settings, path: PathBuf) -> Conversations {
-        let mut states = HashMap::new();
+        let kept = Conversations::new(settings);
+        kept.keep_in(path);
+        kept
+    }
+
+    /// Keeps the lasting conversations in `path` from now on, after loading the ones it holds
+    /// (a missing or unreadable file adds none, logged; conversations already in memory win).
+    pub fn keep_in(&self, path: PathBuf) {
         match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<HashMap<String, State>>(&bytes) {
-                Ok(saved) => states = saved,
+                Ok(saved) => {
+                    let mut states = self.states.lock().unwrap();
+                    for (key, state) in saved {
+                        if Conversations::lasting(&key) {
+                            states.entry(key).or_insert(state);
+                        }
+                    }
+                }
                 Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
         }
-        Conversations {
-            settings,
-            states: Mutex::new(states),
-            file: Some(path),
-        }
+        *self.file.lock().unwrap() = Some(path);
     }
 
     pub fn settings(&self) -> &Settings {
@@ -65,6 +75,9 @@ impl Conversations {
 
     /// Keeps `state` under `key`, as of `now` (seconds since the Unix epoch).
     pub fn put(&self, key: &str, state: State, now: u64) {
+        // Held across the snapshot and the write when the key is lasting: two writers at once
+        // would share the temporary file, and an older snapshot could land after a newer one.
+        let file = Conversations::lasting(key).then(|| self.file.lock().unwrap());
         let lasting = {
             let mut states = self.states.lock().unwrap();
             states.insert(key.to_string(), state);
@@ -89,7 +102,7 @@ impl Conversations {
                     .collect::<HashMap<String, State>>()
             })
         };
-        if let (Some(lasting), Some(path)) = (lasting, &self.file) {
+        if let (Some(lasting), Some(Some(path))) = (lasting, file.as_deref()) {
             if let Err(e) = write_atomically(path, &lasting) {
                 tracing::warn!("cannot keep conversations in {}: {e}", path.display());
             }

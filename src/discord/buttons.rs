@@ -14,6 +14,11 @@
 //!
 //! Anything else, or a carried id whose parts do not add up, parses to `None`; the caller
 //! answers with an ephemeral message. Parsing never panics (a unit test feeds it garbage).
+//!
+//! The section buttons of a `/discuss` thread have their own form, read by [`parse_section`]:
+//! `abs:<s|m>:<section>:<slug>` (*s* shows section number `section`, *m* offers the sections
+//! from that number on), the slug left out when it would not fit (the thread's article is
+//! meant then).
 
 use crate::answer::{Command, Scope};
 
@@ -122,6 +127,67 @@ pub fn delete(asker: u64) -> String {
 /// The stored custom id: the state is in memory under `id`.
 pub fn stored(action: Action, id: u64, asker: u64) -> String {
     format!("{STORED}:{}:{id}:{asker}", action.stored_name())
+}
+
+/// Prefix of the section buttons of a `/discuss` thread.
+const SECTION: &str = "abs";
+
+/// A section button of a `/discuss` thread, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionButton {
+    /// Show this section (an index into the article's sections).
+    Show {
+        section: usize,
+        slug: Option<String>,
+    },
+    /// Offer the sections from this index on (more than one message's buttons hold).
+    More { from: usize, slug: Option<String> },
+}
+
+impl SectionButton {
+    /// The button's custom id: with the slug when it fits in [`CUSTOM_ID_MAX`], else without.
+    pub fn custom_id(&self) -> String {
+        let (code, n, slug) = match self {
+            SectionButton::Show { section, slug } => ("s", section, slug),
+            SectionButton::More { from, slug } => ("m", from, slug),
+        };
+        let bare = format!("{SECTION}:{code}:{n}");
+        match slug {
+            Some(slug) if bare.chars().count() + 1 + slug.chars().count() <= CUSTOM_ID_MAX => {
+                format!("{bare}:{slug}")
+            }
+            _ => bare,
+        }
+    }
+
+    /// The article the button names, if it names one.
+    pub fn slug(&self) -> Option<&str> {
+        match self {
+            SectionButton::Show { slug, .. } | SectionButton::More { slug, .. } => slug.as_deref(),
+        }
+    }
+}
+
+/// Reads a section button's custom id; `None` when it is not one.
+pub fn parse_section(custom_id: &str) -> Option<SectionButton> {
+    if custom_id.chars().count() > CUSTOM_ID_MAX {
+        return None;
+    }
+    let mut it = custom_id.splitn(4, ':');
+    if it.next()? != SECTION {
+        return None;
+    }
+    let code = it.next()?;
+    let n = usize::try_from(number(it.next()?)?).ok()?;
+    let slug = match it.next() {
+        Some("") => return None,
+        other => other.map(str::to_string),
+    };
+    match code {
+        "s" => Some(SectionButton::Show { section: n, slug }),
+        "m" => Some(SectionButton::More { from: n, slug }),
+        _ => None,
+    }
 }
 
 /// Reads a custom id; `None` when it is not one of ours or does not add up.
@@ -357,6 +423,51 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn section_ids_read_back_and_stay_within_the_limit() {
+        for button in [
+            SectionButton::Show {
+                section: 3,
+                slug: Some("sleep-science".into()),
+            },
+            SectionButton::More {
+                from: 24,
+                slug: Some("a:b".into()),
+            },
+            SectionButton::Show {
+                section: 0,
+                slug: None,
+            },
+        ] {
+            assert_eq!(parse_section(&button.custom_id()), Some(button));
+        }
+        // A slug too long to fit is left out: the thread's article is meant.
+        let long = SectionButton::Show {
+            section: 7,
+            slug: Some("x".repeat(98)),
+        };
+        assert_eq!(long.custom_id(), "abs:s:7");
+        assert_eq!(
+            parse_section(&long.custom_id()),
+            Some(SectionButton::Show {
+                section: 7,
+                slug: None
+            })
+        );
+        for bad in [
+            "abs",
+            "abs:s",
+            "abs:s:",
+            "abs:x:1",
+            "abs:s:01:a",
+            "abs:s:1:",
+            "ab2:s:1",
+        ] {
+            assert_eq!(parse_section(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse("abs:s:1:sleep"), None, "not a paging button");
     }
 
     #[test]

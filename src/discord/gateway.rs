@@ -1,5 +1,6 @@
 //! The gateway bot (`articlebot serve`): a serenity client whose event handler hands
-//! interactions to the shared interaction layer, answers @mentions and replies, registers the
+//! interactions to the shared interaction layer and messages (@mentions, replies, `/discuss`
+//! threads, direct messages) to the bot's conversations as a [`Heard`], registers the
 //! slash commands, runs the shards the config asks for, and shuts down gracefully when the
 //! caller's shutdown future resolves (the process, its signals and its runtime belong to
 //! `cli`).
@@ -18,7 +19,7 @@ use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMess
 use tokio::sync::Notify;
 
 use super::commands;
-use super::interactions::{self, Bot, Reply};
+use super::interactions::{self, Bot, Heard, Reply, ReplyTo};
 use super::render::no_pings;
 use super::rest::Rest;
 use crate::config::Shards;
@@ -149,39 +150,32 @@ impl EventHandler for Handler {
             return;
         }
         let me = self.me.load(Ordering::SeqCst);
-        if me == 0 {
+        if me == 0 || !self.accepting.load(Ordering::SeqCst) {
             return;
         }
-        let mentioned = msg.mentions.iter().any(|u| u.id.get() == me);
-        let replied = msg
-            .referenced_message
-            .as_ref()
-            .is_some_and(|r| r.author.id.get() == me);
-        // A direct message is a question too.
-        let direct = msg.guild_id.is_none();
-        if !mentioned && !replied && !direct {
-            return;
-        }
-        if !self.accepting.load(Ordering::SeqCst) {
-            return;
-        }
+        let heard = Heard {
+            channel: msg.channel_id.get(),
+            user: msg.author.id.get(),
+            text: strip_mentions(&msg.content, me),
+            mentions_me: msg.mentions.iter().any(|u| u.id.get() == me),
+            mentions_others: msg.mentions.iter().any(|u| u.id.get() != me),
+            reply_to: msg.referenced_message.as_ref().map(|r| {
+                if r.author.id.get() == me {
+                    ReplyTo::Me(r.id.get())
+                } else {
+                    ReplyTo::Someone
+                }
+            }),
+            guild: msg.guild_id.map(|g| g.get()),
+        };
         let _guard = self.in_flight.enter();
-        let question = strip_mentions(&msg.content, me);
-        let Some(reply) = self
-            .bot
-            .answer_message(
-                msg.author.id.get(),
-                msg.guild_id.map(|g| g.get()),
-                msg.channel_id.get(),
-                &question,
-            )
-            .await
-        else {
+        let Some((reply, key)) = self.bot.answer_message(&heard).await else {
             return;
         };
         let reply = reply.reference_message(&msg);
-        if let Err(e) = msg.channel_id.send_message(&ctx.http, reply).await {
-            tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id);
+        match msg.channel_id.send_message(&ctx.http, reply).await {
+            Ok(sent) => self.bot.answered(sent.id.get(), &key),
+            Err(e) => tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id),
         }
     }
 }
@@ -254,6 +248,7 @@ pub async fn run(
             tracing::warn!("cannot create {}: {e}", dir.display());
         }
         bot.keep_threads_in(dir.join("discord-threads.json"));
+        bot.keep_conversations_in(dir.join("discord-conversations.json"));
     }
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {

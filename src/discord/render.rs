@@ -14,6 +14,7 @@ use crate::answer::{
     Answer, ArticleCard, ArticleRef, AskAnswer, Highlight, NotFound, RelatedAnswer, SearchAnswer,
     SummaryAnswer, SummarySource, TakeawayItem, TakeawaysAnswer,
 };
+use crate::conversation::{Intent, Response, Turn};
 use crate::render::{mark, Style};
 
 /// Discord's limits, in characters.
@@ -643,6 +644,84 @@ pub fn discussion(summary: &SummaryAnswer, t: Option<&TakeawaysAnswer>) -> Rende
         cards.push(takeaways(t));
     }
     Rendered::new(cards)
+}
+
+/// A conversation turn: the command layer's answers as [`answer`] renders them, the answers
+/// made by the conversation layer (facts, lists, short replies) as one card.
+pub fn turn(turn: &Turn) -> Rendered {
+    let muted = |description: String| Card {
+        description,
+        color: MUTED,
+        ..Card::default()
+    };
+    match &turn.response {
+        Response::Answer(Answer::Ask(a))
+            if matches!(turn.intent, Intent::More | Intent::Section) =>
+        {
+            if a.results.is_empty() {
+                return Rendered::one(muted(inert(a.note.as_deref().unwrap_or_default())));
+            }
+            let mut r = ask(a);
+            if let Some(c) = r.cards.first_mut() {
+                c.footer = Some("Say \u{201c}tell me more\u{201d} for the next passage.".into());
+            }
+            r
+        }
+        Response::Answer(a) => answer(a),
+        Response::Facts(f) => {
+            let description = match (&f.url, f.fact) {
+                (Some(u), "link") => link(&f.title, Some(u)),
+                _ => inert(&f.text),
+            };
+            Rendered::one(Card {
+                title: cut_plain(&defuse(&f.title), limits::TITLE),
+                url: f.url.clone(),
+                description,
+                color: ACCENT,
+                ..Card::default()
+            })
+        }
+        Response::List(l) => {
+            let heading = l.plain().lines().next().unwrap_or_default().to_string();
+            if l.items.is_empty() {
+                return Rendered::one(muted(inert(&heading)));
+            }
+            let mut description = String::new();
+            for (i, it) in l.items.iter().enumerate() {
+                let mut line = format!("**{}.** {}", i + 1, link(&it.title, it.url.as_deref()));
+                let about: Vec<String> = it
+                    .date
+                    .iter()
+                    .cloned()
+                    .chain((!it.authors.is_empty()).then(|| it.authors.join(", ")))
+                    .collect();
+                if !about.is_empty() {
+                    let _ = write!(line, " ({})", inert(&about.join(", ")));
+                }
+                line.push('\n');
+                if chars(&description) + chars(&line) > limits::DESCRIPTION {
+                    break;
+                }
+                description.push_str(&line);
+            }
+            Rendered::one(Card {
+                title: cut_plain(&defuse(&heading), limits::TITLE),
+                description: description.trim_end().to_string(),
+                footer: (l.total > l.items.len())
+                    .then(|| format!("The first {} of {}", l.items.len(), l.total)),
+                color: ACCENT,
+                ..Card::default()
+            })
+        }
+        Response::Reply(r) => {
+            let mut text = inert(&r.text);
+            if !r.suggestions.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(&refs(&r.suggestions, 1000));
+            }
+            Rendered::one(muted(text))
+        }
+    }
 }
 
 /// A short plain notice (errors, refusals, cooldowns, reports) within the content limit.

@@ -7,6 +7,7 @@ mod buttons;
 mod checks;
 mod commands;
 mod connection;
+mod conversation;
 mod messages;
 
 use std::time::Duration;

@@ -1,23 +1,21 @@
 //! The bot's shared state: the service, the Discord settings, per-user cooldowns, the
-//! moderator check, button state and `/discuss` threads; and the answer to a message that
-//! mentions the bot (gateway only).
+//! moderator check, button state, `/discuss` threads and the conversations (answered in
+//! `talk`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serenity::builder::CreateMessage;
 use serenity::model::guild::Member;
 use serenity::model::Permissions;
 
-use super::super::render::{self, no_pings};
 use super::keep::Memory;
-use super::notices::{cooldown_text, FAILED};
+use super::talk::Chains;
 use super::threads::Threads;
-use crate::answer::{Command, Scope};
 use crate::config::DiscordSettings;
-use crate::service::{Asker, Service};
+use crate::conversation::Conversations;
+use crate::service::Service;
 
 /// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
 /// response still has to travel.
@@ -34,6 +32,10 @@ pub struct Bot {
     pub(super) memory: Memory,
     /// Threads opened by `/discuss`.
     threads: Threads,
+    /// The conversations of mentions, reply chains and `/discuss` threads (see `talk`).
+    pub(super) conversations: Conversations,
+    /// The bot's own messages → the conversation each continues (reply chains).
+    pub(super) chains: Chains,
 }
 
 impl std::fmt::Debug for Bot {
@@ -53,12 +55,14 @@ impl Bot {
         let settings = service.settings().discord.clone();
         let memory = Memory::new(settings.button_timeout);
         Arc::new(Bot {
+            conversations: Conversations::new(service.settings().conversation.clone()),
             service,
             settings,
             defer_after,
             cooldowns: Mutex::new(HashMap::new()),
             memory,
             threads: Threads::default(),
+            chains: Chains::default(),
         })
     }
 
@@ -118,59 +122,11 @@ impl Bot {
     pub fn remember_thread(&self, channel: u64, slug: String) {
         self.threads.remember(channel, slug);
     }
-
-    /// Answers a message that mentions the bot, replies to it or is sent to it directly
-    /// (gateway only), from `user` in `guild` (`None`: a direct message). Threads opened by
-    /// `/discuss` answer from their article first. `None`: nothing to send.
-    pub async fn answer_message(
-        self: &Arc<Self>,
-        user: u64,
-        guild: Option<u64>,
-        channel: u64,
-        question: &str,
-    ) -> Option<CreateMessage> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Some(
-                CreateMessage::new()
-                    .content("Ask me a question after the mention (or use `/ask`).")
-                    .allowed_mentions(no_pings()),
-            );
-        }
-        if let Err(wait) = self.cooldown(user) {
-            return Some(
-                CreateMessage::new()
-                    .content(cooldown_text(wait))
-                    .allowed_mentions(no_pings()),
-            );
-        }
-        let scope = match self.thread_article(channel) {
-            Some(slug) => Scope::PreferArticle(slug),
-            None => Scope::Collection,
-        };
-        let command = Command::Ask {
-            question: question.to_string(),
-            scope,
-        };
-        let msg = CreateMessage::new().allowed_mentions(no_pings());
-        Some(
-            match self
-                .service
-                .execute(command, Some(Asker::user(user.to_string()).in_guild(guild)))
-                .await
-            {
-                Ok(answer) => msg.embeds(render::answer(&answer).embeds()),
-                Err(e) => {
-                    tracing::error!("answering a mention: {e:#}");
-                    msg.content(FAILED)
-                }
-            },
-        )
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::notices::cooldown_text;
     use super::*;
 
     fn bot(moderator_roles: Vec<u64>) -> Arc<Bot> {

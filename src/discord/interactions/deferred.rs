@@ -48,8 +48,8 @@ enum Job {
     Edit(Pending<EditInteractionResponse>),
     /// Delete `@original` (the message a button was on).
     Delete,
-    /// `/discuss`: edit `@original` with the article, open a thread on it, post the summary
-    /// and the takeaways there.
+    /// `/discuss`: edit `@original` with the article, open a thread on it, post the summary,
+    /// the takeaways and the section buttons there.
     Discuss(Arc<Bot>, Pending<Discussion>),
 }
 
@@ -60,6 +60,8 @@ pub(super) enum Discussion {
         title: String,
         opening: Rendered,
         posts: Rendered,
+        /// The section buttons under the posts.
+        sections: Vec<CreateActionRow>,
     },
     /// Nothing to discuss (no such article, or an error): just this answer.
     Answer(EditInteractionResponse),
@@ -122,6 +124,7 @@ async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()>
                 title,
                 opening,
                 posts,
+                sections,
             } => {
                 let edit = EditInteractionResponse::new()
                     .embeds(opening.embeds())
@@ -144,9 +147,10 @@ async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()>
                         return Err(anyhow::anyhow!("cannot open a /discuss thread: {e}"));
                     }
                 };
-                bot.remember_thread(thread.id.get(), slug);
+                bot.open_discussion(thread.id.get(), slug);
                 let post = CreateMessage::new()
                     .embeds(posts.embeds())
+                    .components(sections)
                     .allowed_mentions(no_pings());
                 http.send_message(thread.id, &post).await?;
             }

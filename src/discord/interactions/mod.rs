@@ -11,8 +11,9 @@
 //! webhook routes name it.
 //!
 //! One job per module:
-//! - `bot`: the bot's shared state (service, settings, cooldowns, moderators) and answers to
-//!   messages that mention the bot;
+//! - `bot`: the bot's shared state (service, settings, cooldowns, moderators, conversations);
+//! - `talk`: conversations (messages to the bot, the `question` of `/ask`, `/discuss` threads
+//!   and their section buttons) through the conversation layer, and their keys;
 //! - `threads`: the threads `/discuss` opened and the article each is about;
 //! - `keep`: where a message's button state lives (its custom ids, or memory) and the button
 //!   row that carries it;
@@ -31,6 +32,7 @@ mod moderation;
 mod notices;
 mod press;
 mod slash;
+mod talk;
 mod threads;
 
 use std::sync::Arc;
@@ -40,6 +42,7 @@ use serenity::model::application::Interaction;
 
 pub use bot::{Bot, DEFER_AFTER};
 pub use deferred::{complete, Later, Reply};
+pub use talk::{Heard, ReplyTo};
 
 /// Everything that is not transport: checks, cooldowns, running the command, rendering.
 pub async fn handle(bot: &Arc<Bot>, interaction: Interaction) -> Reply {
@@ -47,7 +50,10 @@ pub async fn handle(bot: &Arc<Bot>, interaction: Interaction) -> Reply {
         Interaction::Ping(_) => Reply::Now(CreateInteractionResponse::Pong),
         Interaction::Autocomplete(ci) => Reply::Now(slash::autocomplete(bot, &ci)),
         Interaction::Command(ci) => slash::command(bot, &ci).await,
-        Interaction::Component(ci) => press::component(bot, &ci).await,
+        Interaction::Component(ci) => match super::buttons::parse_section(&ci.data.custom_id) {
+            Some(button) => talk::press_section(bot, &ci, button).await,
+            None => press::component(bot, &ci).await,
+        },
         _ => notices::ephemeral("This kind of interaction is not supported."),
     }
 }

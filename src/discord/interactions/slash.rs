@@ -17,7 +17,7 @@ use super::deferred::{within_window, Discussion, Later, Made, Pending, Reply};
 use super::keep::{buttons, paging};
 use super::moderation;
 use super::notices::{cooldown_text, ephemeral, failed_message, FAILED};
-use super::Bot;
+use super::{talk, Bot};
 use crate::answer::{Answer, Command, Scope};
 use crate::service::Asker;
 
@@ -72,13 +72,15 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
         commands::ASK => {
             let question = take("question");
             let article = take("article");
+            if article.trim().is_empty() {
+                // A question alone is a turn of the member's conversation in the channel.
+                let channel = ci.channel_id.get();
+                let ephemeral = bot.settings.ephemeral;
+                return talk::ask(bot, user, asker(ci), channel, question, ephemeral).await;
+            }
             Command::Ask {
                 question,
-                scope: if article.trim().is_empty() {
-                    Scope::Collection
-                } else {
-                    Scope::Article(article)
-                },
+                scope: Scope::Article(article),
             }
         }
         commands::SEARCH => {
@@ -181,13 +183,19 @@ fn discuss(bot: &Arc<Bot>, asker: Asker, article: String) -> Reply {
                 &render::defuse(&format!("Discussion: {}", summary.title)),
                 render::limits::TITLE,
             );
-            c.footer = Some("Ask in the thread: mention me or reply to me.".into());
+            c.footer = Some("Ask in the thread: I answer every message there.".into());
+        }
+        let sections = crate::conversation::sections(&service.engine().library(), &summary.slug);
+        let mut posts = render::discussion(&summary, takeaways.as_ref());
+        if let Some(c) = posts.cards.last_mut().filter(|_| !sections.is_empty()) {
+            c.footer = Some("Ask me anything here, or pick a section below.".into());
         }
         Discussion::Open {
             slug: summary.slug.clone(),
             title: summary.title.clone(),
             opening,
-            posts: render::discussion(&summary, takeaways.as_ref()),
+            posts,
+            sections: talk::section_rows(&summary.slug, &sections, 0),
         }
     });
     Reply::Deferred {

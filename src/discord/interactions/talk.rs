@@ -1,0 +1,361 @@
+//! Conversations on Discord: which messages are for the bot, which conversation each one
+//! continues (its key), the turn through the conversation layer
+//! ([`crate::conversation::respond`], via the service) and what is kept between messages.
+//! @mentions, replies to the bot and messages in `/discuss` threads come from the gateway as a
+//! [`Heard`]; the `question` of `/ask`, the `/discuss` thread and its section buttons come
+//! through the interaction layer, on the gateway and over HTTP alike.
+//!
+//! Conversation keys:
+//! - `thread:<id>`: a `/discuss` thread. Every message there is for the bot unless it is
+//!   addressed to someone else (it mentions others and not the bot, or replies to someone
+//!   else). Kept across restarts (`discord-conversations.json` in the state folder).
+//! - `member:<channel>:<user>`: a member's mentions, direct messages and `/ask` questions in
+//!   one channel; it starts over after `conversation.idle_minutes`.
+//! - A reply to one of the bot's messages continues the conversation that message belongs to
+//!   (the key is remembered per message sent); a reply to a message the bot no longer knows
+//!   continues the replier's own `member:` conversation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serenity::builder::{
+    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateMessage,
+};
+use serenity::model::application::{ButtonStyle, ComponentInteraction};
+
+use super::super::buttons::SectionButton;
+use super::super::render::{self, no_pings};
+use super::deferred::{within_window, Made, Reply};
+use super::keep::{buttons, paging, Keep, Stored};
+use super::notices::{cooldown_text, ephemeral, failed_message, FAILED};
+use super::Bot;
+use crate::answer::{Command, Scope};
+use crate::conversation::{self, Intent, Response, State};
+use crate::service::Asker;
+
+/// Bot messages whose conversation is remembered at most (the oldest are forgotten first).
+const CHAINS_KEPT: usize = 50_000;
+/// Buttons one message may hold (5 rows of 5).
+const BUTTONS_MAX: usize = 25;
+/// Discord's limit on a button label, in characters.
+const LABEL_MAX: usize = 80;
+
+/// A message someone sent where the bot can read it, as the gateway saw it.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    pub channel: u64,
+    pub user: u64,
+    /// The text, without the bot's own mention.
+    pub text: String,
+    pub mentions_me: bool,
+    /// It mentions someone other than the bot.
+    pub mentions_others: bool,
+    pub reply_to: Option<ReplyTo>,
+    /// The guild it was sent in; `None`: a direct message.
+    pub guild: Option<u64>,
+}
+
+/// Whose message a message replies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// The bot's message with this id.
+    Me(u64),
+    Someone,
+}
+
+/// The bot's own messages and the conversation each belongs to.
+#[derive(Default)]
+pub(super) struct Chains(Mutex<HashMap<u64, String>>);
+
+impl Chains {
+    fn get(&self, message: u64) -> Option<String> {
+        self.0.lock().unwrap().get(&message).cloned()
+    }
+
+    fn put(&self, message: u64, key: &str) {
+        let mut map = self.0.lock().unwrap();
+        map.insert(message, key.to_string());
+        if map.len() > CHAINS_KEPT {
+            // Snowflakes grow with time: the smallest ids are the oldest messages.
+            let mut ids: Vec<u64> = map.keys().copied().collect();
+            ids.sort_unstable();
+            for id in &ids[..map.len() - CHAINS_KEPT] {
+                map.remove(id);
+            }
+        }
+    }
+}
+
+fn thread_key(channel: u64) -> String {
+    format!("thread:{channel}")
+}
+
+fn member_key(channel: u64, user: u64) -> String {
+    format!("member:{channel}:{user}")
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Bot {
+    /// The conversation `heard` continues, or `None` when the message is not for the bot.
+    pub fn conversation_key(&self, heard: &Heard) -> Option<String> {
+        if self.thread_article(heard.channel).is_some() {
+            let elsewhere = matches!(heard.reply_to, Some(ReplyTo::Someone))
+                || (heard.mentions_others && !heard.mentions_me);
+            return (!elsewhere).then(|| thread_key(heard.channel));
+        }
+        match heard.reply_to {
+            Some(ReplyTo::Me(message)) => Some(
+                self.chains
+                    .get(message)
+                    .unwrap_or_else(|| member_key(heard.channel, heard.user)),
+            ),
+            _ if heard.mentions_me || heard.guild.is_none() => {
+                Some(member_key(heard.channel, heard.user))
+            }
+            _ => None,
+        }
+    }
+
+    /// Answers a message that is for the bot (see [`Bot::conversation_key`]): the message to
+    /// send and the conversation it continues (give both to [`Bot::answered`] once sent).
+    /// `None`: the message is not for the bot.
+    pub async fn answer_message(
+        self: &Arc<Self>,
+        heard: &Heard,
+    ) -> Option<(CreateMessage, String)> {
+        let key = self.conversation_key(heard)?;
+        let msg = CreateMessage::new().allowed_mentions(no_pings());
+        if let Err(wait) = self.cooldown(heard.user) {
+            return Some((msg.content(cooldown_text(wait)), key));
+        }
+        let asker = Asker::user(heard.user.to_string()).in_guild(heard.guild);
+        let msg = match self.converse(&key, heard.text.clone(), asker).await {
+            Ok(turn) => msg.embeds(render::turn(&turn).embeds()),
+            Err(e) => {
+                tracing::error!("answering a message: {e:#}");
+                msg.content(FAILED)
+            }
+        };
+        Some((msg, key))
+    }
+
+    /// Remembers that the bot's message `message` belongs to conversation `key`, so that a
+    /// reply to it continues that conversation.
+    pub fn answered(&self, message: u64, key: &str) {
+        self.chains.put(message, key);
+    }
+
+    /// Keeps the `/discuss` threads' conversations in `path` (JSON), so that a restarted bot
+    /// goes on where each thread was. Loads what the file already holds.
+    pub fn keep_conversations_in(&self, path: PathBuf) {
+        self.conversations.keep_in(path);
+    }
+
+    /// A `/discuss` thread was opened on `slug`: remember it and start its conversation.
+    pub(super) fn open_discussion(&self, thread: u64, slug: String) {
+        let state = State::discussing(&slug);
+        self.remember_thread(thread, slug);
+        self.conversations.put(&thread_key(thread), state, now());
+    }
+
+    /// The conversation under `key` as it stands (a thread's starts on its article).
+    fn state(&self, key: &str) -> State {
+        if let Some(state) = self.conversations.get(key) {
+            return state;
+        }
+        key.strip_prefix("thread:")
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| self.thread_article(id))
+            .map(|slug| State::discussing(&slug))
+            .unwrap_or_default()
+    }
+
+    /// One turn of conversation `key`: `text` answered, the new state kept.
+    async fn converse(
+        &self,
+        key: &str,
+        text: String,
+        asker: Asker,
+    ) -> anyhow::Result<conversation::Turn> {
+        let at = now();
+        let (turn, state) = self
+            .service
+            .converse(self.state(key), text, at, Some(asker))
+            .await?;
+        self.conversations.put(key, state, at);
+        Ok(turn)
+    }
+}
+
+/// `/ask` with a question and no article: a turn of the member's conversation in the channel,
+/// rendered with the same buttons as any answer.
+pub(super) async fn ask(
+    bot: &Arc<Bot>,
+    user: u64,
+    asker: Asker,
+    channel: u64,
+    question: String,
+    ephemeral: bool,
+) -> Reply {
+    let work = {
+        let bot = bot.clone();
+        async move {
+            let turn = bot
+                .converse(&member_key(channel, user), question.clone(), asker)
+                .await
+                .map_err(|e| tracing::error!("answering /ask: {e:#}"))
+                .ok()?;
+            let rendered = render::turn(&turn);
+            let keep = match (&turn.command, &turn.response) {
+                (Some(command), Response::Answer(answer)) if turn.intent != Intent::More => {
+                    bot.memory.keep(command.clone(), user, &rendered, answer)
+                }
+                // Made by the conversation layer, not by a command that could run again: the
+                // buttons keep what was rendered (a post shows it as it is).
+                _ => Keep::Stored(bot.memory.store(Stored {
+                    command: Command::Ask {
+                        question,
+                        scope: Scope::Collection,
+                    },
+                    asker: user,
+                    created: Instant::now(),
+                    rendered: rendered.clone(),
+                    paging: None,
+                })),
+            };
+            let paging = match &turn.response {
+                Response::Answer(answer) => paging(answer),
+                _ => None,
+            };
+            let buttons = buttons(&keep, user, paging, !ephemeral);
+            Some((rendered, buttons))
+        }
+    };
+    let now = |made: Made| match made {
+        Some((rendered, buttons)) => CreateInteractionResponse::Message(
+            rendered.message().components(buttons).ephemeral(ephemeral),
+        ),
+        None => failed_message(),
+    };
+    let ack = CreateInteractionResponse::Defer(
+        CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+    );
+    within_window(bot, work, now, ack).await
+}
+
+/// The section buttons under a `/discuss` thread's opening post: one per section from
+/// position `from` of `sections` (as [`conversation::sections`] lists them), at most 25; when
+/// more are left, the last button offers them.
+pub(super) fn section_rows(
+    slug: &str,
+    sections: &[(usize, String)],
+    from: usize,
+) -> Vec<CreateActionRow> {
+    let rest = sections.get(from..).unwrap_or_default();
+    let shown = if rest.len() > BUTTONS_MAX {
+        BUTTONS_MAX - 1
+    } else {
+        rest.len()
+    };
+    let slug = Some(slug.to_string());
+    let mut all: Vec<CreateButton> = rest[..shown]
+        .iter()
+        .map(|(section, heading)| {
+            let id = SectionButton::Show {
+                section: *section,
+                slug: slug.clone(),
+            };
+            CreateButton::new(id.custom_id())
+                .label(render::cut_plain(heading, LABEL_MAX))
+                .style(ButtonStyle::Secondary)
+        })
+        .collect();
+    if shown < rest.len() {
+        let id = SectionButton::More {
+            from: from + shown,
+            slug,
+        };
+        all.push(
+            CreateButton::new(id.custom_id())
+                .label(format!("More sections ({})", rest.len() - shown))
+                .style(ButtonStyle::Primary),
+        );
+    }
+    all.chunks(5)
+        .map(|row| CreateActionRow::Buttons(row.to_vec()))
+        .collect()
+}
+
+/// A section button of a `/discuss` thread: the section's best passage, posted in the thread
+/// as a turn of its conversation; or, for *More sections*, the next sections' buttons (only to
+/// the member who asked).
+pub(super) async fn press_section(
+    bot: &Arc<Bot>,
+    ci: &ComponentInteraction,
+    button: SectionButton,
+) -> Reply {
+    let channel = ci.channel_id.get();
+    let key = thread_key(channel);
+    let slug = button
+        .slug()
+        .map(str::to_string)
+        .or_else(|| bot.state(&key).home);
+    let Some(slug) = slug else {
+        return ephemeral("I no longer know which article this thread discusses. Start a new one with `/discuss`.");
+    };
+    match button {
+        SectionButton::More { from, .. } => {
+            let lib = bot.service.engine().library();
+            let sections = conversation::sections(&lib, &slug);
+            let rows = section_rows(&slug, &sections, from);
+            if rows.is_empty() {
+                return ephemeral("No more sections.");
+            }
+            Reply::Now(CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content("More sections:")
+                    .components(rows)
+                    .ephemeral(true)
+                    .allowed_mentions(no_pings()),
+            ))
+        }
+        SectionButton::Show { section, .. } => {
+            if let Err(wait) = bot.cooldown(ci.user.id.get()) {
+                return ephemeral(&cooldown_text(wait));
+            }
+            let work = {
+                let bot = bot.clone();
+                async move {
+                    let at = now();
+                    let (turn, state) = bot
+                        .service
+                        .section(bot.state(&key), slug, section, at)
+                        .await
+                        .map_err(|e| tracing::error!("showing a section: {e:#}"))
+                        .ok()?;
+                    bot.conversations.put(&key, state, at);
+                    Some((render::turn(&turn), Vec::new()))
+                }
+            };
+            let now = |made: Made| match made {
+                Some((rendered, _)) => {
+                    CreateInteractionResponse::Message(rendered.message().ephemeral(false))
+                }
+                None => failed_message(),
+            };
+            let ack = CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(false),
+            );
+            within_window(bot, work, now, ack).await
+        }
+    }
+}
