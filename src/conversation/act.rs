@@ -321,6 +321,7 @@ fn more(m: &Model, lib: &Library, answers: &AnswerSettings, state: &mut State, i
 
 /// The best passage of section `section` of article `slug` (see [`super::section`]): the
 /// passage holding the section's sentence that best matches its heading, else its first.
+/// (A section of one passage, the usual case, has no choice to make.)
 pub(super) fn section(
     m: &Model,
     lib: &Library,
@@ -354,17 +355,14 @@ pub(super) fn section(
     };
     turn.article = Some(a.slug.clone());
     set_article(state, lib, id);
+    // Quoted from its start, whole up to the excerpt length: a section is read from its
+    // beginning, and a lone sentence out of it (a list item, say) reads badly.
     let ranked = rank_article_sentences(lib, &heading, id).unwrap_or_default();
-    let best = ranked
+    let pid = ranked
         .iter()
-        .find(|r| r.score > 0.0 && in_section.contains(&r.passage));
-    let (pid, result) = match best {
-        Some(r) => {
-            let q = Question::new(&heading, |_| 1.0);
-            (r.passage, sentence_result(lib, answers, &q, r))
-        }
-        None => (first, passage_result(lib, answers, first)),
-    };
+        .find(|r| r.score > 0.0 && in_section.contains(&r.passage))
+        .map_or(first, |r| r.passage);
+    let result = passage_result(lib, answers, pid);
     if !state.shown.contains(&(pid - range.start)) {
         state.shown.push(pid - range.start);
     }

@@ -364,6 +364,7 @@ mod tests {
             "no_date",
             "no_tags",
             "no_link",
+            "no_section",
         ]
         .iter()
         .map(|k| format!("{k} = \"{k}\"\n"))

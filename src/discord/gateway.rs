@@ -154,6 +154,7 @@ impl EventHandler for Handler {
             return;
         }
         let heard = Heard {
+            message: msg.id.get(),
             channel: msg.channel_id.get(),
             user: msg.author.id.get(),
             text: strip_mentions(&msg.content, me),
@@ -161,7 +162,13 @@ impl EventHandler for Handler {
             mentions_others: msg.mentions.iter().any(|u| u.id.get() != me),
             reply_to: msg.referenced_message.as_ref().map(|r| {
                 if r.author.id.get() == me {
-                    ReplyTo::Me(r.id.get())
+                    ReplyTo::Me {
+                        answering: r
+                            .message_reference
+                            .as_ref()
+                            .and_then(|a| a.message_id)
+                            .map(|id| id.get()),
+                    }
                 } else {
                     ReplyTo::Someone
                 }
@@ -169,13 +176,12 @@ impl EventHandler for Handler {
             guild: msg.guild_id.map(|g| g.get()),
         };
         let _guard = self.in_flight.enter();
-        let Some((reply, key)) = self.bot.answer_message(&heard).await else {
+        let Some(reply) = self.bot.answer_message(&heard).await else {
             return;
         };
         let reply = reply.reference_message(&msg);
-        match msg.channel_id.send_message(&ctx.http, reply).await {
-            Ok(sent) => self.bot.answered(sent.id.get(), &key),
-            Err(e) => tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id),
+        if let Err(e) = msg.channel_id.send_message(&ctx.http, reply).await {
+            tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id);
         }
     }
 }

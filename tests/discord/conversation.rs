@@ -46,9 +46,16 @@ async fn answered(rig: &Rig, payload: Value) -> Msg {
     reply
 }
 
-/// The bot's message as a reply's `referenced_message`.
+/// The bot's message as a reply's `referenced_message`: with its own reference to the
+/// message it answered, as Discord sends it.
 fn bots(m: &Msg) -> Value {
-    fake::message_json(m.id, m.channel_id, &m.body, &fake::bot_user())
+    let mut v = fake::message_json(m.id, m.channel_id, &m.body, &fake::bot_user());
+    v["message_reference"] = json!({
+        "message_id": m.body["message_reference"]["message_id"],
+        "channel_id": m.channel_id.to_string(),
+        "guild_id": fake::GUILD_ID.to_string(),
+    });
+    v
 }
 
 fn embed<'a>(m: &'a Msg, key: &str) -> &'a str {
@@ -189,6 +196,15 @@ async fn a_thread_conversation_survives_a_restart() {
     let thread = rig
         .fake
         .wait("the thread", |r| r.threads.first().map(|t| t.1))
+        .await;
+    // The post comes once the bot knows the thread.
+    rig.fake
+        .wait("the thread post", |r| {
+            r.messages
+                .iter()
+                .any(|m| m.channel_id == thread)
+                .then_some(())
+        })
         .await;
     let mut seen = Vec::new();
     for _ in 0..2 {

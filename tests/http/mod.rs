@@ -7,6 +7,7 @@
 mod binary;
 mod buttons;
 mod commands;
+mod conversation;
 mod hardening;
 mod secrets;
 mod verification;

@@ -11,9 +11,10 @@
 //!   else). Kept across restarts (`discord-conversations.json` in the state folder).
 //! - `member:<channel>:<user>`: a member's mentions, direct messages and `/ask` questions in
 //!   one channel; it starts over after `conversation.idle_minutes`.
-//! - A reply to one of the bot's messages continues the conversation that message belongs to
-//!   (the key is remembered per message sent); a reply to a message the bot no longer knows
-//!   continues the replier's own `member:` conversation.
+//! - A reply to one of the bot's answers continues the conversation that answer belongs to
+//!   (remembered per message answered; an answer is a reply to it); a reply to an answer the
+//!   bot no longer knows (a restart, a slash command's answer) continues the replier's own
+//!   `member:` conversation.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ const LABEL_MAX: usize = 80;
 /// A message someone sent where the bot can read it, as the gateway saw it.
 #[derive(Debug, Clone)]
 pub struct Heard {
+    /// The message's id.
+    pub message: u64,
     pub channel: u64,
     pub user: u64,
     /// The text, without the bot's own mention.
@@ -61,12 +64,17 @@ pub struct Heard {
 /// Whose message a message replies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyTo {
-    /// The bot's message with this id.
-    Me(u64),
+    /// One of the bot's messages, which answered the message `answering` (the bot's answers
+    /// are replies).
+    Me {
+        answering: Option<u64>,
+    },
     Someone,
 }
 
-/// The bot's own messages and the conversation each belongs to.
+/// The messages the bot answered and the conversation each answer belongs to. Keyed by the
+/// message answered, not by the answer: that is known before the answer is sent, so a reply
+/// that comes quicker than the answer's own confirmation still finds its conversation.
 #[derive(Default)]
 pub(super) struct Chains(Mutex<HashMap<u64, String>>);
 
@@ -113,9 +121,9 @@ impl Bot {
             return (!elsewhere).then(|| thread_key(heard.channel));
         }
         match heard.reply_to {
-            Some(ReplyTo::Me(message)) => Some(
-                self.chains
-                    .get(message)
+            Some(ReplyTo::Me { answering }) => Some(
+                answering
+                    .and_then(|m| self.chains.get(m))
                     .unwrap_or_else(|| member_key(heard.channel, heard.user)),
             ),
             _ if heard.mentions_me || heard.guild.is_none() => {
@@ -125,33 +133,23 @@ impl Bot {
         }
     }
 
-    /// Answers a message that is for the bot (see [`Bot::conversation_key`]): the message to
-    /// send and the conversation it continues (give both to [`Bot::answered`] once sent).
-    /// `None`: the message is not for the bot.
-    pub async fn answer_message(
-        self: &Arc<Self>,
-        heard: &Heard,
-    ) -> Option<(CreateMessage, String)> {
+    /// Answers a message that is for the bot (see [`Bot::conversation_key`]), to be sent as a
+    /// reply to it; `None`: the message is not for the bot.
+    pub async fn answer_message(self: &Arc<Self>, heard: &Heard) -> Option<CreateMessage> {
         let key = self.conversation_key(heard)?;
+        self.chains.put(heard.message, &key);
         let msg = CreateMessage::new().allowed_mentions(no_pings());
         if let Err(wait) = self.cooldown(heard.user) {
-            return Some((msg.content(cooldown_text(wait)), key));
+            return Some(msg.content(cooldown_text(wait)));
         }
         let asker = Asker::user(heard.user.to_string()).in_guild(heard.guild);
-        let msg = match self.converse(&key, heard.text.clone(), asker).await {
+        Some(match self.converse(&key, heard.text.clone(), asker).await {
             Ok(turn) => msg.embeds(render::turn(&turn).embeds()),
             Err(e) => {
                 tracing::error!("answering a message: {e:#}");
                 msg.content(FAILED)
             }
-        };
-        Some((msg, key))
-    }
-
-    /// Remembers that the bot's message `message` belongs to conversation `key`, so that a
-    /// reply to it continues that conversation.
-    pub fn answered(&self, message: u64, key: &str) {
-        self.chains.put(message, key);
+        })
     }
 
     /// Keeps the `/discuss` threads' conversations in `path` (JSON), so that a restarted bot
