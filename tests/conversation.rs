@@ -399,3 +399,64 @@ fn one_shot_answers_carry_their_kind() {
     assert_eq!(run(&["related", "stablecoins"])["kind"], "related");
     assert_eq!(run(&["summary", "volcanoes"])["kind"], "not_found");
 }
+
+/// A `/discuss` thread's section buttons: every headed section with text except the
+/// takeaways, in reading order; a press quotes a passage of that section, "tell me more"
+/// afterwards never repeats it, and a section that is gone gets a short reply.
+#[test]
+fn sections_are_offered_and_a_section_turn_is_part_of_the_conversation() {
+    let (lib, answers) = bundled();
+    let slug = "sleep-science";
+    let id = lib.by_slug(slug).unwrap();
+    let article = lib.article(id);
+    let offered = conversation::sections(&lib, slug);
+    assert!(offered.len() >= 2, "{offered:?}");
+    let positions: Vec<usize> = offered.iter().map(|(i, _)| *i).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    for (i, heading) in &offered {
+        let s = &article.sections[*i];
+        assert_eq!(s.heading.as_deref(), Some(heading.as_str()));
+        assert!(!s.takeaway, "{heading} is a takeaway section");
+    }
+    let settings = Settings::default();
+    let thread = State::discussing(slug);
+    let (section, heading) = offered[1].clone();
+    let (turn, state) =
+        conversation::section(&lib, &answers, &settings, &thread, slug, section, 1_000);
+    assert_eq!(turn.intent, Intent::Section);
+    assert_eq!(turn.article.as_deref(), Some(slug));
+    let quoted = match &turn.response {
+        Response::Answer(Answer::Ask(a)) => {
+            assert_eq!(a.results.len(), 1);
+            assert_eq!(a.results[0].section.as_deref(), Some(heading.as_str()));
+            a.results[0].excerpt.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        state.home.as_deref(),
+        Some(slug),
+        "still the thread's article"
+    );
+    assert_eq!(state.shown.len(), 1);
+    let mut state = state;
+    for _ in 0..lib.passages_of(id).len() {
+        let (more, next) = say(&lib, &answers, &state, "tell me more");
+        state = next;
+        assert!(!excerpts(&more).contains(&quoted), "repeated {quoted}");
+    }
+    // A section index the article does not have (it changed since the button was made).
+    let (gone, _) = conversation::section(&lib, &answers, &settings, &thread, slug, 999, 1_000);
+    assert_eq!(gone.kind(), Kind::Reply);
+    let (missing, _) = conversation::section(
+        &lib,
+        &answers,
+        &settings,
+        &thread,
+        "no-such-article",
+        0,
+        1_000,
+    );
+    assert_eq!(missing.kind(), Kind::NotFound);
+    assert!(conversation::sections(&lib, "no-such-article").is_empty());
+}
