@@ -257,3 +257,78 @@ async fn bad_input_gets_a_short_clear_reply() {
     assert_eq!(embed(&reply, "title"), "No article called “zorblax”");
     rig.stop().await;
 }
+
+/// An article with more sections than one message can hold buttons for, under a slug too long
+/// to travel in a custom id: 24 section buttons and *More sections*, five rows at most, every
+/// custom id within 100 characters; *More sections* offers the rest to the presser, and a
+/// press on one of those shows its section (the thread's article, since the slug did not fit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_article_offers_every_section_within_discords_limits() {
+    let f = standard_fixture();
+    let slug = "the-complete-field-guide-to-every-tide-pool-creature-of-the-northern-pacific-coast-and-beyond";
+    let mut text = format!("+++\ntitle = \"Tide Pool Field Guide\"\nslug = \"{slug}\"\n+++\n\n");
+    for n in 1..=30 {
+        text.push_str(&format!(
+            "## Creature {n}\n\nCreature {n} hides under the rocks and eats algae patch {n}.\n\n"
+        ));
+    }
+    f.write("tidepools.md", &text);
+    let rig = rig_with(Options {
+        fixture: Some(f),
+        ..Options::default()
+    })
+    .await;
+    rig.slash(&ann(), "discuss", &[("article", "Tide Pool Field Guide")])
+        .await;
+    let thread = rig
+        .fake
+        .wait("the thread", |r| r.threads.first().map(|t| t.1))
+        .await;
+    let post = rig
+        .fake
+        .wait("the thread post", |r| {
+            r.messages.iter().find(|m| m.channel_id == thread).cloned()
+        })
+        .await;
+    let rows = post.body["components"].as_array().unwrap();
+    assert!(rows.len() <= 5, "{} rows", rows.len());
+    assert!(rows
+        .iter()
+        .all(|r| r["components"].as_array().unwrap().len() <= 5));
+    let seen = Seen {
+        kind: 0,
+        body: post.body.clone(),
+        message: Some(post.clone()),
+    };
+    let buttons = seen.buttons();
+    assert_eq!(buttons.len(), 25);
+    let expected: Vec<String> = (1..=24)
+        .map(|n| format!("Creature {n}"))
+        .chain(["More sections (6)".to_string()])
+        .collect();
+    let labels: Vec<String> = buttons.iter().map(|b| b.0.clone()).collect();
+    assert_eq!(labels, expected);
+    for (_, id, _) in &buttons {
+        assert!(id.chars().count() <= 100, "{id}");
+    }
+    let more = rig
+        .press(&bob(), &post, &seen.button("More sections (6)"))
+        .await;
+    assert!(more.ephemeral(), "only for the presser");
+    let labels: Vec<String> = more.buttons().into_iter().map(|b| b.0).collect();
+    assert_eq!(
+        labels,
+        (25..=30)
+            .map(|n| format!("Creature {n}"))
+            .collect::<Vec<_>>()
+    );
+    let offered = more.message.clone().expect("the ephemeral message");
+    let shown = rig
+        .press(&bob(), &offered, &more.button("Creature 27"))
+        .await;
+    assert!(!shown.ephemeral(), "{shown:?}");
+    assert_eq!(shown.embed(0)["title"], "Tide Pool Field Guide");
+    let text = shown.text();
+    assert!(text.contains("algae patch 27"), "{text}");
+    rig.stop().await;
+}

@@ -50,6 +50,8 @@ pub struct Sent {
     pub sent_at: Instant,
     /// The message a component sat on.
     pub message_id: Option<u64>,
+    /// The channel the interaction came from (where a response message appears).
+    pub channel_id: u64,
     /// The callback (type, data), once answered.
     pub callback: Option<(u64, Value)>,
     /// Delivered as an HTTP POST (its response is the callback, see [`Fake::respond`]).
@@ -330,6 +332,10 @@ impl Fake {
                 kind: payload["type"].as_u64().unwrap() as u8,
                 sent_at: self.shared.now(),
                 message_id,
+                channel_id: payload["channel_id"]
+                    .as_str()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(CHANNEL_ID),
                 callback: None,
                 over_http,
                 original: None,
@@ -1043,9 +1049,10 @@ fn answer(s: &Shared, id: u64, token: Option<&str>, body: Value) -> StatusCode {
     match kind {
         4 | 5 => {
             r.sent[i].original = Some(new_id);
+            let channel_id = r.sent[i].channel_id;
             r.messages.push(Msg {
                 id: new_id,
-                channel_id: CHANNEL_ID,
+                channel_id,
                 body: data,
                 ephemeral,
                 deleted: false,
