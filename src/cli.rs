@@ -347,7 +347,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Cmd::Chat => {
             let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());
-            return Ok(chat::run(&engine, cli.json)?);
+            return Ok(chat::run(&engine, &settings.conversation, cli.json)?);
         }
     };
     let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;

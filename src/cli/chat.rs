@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::session::{Session, Turn, HELP};
 use crate::answer::{Answer, Engine};
+use crate::config::ConversationSettings;
 use crate::render::{self, Style};
 
 /// How turns are printed.
@@ -25,10 +26,10 @@ enum Format {
 }
 
 /// Runs `chat` on the process's stdin and stdout. Returns the exit code.
-pub fn run(engine: &Engine, json: bool) -> anyhow::Result<u8> {
+pub fn run(engine: &Engine, conversation: &ConversationSettings, json: bool) -> anyhow::Result<u8> {
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if terminal && !json {
-        edit(engine)
+        edit(engine, Session::new(conversation.clone()))
     } else {
         let style = if std::io::stdout().is_terminal() {
             Style::Ansi
@@ -37,6 +38,7 @@ pub fn run(engine: &Engine, json: bool) -> anyhow::Result<u8> {
         };
         over_lines(
             engine,
+            Session::new(conversation.clone()),
             json,
             style,
             std::io::stdin().lock(),
@@ -48,6 +50,7 @@ pub fn run(engine: &Engine, json: bool) -> anyhow::Result<u8> {
 /// The chat over plain lines (a pipe): no prompt, no banner.
 fn over_lines(
     engine: &Engine,
+    mut session: Session,
     json: bool,
     style: Style,
     input: impl BufRead,
@@ -58,7 +61,6 @@ fn over_lines(
     } else {
         Format::Text { style, width: None }
     };
-    let mut session = Session::default();
     for line in input.lines() {
         let line = line.context("cannot read the input")?;
         if !turn(engine, &mut session, &line, format, out)? {
@@ -69,7 +71,7 @@ fn over_lines(
 }
 
 /// The chat in a terminal: a line editor with history.
-fn edit(engine: &Engine) -> anyhow::Result<u8> {
+fn edit(engine: &Engine, mut session: Session) -> anyhow::Result<u8> {
     use rustyline::error::ReadlineError;
     let mut editor = rustyline::DefaultEditor::with_config(editor_config())
         .context("cannot start the line editor")?;
@@ -80,7 +82,6 @@ fn edit(engine: &Engine) -> anyhow::Result<u8> {
          clears the line, Ctrl-D ends.",
         engine.library().articles.len()
     )?;
-    let mut session = Session::default();
     loop {
         let prompt = match session.focus() {
             Some(f) => format!("[{f}] > "),

@@ -74,6 +74,14 @@ pub struct Discussion {
 }
 
 impl Session {
+    /// A new chat whose conversation starts over after `settings.idle_seconds` of silence.
+    pub fn new(settings: conversation::Settings) -> Session {
+        Session {
+            conversation: conversation::State::default(),
+            settings,
+        }
+    }
+
     /// The article being discussed (the prompt shows it).
     pub fn focus(&self) -> Option<&str> {
         self.conversation.home.as_deref()
