@@ -39,6 +39,28 @@ pub const BODY_BOOST: f32 = 1.0;
 /// match, where a term match scores by BM25).
 pub const FUZZY_BOOST: f32 = 5.0;
 
+/// At most this many words of one query are also searched by their close spellings. A close
+/// spelling search builds a Levenshtein automaton per word and field and walks the term
+/// dictionary with it: the costliest part of a question. A real question has a typo or two;
+/// a question of two dozen unknown words is noise or an attack, and its first few words are
+/// as good a guess as any.
+pub const MAX_FUZZY_WORDS: usize = 4;
+
+/// Words (stems) longer than this many characters are never searched by close spellings: the
+/// automaton grows with the word, and no English word a person misspells is this long.
+pub const MAX_FUZZY_CHARS: usize = 20;
+
+/// Which of a query's `(index, stem, distance)` candidates get a close-spelling search: those
+/// of at most [`MAX_FUZZY_CHARS`] characters, the first [`MAX_FUZZY_WORDS`] of them.
+fn fuzzy_allowed<'a>(
+    candidates: impl Iterator<Item = (usize, &'a str, u8)>,
+) -> Vec<(usize, &'a str, u8)> {
+    candidates
+        .filter(|(_, stem, _)| stem.chars().count() <= MAX_FUZZY_CHARS)
+        .take(MAX_FUZZY_WORDS)
+        .collect()
+}
+
 /// A query over the passages, made by [`SearchIndex`]'s methods: callers combine and run
 /// queries without knowing tantivy's types.
 pub struct Query(Box<dyn tantivy::query::Query>);
@@ -463,11 +485,17 @@ impl SearchIndex {
 
     /// A question's query: BM25 over the weighted fields, each spelling of each word once per
     /// field; a word with a fuzzy distance also matches its close spellings in the body and
-    /// title, at [`FUZZY_BOOST`].
+    /// title, at [`FUZZY_BOOST`] (within [`MAX_FUZZY_WORDS`] and [`MAX_FUZZY_CHARS`]).
     pub fn words_query(&self, words: &[WordQuery<'_>]) -> Query {
         let f = self.fields;
+        let fuzzy = fuzzy_allowed(
+            words
+                .iter()
+                .enumerate()
+                .filter_map(|(i, w)| Some((i, *w.stems.first()?, w.fuzzy?))),
+        );
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
-        for w in words {
+        for (i, w) in words.iter().enumerate() {
             for stem in &w.stems {
                 for (field, boost) in f.weighted() {
                     let term = Term::from_field_text(field, stem);
@@ -478,7 +506,7 @@ impl SearchIndex {
                     ));
                 }
             }
-            if let (Some(distance), Some(stem)) = (w.fuzzy, w.stems.first()) {
+            if let Some(&(_, stem, distance)) = fuzzy.iter().find(|c| c.0 == i) {
                 for field in [f.body, f.title] {
                     let term = Term::from_field_text(field, stem);
                     clauses.push((
@@ -495,10 +523,12 @@ impl SearchIndex {
     }
 
     /// Close spellings only: each `(stem, distance)` matches the words of the body and title
-    /// within that edit distance (a constant score per match). `None` for no words.
+    /// within that edit distance (a constant score per match), within [`MAX_FUZZY_WORDS`] and
+    /// [`MAX_FUZZY_CHARS`]. `None` for no words.
     pub fn spellings_query(&self, words: &[(&str, u8)]) -> Option<Query> {
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
-        for &(stem, distance) in words {
+        let allowed = fuzzy_allowed(words.iter().enumerate().map(|(i, &(s, d))| (i, s, d)));
+        for (_, stem, distance) in allowed {
             for field in [self.fields.body, self.fields.title] {
                 let term = Term::from_field_text(field, stem);
                 clauses.push((
@@ -784,5 +814,23 @@ mod tests {
             .map(|t| (t.span, t.stem))
             .collect();
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn close_spellings_are_searched_for_few_short_words() {
+        let allowed = |words: &[&str]| -> Vec<usize> {
+            fuzzy_allowed(words.iter().enumerate().map(|(i, w)| (i, *w, 2)))
+                .into_iter()
+                .map(|c| c.0)
+                .collect()
+        };
+        let long = "a".repeat(MAX_FUZZY_CHARS + 1);
+        let longest = "b".repeat(MAX_FUZZY_CHARS);
+        assert_eq!(allowed(&[&long, &longest, "typo"]), [1, 2]);
+        let many: Vec<String> = (0..24).map(|i| format!("unknownword{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(allowed(&many), (0..MAX_FUZZY_WORDS).collect::<Vec<_>>());
+        let noise = [long.as_str(); 24];
+        assert!(allowed(&noise).is_empty());
     }
 }

@@ -2,10 +2,18 @@
 //! the engine, reloads, question statistics and uptime, behind one async API.
 //!
 //! Adapters translate their protocol into calls here and never touch the library, the index
-//! or the statistics database themselves. CPU-bound work runs on tokio's blocking pool.
+//! or the statistics database themselves. CPU-bound work runs on tokio's blocking pool, at
+//! most one command per core at a time: a burst of questions waits its turn instead of
+//! starting hundreds of threads that all share two cores (and whose memory the allocator
+//! keeps), and an adapter can learn that a command is waiting ([`watch_queue`]) to tell the
+//! person at once that the answer is coming.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+use tokio::sync::{Notify, Semaphore};
 
 use crate::answer::{Answer, Choice, Command, Engine};
 use crate::config::Settings;
@@ -17,9 +25,26 @@ use crate::stats::{Stats, StatsReport};
 /// Who asked (defined beside the statistics that hash it, so `stats` needs nothing of `service`).
 pub use crate::stats::Asker;
 
+tokio::task_local! {
+    /// Set by [`watch_queue`]: told when a command inside has to wait for a core.
+    static QUEUED: Arc<Notify>;
+}
+
+/// Runs `work`; `queued` is notified when a command it runs through [`Service::execute`] has
+/// to wait for a free core (the interaction layer then acknowledges at once rather than
+/// after its defer window).
+pub async fn watch_queue<F: Future>(queued: Arc<Notify>, work: F) -> F::Output {
+    QUEUED.scope(queued, work).await
+}
+
 /// Shared state of a serving process.
 pub struct Service {
     engine: Arc<Engine>,
+    /// One permit per core: commands running on the blocking pool.
+    cores: Arc<Semaphore>,
+    core_count: usize,
+    /// Whether a command waited for a core since the allocator last gave memory back.
+    burst: AtomicBool,
     settings: Settings,
     reloader: Reloader,
     stats: Arc<Stats>,
@@ -46,8 +71,12 @@ impl Service {
         let engine = Arc::new(Engine::new(library, settings.answer.clone()));
         let stats = Arc::new(Stats::open(&settings.stats)?);
         let reloader = Reloader::new(engine.clone(), settings.clone());
+        let core_count = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(Service {
             engine,
+            cores: Arc::new(Semaphore::new(core_count)),
+            core_count,
+            burst: AtomicBool::new(false),
             settings,
             reloader,
             stats,
@@ -64,11 +93,14 @@ impl Service {
     }
 
     /// Answers `command` and records the question in the statistics, both on the blocking
-    /// pool (the record is a SQLite write).
-    pub async fn execute(&self, command: Command, asker: Option<Asker>) -> anyhow::Result<Answer> {
-        let engine = self.engine.clone();
-        let stats = self.stats.clone();
-        tokio::task::spawn_blocking(move || {
+    /// pool (the record is a SQLite write), once a core is free (see [`Service::run_blocking`]).
+    pub async fn execute(
+        self: &Arc<Self>,
+        command: Command,
+        asker: Option<Asker>,
+    ) -> anyhow::Result<Answer> {
+        let (engine, stats) = (self.engine.clone(), self.stats.clone());
+        self.run_blocking(move || {
             let answer = engine.execute(&command)?;
             if let Err(e) = stats.record(&command, &answer, asker.as_ref()) {
                 tracing::warn!("cannot record statistics: {e:#}");
@@ -79,10 +111,10 @@ impl Service {
     }
 
     /// Answers `message` in the conversation `state` through the conversation layer (on the
-    /// blocking pool), at `now` (seconds since the Unix epoch), and records the command the
+    /// blocking pool, once a core is free), at `now` (seconds since the Unix epoch), and records the command the
     /// turn ran, if any, in the statistics.
     pub async fn converse(
-        &self,
+        self: &Arc<Self>,
         state: conversation::State,
         message: String,
         now: u64,
@@ -91,7 +123,7 @@ impl Service {
         let engine = self.engine.clone();
         let stats = self.stats.clone();
         let settings = self.settings.conversation.clone();
-        tokio::task::spawn_blocking(move || {
+        self.run_blocking(move || {
             let lib = engine.library();
             let (turn, state) =
                 conversation::respond(&lib, engine.settings(), &settings, &state, &message, now)?;
@@ -108,9 +140,10 @@ impl Service {
     }
 
     /// The best passage of section `section` of article `slug`, as a turn of the conversation
-    /// `state` (a section button of a `/discuss` thread), on the blocking pool.
+    /// `state` (a section button of a `/discuss` thread), on the blocking pool once a core is
+    /// free.
     pub async fn section(
-        &self,
+        self: &Arc<Self>,
         state: conversation::State,
         slug: String,
         section: usize,
@@ -118,7 +151,7 @@ impl Service {
     ) -> anyhow::Result<(conversation::Turn, conversation::State)> {
         let engine = self.engine.clone();
         let settings = self.settings.conversation.clone();
-        tokio::task::spawn_blocking(move || {
+        self.run_blocking(move || {
             let lib = engine.library();
             Ok(conversation::section(
                 &lib,
@@ -131,6 +164,44 @@ impl Service {
             ))
         })
         .await?
+    }
+
+    /// How many commands run at once: one per core.
+    pub fn cores(&self) -> usize {
+        self.core_count
+    }
+
+    /// Runs CPU-bound `work` on the blocking pool once one of the [`Service::cores`] is free.
+    /// While it waits, the [`watch_queue`] around the caller (if any) is told.
+    pub async fn run_blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = match self.cores.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.burst.store(true, Ordering::Relaxed);
+                let _ = QUEUED.try_with(|queued| queued.notify_one());
+                self.cores.clone().acquire_owned().await?
+            }
+        };
+        let service = self.clone();
+        Ok(tokio::task::spawn_blocking(move || {
+            let result = work();
+            service.after_command();
+            drop(permit);
+            result
+        })
+        .await?)
+    }
+
+    /// Called by the last command of a burst as it ends: hands the memory the burst's answers
+    /// used back to the system (the allocator otherwise keeps it for the process).
+    fn after_command(&self) {
+        let last = self.cores.available_permits() + 1 == self.core_count;
+        if last && self.burst.swap(false, Ordering::Relaxed) {
+            give_memory_back();
+        }
     }
 
     /// Autocomplete choices. Cheap enough to run inline (a few binary searches).
@@ -219,6 +290,15 @@ impl Service {
             tasks,
             _watcher: watcher,
         })
+    }
+}
+
+/// Returns freed heap memory to the system (glibc keeps it in its arenas otherwise).
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and trims the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

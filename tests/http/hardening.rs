@@ -140,3 +140,65 @@ async fn healthz_answers_with_many_idle_connections_open() {
     let (ok, _, stderr) = server.stop().await;
     assert!(ok, "exit 0: {stderr}");
 }
+
+/// Engine work waits for a free core, and an interaction whose answer has to wait is
+/// acknowledged at once ("thinking…"), not after the defer window (an hour here): with every
+/// core held, `/ask` is deferred, and its answer is edited in once a core is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_waiting_for_a_core_are_deferred_at_once() {
+    use std::sync::{Arc, Barrier};
+    let f = Fixture::standard();
+    let server = Server::start_bot(
+        quick(&f),
+        articlebot::http::READ_TIMEOUT,
+        Duration::from_secs(3600),
+        Fake::start().await,
+    )
+    .await;
+    let cores = server.service.cores();
+    assert!(cores >= 1);
+    let (started, release) = (
+        Arc::new(Barrier::new(cores + 1)),
+        Arc::new(Barrier::new(cores + 1)),
+    );
+    let mut held = Vec::new();
+    for _ in 0..cores {
+        let (service, started, release) =
+            (server.service.clone(), started.clone(), release.clone());
+        held.push(tokio::spawn(async move {
+            service
+                .run_blocking(move || {
+                    started.wait();
+                    release.wait();
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    tokio::task::spawn_blocking(move || started.wait())
+        .await
+        .unwrap();
+    // Every core is held: the answer cannot start.
+    let payload = command(
+        "ask",
+        json!([string_option("question", "how do pegs break")]),
+    );
+    let ack = tokio::time::timeout(PATIENCE, server.interact(&payload))
+        .await
+        .expect("acknowledged while every core is busy");
+    assert_eq!(ack["type"], 5, "deferred: {ack}");
+    assert!(server.fake.calls().is_empty(), "{:?}", server.fake.calls());
+    tokio::task::spawn_blocking(move || release.wait())
+        .await
+        .unwrap();
+    let call = server.fake.wait_calls(1).await.remove(0);
+    assert_eq!(call.method, "PATCH", "{call:?}");
+    assert_eq!(
+        call.body["embeds"][0]["title"], "Stablecoins and Their Pegs",
+        "{call:?}"
+    );
+    for h in held {
+        h.await.unwrap();
+    }
+    server.stop().await;
+}

@@ -93,6 +93,8 @@ struct Server {
     /// The local Discord: it checks every response and serves the webhook routes
     /// (`discord.rest_proxy` points there).
     fake: Fake,
+    /// The service behind the endpoint.
+    service: std::sync::Arc<Service>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -149,6 +151,7 @@ impl Server {
         let service = Service::new(settings, library).unwrap();
         let bot =
             articlebot::discord::interactions::Bot::with_defer_after(service.clone(), defer_after);
+        let service_kept = service.clone();
         let endpoint = Endpoint::with_bot(bot, &public_hex(&key))
             .unwrap()
             .read_timeout(read_timeout);
@@ -163,6 +166,7 @@ impl Server {
             key,
             client: reqwest::Client::new(),
             fake,
+            service: service_kept,
             stop: Some(stop),
             task,
         }

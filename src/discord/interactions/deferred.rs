@@ -163,7 +163,8 @@ async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()>
 pub(super) type Made = Option<(Rendered, Vec<CreateActionRow>)>;
 
 /// Runs `work`. When it finishes within the defer window, `now` makes the response from it;
-/// otherwise `ack` goes out at once and the result edits `@original` when it is ready.
+/// otherwise (or as soon as the work waits for a free core) `ack` goes out and the result
+/// edits `@original` when it is ready.
 pub(super) async fn within_window(
     bot: &Bot,
     work: impl Future<Output = Made> + Send + 'static,
@@ -176,13 +177,18 @@ pub(super) async fn within_window(
             None
         })
     }
-    let mut handle = tokio::spawn(work);
+    // Told when the work has to wait for a free core: the acknowledgement goes out at once
+    // then, rather than after the defer window.
+    let queued = Arc::new(tokio::sync::Notify::new());
+    let mut handle = tokio::spawn(crate::service::watch_queue(queued.clone(), work));
     let ready = if bot.defer_after.is_zero() {
         None
     } else {
-        tokio::time::timeout(bot.defer_after, &mut handle)
-            .await
-            .ok()
+        tokio::select! {
+            result = &mut handle => Some(result),
+            _ = tokio::time::sleep(bot.defer_after) => None,
+            _ = queued.notified() => None,
+        }
     };
     match ready {
         Some(result) => Reply::Now(now(joined(result))),
