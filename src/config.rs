@@ -41,6 +41,21 @@ struct RawConfig {
     stats: RawStats,
     #[serde(default)]
     conversation: RawConversation,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+}
+
+/// One `[[sources]]` table: a name and exactly one of `folder`, `feed`, `sitemap`, `git`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Option<String>,
+    folder: Option<PathBuf>,
+    feed: Option<String>,
+    sitemap: Option<String>,
+    git: Option<String>,
+    branch: Option<String>,
+    refresh_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +68,7 @@ struct RawContent {
     watch: Option<bool>,
     watch_debounce_ms: Option<u64>,
     strict_reload: Option<bool>,
+    sources_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,11 +168,96 @@ impl IndexLocation {
 /// the index fingerprint.
 #[derive(Debug, Clone)]
 pub struct ContentSettings {
+    /// `content.dir`: the one folder read when no `[[sources]]` are configured.
     pub dir: PathBuf,
+    /// With `[[sources]]`, one folder per source (a folder source's own folder, a synced
+    /// source's folder below `sources_dir`), read instead of `dir`; empty without them.
+    /// [`ContentSettings::folders`] gives what is read either way.
+    pub source_folders: Vec<ContentFolder>,
     pub base_url: String,
     pub max_file_bytes: u64,
     pub takeaway_headings: Vec<String>,
     pub passage_words: usize,
+}
+
+impl ContentSettings {
+    /// The folders articles are read from: the sources' folders, else `dir` alone.
+    pub fn folders(&self) -> Vec<ContentFolder> {
+        if self.source_folders.is_empty() {
+            vec![ContentFolder::plain(self.dir.clone())]
+        } else {
+            self.source_folders.clone()
+        }
+    }
+}
+
+/// A folder articles are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFolder {
+    /// Put before the paths of its files (`blog/post.md`): the source's name, or empty for
+    /// `content.dir`.
+    pub prefix: String,
+    pub dir: PathBuf,
+    /// Written by `sync` (feed, sitemap, git): missing until the first sync, which is no
+    /// error; a missing folder source is.
+    pub synced: bool,
+}
+
+impl ContentFolder {
+    /// The folder `content.dir` names, read as it is.
+    pub fn plain(dir: PathBuf) -> ContentFolder {
+        ContentFolder {
+            prefix: String::new(),
+            dir,
+            synced: false,
+        }
+    }
+}
+
+/// Where one source's articles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A folder on this machine, read in place.
+    Folder(PathBuf),
+    /// An RSS, Atom or JSON feed.
+    Feed(String),
+    /// A sitemap.xml whose pages are fetched.
+    Sitemap(String),
+    /// A git repository, cloned and pulled; `branch` `None` follows the remote's default.
+    Git { url: String, branch: Option<String> },
+}
+
+/// One `[[sources]]` table, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSettings {
+    /// Letters, digits, `-` and `_`: also the name of its folder below `content.sources_dir`.
+    pub name: String,
+    pub kind: SourceKind,
+    /// How often the server syncs it on its own (`refresh_minutes`); `None`: on `/reload`
+    /// and `articlebot sync` only.
+    pub refresh: Option<std::time::Duration>,
+}
+
+/// The configured sources and where synced ones are kept.
+#[derive(Debug, Clone)]
+pub struct SourcesSettings {
+    pub list: Vec<SourceSettings>,
+    /// `content.sources_dir`: one folder per synced source, plus its sync state.
+    pub dir: PathBuf,
+}
+
+impl SourcesSettings {
+    /// The sources `sync` fetches (every kind but folders).
+    pub fn synced(&self) -> impl Iterator<Item = &SourceSettings> {
+        self.list
+            .iter()
+            .filter(|s| !matches!(s.kind, SourceKind::Folder(_)))
+    }
+
+    /// The folder a synced source's articles are kept in.
+    pub fn folder_of(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
 }
 
 /// Content watching and reload policy.
@@ -274,6 +375,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub stats: StatsSettings,
     pub conversation: ConversationSettings,
+    pub sources: SourcesSettings,
 }
 
 /// Command-line values that override the file.
@@ -288,6 +390,7 @@ impl Overrides {
     fn apply(&self, settings: &mut Settings) {
         if let Some(dir) = &self.content {
             settings.content.dir = dir.clone();
+            settings.content.source_folders.clear();
         }
         if let Some(index) = &self.index {
             settings.index = IndexLocation::parse(index, Path::new("."));
@@ -472,6 +575,34 @@ impl Settings {
             },
             shutdown_grace: std::time::Duration::from_secs(h.shutdown_grace_seconds.unwrap_or(10)),
         };
+        let sources_dir = base.join(c.sources_dir.unwrap_or_else(|| "data/sources".into()));
+        let sources = SourcesSettings {
+            list: resolve_sources(raw.sources, base)?,
+            dir: sources_dir,
+        };
+        if c.dir.is_some() && !sources.list.is_empty() {
+            bail!(
+                "content.dir: set together with [[sources]]; list that folder as a source \
+                 instead ([[sources]] name = \"…\", folder = \"…\")"
+            );
+        }
+        let dir = base.join(c.dir.unwrap_or_else(|| "content".into()));
+        let source_folders = sources
+            .list
+            .iter()
+            .map(|s| match &s.kind {
+                SourceKind::Folder(path) => ContentFolder {
+                    prefix: s.name.clone(),
+                    dir: path.clone(),
+                    synced: false,
+                },
+                _ => ContentFolder {
+                    prefix: s.name.clone(),
+                    dir: sources.folder_of(&s.name),
+                    synced: true,
+                },
+            })
+            .collect();
         let st = raw.stats;
         let db = st.db.unwrap_or_else(|| "data/stats.sqlite3".into());
         let stats = StatsSettings {
@@ -490,7 +621,8 @@ impl Settings {
         };
         Ok(Settings {
             content: ContentSettings {
-                dir: base.join(c.dir.unwrap_or_else(|| "content".into())),
+                dir,
+                source_folders,
                 base_url,
                 max_file_bytes,
                 takeaway_headings,
@@ -508,8 +640,103 @@ impl Settings {
             http,
             stats,
             conversation,
+            sources,
         })
     }
+}
+
+/// Resolves the `[[sources]]` tables; an error names the table (`sources[2]`, and its name
+/// when it has one) and the key.
+fn resolve_sources(raw: Vec<RawSource>, base: &Path) -> anyhow::Result<Vec<SourceSettings>> {
+    let mut out: Vec<SourceSettings> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let table = match &r.name {
+            Some(name) => format!("sources[{i}] ({name:?})"),
+            None => format!("sources[{i}]"),
+        };
+        let Some(name) = r.name.filter(|n| !n.trim().is_empty()) else {
+            bail!("{table}: `name` is missing");
+        };
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || name.len() > 64
+        {
+            bail!(
+                "{table}: `name` may hold only letters, digits, - and _ (at most 64): it names \
+                 the source's folder"
+            );
+        }
+        if out.iter().any(|s| s.name == name) {
+            bail!("{table}: another source is already named {name:?}");
+        }
+        let given: Vec<&str> = [
+            ("folder", r.folder.is_some()),
+            ("feed", r.feed.is_some()),
+            ("sitemap", r.sitemap.is_some()),
+            ("git", r.git.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect();
+        if given.len() != 1 {
+            bail!(
+                "{table}: set exactly one of folder, feed, sitemap, git (found {})",
+                if given.is_empty() {
+                    "none".to_string()
+                } else {
+                    given.join(" and ")
+                }
+            );
+        }
+        let web = |key: &str, url: String| -> anyhow::Result<String> {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+                bail!("{table}: `{key}` {url:?} is not an http(s) URL");
+            }
+            Ok(url)
+        };
+        let kind = if let Some(folder) = r.folder {
+            SourceKind::Folder(base.join(folder))
+        } else if let Some(feed) = r.feed {
+            SourceKind::Feed(web("feed", feed)?)
+        } else if let Some(sitemap) = r.sitemap {
+            SourceKind::Sitemap(web("sitemap", sitemap)?)
+        } else {
+            let url = r.git.unwrap_or_default();
+            // A leading `-` would be read by git as an option.
+            if url.trim().is_empty() || url.starts_with('-') {
+                bail!("{table}: `git` {url:?} is not a repository URL or path");
+            }
+            SourceKind::Git { url, branch: None }
+        };
+        let kind = match (kind, r.branch) {
+            (SourceKind::Git { url, .. }, Some(branch)) => {
+                if branch.trim().is_empty() || branch.starts_with('-') {
+                    bail!("{table}: `branch` {branch:?} is not a branch name");
+                }
+                SourceKind::Git {
+                    url,
+                    branch: Some(branch),
+                }
+            }
+            (_, Some(_)) => bail!("{table}: `branch` applies to git sources only"),
+            (kind, None) => kind,
+        };
+        let refresh = match (r.refresh_minutes, &kind) {
+            (None, _) => None,
+            (Some(_), SourceKind::Folder(_)) => {
+                bail!("{table}: `refresh_minutes` applies to feed, sitemap and git sources")
+            }
+            (Some(0), _) => bail!("{table}: `refresh_minutes` must be at least 1"),
+            (Some(m), _) => Some(std::time::Duration::from_secs(m.min(60 * 24 * 366) * 60)),
+        };
+        out.push(SourceSettings {
+            name,
+            kind,
+            refresh,
+        });
+    }
+    Ok(out)
 }
 
 /// serde's wording of a type error ("invalid type: string \"four\", expected usize") in
@@ -658,6 +885,99 @@ mod tests {
             assert_eq!(s.index, IndexLocation::Memory);
             assert_eq!(s.content.dir, Path::new("elsewhere"));
         }
+    }
+
+    #[test]
+    fn sources_resolve_each_kind() {
+        let s = Settings::from_toml(
+            r#"
+[[sources]]
+name = "notes"
+folder = "notes"
+[[sources]]
+name = "blog"
+feed = "https://example.org/feed.xml"
+refresh_minutes = 30
+[[sources]]
+name = "site"
+sitemap = "https://example.org/sitemap.xml"
+[[sources]]
+name = "guides"
+git = "https://example.org/guides.git"
+branch = "main"
+"#,
+            Path::new("/base"),
+        )
+        .unwrap();
+        let kinds: Vec<&SourceKind> = s.sources.list.iter().map(|s| &s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &SourceKind::Folder("/base/notes".into()),
+                &SourceKind::Feed("https://example.org/feed.xml".into()),
+                &SourceKind::Sitemap("https://example.org/sitemap.xml".into()),
+                &SourceKind::Git {
+                    url: "https://example.org/guides.git".into(),
+                    branch: Some("main".into())
+                },
+            ]
+        );
+        assert_eq!(
+            s.sources.list[1].refresh,
+            Some(std::time::Duration::from_secs(1800))
+        );
+        assert_eq!(s.sources.synced().count(), 3);
+        let all = s.content.folders();
+        let folders: Vec<(&str, &Path, bool)> = all
+            .iter()
+            .map(|f| (f.prefix.as_str(), f.dir.as_path(), f.synced))
+            .collect();
+        assert_eq!(
+            folders,
+            [
+                ("notes", Path::new("/base/notes"), false),
+                ("blog", Path::new("/base/data/sources/blog"), true),
+                ("site", Path::new("/base/data/sources/site"), true),
+                ("guides", Path::new("/base/data/sources/guides"), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_sources_content_dir_is_the_one_folder() {
+        let s = Settings::from_toml("[content]\ndir = \"articles\"", Path::new("/b")).unwrap();
+        assert_eq!(
+            s.content.folders(),
+            [ContentFolder::plain("/b/articles".into())]
+        );
+        assert!(s.sources.list.is_empty());
+    }
+
+    #[test]
+    fn bad_sources_name_their_table() {
+        let cases = [
+            ("[[sources]]\nname = \"a\"\n", "sources[0] (\"a\"): set exactly one of folder, feed, sitemap, git (found none)"),
+            ("[[sources]]\nname = \"a\"\nfeed = \"https://x.org/f\"\ngit = \"g\"\n", "sources[0] (\"a\"): set exactly one of folder, feed, sitemap, git (found feed and git)"),
+            ("[[sources]]\nfeed = \"https://x.org/f\"\n", "sources[0]: `name` is missing"),
+            ("[[sources]]\nname = \"a b\"\nfeed = \"https://x.org/f\"\n", "sources[0] (\"a b\"): `name` may hold only"),
+            ("[[sources]]\nname = \"a\"\nfeed = \"ftp://x.org/f\"\n", "sources[0] (\"a\"): `feed` \"ftp://x.org/f\" is not an http(s) URL"),
+            ("[[sources]]\nname = \"a\"\nfeed = \"https://x.org/f\"\nbranch = \"main\"\n", "`branch` applies to git sources only"),
+            ("[[sources]]\nname = \"a\"\nfolder = \"x\"\nrefresh_minutes = 5\n", "sources[0] (\"a\"): `refresh_minutes` applies to feed"),
+            ("[[sources]]\nname = \"a\"\nfolder = \"x\"\n[[sources]]\nname = \"a\"\nfolder = \"y\"\n", "sources[1] (\"a\"): another source is already named \"a\""),
+            ("[content]\ndir = \"c\"\n[[sources]]\nname = \"a\"\nfolder = \"x\"\n", "content.dir: set together with [[sources]]"),
+        ];
+        for (text, expected) in cases {
+            let got = err(text);
+            assert!(
+                got.starts_with(expected) || got.contains(expected),
+                "{text}\n  got: {got}"
+            );
+        }
+        let unknown = err("[[sources]]\nname = \"a\"\nfed = \"https://x.org/f\"\n");
+        assert!(
+            unknown.starts_with("sources[0].fed (line ") && unknown.contains("unknown field `fed`"),
+            "{unknown}"
+        );
     }
 
     #[test]

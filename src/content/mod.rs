@@ -4,6 +4,7 @@
 //! A broken file never stops the load: it becomes a [`Warning`] and the rest is read.
 
 mod front;
+pub mod html;
 mod lazy;
 mod markdown;
 mod plain;
@@ -194,10 +195,44 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// Reads and parses every article below `settings.dir`, in parallel.
+/// Reads and parses every article of the folders the settings name, in parallel.
 pub fn load(settings: &ContentSettings) -> anyhow::Result<Loaded> {
-    let (files, warnings) = scan(&settings.dir)?;
+    let (files, warnings) = scan_folders(settings)?;
     Ok(load_files(settings, &files, warnings))
+}
+
+/// Lists the article files of every folder the settings name (see [`scan`]), sorted by path;
+/// the paths of a source's files start with the source's name (`blog/post.md`). A synced
+/// source's folder that does not exist yet (never synced) is a note, not an error.
+pub fn scan_folders(settings: &ContentSettings) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
+    if settings.source_folders.is_empty() {
+        return scan(&settings.dir);
+    }
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for folder in &settings.source_folders {
+        if folder.synced && !folder.dir.exists() {
+            warnings.push(Warning {
+                path: PathBuf::from(&folder.prefix),
+                line: None,
+                reason: "not synced yet: `articlebot sync` (or /reload) fetches it".into(),
+                rejected: false,
+            });
+            continue;
+        }
+        let (mut found, mut noted) = scan(&folder.dir)?;
+        let prefix = Path::new(&folder.prefix);
+        for f in &mut found {
+            f.rel = prefix.join(&f.rel);
+        }
+        for w in &mut noted {
+            w.path = prefix.join(&w.path);
+        }
+        files.append(&mut found);
+        warnings.append(&mut noted);
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((files, warnings))
 }
 
 /// Parses the given files (from [`scan`]) in parallel; `warnings` are the scan's.

@@ -105,7 +105,7 @@ impl Library {
         // the first answer; when something changed the read is wasted and dropped.
         let (scanned, persisted) = std::thread::scope(|s| {
             let reader = reuse.map(|dir| s.spawn(|| persist::read(dir)));
-            let scanned = content::scan(&settings.content.dir);
+            let scanned = content::scan_folders(&settings.content);
             let persisted =
                 reader.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
             (scanned, persisted)
