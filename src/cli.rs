@@ -128,6 +128,9 @@ pub enum Cmd {
     },
     /// Check the content: list every rejected file with the reason; exit 1 if any
     Check,
+    /// Fetch the feed, sitemap and git sources of config.toml into their folders; exit 1 if
+    /// one failed (it keeps its last good articles)
+    Sync,
     /// Ask questions interactively; `/help` lists the commands
     Chat,
     /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
@@ -251,17 +254,25 @@ pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
         None => Settings::load_or_defaults(std::path::Path::new("config.toml"), &overrides),
     }
     .map_err(Failure::Usage)?;
-    let dir = &settings.content.dir;
-    if !dir.is_dir() {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "content folder {} {} (content.dir in the config, or --content DIR)",
-            dir.display(),
-            if dir.exists() {
-                "is not a folder"
+    // A synced source's folder appears with its first sync; any other must be there.
+    for folder in settings.content.folders().iter().filter(|f| !f.synced) {
+        let dir = &folder.dir;
+        if !dir.is_dir() {
+            let whose = if folder.prefix.is_empty() {
+                "content.dir in the config, or --content DIR".to_string()
             } else {
-                "does not exist"
-            }
-        )));
+                format!("the folder of source {:?} in the config", folder.prefix)
+            };
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "content folder {} {} ({whose})",
+                dir.display(),
+                if dir.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist"
+                }
+            )));
+        }
     }
     Ok(settings)
 }
@@ -335,6 +346,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         },
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
+        Cmd::Sync => return sync(&cli, &settings),
         Cmd::ServeHttp { listen, public_key } => {
             return serve::http(
                 &settings,
@@ -436,6 +448,36 @@ fn index(cli: &Cli, settings: &Settings, rebuild: bool) -> Result<u8, Failure> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// `sync`: fetches every synced source (the next start, `index` or `/reload` reads them).
+fn sync(cli: &Cli, settings: &Settings) -> Result<u8, Failure> {
+    if settings.sources.synced().next().is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "no feed, sitemap or git source to sync: add [[sources]] tables to config.toml"
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(crate::sources::sync_all(
+        &settings.sources,
+        &crate::sources::Limits::default(),
+    ));
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).context("cannot write JSON")?
+        );
+    } else {
+        print!("{}", render::sync_report(&report));
+    }
+    Ok(if report.failed().next().is_some() {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_OK
+    })
 }
 
 #[derive(serde::Serialize)]

@@ -6,6 +6,9 @@
 //! - [`text`]: tokens and stems (the index's own), sentences, slugs, truncation.
 //! - [`content`]: reads `content/` (Markdown and plain text) into [`content::Article`]s and
 //!   reports each rejected file with its reason.
+//! - [`sources`]: feeds, sitemaps and git repositories synced into folders of article files
+//!   (`articlebot sync`, `/reload`, `refresh_minutes`); their HTML is read by
+//!   [`content::html`].
 //! - [`index`]: the tantivy index of passages.
 //! - [`names`]: titles and aliases for look-ups and autocomplete.
 //! - [`passage`]: the unit of retrieval, a window of blocks inside a section.
@@ -45,5 +48,6 @@ pub mod reload;
 pub mod render;
 pub mod service;
 pub mod shutdown;
+pub mod sources;
 pub mod stats;
 pub mod text;

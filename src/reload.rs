@@ -2,7 +2,12 @@
 //! off to the side, then swapped in whole; concurrent reloads coalesce into one rebuild; a
 //! failed (or, with `strict_reload`, imperfect) reload keeps the old library serving.
 //!
-//! Also the two automatic triggers: SIGHUP and, with `content.watch`, file changes.
+//! Every reload first syncs the feed, sitemap and git sources (see [`crate::sources`]), so
+//! `/reload` brings in what was published since; a source that fails keeps its last good
+//! articles and the report names it with the reason. [`Reloader::refresh`] syncs only the
+//! sources a schedule (`refresh_minutes`) says are due, and rebuilds only when they changed.
+//!
+//! Also the automatic triggers: SIGHUP and, with `content.watch`, file changes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +20,7 @@ use crate::answer::Engine;
 use crate::config::Settings;
 use crate::content::{Article, Warning};
 use crate::library::{Library, NoProgress, OpenMode};
+use crate::sources::{self, Limits, SourceReport};
 
 /// What became of a reload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +46,9 @@ pub struct ReloadReport {
     pub took: Duration,
     /// `true` when this request was served by a rebuild another request started.
     pub coalesced: bool,
+    /// What the sync before the rebuild did, source by source (empty without feed, sitemap
+    /// or git sources).
+    pub sources: Vec<SourceReport>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -117,12 +126,33 @@ impl Reloader {
             }
         }
         let covers = self.requested.load(Ordering::SeqCst);
+        let synced = sources::sync_all(&self.settings.sources, &Limits::default()).await;
         self.rebuilds.fetch_add(1, Ordering::SeqCst);
-        let report = self.rebuild().await;
+        let mut report = self.rebuild().await;
+        report.sources = synced.sources;
         report.log();
         self.done.store(covers, Ordering::SeqCst);
         *last = Some(report.clone());
         report
+    }
+
+    /// Syncs the sources named (those a schedule says are due) and, when their articles
+    /// changed, rebuilds and swaps; `None` when nothing changed (no rebuild). Waits for a
+    /// reload in progress, and a reload waits for it.
+    pub async fn refresh(&self, names: &[String]) -> Option<ReloadReport> {
+        let _gate = self.gate.lock().await;
+        let synced = sources::sync_some(&self.settings.sources, &Limits::default(), |s| {
+            names.contains(&s.name)
+        })
+        .await;
+        if !synced.changed_anything() {
+            return None;
+        }
+        self.rebuilds.fetch_add(1, Ordering::SeqCst);
+        let mut report = self.rebuild().await;
+        report.sources = synced.sources;
+        report.log();
+        Some(report)
     }
 
     async fn rebuild(&self) -> ReloadReport {
@@ -158,6 +188,7 @@ impl Reloader {
             articles: old.articles.len(),
             took: start.elapsed(),
             coalesced: false,
+            sources: Vec::new(),
         };
         let new = match built {
             Ok(Ok(Ok(lib))) => lib,
@@ -178,6 +209,7 @@ impl Reloader {
             articles,
             took: start.elapsed(),
             coalesced: false,
+            sources: Vec::new(),
         }
     }
 }

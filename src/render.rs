@@ -240,8 +240,43 @@ pub fn reload_report(r: &ReloadReport) -> String {
     if r.added.is_empty() && r.removed.is_empty() && r.changed.is_empty() {
         let _ = writeln!(out, "no article changed");
     }
+    for source in &r.sources {
+        if let Some(why) = &source.error {
+            let _ = writeln!(
+                out,
+                "source {} failed, its last good articles stay: {why}",
+                source.name
+            );
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(out, "{w}");
+    }
+    out
+}
+
+/// The text of a sync report (`articlebot sync`): a line per source.
+pub fn sync_report(r: &crate::sources::SyncReport) -> String {
+    let mut out = String::new();
+    for s in &r.sources {
+        let _ = match &s.error {
+            None => writeln!(
+                out,
+                "{}: {} added, {} changed, {} removed, {} unchanged ({} request(s))",
+                s.name, s.added, s.changed, s.removed, s.unchanged, s.requests
+            ),
+            Some(why) if s.added + s.changed + s.removed > 0 => writeln!(
+                out,
+                "{}: partly failed ({} added, {} changed, {} removed); the rest keeps its last \
+                 good version: {why}",
+                s.name, s.added, s.changed, s.removed
+            ),
+            Some(why) => writeln!(
+                out,
+                "{}: failed, its last good articles stay: {why}",
+                s.name
+            ),
+        };
     }
     out
 }

@@ -257,8 +257,10 @@ impl Service {
         &self.reloader
     }
 
-    /// Starts the automatic reloads: on SIGHUP, and on file changes when `content.watch` is
-    /// set. Both log the reload report. They stop when the returned guard is dropped.
+    /// Starts the automatic reloads: on SIGHUP, on file changes in the content folders when
+    /// `content.watch` is set, and for each source with `refresh_minutes` when it is due;
+    /// a source never synced yet is synced at once. All log the reload report. They stop when
+    /// the returned guard is dropped.
     pub fn start_reload_triggers(self: &Arc<Self>) -> anyhow::Result<ReloadTriggers> {
         let mut tasks = Vec::new();
         #[cfg(unix)]
@@ -273,22 +275,48 @@ impl Service {
                 }
             }));
         }
-        let mut watcher = None;
+        let mut watchers = Vec::new();
         if self.settings.reload.watch {
-            let (guard, mut changes) = crate::reload::watch(&self.settings.content.dir)?;
-            watcher = Some(guard);
+            // The folders read in place; synced ones change only through a sync.
+            for folder in self.settings.content.folders().iter().filter(|f| !f.synced) {
+                let (guard, mut changes) = crate::reload::watch(&folder.dir)?;
+                watchers.push(guard);
+                let service = self.clone();
+                let quiet = self.settings.reload.debounce;
+                tasks.push(tokio::spawn(async move {
+                    while crate::reload::debounced(&mut changes, quiet).await {
+                        tracing::info!("content changed: reloading");
+                        service.reload("file watcher").await;
+                    }
+                }));
+            }
+        }
+        let sources = &self.settings.sources;
+        let never_synced: Vec<String> = sources
+            .synced()
+            .filter(|s| !sources.folder_of(&s.name).exists())
+            .map(|s| s.name.clone())
+            .collect();
+        let mut schedule = crate::sources::Schedule::new(sources, tokio::time::Instant::now());
+        if !never_synced.is_empty() || schedule.next_due().is_some() {
             let service = self.clone();
-            let quiet = self.settings.reload.debounce;
             tasks.push(tokio::spawn(async move {
-                while crate::reload::debounced(&mut changes, quiet).await {
-                    tracing::info!("content changed: reloading");
-                    service.reload("file watcher").await;
+                if !never_synced.is_empty() {
+                    tracing::info!(sources = ?never_synced, "first sync of new sources");
+                    service.reloader.refresh(&never_synced).await;
+                }
+                while let Some(at) = schedule.next_due() {
+                    tokio::time::sleep_until(at).await;
+                    let due =
+                        schedule.take_due(&service.settings.sources, tokio::time::Instant::now());
+                    tracing::info!(sources = ?due, "scheduled sync");
+                    service.reloader.refresh(&due).await;
                 }
             }));
         }
         Ok(ReloadTriggers {
             tasks,
-            _watcher: watcher,
+            _watchers: watchers,
         })
     }
 }
@@ -305,7 +333,7 @@ fn give_memory_back() {
 /// Keeps the automatic reload triggers running; dropping it stops them.
 pub struct ReloadTriggers {
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    _watcher: Option<WatchGuard>,
+    _watchers: Vec<WatchGuard>,
 }
 
 impl Drop for ReloadTriggers {

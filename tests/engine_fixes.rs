@@ -250,6 +250,7 @@ fn the_reload_report_is_data_with_one_rendering() {
         articles: 3,
         took: Duration::from_millis(19),
         coalesced: false,
+        sources: Vec::new(),
     };
     assert_eq!(
         render::reload_report(&report),

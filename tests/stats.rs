@@ -293,6 +293,7 @@ fn swapped() -> articlebot::reload::ReloadReport {
         articles: 4,
         took: std::time::Duration::ZERO,
         coalesced: false,
+        sources: Vec::new(),
     }
 }
 

@@ -19,5 +19,6 @@ mod persistence;
 mod reload;
 mod scan;
 mod shapes;
+mod sources;
 mod stats;
 mod urls;
