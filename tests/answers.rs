@@ -356,7 +356,9 @@ fn takeaways_article_card_related_and_not_found() {
         panic!()
     };
     let related: Vec<&str> = r.related.iter().map(|x| x.slug.as_str()).collect();
-    assert_eq!(related, ["cycling"]);
+    assert_eq!(related[0], "cycling");
+    assert!(r.related[0].score > 0.0);
+    assert!(!related.contains(&"sleep"), "never the article itself");
 }
 
 #[test]
@@ -375,6 +377,84 @@ fn related_prefers_the_similar_article() {
         panic!()
     };
     assert_eq!(r.related[0].slug, "reserves");
+}
+
+/// Slugs of `related` for `article` from `engine`, with their scores.
+fn related_of(engine: &articlebot::answer::Engine, article: &str) -> Vec<(String, f32)> {
+    let cmd = Command::Related {
+        article: article.into(),
+    };
+    let Answer::Related(r) = engine.execute(&cmd).unwrap() else {
+        panic!("not a related answer")
+    };
+    r.related.into_iter().map(|x| (x.slug, x.score)).collect()
+}
+
+#[test]
+fn related_always_names_as_many_articles_as_configured() {
+    let f = Fixture::new();
+    f.write(
+        "a1.md",
+        "# Bees\n\nHoney bees keep a hive and make honey from nectar.\n",
+    );
+    f.write(
+        "a2.md",
+        "# Wasps\n\nWasps build paper nests; unlike bees they make no honey.\n",
+    );
+    f.write(
+        "a3.md",
+        "# Trains\n\nSleeper trains cross Europe at night.\n",
+    );
+    f.write(
+        "a4.md",
+        "# Gauges\n\nBroad gauge rails in Spain, standard gauge elsewhere.\n",
+    );
+    f.write("a5.md", "# Clouds\n\nCumulus forms on warm afternoons.\n");
+    let mut settings = f.settings();
+    for limit in [1, 3, 4, 10] {
+        settings.answer.related = limit;
+        let engine = articlebot::answer::Engine::new(f.library(), settings.answer.clone());
+        let got = related_of(&engine, "a1");
+        // Four other articles: all of them when more are asked for.
+        assert_eq!(got.len(), limit.min(4), "limit {limit}: {got:?}");
+        assert_eq!(got[0].0, "a2", "the article on the same subject first");
+        assert!(got.iter().all(|(s, _)| s != "a1"));
+        // Similar ones first; the rest, sharing no term, after them at score 0.
+        assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "{got:?}");
+        if limit >= 4 {
+            assert!(got[1..].iter().all(|(_, score)| *score == 0.0), "{got:?}");
+        }
+    }
+}
+
+#[test]
+fn persisted_vectors_answer_related_as_a_fresh_build() {
+    let f = Fixture::standard();
+    let s = f.persisted();
+    let open = || {
+        articlebot::library::Library::open(
+            &s,
+            articlebot::library::OpenMode::Reuse,
+            &articlebot::library::NoProgress,
+        )
+        .unwrap()
+    };
+    let built = open();
+    assert!(!built.info.reused);
+    let reopened = open();
+    assert!(reopened.info.reused, "opened from library.bin");
+    assert_eq!(reopened.vectors, built.vectors);
+    let memory = f.library();
+    let (a, b, c) = (
+        articlebot::answer::Engine::new(built, s.answer.clone()),
+        articlebot::answer::Engine::new(reopened, s.answer.clone()),
+        articlebot::answer::Engine::new(memory, s.answer.clone()),
+    );
+    for slug in ["sleep", "stablecoins", "cycling", "guides-composting"] {
+        let want = related_of(&c, slug);
+        assert_eq!(related_of(&a, slug), want, "{slug}");
+        assert_eq!(related_of(&b, slug), want, "{slug}");
+    }
 }
 
 #[test]

@@ -322,3 +322,110 @@ fn parsed_file_keeps_documents_once_and_labels_per_question() {
     assert_eq!(data.questions[2].labels, [false, false, true]);
     assert!(!data.questions[3].answered());
 }
+
+/// The similarity sample the repository ships (hand-written: four articles on bees, four on
+/// railways, same-subject pairs judged 1, one pair judged twice).
+const RELATED_SAMPLE: &str = include_str!("fixtures/eval/related-sample.json");
+
+#[test]
+fn related_json_figures_on_the_sample() {
+    let f = Fixture::new();
+    f.write("related.json", RELATED_SAMPLE);
+    let (code, out, err) = run(f.dir.path(), &["related", "content/related.json", "--json"]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["documents"], 8);
+    assert_eq!(v["k"], 5);
+    let dev = v["development_queries"].as_u64().unwrap();
+    let untouched = v["untouched_queries"].as_u64().unwrap();
+    assert_eq!(dev + untouched, 8, "every document is a query of one half");
+    assert!(dev > 0 && untouched > 0, "{v}");
+    assert_eq!(v["short_answers"], 0, "five articles every time: {v}");
+    for system in ["articlebot", "tfidf", "random", "difference"] {
+        for key in ["development", "untouched", "all"] {
+            assert!(v[system][key].is_f64(), "{system}.{key}: {v}");
+        }
+    }
+    // Two clear subjects: `related` and TF-IDF put the three same-subject articles first.
+    assert!(v["articlebot"]["all"].as_f64().unwrap() > 0.95, "{v}");
+    assert!(v["tfidf"]["all"].as_f64().unwrap() > 0.9, "{v}");
+    assert!(
+        v["random"]["all"].as_f64().unwrap() < v["articlebot"]["all"].as_f64().unwrap(),
+        "{v}"
+    );
+    assert!(v.get("grid").is_none(), "the grid only when asked for");
+
+    let (code, out, err) = run(f.dir.path(), &["related", "content/related.json", "--grid"]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "NDCG@5",
+        "articlebot (related)",
+        "TF-IDF cosine",
+        "random order",
+        "title  terms",
+    ] {
+        assert!(out.contains(needle), "missing {needle}: {out}");
+    }
+}
+
+#[test]
+fn malformed_similarity_sets_are_named() {
+    let f = Fixture::new();
+    let doc =
+        |id: &str| format!(r#"{{"id": "{id}", "title": "T {id}", "text": "Words of {id}."}}"#);
+    let set = |docs: &[String], judgements: &str| {
+        format!(
+            r#"{{"documents": [{}], "judgements": [{judgements}]}}"#,
+            docs.join(",")
+        )
+    };
+    let two = [doc("a"), doc("b")];
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "unknown.json",
+            set(&two, r#"{"a": "a", "b": "zz", "score": 1}"#),
+            "judgements[0]: no document has the id \"zz\"",
+        ),
+        (
+            "twice.json",
+            set(&[doc("a"), doc("a")], ""),
+            "documents[1]: id \"a\" is used twice",
+        ),
+        (
+            "negative.json",
+            set(&two, r#"{"a": "a", "b": "b", "score": -1}"#),
+            "judgements[0]: score must be a number of 0 or more",
+        ),
+        (
+            "itself.json",
+            set(&two, r#"{"a": "b", "b": "b", "score": 1}"#),
+            "judgements[0]: a document judged against itself",
+        ),
+        ("one.json", set(&[doc("a")], ""), "at least two documents"),
+        (
+            "field.json",
+            r#"{"documents": [], "judgement": []}"#.into(),
+            "field.json",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        f.write(name, text);
+        let (code, out, err) = run(f.dir.path(), &["related", &format!("content/{name}")]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+}
+
+#[test]
+fn ndcg_arithmetic() {
+    use measures::ndcg_at;
+    // The best order scores 1, whatever the gains' scale.
+    assert_eq!(ndcg_at(5, &[0, 1, 2], &[3.0, 2.0, 0.0]), Some(1.0));
+    // The one relevant candidate second: 1/log2(3).
+    let x = ndcg_at(5, &[0, 1], &[0.0, 1.0]).unwrap();
+    assert!((x - 1.0 / 3f64.log2()).abs() < 1e-12, "{x}");
+    // Beyond the cut-off it counts nothing.
+    assert_eq!(ndcg_at(1, &[0, 1], &[0.0, 1.0]), Some(0.0));
+    // Nothing relevant: not measured.
+    assert_eq!(ndcg_at(5, &[0, 1], &[0.0, 0.0]), None);
+}

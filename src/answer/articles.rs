@@ -223,7 +223,7 @@ pub(super) fn card(
     matched: Option<String>,
 ) -> anyhow::Result<ArticleCard> {
     let a = lib.article(id);
-    let related = related(lib, snap, id, 3)?
+    let related = related(lib, id, 3)
         .related
         .into_iter()
         .map(|r| super::ArticleRef {
@@ -252,84 +252,35 @@ pub(super) fn card(
     })
 }
 
-/// Terms of an article that make up its "more like this" query.
-const RELATED_TERMS: usize = 16;
-
-/// Articles most similar to `id`: a query of the article's most distinctive terms (TF-IDF),
-/// ranked by each other article's best passage.
-pub(super) fn related(
-    lib: &Library,
-    snap: &Snapshot,
-    id: u32,
-    limit: usize,
-) -> anyhow::Result<RelatedAnswer> {
+/// The `limit` articles most similar to `id`: the nearest by the cosine of their term vectors
+/// (built with the library, see [`crate::library::ArticleVectors`]). When fewer than `limit`
+/// share a term with it, the rest of the collection follows in collection order with score 0,
+/// so the answer holds `limit` articles whenever the collection has that many others.
+pub(super) fn related(lib: &Library, id: u32, limit: usize) -> RelatedAnswer {
     let a = lib.article(id);
-    let n = snap.num_docs();
-    let mut tf: HashMap<String, f32> = HashMap::new();
-    let mut add = |s: &str, w: f32| {
-        for t in text::tokenize(s) {
-            if t.lower.len() > 2
-                && !text::is_stop_word(&t.lower)
-                && !t.lower.chars().all(|c| c.is_ascii_digit())
-            {
-                *tf.entry(t.stem).or_default() += w;
-            }
-        }
-    };
-    add(&a.title, 3.0);
-    for t in a.tags.iter().chain(&a.aliases) {
-        add(t, 2.0);
+    let mut picked = lib.vectors.nearest(id, limit);
+    if picked.len() < limit {
+        let have: HashSet<u32> = picked.iter().map(|&(o, _)| o).collect();
+        let rest = (0..lib.articles.len() as u32).filter(|&o| o != id && !have.contains(&o));
+        picked.extend(rest.take(limit - picked.len()).map(|o| (o, 0.0)));
     }
-    for s in &a.sections {
-        if let Some(h) = &s.heading {
-            add(h, 1.5);
-        }
-        for b in &s.blocks {
-            add(&b.text, 1.0);
-        }
-    }
-    let mut weighted: Vec<(String, f32)> = tf
-        .into_iter()
-        .map(|(stem, f)| {
-            let df = lib.index.doc_freq(snap, &stem);
-            let w = (1.0 + f.ln()) * idf(df, n);
-            (stem, w)
-        })
-        // A term found in nearly every passage relates everything to everything.
-        .filter(|(_, w)| *w > 0.5)
-        .collect();
-    weighted.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-    weighted.truncate(RELATED_TERMS);
-    let mut out = RelatedAnswer {
+    RelatedAnswer {
         slug: a.slug.clone(),
         title: a.title.clone(),
         url: a.url.clone(),
-        related: Vec::new(),
-    };
-    if weighted.is_empty() {
-        return Ok(out);
+        related: picked
+            .into_iter()
+            .map(|(o, score)| {
+                let o = lib.article(o);
+                RelatedItem {
+                    slug: o.slug.clone(),
+                    title: o.title.clone(),
+                    url: o.url.clone(),
+                    score,
+                }
+            })
+            .collect(),
     }
-    let max = weighted[0].1;
-    let stems: Vec<(String, f32)> = weighted.into_iter().map(|(s, w)| (s, w / max)).collect();
-    let query = lib.index.outside_article(lib.index.terms_query(&stems), id);
-    let hits = lib.index.top_passages(snap, &query, 100)?;
-    let mut seen = HashSet::new();
-    for (p, score) in hits {
-        let other = lib.passages[p as usize].article;
-        if out.related.len() >= limit {
-            break;
-        }
-        if seen.insert(other) {
-            let o = lib.article(other);
-            out.related.push(RelatedItem {
-                slug: o.slug.clone(),
-                title: o.title.clone(),
-                url: o.url.clone(),
-                score,
-            });
-        }
-    }
-    Ok(out)
 }
 
 pub(super) fn autocomplete(lib: &Library, prefix: &str, limit: usize) -> Vec<Choice> {

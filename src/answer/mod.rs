@@ -325,7 +325,7 @@ pub fn execute(
             Err(nf) => Answer::NotFound(nf),
         },
         Command::Related { article } => match articles::resolve(lib, article) {
-            Ok((id, _)) => Answer::Related(articles::related(lib, snap, id, settings.related)?),
+            Ok((id, _)) => Answer::Related(articles::related(lib, id, settings.related)),
             Err(nf) => Answer::NotFound(nf),
         },
     })

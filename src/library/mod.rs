@@ -19,11 +19,13 @@ use crate::names::NameIndex;
 
 mod persist;
 mod staging;
+mod vectors;
 
 pub use crate::index::{BuildProgress, NoProgress};
 pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+pub use vectors::{ArticleVectors, VectorWeights};
 
 /// How a library came to be.
 #[derive(Debug, Clone)]
@@ -74,6 +76,8 @@ pub struct Library {
     pub warnings: Vec<Warning>,
     pub index: SearchIndex,
     pub names: NameIndex,
+    /// Each article's term vector, for `related`.
+    pub vectors: ArticleVectors,
     by_slug: HashMap<String, u32>,
     pub info: BuildInfo,
     /// Passage ids of each article, in order.
@@ -165,6 +169,7 @@ impl Library {
     ) -> anyhow::Result<Library> {
         let Loaded { articles, warnings } = loaded;
         let passages = cut_passages(&articles, settings.content.passage_words);
+        let vectors = ArticleVectors::build(&articles, &VectorWeights::default());
         let index = match &settings.index {
             IndexLocation::Memory => SearchIndex::build(
                 Target::Memory,
@@ -187,14 +192,21 @@ impl Library {
                 // From here on the library reads its bodies from the file, like a reopened
                 // one: a serving process holds only the bodies it uses.
                 let mut articles = articles;
-                let bodies_len =
-                    persist::write(&staging, &mut articles, &passages, &warnings, &fingerprint)?;
+                let bodies_len = persist::write(
+                    &staging,
+                    &mut articles,
+                    &passages,
+                    &vectors,
+                    &warnings,
+                    &fingerprint,
+                )?;
                 staging::swap_into_place(&staging, dir)?;
                 let index = SearchIndex::open(&dir.join(persist::TANTIVY))?;
                 persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
                 return Ok(Library::assemble(
                     articles,
                     passages,
+                    vectors,
                     warnings,
                     index,
                     BuildInfo {
@@ -208,6 +220,7 @@ impl Library {
         Ok(Library::assemble(
             articles,
             passages,
+            vectors,
             warnings,
             index,
             BuildInfo {
@@ -239,6 +252,7 @@ impl Library {
         Ok(Some(Library::assemble(
             p.articles,
             p.passages,
+            p.vectors,
             p.warnings,
             index,
             BuildInfo {
@@ -252,6 +266,7 @@ impl Library {
     fn assemble(
         articles: Vec<Article>,
         passages: Vec<Passage>,
+        vectors: ArticleVectors,
         warnings: Vec<Warning>,
         index: SearchIndex,
         info: BuildInfo,
@@ -279,6 +294,7 @@ impl Library {
             warnings,
             index,
             names,
+            vectors,
             by_slug,
             info,
             article_passages,

@@ -1,7 +1,7 @@
 //! The persisted form of a library, in the index folder: `manifest.json` (format version and
 //! fingerprint), `library.bin` (passages, warnings and every article's front matter and
 //! section headings, with where each section's blocks and the takeaways lie in `articles.bin`,
-//! postcard), `articles.bin` (each section's blocks and each article's takeaways, each its own
+//! and the articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each article's takeaways, each its own
 //! postcard record, read on first use: see [`crate::content::Lazy`]) and `tantivy/`.
 //!
 //! The fingerprint covers every article file's path, size and modification time and the
@@ -18,8 +18,10 @@ use crate::config::ContentSettings;
 use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
 use crate::passage::Passage;
 
+use super::vectors::ArticleVectors;
+
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 5;
+pub(super) const FORMAT_VERSION: u32 = 6;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
@@ -45,6 +47,7 @@ struct Manifest {
 struct Snapshot {
     articles: Vec<Article>,
     passages: Vec<Passage>,
+    vectors: ArticleVectors,
     warnings: Vec<Warning>,
     /// The length of `articles.bin`: a file cut short or replaced is noticed at open.
     bodies_len: u64,
@@ -55,6 +58,7 @@ pub(super) struct Persisted {
     pub fingerprint: String,
     pub articles: Vec<Article>,
     pub passages: Vec<Passage>,
+    pub vectors: ArticleVectors,
     pub warnings: Vec<Warning>,
 }
 
@@ -64,6 +68,7 @@ pub(super) struct Persisted {
 struct SnapshotRef<'a> {
     articles: &'a [Article],
     passages: &'a [Passage],
+    vectors: &'a ArticleVectors,
     warnings: &'a [Warning],
     bodies_len: u64,
 }
@@ -75,6 +80,7 @@ pub(super) fn write(
     dir: &Path,
     articles: &mut [Article],
     passages: &[Passage],
+    vectors: &ArticleVectors,
     warnings: &[Warning],
     fingerprint: &str,
 ) -> anyhow::Result<u64> {
@@ -82,6 +88,7 @@ pub(super) fn write(
     let snapshot = SnapshotRef {
         articles,
         passages,
+        vectors,
         warnings,
         bodies_len,
     };
@@ -114,13 +121,18 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     let snapshot: Snapshot = postcard::from_bytes(&bytes).context("bad library.bin")?;
     let mut articles = snapshot.articles;
     attach_bodies(&dir.join(ARTICLES), &mut articles, snapshot.bodies_len)?;
-    if articles.len() != manifest.articles || snapshot.passages.len() != manifest.passages {
-        anyhow::bail!("manifest and library.bin disagree on the article or passage count");
+    if articles.len() != manifest.articles
+        || snapshot.passages.len() != manifest.passages
+        || snapshot.vectors.len() != manifest.articles
+    {
+        anyhow::bail!("manifest and library.bin disagree on the article, passage or vector count");
     }
+    let vectors = snapshot.vectors.checked()?;
     Ok(Some(Persisted {
         fingerprint: manifest.fingerprint,
         articles,
         passages: snapshot.passages,
+        vectors,
         warnings: snapshot.warnings,
     }))
 }

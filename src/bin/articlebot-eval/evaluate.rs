@@ -17,6 +17,7 @@ use articlebot::library::Library;
 use articlebot::text;
 
 use crate::measures::{bootstrap_ci95, rank_with_random_ties, Accumulator, Measure, SplitMix64};
+use crate::related;
 use crate::wikiqa::{parse_wikiqa, Dataset, Document};
 
 /// The benchmarks `eval` knows.
@@ -27,6 +28,16 @@ pub enum Benchmark {
         /// The WikiQA TSV file (QuestionID, Question, DocumentID, DocumentTitle, SentenceID,
         /// Sentence, Label)
         file: PathBuf,
+    },
+    /// `related` against human document-similarity judgements (NDCG@5, TF-IDF baseline,
+    /// development and untouched halves)
+    Related {
+        /// The similarity set (JSON: documents with id, title, text, optional tags; judgements
+        /// with a, b, score)
+        file: PathBuf,
+        /// Also measure a grid of vector weights (title weight × terms kept) on both halves
+        #[arg(long)]
+        grid: bool,
     },
 }
 
@@ -322,16 +333,30 @@ pub fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let Benchmark::Wikiqa { file } = benchmark;
-    let source =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let data = parse_wikiqa(file, &source)?;
-    let report = evaluate(content, &data)?;
-    if json {
-        serde_json::to_writer(&mut *out, &report)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", render(&report))?;
+    let read = |file: &PathBuf| {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    };
+    match benchmark {
+        Benchmark::Wikiqa { file } => {
+            let data = parse_wikiqa(file, &read(file)?)?;
+            let report = evaluate(content, &data)?;
+            if json {
+                serde_json::to_writer(&mut *out, &report)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", render(&report))?;
+            }
+        }
+        Benchmark::Related { file, grid } => {
+            let set = related::parse_similarity(file, &read(file)?)?;
+            let report = related::evaluate(content, &set, *grid)?;
+            if json {
+                serde_json::to_writer(&mut *out, &report)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", related::render(&report))?;
+            }
+        }
     }
     out.flush()?;
     Ok(())

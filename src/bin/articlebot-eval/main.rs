@@ -1,7 +1,9 @@
 //! `articlebot-eval`: answer quality measured on public benchmarks, a research tool kept out
 //! of the product binary. `articlebot-eval wikiqa FILE` measures the excerpt selection and
 //! retrieval of `ask` on the WikiQA answer-sentence benchmark (MAP, MRR, pooled document
-//! accuracy), next to two baselines computed in the same run.
+//! accuracy), next to two baselines computed in the same run; `articlebot-eval related FILE`
+//! measures `related` against human document-similarity judgements (NDCG@5, beside TF-IDF
+//! cosine, on a development and an untouched half).
 //!
 //! Every document of the file becomes a plain-text article (title line, then its sentences as
 //! one paragraph) parsed by `content::parse_article` and indexed by `Library::from_loaded`: the
@@ -12,12 +14,13 @@
 //! with a fixed seed, so no position information enters except what the scorer itself uses.
 //!
 //! Modules: [`wikiqa`] reads the file, [`measures`] holds the arithmetic, [`evaluate`] runs
-//! the evaluation and renders the report.
+//! the evaluation and renders the report, [`related`] is the `related` benchmark.
 //!
 //! Exit codes: 0 measured, 2 usage error or an unreadable or malformed file or config.
 
 mod evaluate;
 mod measures;
+mod related;
 mod wikiqa;
 
 use std::path::PathBuf;

@@ -110,3 +110,22 @@ pub fn bootstrap_ci95(values: &[f64], rng: &mut SplitMix64) -> [f64; 2] {
     let at = |q: f64| means[((BOOTSTRAP_SAMPLES - 1) as f64 * q).round() as usize];
     [at(0.025), at(0.975)]
 }
+
+/// NDCG at `k` of a ranking (`order`: candidate indices, best first) against graded `gains`
+/// (one per candidate, 0 for an unjudged one): DCG with linear gains and a log2 discount, over
+/// the DCG of the best possible order. `None` when no candidate has a gain above 0.
+pub fn ndcg_at(k: usize, order: &[usize], gains: &[f64]) -> Option<f64> {
+    let dcg = |g: &mut dyn Iterator<Item = f64>| -> f64 {
+        g.take(k)
+            .enumerate()
+            .map(|(i, x)| x / ((i + 2) as f64).log2())
+            .sum()
+    };
+    let mut ideal: Vec<f64> = gains.to_vec();
+    ideal.sort_by(|a, b| b.total_cmp(a));
+    let best = dcg(&mut ideal.into_iter());
+    if best <= 0.0 {
+        return None;
+    }
+    Some(dcg(&mut order.iter().map(|&i| gains[i])) / best)
+}

@@ -1,0 +1,347 @@
+//! Article vectors for `related`: each article as its most distinctive stems (TF-IDF over the
+//! collection's articles, sublinear term frequency, title, tag and heading words counted
+//! more), cut to the strongest terms and L2-normalised. Built with the library, persisted in
+//! `library.bin`, and answered from an inverted list of the terms: the articles nearest to
+//! one by cosine similarity, with no index query per call.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::content::Article;
+use crate::text;
+
+/// How an article's terms are weighted. [`VectorWeights::default`] holds the weights chosen
+/// on the development half of a document-similarity set (see BENCHMARKS.md, "Related").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VectorWeights {
+    /// What one occurrence of a word in the title counts, against 1 in the body.
+    pub title: f32,
+    /// One occurrence in a tag or alias.
+    pub tags: f32,
+    /// One occurrence in a section heading.
+    pub headings: f32,
+    /// Terms kept per article (the strongest ones).
+    pub terms: usize,
+}
+
+impl Default for VectorWeights {
+    fn default() -> VectorWeights {
+        VectorWeights {
+            // Chosen on the development half of the 20 Newsgroups sample (BENCHMARKS.md,
+            // "Related"): the best title weight; 100 terms are within 0.01 of the best
+            // development figure (200) at half the size. Tags and headings could not be
+            // measured (the set has neither) and keep the weights of the query they replace.
+            title: 5.0,
+            tags: 2.0,
+            headings: 1.5,
+            terms: 100,
+        }
+    }
+}
+
+/// The vectors of every article of a library, by article id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArticleVectors {
+    /// The stems that are in some article's vector; a term id indexes this.
+    terms: Vec<String>,
+    /// Article `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    /// `(term id, weight)`, sorted by term id within an article; each article's weights have
+    /// an L2 norm of 1 (or there are none).
+    entries: Vec<(u32, f32)>,
+    /// Per term id, the articles whose vector holds it, with the weight: made from `entries`
+    /// when the vectors are built or read back, never stored.
+    #[serde(skip)]
+    postings: Vec<Vec<(u32, f32)>>,
+}
+
+/// Whether a word is a term at all: not a stop word, not a number, longer than two letters.
+fn is_term(lower: &str) -> bool {
+    lower.len() > 2 && !text::is_stop_word(lower) && !lower.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Each term of an article with its weighted count (title, tag and heading words counted at
+/// their weights).
+fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
+    let mut tf: FxHashMap<String, f32> = FxHashMap::default();
+    let mut add = |s: &str, weight: f32| {
+        if weight <= 0.0 {
+            return;
+        }
+        for t in text::words(s) {
+            if is_term(&t.lower) {
+                *tf.entry(t.stem.to_string()).or_default() += weight;
+            }
+        }
+    };
+    add(&a.title, w.title);
+    for t in a.tags.iter().chain(&a.aliases) {
+        add(t, w.tags);
+    }
+    for s in &a.sections {
+        if let Some(h) = &s.heading {
+            add(h, w.headings);
+        }
+        for b in s.blocks.iter() {
+            add(&b.text, 1.0);
+        }
+    }
+    tf
+}
+
+impl ArticleVectors {
+    /// The vectors of `articles` (their bodies must be at hand: a library being built).
+    pub fn build(articles: &[Article], w: &VectorWeights) -> ArticleVectors {
+        let counts: Vec<FxHashMap<String, f32>> =
+            articles.par_iter().map(|a| term_counts(a, w)).collect();
+        let mut df: FxHashMap<&str, u32> = FxHashMap::default();
+        for c in &counts {
+            for t in c.keys() {
+                *df.entry(t.as_str()).or_default() += 1;
+            }
+        }
+        let n = articles.len() as f32;
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut out = ArticleVectors {
+            starts: Vec::with_capacity(articles.len() + 1),
+            ..ArticleVectors::default()
+        };
+        out.starts.push(0);
+        for c in &counts {
+            let mut v: Vec<(&str, f32)> = c
+                .iter()
+                .map(|(t, &f)| {
+                    (
+                        t.as_str(),
+                        (1.0 + f).ln() * (n / df[t.as_str()] as f32).ln(),
+                    )
+                })
+                // A term in every article tells nothing about which one is near.
+                .filter(|&(_, x)| x > 0.0)
+                .collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            v.truncate(w.terms);
+            let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+            let mut entries: Vec<(u32, f32)> = v
+                .into_iter()
+                .map(|(t, x)| {
+                    let next = ids.len() as u32;
+                    let id = *ids.entry(t.to_string()).or_insert_with(|| {
+                        out.terms.push(t.to_string());
+                        next
+                    });
+                    (id, x / norm)
+                })
+                .collect();
+            entries.sort_by_key(|&(t, _)| t);
+            out.entries.extend(entries);
+            out.starts.push(out.entries.len() as u32);
+        }
+        out.index();
+        out
+    }
+
+    /// Checks vectors read back from `library.bin` (positions in range, term ids known) and
+    /// makes their inverted lists.
+    pub(crate) fn checked(mut self) -> anyhow::Result<ArticleVectors> {
+        let ordered = self.starts.first().is_none_or(|&s| s == 0)
+            && self.starts.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .starts
+                .last()
+                .is_none_or(|&e| e as usize == self.entries.len());
+        if !ordered {
+            anyhow::bail!("the article vectors' positions are out of order or out of range");
+        }
+        if self
+            .entries
+            .iter()
+            .any(|&(t, _)| t as usize >= self.terms.len())
+        {
+            anyhow::bail!("an article vector names a term that is not in the term list");
+        }
+        self.index();
+        Ok(self)
+    }
+
+    /// Makes the inverted lists (after a build or a check of vectors read back).
+    fn index(&mut self) {
+        let mut postings = vec![Vec::new(); self.terms.len()];
+        for a in 0..self.starts.len().saturating_sub(1) {
+            for &(t, x) in self.vector(a as u32) {
+                postings[t as usize].push((a as u32, x));
+            }
+        }
+        self.postings = postings;
+    }
+
+    /// Number of articles with a vector.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Article `id`'s `(term id, weight)` entries (none for an id out of range).
+    fn vector(&self, id: u32) -> &[(u32, f32)] {
+        let i = id as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&s), Some(&e)) => &self.entries[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    /// Article `id`'s terms (stems) with their weights, strongest first.
+    pub fn terms_of(&self, id: u32) -> Vec<(&str, f32)> {
+        let mut v: Vec<(&str, f32)> = self
+            .vector(id)
+            .iter()
+            .map(|&(t, x)| (self.terms[t as usize].as_str(), x))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+
+    /// The cosine similarity of two articles' vectors.
+    pub fn cosine(&self, a: u32, b: u32) -> f32 {
+        let (x, y) = (self.vector(a), self.vector(b));
+        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        while i < x.len() && j < y.len() {
+            match x[i].0.cmp(&y[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += x[i].1 * y[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
+    }
+
+    /// At most `limit` other articles sharing a term with `id`, most similar first (cosine;
+    /// ties by article id), with their similarity.
+    pub fn nearest(&self, id: u32, limit: usize) -> Vec<(u32, f32)> {
+        let mut acc: FxHashMap<u32, f32> = FxHashMap::default();
+        for &(t, x) in self.vector(id) {
+            for &(a, y) in self.postings.get(t as usize).map_or(&[][..], |p| &p[..]) {
+                if a != id {
+                    *acc.entry(a).or_default() += x * y;
+                }
+            }
+        }
+        let mut hits: Vec<(u32, f32)> = acc.into_iter().filter(|&(_, s)| s > 0.0).collect();
+        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if hits.len() > limit && limit > 0 {
+            hits.select_nth_unstable_by(limit - 1, by_score);
+        }
+        hits.truncate(limit);
+        hits.sort_by(by_score);
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{self, Format};
+    use std::path::PathBuf;
+
+    fn article(name: &str, source: &str) -> Article {
+        let settings = crate::config::Settings::for_content(".").content;
+        content::parse_article(
+            &settings,
+            &PathBuf::from(format!("{name}.md")),
+            Format::Markdown,
+            source,
+        )
+        .unwrap()
+    }
+
+    fn collection() -> Vec<Article> {
+        vec![
+            article(
+                "bees",
+                "# Honey bees\n\nBees make honey from nectar. A hive of bees keeps a queen.\n",
+            ),
+            article(
+                "wasps",
+                "# Wasps\n\nWasps build nests of paper. Unlike bees, wasps make no honey.\n",
+            ),
+            article(
+                "trains",
+                "# Night trains\n\nSleeper trains cross Europe at night. Book a couchette.\n",
+            ),
+            article(
+                "rails",
+                "# Rail gauges\n\nTrains in Spain ran on a broad gauge; Europe mostly uses standard gauge.\n",
+            ),
+        ]
+    }
+
+    #[test]
+    fn vectors_are_unit_length_and_cut_to_the_strongest_terms() {
+        let arts = collection();
+        let v = ArticleVectors::build(&arts, &VectorWeights::default());
+        assert_eq!(v.len(), 4);
+        for id in 0..4 {
+            let norm: f32 = v.terms_of(id).iter().map(|(_, x)| x * x).sum();
+            assert!((norm - 1.0).abs() < 1e-4, "article {id}: {norm}");
+            assert!((v.cosine(id, id) - 1.0).abs() < 1e-4);
+        }
+        let short = ArticleVectors::build(
+            &arts,
+            &VectorWeights {
+                terms: 2,
+                ..VectorWeights::default()
+            },
+        );
+        assert!((0..4).all(|id| short.terms_of(id).len() == 2));
+        // The title counts more than the body: "honey" (title and body) outweighs "hive".
+        let bees = v.terms_of(0);
+        let weight = |s: &str| bees.iter().find(|(t, _)| *t == s).map(|x| x.1);
+        assert!(
+            weight("honey").unwrap() > weight("hive").unwrap(),
+            "{bees:?}"
+        );
+    }
+
+    #[test]
+    fn nearest_finds_the_article_on_the_same_subject() {
+        let v = ArticleVectors::build(&collection(), &VectorWeights::default());
+        assert_eq!(v.nearest(0, 1)[0].0, 1, "bees -> wasps");
+        assert_eq!(v.nearest(2, 1)[0].0, 3, "night trains -> rail gauges");
+        let all = v.nearest(1, 10);
+        assert!(all.iter().all(|&(a, _)| a != 1), "never itself");
+        assert!(all.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
+        // Nearest agrees with the pairwise cosine.
+        for &(a, s) in &all {
+            assert!((s - v.cosine(1, a)).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn read_back_vectors_answer_the_same() {
+        let built = ArticleVectors::build(&collection(), &VectorWeights::default());
+        let bytes = postcard::to_stdvec(&built).unwrap();
+        let read: ArticleVectors = postcard::from_bytes(&bytes).unwrap();
+        assert!(read.nearest(0, 3).is_empty(), "no lists before the check");
+        assert!(read.cosine(0, 1) > 0.0, "the vectors themselves are there");
+        let read = read.checked().unwrap();
+        assert_eq!(read, built);
+        for id in 0..4 {
+            assert_eq!(read.nearest(id, 3), built.nearest(id, 3));
+        }
+        // A damaged file is refused, not trusted.
+        let mut bad = built.clone();
+        bad.entries[0].0 = bad.terms.len() as u32;
+        assert!(bad.checked().is_err());
+        let mut bad = built.clone();
+        bad.starts[1] = bad.entries.len() as u32 + 1;
+        assert!(bad.checked().is_err());
+    }
+}
