@@ -223,9 +223,11 @@ pub(super) fn card(
     matched: Option<String>,
 ) -> anyhow::Result<ArticleCard> {
     let a = lib.article(id);
+    // The card names only articles that share something with this one (no score-0 filler).
     let related = related(lib, id, 3)
         .related
         .into_iter()
+        .filter(|r| r.score > 0.0)
         .map(|r| super::ArticleRef {
             slug: r.slug,
             title: r.title,

@@ -142,10 +142,13 @@ async fn summary_takeaways_and_article_card() {
     assert_eq!(field("Tags").as_deref(), Some("garden, Soil"));
     assert_eq!(field("Date").as_deref(), Some("2024-04-02"));
     assert_eq!(field("By").as_deref(), Some("Ada"));
-    assert_eq!(
-        field("Related articles").as_deref(),
-        Some("• [Stablecoins and Their Pegs](https://site.example/a/stablecoins)")
+    // Up to three articles that share terms with this one, the most similar first.
+    let related = field("Related articles").unwrap();
+    assert!(
+        related.starts_with("• [Stablecoins and Their Pegs](https://site.example/a/stablecoins)"),
+        "{related}"
     );
+    assert!(related.lines().count() <= 3, "{related}");
     let nf = rig
         .slash(&ann(), "summary", &[("article", "qwertyuiop")])
         .await;
