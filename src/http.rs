@@ -6,8 +6,8 @@
 //! This module only translates between HTTP and the interaction layer: every command,
 //! autocomplete and button is answered by the same `handle` as on the gateway. What it owns
 //! is the protocol edge: the signature check before anything else, the freshness of the
-//! timestamp, the body limit, PING, deferred replies completed through the follow-up webhook,
-//! and the server's life cycle.
+//! timestamp, replays refused, the body limit, PING, deferred replies completed through the
+//! follow-up webhook, and the server's life cycle.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -44,6 +44,10 @@ const FOLLOWUP_DRAIN: Duration = Duration::from_secs(30);
 /// that trickles one in would otherwise hold a connection (and shutdown) for as long as it
 /// likes.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Interaction ids remembered at most, to refuse replays: far more than Discord sends in the
+/// signature window to one bot; past it the oldest are forgotten first (bounded memory).
+pub const REPLAY_MEMORY: usize = 100_000;
 
 const SIGNATURE: &str = "x-signature-ed25519";
 const TIMESTAMP: &str = "x-signature-timestamp";
@@ -112,6 +116,59 @@ struct EndpointState {
     read_timeout: Duration,
     /// Deferred replies being completed; shutdown waits for them.
     followups: Mutex<JoinSet<()>>,
+    /// Interaction ids seen within the signature window.
+    seen: Mutex<Seen>,
+}
+
+/// The interaction ids answered recently, each until its signed timestamp leaves the window
+/// ([`MAX_CLOCK_SKEW`]): a signed request replayed within the window is refused, and one
+/// replayed later is refused by its timestamp. At most `capacity` are kept.
+#[derive(Debug)]
+pub struct Seen {
+    /// Interaction id → when it may be forgotten (Unix seconds).
+    until: std::collections::HashMap<u64, u64>,
+    /// (when it may be forgotten, id), in arrival order.
+    order: std::collections::VecDeque<(u64, u64)>,
+    capacity: usize,
+}
+
+impl Seen {
+    pub fn new(capacity: usize) -> Seen {
+        Seen {
+            until: std::collections::HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records `id`, signed at `timestamp`, at `now` (Unix seconds); `false` when it was
+    /// already seen within the window.
+    pub fn first_time(&mut self, id: u64, timestamp: u64, now: u64) -> bool {
+        while let Some(&(until, old)) = self.order.front() {
+            if until >= now && self.order.len() < self.capacity {
+                break;
+            }
+            self.order.pop_front();
+            if self.until.get(&old) == Some(&until) {
+                self.until.remove(&old);
+            }
+        }
+        if self.until.get(&id).is_some_and(|&until| until >= now) {
+            return false;
+        }
+        let until = timestamp.saturating_add(MAX_CLOCK_SKEW.as_secs());
+        self.until.insert(id, until);
+        self.order.push_back((until, id));
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.until.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.until.is_empty()
+    }
 }
 
 impl Endpoint {
@@ -136,6 +193,7 @@ impl Endpoint {
                 body_limit,
                 read_timeout: READ_TIMEOUT,
                 followups: Mutex::new(JoinSet::new()),
+                seen: Mutex::new(Seen::new(REPLAY_MEMORY)),
             }),
         })
     }
@@ -289,11 +347,13 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Just the interaction type, read before the full model so that PING needs nothing else.
+/// Just the interaction type and id, read before the full model so that PING needs nothing
+/// else.
 #[derive(serde::Deserialize)]
 struct Kind {
     #[serde(rename = "type")]
     kind: u8,
+    id: Option<String>,
 }
 
 const PING: u8 = 1;
@@ -329,11 +389,22 @@ async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> 
             "request timestamp too far from now",
         );
     }
-    let Ok(Kind { kind }) = serde_json::from_slice::<Kind>(&body) else {
+    let Ok(Kind { kind, id }) = serde_json::from_slice::<Kind>(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
     };
     if kind == PING {
         return json(StatusCode::OK, br#"{"type":1}"#.to_vec());
+    }
+    // Discord sends each interaction once: the same id again is a captured request replayed.
+    let id = id.and_then(|id| id.parse::<u64>().ok());
+    let (Some(id), Ok(signed)) = (id, timestamp.trim().parse::<u64>()) else {
+        return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if !state.seen.lock().expect("lock").first_time(id, signed, now) {
+        return refuse(StatusCode::CONFLICT, "interaction already received");
     }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(i) => i,
@@ -428,6 +499,30 @@ mod tests {
         let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         assert!(verifier(&hex).is_ok());
         assert!(verifier(&hex.to_uppercase()).is_ok());
+    }
+
+    #[test]
+    fn an_interaction_id_is_refused_again_until_its_window_ends() {
+        let window = MAX_CLOCK_SKEW.as_secs();
+        let mut seen = Seen::new(3);
+        assert!(seen.first_time(1, 1000, 1000));
+        assert!(!seen.first_time(1, 1000, 1000), "replayed at once");
+        assert!(
+            !seen.first_time(1, 1000, 1000 + window),
+            "replayed at the window's end"
+        );
+        assert!(seen.first_time(2, 1000, 1000));
+        // Past the window the id is forgotten (the timestamp check refuses such a replay).
+        assert!(seen.first_time(1, 1000 + window + 1, 1000 + window + 1));
+        assert_eq!(seen.len(), 1, "the expired ids went");
+        // Bounded: the oldest go first when full.
+        let now = 5000;
+        for id in 10..20 {
+            assert!(seen.first_time(id, now, now));
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(!seen.first_time(19, now, now));
+        assert!(seen.first_time(10, now, now), "forgotten to make room");
     }
 
     #[test]

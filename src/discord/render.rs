@@ -378,7 +378,7 @@ fn ask(a: &AskAnswer) -> Rendered {
         return Rendered::one(c);
     }
     let top = &a.results[0];
-    c.title = cut_plain(&defuse(&top.title), limits::TITLE);
+    c.title = cut_plain(&inert(&top.title), limits::TITLE);
     c.url = top.url.clone();
     // Share the description between the excerpts.
     let heads: Vec<String> = a
@@ -408,7 +408,7 @@ fn ask(a: &AskAnswer) -> Rendered {
         if !t.takeaways.is_empty() {
             c.fields.push((
                 cut_plain(
-                    &format!("Takeaways: {}", defuse(&t.title)),
+                    &format!("Takeaways: {}", inert(&t.title)),
                     limits::FIELD_NAME,
                 ),
                 takeaway_list(&t.takeaways, limits::FIELD_VALUE, t.url.as_deref()),
@@ -480,10 +480,10 @@ fn search(s: &SearchAnswer) -> Rendered {
     let tag = s
         .tag
         .as_deref()
-        .map(|t| format!(" [tag: {t}]"))
+        .map(|t| format!(" [tag: {}]", inert(t)))
         .unwrap_or_default();
     let mut c = Card {
-        title: cut_plain(&defuse(&format!("Search: {}{tag}", s.query)), limits::TITLE),
+        title: cut_plain(&format!("Search: {}{tag}", inert(&s.query)), limits::TITLE),
         color: ACCENT,
         ..Card::default()
     };
@@ -522,7 +522,7 @@ fn summary(s: &SummaryAnswer) -> Rendered {
         SummarySource::Extractive => "Summary: key sentences of the article",
     };
     Rendered::one(Card {
-        title: cut_plain(&defuse(&s.title), limits::TITLE),
+        title: cut_plain(&inert(&s.title), limits::TITLE),
         url: s.url.clone(),
         description: fit(&s.summary, &[], limits::DESCRIPTION, s.url.as_deref()),
         footer: Some(source.into()),
@@ -538,7 +538,7 @@ fn takeaways(t: &TakeawaysAnswer) -> Card {
         takeaway_list(&t.takeaways, limits::DESCRIPTION, t.url.as_deref())
     };
     Card {
-        title: cut_plain(&defuse(&format!("Takeaways: {}", t.title)), limits::TITLE),
+        title: cut_plain(&inert(&format!("Takeaways: {}", t.title)), limits::TITLE),
         url: t.url.clone(),
         description,
         color: ACCENT,
@@ -548,7 +548,7 @@ fn takeaways(t: &TakeawaysAnswer) -> Card {
 
 fn card(c: &ArticleCard) -> Rendered {
     let mut card = Card {
-        title: cut_plain(&defuse(&c.title), limits::TITLE),
+        title: cut_plain(&inert(&c.title), limits::TITLE),
         url: c.url.clone(),
         description: fit(&c.summary, &[], 2000, c.url.as_deref()),
         color: ACCENT,
@@ -610,7 +610,7 @@ fn related(r: &RelatedAnswer) -> Rendered {
         refs(&items, limits::DESCRIPTION)
     };
     Rendered::one(Card {
-        title: cut_plain(&defuse(&format!("Related to {}", r.title)), limits::TITLE),
+        title: cut_plain(&inert(&format!("Related to {}", r.title)), limits::TITLE),
         url: r.url.clone(),
         description,
         color: ACCENT,
@@ -628,7 +628,7 @@ fn not_found(nf: &NotFound) -> Rendered {
     }
     Rendered::one(Card {
         title: cut_plain(
-            &defuse(&format!("No article called “{}”", nf.query)),
+            &inert(&format!("No article called “{}”", nf.query)),
             limits::TITLE,
         ),
         description,
@@ -674,7 +674,7 @@ pub fn turn(turn: &Turn) -> Rendered {
                 _ => inert(&f.text),
             };
             Rendered::one(Card {
-                title: cut_plain(&defuse(&f.title), limits::TITLE),
+                title: cut_plain(&inert(&f.title), limits::TITLE),
                 url: f.url.clone(),
                 description,
                 color: ACCENT,
@@ -705,7 +705,7 @@ pub fn turn(turn: &Turn) -> Rendered {
                 description.push_str(&line);
             }
             Rendered::one(Card {
-                title: cut_plain(&defuse(&heading), limits::TITLE),
+                title: cut_plain(&inert(&heading), limits::TITLE),
                 description: description.trim_end().to_string(),
                 footer: (l.total > l.items.len())
                     .then(|| format!("The first {} of {}", l.items.len(), l.total)),

@@ -174,3 +174,40 @@ async fn slow_paging_acknowledges_then_edits_the_same_message() {
     assert!(page2.ephemeral, "still the asker's private message");
     rig.stop().await;
 }
+
+/// *Post to channel* has a cooldown of its own (`discord.cooldown_seconds`): an answer can be
+/// posted right after it was asked for, but the same member cannot post again at once, and
+/// nothing more is posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_to_the_channel_has_a_cooldown() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| s.discord.cooldown = std::time::Duration::from_secs(3600)),
+        ..Options::default()
+    })
+    .await;
+    let private = rig.slash(&ann(), "summary", &[("article", "sleep")]).await;
+    assert!(private.ephemeral());
+    let msg = private.message.clone().unwrap();
+    let post = private.button("Post to channel");
+    let posted = rig.press(&ann(), &msg, &post).await;
+    assert_eq!(posted.kind, 4);
+    assert!(!posted.ephemeral(), "posted right after asking");
+    let public = |rig: &Rig| {
+        rig.fake
+            .record(|r| r.messages.iter().filter(|m| !m.ephemeral).count())
+    };
+    let before = public(&rig);
+    for _ in 0..5 {
+        let again = rig.press(&ann(), &msg, &post).await;
+        assert!(again.ephemeral());
+        assert!(
+            again
+                .content()
+                .starts_with("Slow down: you can ask again in "),
+            "{}",
+            again.content()
+        );
+    }
+    assert_eq!(public(&rig), before, "nothing more was posted");
+    rig.stop().await;
+}

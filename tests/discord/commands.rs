@@ -540,3 +540,43 @@ async fn stats_are_per_guild_over_the_gateway() {
     assert!(ours.content().contains("by mia"), "{}", ours.content());
     rig.stop().await;
 }
+
+/// Article titles are Markdown-escaped wherever they are shown: embed titles and field names
+/// as well as descriptions, so a title renders as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn titles_are_escaped_in_embed_titles_and_field_names() {
+    let f = standard_fixture();
+    f.write(
+        "marked.md",
+        "+++\ntitle = \"*Bold* _Garden_ ~~Plans~~ ||Spoiler|| `Code`\"\n+++\n\n\
+         Marigolds protect tomatoes from pests in the vegetable garden.\n\n\
+         ## Key takeaways\n\n- Plant marigolds near the tomatoes.\n",
+    );
+    let rig = rig_with(Options {
+        fixture: Some(f),
+        ..Options::default()
+    })
+    .await;
+    let escaped = "\\*Bold\\* \\_Garden\\_ \\~\\~Plans\\~\\~ \\|\\|Spoiler\\|\\| \\`Code\\`";
+    let asked = rig
+        .slash(
+            &ann(),
+            "ask",
+            &[("question", "marigolds protect tomatoes pests")],
+        )
+        .await;
+    assert_eq!(asked.embed(0)["title"], escaped, "{:?}", asked.body);
+    assert_eq!(
+        asked.embed(0)["fields"][0]["name"],
+        format!("Takeaways: {escaped}"),
+        "{:?}",
+        asked.body
+    );
+    let summary = rig.slash(&ann(), "summary", &[("article", "marked")]).await;
+    assert_eq!(summary.embed(0)["title"], escaped);
+    let takeaways = rig
+        .slash(&ann(), "takeaways", &[("article", "marked")])
+        .await;
+    assert_eq!(takeaways.embed(0)["title"], format!("Takeaways: {escaped}"));
+    rig.stop().await;
+}

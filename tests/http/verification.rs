@@ -330,3 +330,39 @@ fn the_documented_defaults() {
         Duration::from_secs(2)
     );
 }
+
+/// A signed request replayed within the signature window (the same interaction id) is
+/// refused with 409 and runs nothing; a new interaction is answered as usual, and a PING may
+/// come again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_interaction_is_refused() {
+    let f = Fixture::standard();
+    let server = Server::start(quick(&f)).await;
+    let payload = command(
+        "ask",
+        json!([string_option("question", "how do pegs break")]),
+    );
+    let body = serde_json::to_vec(&payload).unwrap();
+    let ts = unix_now();
+    let first = server.interact(&payload).await;
+    assert_eq!(first["type"], 4, "{first}");
+    for _ in 0..2 {
+        let replay = server.post_signed_by(&server.key, ts, body.clone()).await;
+        assert_eq!(replay.status, 409, "{}", replay.text);
+        assert_eq!(replay.text, "interaction already received");
+    }
+    // The same question as a new interaction is answered.
+    let again = server
+        .interact(&command(
+            "ask",
+            json!([string_option("question", "how do pegs break")]),
+        ))
+        .await;
+    assert_eq!(again["type"], 4, "{again}");
+    let ping = serde_json::to_vec(&ping()).unwrap();
+    for _ in 0..2 {
+        let pong = server.post_signed_by(&server.key, ts, ping.clone()).await;
+        assert_eq!(pong.json(), json!({"type": 1}));
+    }
+    server.stop().await;
+}

@@ -28,6 +28,9 @@ pub struct Bot {
     pub(super) defer_after: Duration,
     /// When each user last asked something (per-user cooldown).
     cooldowns: Mutex<HashMap<u64, Instant>>,
+    /// When each user last posted an answer to the channel (its own cooldown, so that an
+    /// answer can be posted right after it was asked for, but posts cannot flood a channel).
+    posts: Mutex<HashMap<u64, Instant>>,
     /// Button state that does not fit in custom ids.
     pub(super) memory: Memory,
     /// Threads opened by `/discuss`.
@@ -60,6 +63,7 @@ impl Bot {
             settings,
             defer_after,
             cooldowns: Mutex::new(HashMap::new()),
+            posts: Mutex::new(HashMap::new()),
             memory,
             threads: Threads::default(),
             chains: Chains::default(),
@@ -76,11 +80,25 @@ impl Bot {
 
     /// Starts `user`'s cooldown, or returns how long they still have to wait.
     pub fn cooldown(&self, user: u64) -> Result<(), Duration> {
+        self.start_cooldown(&self.cooldowns, user)
+    }
+
+    /// Starts `user`'s cooldown for *Post to channel* (as long as the questions' one, kept
+    /// apart from it), or returns how long they still have to wait.
+    pub fn post_cooldown(&self, user: u64) -> Result<(), Duration> {
+        self.start_cooldown(&self.posts, user)
+    }
+
+    fn start_cooldown(
+        &self,
+        map: &Mutex<HashMap<u64, Instant>>,
+        user: u64,
+    ) -> Result<(), Duration> {
         if self.settings.cooldown.is_zero() {
             return Ok(());
         }
         let now = Instant::now();
-        let mut map = self.cooldowns.lock().unwrap();
+        let mut map = map.lock().unwrap();
         if let Some(&last) = map.get(&user) {
             let since = now.duration_since(last);
             if since < self.settings.cooldown {

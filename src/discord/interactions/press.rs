@@ -12,7 +12,7 @@ use super::super::buttons::{self, Action, ButtonId};
 use super::super::render;
 use super::deferred::{within_window, Later, Made, Reply};
 use super::keep::{buttons, paging, Keep, Stored};
-use super::notices::{ephemeral, failed_message, EXPIRED, UNKNOWN_BUTTON};
+use super::notices::{cooldown_text, ephemeral, failed_message, EXPIRED, UNKNOWN_BUTTON};
 use super::Bot;
 use crate::answer::Command;
 
@@ -162,6 +162,9 @@ pub(super) async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Repl
         Action::Post => {
             if user != asker {
                 return ephemeral("Only the person who asked can post this answer.");
+            }
+            if let Err(wait) = bot.post_cooldown(user) {
+                return ephemeral(&cooldown_text(wait));
             }
             let Some(stored) = stored else {
                 return post(bot, command, asker).await;

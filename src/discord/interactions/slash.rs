@@ -180,7 +180,7 @@ fn discuss(bot: &Arc<Bot>, asker: Asker, article: String) -> Reply {
         let mut opening = render::answer(&Answer::Summary(summary.clone()));
         if let Some(c) = opening.cards.first_mut() {
             c.title = render::cut_plain(
-                &render::defuse(&format!("Discussion: {}", summary.title)),
+                &render::inert(&format!("Discussion: {}", summary.title)),
                 render::limits::TITLE,
             );
             c.footer = Some("Ask in the thread: I answer every message there.".into());
