@@ -260,6 +260,12 @@ pub fn sync_report(r: &crate::sources::SyncReport) -> String {
     let mut out = String::new();
     for s in &r.sources {
         let _ = match &s.error {
+            None if s.deferred > 0 => writeln!(
+                out,
+                "{}: {} added, {} changed, {} removed, {} unchanged ({} request(s)); {} page(s) \
+                 left for the next sync (time budget spent)",
+                s.name, s.added, s.changed, s.removed, s.unchanged, s.requests, s.deferred
+            ),
             None => writeln!(
                 out,
                 "{}: {} added, {} changed, {} removed, {} unchanged ({} request(s))",

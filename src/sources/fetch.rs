@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Redirects followed before a request is given up.
     pub max_redirects: usize,
+    /// How long one source's sync may fetch pages; the pages not reached keep what they had
+    /// and are fetched by the next sync (a `/reload` must not wait for hours).
+    pub source_budget: Duration,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(20),
             max_bytes: 8 * 1024 * 1024,
             max_redirects: 5,
+            source_budget: Duration::from_secs(300),
         }
     }
 }
@@ -80,7 +84,7 @@ impl Fetcher {
             .user_agent(USER_AGENT)
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)
-            .redirect(reqwest::redirect::Policy::limited(limits.max_redirects))
+            .redirect(redirect_policy(limits.max_redirects))
             .build()?;
         Ok(Fetcher {
             client,
@@ -173,15 +177,83 @@ impl Fetcher {
         if e.is_timeout() {
             format!("timed out after {} s", self.limits.timeout.as_secs_f32())
         } else if e.is_redirect() {
-            format!(
-                "more than {} redirects (or a redirect loop)",
-                self.limits.max_redirects
-            )
+            root_cause(e)
         } else if e.is_connect() {
             format!("cannot connect: {}", root_cause(e))
         } else {
             root_cause(e)
         }
+    }
+}
+
+/// Why a redirect was not followed (its text is the reason a source failed).
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// At most `max` redirects, and none from a public address into this machine or its
+/// private network (a feed's page must not be able to send the bot to internal services and
+/// publish what they answer).
+fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            let why = format!("more than {max} redirects (or a redirect loop)");
+            return attempt.error(Refused(why));
+        }
+        let from = attempt.previous().last().cloned();
+        match from {
+            Some(from) if !redirect_allowed(&from, attempt.url()) => {
+                let why = format!(
+                    "a redirect from {} to an internal address ({}) was refused",
+                    from.host_str().unwrap_or_default(),
+                    attempt.url().host_str().unwrap_or_default()
+                );
+                attempt.error(Refused(why))
+            }
+            _ => attempt.follow(),
+        }
+    })
+}
+
+/// Whether a redirect from `from` to `to` may be followed: not from a public host to an
+/// internal one.
+pub fn redirect_allowed(from: &url::Url, to: &url::Url) -> bool {
+    internal(from) || !internal(to)
+}
+
+/// Whether `url` names this machine or a private, link-local or unspecified address (by
+/// its literal host; a public name that resolves to one is not caught here).
+pub fn internal(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || first & 0xfe00 == 0xfc00
+                || first & 0xffc0 == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => true,
     }
 }
 
@@ -206,4 +278,53 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cause = inner;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn no_redirect_from_outside_into_the_machine_or_its_network() {
+        for inside in [
+            "http://127.0.0.1/x",
+            "http://localhost:8080/",
+            "http://a.localhost/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://172.16.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(internal(&url(inside)), "{inside}");
+            assert!(
+                !redirect_allowed(&url("https://blog.example/feed"), &url(inside)),
+                "{inside}"
+            );
+            // A source on the machine may redirect within it.
+            assert!(
+                redirect_allowed(&url("http://127.0.0.1:9/feed"), &url(inside)),
+                "{inside}"
+            );
+        }
+        for outside in [
+            "https://blog.example/",
+            "http://8.8.8.8/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!internal(&url(outside)), "{outside}");
+            assert!(redirect_allowed(
+                &url("https://feeds.example/x"),
+                &url(outside)
+            ));
+        }
+    }
 }

@@ -32,6 +32,9 @@ pub struct SourceReport {
     pub changed: usize,
     pub removed: usize,
     pub unchanged: usize,
+    /// Pages not reached within the time budget (`Limits::source_budget`): they keep what
+    /// they had and are fetched by the next sync.
+    pub deferred: usize,
     /// HTTP requests sent for this source (0 for folders and git).
     pub requests: u64,
     /// Why the source, or some of its articles, could not be synced; what it had before is
@@ -92,9 +95,10 @@ pub async fn sync_some(
     for source in settings.synced().filter(|s| wanted(s)) {
         let before = fetcher.requests();
         let store = Store::new(settings.folder_of(&source.name));
+        let deadline = tokio::time::Instant::now() + limits.source_budget;
         let mut one = match &source.kind {
-            SourceKind::Feed(url) => sync_feed(&fetcher, url, &store).await,
-            SourceKind::Sitemap(url) => sync_sitemap(&fetcher, url, &store).await,
+            SourceKind::Feed(url) => sync_feed(&fetcher, url, &store, deadline).await,
+            SourceKind::Sitemap(url) => sync_sitemap(&fetcher, url, &store, deadline).await,
             SourceKind::Git { url, branch } => {
                 match git::sync(url, branch.as_deref(), store.dir(), limits.timeout * 6).await {
                     Ok(c) => SourceReport {
@@ -142,6 +146,8 @@ enum Step {
     Fresh(Box<Item>),
     /// Not changed at the source: its file stays as it is.
     Keep(Entry),
+    /// Not reached in the time budget: what it had stays (nothing if it is new).
+    Deferred,
 }
 
 /// An article read from the source, before it has a file.
@@ -203,6 +209,12 @@ fn apply(
                 report.unchanged += 1;
                 state.articles.insert(key, entry);
             }
+            Ok(Step::Deferred) => {
+                report.deferred += 1;
+                if let Some(e) = old.articles.get(&key) {
+                    state.articles.insert(key, e.clone());
+                }
+            }
             Ok(Step::Fresh(item)) => {
                 let Item {
                     stamp,
@@ -251,6 +263,11 @@ fn apply(
             }
         }
     }
+    // Pages that failed or were not reached are tried again next time: the feed or sitemap
+    // must then be read again, not answered with a 304.
+    if report.deferred > 0 || !errors.is_empty() {
+        state.index = Validators::default();
+    }
     if let Err(e) = store.save(&state) {
         errors.push(format!("{e:#}"));
     }
@@ -270,7 +287,18 @@ fn is_html(media_type: Option<&str>) -> bool {
     matches!(media_type, Some("text/html" | "application/xhtml+xml"))
 }
 
-async fn sync_feed(fetcher: &Fetcher, url: &str, store: &Store) -> SourceReport {
+/// Whether a page may be fetched for a source at `source`: only on the source's own host,
+/// so a feed or sitemap cannot send the bot to other sites or to internal services.
+fn same_host(source: &Url, page: &Url) -> bool {
+    source.host_str() == page.host_str()
+}
+
+async fn sync_feed(
+    fetcher: &Fetcher,
+    url: &str,
+    store: &Store,
+    deadline: tokio::time::Instant,
+) -> SourceReport {
     let old = store.state();
     let body = match fetcher.get(url, &old.index).await {
         Ok(fetch::Fetched::NotModified) => {
@@ -295,7 +323,15 @@ async fn sync_feed(fetcher: &Fetcher, url: &str, store: &Store) -> SourceReport 
     let mut steps = Vec::with_capacity(feed.entries.len());
     for entry in feed.entries {
         let key = entry.id.clone();
-        let step = feed_entry(fetcher, &body.url, entry, old.articles.get(&key), store).await;
+        let step = feed_entry(
+            fetcher,
+            &body.url,
+            entry,
+            old.articles.get(&key),
+            store,
+            deadline,
+        )
+        .await;
         steps.push((key, step));
     }
     apply(store, &old, body.validators, steps)
@@ -309,6 +345,7 @@ async fn feed_entry(
     entry: feed_rs::model::Entry,
     known: Option<&Entry>,
     store: &Store,
+    deadline: tokio::time::Instant,
 ) -> Result<Step, String> {
     let link = entry
         .links
@@ -366,11 +403,14 @@ async fn feed_entry(
             plain_markdown(body)
         };
         (markdown, Validators::default())
-    } else if let Some(link) = &link {
+    } else if let Some(link) = link.as_ref().filter(|l| same_host(feed_url, l)) {
         if let Some(known) = known.filter(|k| stamp.is_some() && k.stamp == stamp) {
             if store.has(&known.file) {
                 return Ok(Step::Keep(known.clone()));
             }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(Step::Deferred);
         }
         let validators = known
             .filter(|k| store.has(&k.file))
@@ -407,6 +447,12 @@ async fn feed_entry(
             html::fragment(&summary.content, Some(base)),
             Validators::default(),
         )
+    } else if let Some(link) = &link {
+        return Err(format!(
+            "its page is on another host ({}) than the feed, which is not fetched, and it has \
+             no content or summary",
+            link.host_str().unwrap_or_default()
+        ));
     } else {
         return Err("the entry has no content, summary or link".into());
     };
@@ -459,7 +505,12 @@ fn escape_html(text: &str) -> String {
 /// The most pages one sitemap source fetches (a sitemap may list 50,000).
 const MAX_PAGES: usize = 5000;
 
-async fn sync_sitemap(fetcher: &Fetcher, url: &str, store: &Store) -> SourceReport {
+async fn sync_sitemap(
+    fetcher: &Fetcher,
+    url: &str,
+    store: &Store,
+    deadline: tokio::time::Instant,
+) -> SourceReport {
     let old = store.state();
     let body = match fetcher.get(url, &old.index).await {
         Ok(fetch::Fetched::NotModified) => {
@@ -482,6 +533,11 @@ async fn sync_sitemap(fetcher: &Fetcher, url: &str, store: &Store) -> SourceRepo
         let Ok(nested_url) = body.url.join(nested) else {
             continue;
         };
+        if !same_host(&body.url, &nested_url) {
+            return failed(format!(
+                "{nested_url}: a sitemap on another host than the index, not fetched"
+            ));
+        }
         match fetcher
             .get(nested_url.as_str(), &Validators::default())
             .await
@@ -504,14 +560,19 @@ async fn sync_sitemap(fetcher: &Fetcher, url: &str, store: &Store) -> SourceRepo
         if !seen.insert(key.clone()) {
             continue;
         }
-        let step = sitemap_page(
-            fetcher,
-            &page_url,
-            listed.lastmod,
-            old.articles.get(&key),
-            store,
-        )
-        .await;
+        let step = if !same_host(&body.url, &page_url) {
+            Err("on another host than the sitemap, not fetched".to_string())
+        } else {
+            sitemap_page(
+                fetcher,
+                &page_url,
+                listed.lastmod,
+                old.articles.get(&key),
+                store,
+                deadline,
+            )
+            .await
+        };
         steps.push((key, step));
     }
     apply(store, &old, body.validators, steps)
@@ -523,10 +584,14 @@ async fn sitemap_page(
     lastmod: Option<String>,
     known: Option<&Entry>,
     store: &Store,
+    deadline: tokio::time::Instant,
 ) -> Result<Step, String> {
     let known = known.filter(|k| store.has(&k.file));
     if let Some(k) = known.filter(|k| lastmod.is_some() && k.stamp == lastmod) {
         return Ok(Step::Keep(k.clone()));
+    }
+    if tokio::time::Instant::now() >= deadline {
+        return Ok(Step::Deferred);
     }
     let validators = known.map(|k| k.page.clone()).unwrap_or_default();
     let body = match fetcher.get(url.as_str(), &validators).await? {

@@ -35,6 +35,7 @@ fn limits() -> Limits {
         timeout: Duration::from_millis(800),
         max_bytes: 64 * 1024,
         max_redirects: 3,
+        source_budget: Duration::from_secs(60),
     }
 }
 
@@ -632,4 +633,93 @@ async fn reload_fetches_the_sources_first() {
         text.contains("source json failed, its last good articles stay: not a feed"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn pages_on_other_hosts_are_not_fetched() {
+    let site = Site::start().await;
+    // The same server under another name: a different host for the source.
+    let elsewhere = site.base.replace("127.0.0.1", "localhost");
+    site.put(
+        "/rss",
+        Resource::new(
+            "application/rss+xml",
+            samples::LINKS_ONLY.replace("HOST/ghost/watering/", &format!("{elsewhere}/page")),
+        ),
+    );
+    site.put(
+        "/page",
+        Resource::html(&samples::page("Watering at dawn", "<p>Secret.</p>")),
+    );
+    site.put(
+        "/sitemap.xml",
+        Resource::new(
+            "application/xml",
+            samples::sitemap(&[("/page", None)]).replace("HOST", &elsewhere),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        &format!(
+            "{}[[sources]]\nname = \"map\"\nsitemap = \"{}\"\n",
+            feed_source("feed", &site.url("/rss")),
+            site.url("/sitemap.xml")
+        ),
+    );
+    let r = sync(&s).await;
+    let feed = report(&r, "feed").error.clone().unwrap();
+    assert!(
+        feed.contains("its page is on another host (localhost)"),
+        "{feed}"
+    );
+    let map = report(&r, "map").error.clone().unwrap();
+    assert!(map.contains("on another host than the sitemap"), "{map}");
+    assert_eq!(site.hits("/page"), 0);
+    assert!(library(&s).articles.is_empty());
+}
+
+#[tokio::test]
+async fn pages_past_the_time_budget_wait_for_the_next_sync() {
+    let site = Site::start().await;
+    site.put(
+        "/sitemap.xml",
+        Resource::new(
+            "application/xml",
+            samples::sitemap(&[("/a", None), ("/b", None)]),
+        )
+        .etag("m1"),
+    );
+    site.put(
+        "/a",
+        Resource::html(&samples::page("Page A", "<p>Alpha text.</p>")),
+    );
+    site.put(
+        "/b",
+        Resource::html(&samples::page("Page B", "<p>Beta text.</p>")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        &format!(
+            "[[sources]]\nname = \"map\"\nsitemap = \"{}\"\n",
+            site.url("/sitemap.xml")
+        ),
+    );
+    let spent = Limits {
+        source_budget: Duration::ZERO,
+        ..limits()
+    };
+    let r = sources::sync_all(&s.sources, &spent).await;
+    let map = report(&r, "map");
+    assert_eq!((map.added, map.deferred, map.error.clone()), (0, 2, None));
+    assert_eq!(site.hits("/a") + site.hits("/b"), 0);
+    assert_eq!(
+        articlebot::render::sync_report(&r),
+        "map: 0 added, 0 changed, 0 removed, 0 unchanged (1 request(s)); 2 page(s) left for \
+         the next sync (time budget spent)\n"
+    );
+    let r = sync(&s).await;
+    assert_eq!(counts(report(&r, "map")), (2, 0, 0, 0));
+    assert_eq!(library(&s).articles.len(), 2);
 }
