@@ -1,5 +1,6 @@
 //! Rendering of answers for a terminal (plain, or with ANSI bold for matched terms), and the
-//! text of the reports the core gives as data (the content check, a reload), shared by the
+//! text of the reports the core gives as data (the content check, a reload, the statistics),
+//! shared by the
 //! command line and the moderators' Discord commands. Discord's own rendering of answers lives
 //! with the Discord adapter; JSON is the answer types' own `Serialize`.
 
@@ -8,6 +9,7 @@ use std::fmt::Write;
 use crate::answer::{Answer, AskAnswer, Highlight, TakeawaysAnswer};
 use crate::library::CheckReport;
 use crate::reload::{Outcome, ReloadReport};
+use crate::stats::StatsReport;
 
 /// How matched terms are marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,5 +303,65 @@ mod tests {
         assert_eq!(mark("a bc d", &[(2, 4)], Style::Plain), "a bc d");
         // Out-of-range or overlapping ranges are skipped, never a panic.
         assert_eq!(mark("é", &[(1, 2), (0, 9)], Style::Markdown), "é");
+    }
+}
+
+/// The statistics report (`/stats`) as text.
+pub fn stats_report(r: &StatsReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} articles, {} passages, index {:.1} MB, up {}",
+        r.articles,
+        r.passages,
+        r.index_bytes as f64 / 1e6,
+        human_duration(r.uptime_secs)
+    );
+    match &r.last_reload {
+        Some(reload) => {
+            let _ = writeln!(
+                out,
+                "last reload: <t:{}:R> by {}: {}",
+                reload.at, reload.by, reload.outcome
+            );
+        }
+        None => {
+            let _ = writeln!(out, "last reload: none since the statistics began");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "last {} days: {} questions from {} people",
+        r.window_days, r.questions, r.distinct_askers
+    );
+    if !r.keep_questions {
+        let _ = writeln!(
+            out,
+            "(question text is not kept: stats.keep_questions = false)"
+        );
+    }
+    for (heading, asked) in [
+        ("most asked:", &r.top_questions),
+        ("not answered well (gaps):", &r.gaps),
+    ] {
+        if !asked.is_empty() {
+            let _ = writeln!(out, "{heading}");
+            for a in asked {
+                let _ = writeln!(out, "  {}× {}", a.count, a.question);
+            }
+        }
+    }
+    out
+}
+
+/// An uptime as its two largest units ("3d 4h", "2h 5m", "4m 10s").
+fn human_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else {
+        format!("{m}m {}s", secs % 60)
     }
 }

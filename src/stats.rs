@@ -100,69 +100,6 @@ pub struct StatsReport {
     pub keep_questions: bool,
 }
 
-impl StatsReport {
-    /// The report as text.
-    pub fn to_text(&self) -> String {
-        use std::fmt::Write;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{} articles, {} passages, index {:.1} MB, up {}",
-            self.articles,
-            self.passages,
-            self.index_bytes as f64 / 1e6,
-            human_duration(self.uptime_secs)
-        );
-        match &self.last_reload {
-            Some(r) => {
-                let _ = writeln!(
-                    out,
-                    "last reload: <t:{}:R> by {}: {}",
-                    r.at, r.by, r.outcome
-                );
-            }
-            None => {
-                let _ = writeln!(out, "last reload: none since the statistics began");
-            }
-        }
-        let _ = writeln!(
-            out,
-            "last {} days: {} questions from {} people",
-            self.window_days, self.questions, self.distinct_askers
-        );
-        if !self.keep_questions {
-            let _ = writeln!(
-                out,
-                "(question text is not kept: stats.keep_questions = false)"
-            );
-        }
-        if !self.top_questions.is_empty() {
-            let _ = writeln!(out, "most asked:");
-            for a in &self.top_questions {
-                let _ = writeln!(out, "  {}× {}", a.count, a.question);
-            }
-        }
-        if !self.gaps.is_empty() {
-            let _ = writeln!(out, "not answered well (gaps):");
-            for a in &self.gaps {
-                let _ = writeln!(out, "  {}× {}", a.count, a.question);
-            }
-        }
-        out
-    }
-}
-
-fn human_duration(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else {
-        format!("{m}m {}s", secs % 60)
-    }
-}
-
 /// The version of the database's schema this build writes (SQLite's `user_version`):
 /// 0 had no guilds; 1 keys questions and reloads by guild.
 pub const SCHEMA_VERSION: i64 = 1;

@@ -2,6 +2,7 @@
 
 use articlebot::answer::{Answer, Command, Engine, Scope};
 use articlebot::config::StatsSettings;
+use articlebot::render;
 use articlebot::service::Asker;
 use articlebot::stats::Stats;
 
@@ -81,7 +82,7 @@ fn stats_survive_a_restart_and_find_gaps() {
     assert_eq!(report.top_questions[0].count, 2);
     let gaps: Vec<_> = report.gaps.iter().map(|g| g.question.as_str()).collect();
     assert_eq!(gaps, ["xylophone tuning"]);
-    let text = report.to_text();
+    let text = render::stats_report(&report);
     assert!(text.contains("2× how long does composting take"), "{text}");
     assert!(text.contains("not answered well"));
     assert_eq!(report.articles, 4);
@@ -238,7 +239,7 @@ fn the_report_text_lists_everything() {
         stats.record(&c, &a, Some(&asker(USER))).unwrap();
     }
     let report = stats.report(&lib, std::time::Duration::from_secs(3 * 3600 + 120), GUILD);
-    let text = report.to_text();
+    let text = render::stats_report(&report);
     let lines: Vec<&str> = text.lines().collect();
     let passages = lib.passages.len();
     assert!(passages >= 4, "{passages}");
@@ -328,7 +329,7 @@ fn each_guild_sees_its_own_questions() {
         ["how long does composting take", "xylophone tuning"],
         "{here:?}"
     );
-    let text = here.to_text();
+    let text = render::stats_report(&here);
     assert!(!text.contains("another community"), "{text}");
     assert!(!text.contains("direct message"), "{text}");
     assert!(
@@ -347,16 +348,14 @@ fn each_guild_sees_its_own_questions() {
         "private question of another community"
     );
     assert!(
-        there.to_text().contains("by mia: reloaded"),
+        render::stats_report(&there).contains("by mia: reloaded"),
         "{}",
-        there.to_text()
+        render::stats_report(&there)
     );
 
     // A trigger is named everywhere.
     stats.record_reload("SIGHUP", None, &swapped());
-    let text = stats
-        .report(&lib, std::time::Duration::ZERO, GUILD)
-        .to_text();
+    let text = render::stats_report(&stats.report(&lib, std::time::Duration::ZERO, GUILD));
     assert!(text.contains("by SIGHUP: reloaded"), "{text}");
 }
 
@@ -406,7 +405,7 @@ fn a_database_without_guilds_is_migrated() {
     assert_eq!(report.questions, 2, "only the new rows are this guild's");
     assert_eq!(report.top_questions[0].question, "a new question");
     // The old reload keeps its name: it was made before guilds were recorded.
-    assert!(report.to_text().contains("by old mod: reloaded 4 articles"));
+    assert!(render::stats_report(&report).contains("by old mod: reloaded 4 articles"));
     drop(stats);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn

@@ -49,7 +49,10 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
     let content = service.settings().content.dir.clone();
     if name == commands::STATS {
         let text = match service.stats_report(guild).await {
-            Ok(report) => render::report("Statistics", &hide_paths(&report.to_text(), &content)),
+            Ok(report) => render::report(
+                "Statistics",
+                &hide_paths(&crate::render::stats_report(&report), &content),
+            ),
             Err(e) => {
                 tracing::error!("/stats: {e:#}");
                 render::notice(FAILED)
