@@ -7,6 +7,7 @@
 //! error ([`Failure::Usage`]), 3 a failure while running ([`Failure::Run`]).
 
 mod chat;
+mod curate;
 mod logs;
 mod progress;
 mod serve;
@@ -133,6 +134,11 @@ pub enum Cmd {
     Sync,
     /// Ask questions interactively; `/help` lists the commands
     Chat,
+    /// Curated answers: pin an article to a question (as /curate does on Discord)
+    Curate {
+        #[command(subcommand)]
+        action: curate::CurateCmd,
+    },
     /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
     Serve,
     /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
@@ -346,6 +352,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         },
         Cmd::Index { rebuild } => return index(&cli, &settings, *rebuild),
         Cmd::Check => return check(&cli, &settings),
+        Cmd::Curate { action } => return curate::run(&cli, &settings, action),
         Cmd::Sync => return sync(&cli, &settings),
         Cmd::ServeHttp { listen, public_key } => {
             return serve::http(

@@ -42,6 +42,10 @@ struct RawConfig {
     #[serde(default)]
     conversation: RawConversation,
     #[serde(default)]
+    curate: RawCurate,
+    #[serde(default)]
+    feedback: RawFeedback,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -104,6 +108,12 @@ struct RawDiscord {
     shards: Option<RawShards>,
     rest_proxy: Option<String>,
     button_timeout_seconds: Option<u64>,
+    channels: Option<Vec<u64>>,
+    quiet_channels: Option<Vec<u64>>,
+    auto_reply_channels: Option<Vec<u64>>,
+    auto_reply_min_score: Option<f32>,
+    /// Channel id (TOML keys are strings) → tags.
+    channel_tags: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +152,19 @@ struct RawStats {
 #[serde(deny_unknown_fields)]
 struct RawConversation {
     idle_minutes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeedback {
+    min_voters: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurate {
+    db: Option<String>,
+    min_similarity: Option<f32>,
 }
 
 /// Where the index lives.
@@ -318,6 +341,62 @@ pub struct DiscordSettings {
     pub shards: Shards,
     pub rest_proxy: Option<String>,
     pub button_timeout: std::time::Duration,
+    /// Where the bot may speak: see [`Channels`].
+    pub channels: Channels,
+}
+
+/// Where the bot answers messages (`discord.channels`, `quiet_channels`,
+/// `auto_reply_channels`, `auto_reply_min_score`, `channel_tags`). A thread counts as its
+/// parent channel when the bot knows the parent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Channels {
+    /// Mentions and replies are answered only in these channels; empty: everywhere.
+    pub allowed: Vec<u64>,
+    /// Never answered in, whatever else says.
+    pub quiet: Vec<u64>,
+    /// Messages that ask something are answered there without a mention, when the best
+    /// passage scores at least `auto_reply_min_score`; forum channels: each new post.
+    pub auto_reply: Vec<u64>,
+    pub auto_reply_min_score: f32,
+    /// Answers in these channels come only from articles with one of the tags (lower case).
+    pub tags: std::collections::BTreeMap<u64, Vec<String>>,
+}
+
+/// The default `discord.auto_reply_min_score`: above `stats.weak_score` (1.3). On the sample
+/// collection (`content/`, 2026-12-06) 11 of 16 on-topic questions scored at least 1.8 and 1 of
+/// 9 off-topic ones did (those scored 1.26-1.61, but "what time is it", 2.15): an unasked
+/// answer should rather be missing than wrong.
+pub const DEFAULT_AUTO_REPLY_MIN_SCORE: f32 = 1.8;
+
+impl Channels {
+    /// Whether nothing may be said in `channel` (or its parent thread's channel).
+    pub fn is_quiet(&self, channel: u64, parent: Option<u64>) -> bool {
+        self.quiet.contains(&channel) || parent.is_some_and(|p| self.quiet.contains(&p))
+    }
+
+    /// Whether mentions and replies are answered in `channel` (see [`Channels::allowed`]).
+    pub fn is_allowed(&self, channel: u64, parent: Option<u64>) -> bool {
+        !self.is_quiet(channel, parent)
+            && (self.allowed.is_empty()
+                || self.allowed.contains(&channel)
+                || parent.is_some_and(|p| self.allowed.contains(&p))
+                || self.auto_reply.contains(&channel))
+    }
+
+    /// Whether unmentioned questions are answered in `channel` (or the forum `parent`).
+    pub fn auto_replies(&self, channel: u64, parent: Option<u64>) -> bool {
+        !self.is_quiet(channel, parent)
+            && (self.auto_reply.contains(&channel)
+                || parent.is_some_and(|p| self.auto_reply.contains(&p)))
+    }
+
+    /// The tags answers in `channel` are limited to (none: every article).
+    pub fn tags_of(&self, channel: u64, parent: Option<u64>) -> &[String] {
+        self.tags
+            .get(&channel)
+            .or_else(|| parent.and_then(|p| self.tags.get(&p)))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The HTTP interactions endpoint's settings.
@@ -363,6 +442,21 @@ impl Default for ConversationSettings {
     }
 }
 
+/// The default `feedback.min_voters` (see `feedback` for why).
+pub const DEFAULT_FEEDBACK_MIN_VOTERS: u64 = 3;
+
+/// The default `curate.min_similarity` (see `curate` for why).
+pub const DEFAULT_CURATE_MIN_SIMILARITY: f32 = 0.6;
+
+/// Curated answers (`[curate]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurateSettings {
+    /// The SQLite file; `None` keeps them in memory (this process only).
+    pub db: Option<PathBuf>,
+    /// How close a question must be to a curated one (Jaccard over stems, 0-1].
+    pub min_similarity: f32,
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -375,6 +469,10 @@ pub struct Settings {
     pub http: HttpSettings,
     pub stats: StatsSettings,
     pub conversation: ConversationSettings,
+    pub curate: CurateSettings,
+    /// `[feedback] min_voters`: distinct members who must vote a passage down for a question
+    /// before it is demoted for that question (votes are kept in `curate.db`).
+    pub feedback_min_voters: u64,
     pub sources: SourcesSettings,
 }
 
@@ -418,6 +516,7 @@ impl Settings {
         s.content.dir = dir.into();
         s.index = IndexLocation::Memory;
         s.stats.db = None;
+        s.curate.db = None;
         s
     }
 
@@ -559,6 +658,13 @@ impl Settings {
             button_timeout: std::time::Duration::from_secs(
                 dc.button_timeout_seconds.unwrap_or(600),
             ),
+            channels: resolve_channels(
+                dc.channels,
+                dc.quiet_channels,
+                dc.auto_reply_channels,
+                dc.auto_reply_min_score,
+                dc.channel_tags,
+            )?,
         };
         let h = raw.http;
         let http = HttpSettings {
@@ -619,6 +725,23 @@ impl Settings {
                 Some(m) => bail!("conversation.idle_minutes: {m} is outside 1..=10080 (a week)"),
             },
         };
+        let cu = raw.curate;
+        let curate_db = cu.db.unwrap_or_else(|| "data/curated.sqlite3".into());
+        let curate = CurateSettings {
+            db: (curate_db != "memory").then(|| base.join(curate_db)),
+            min_similarity: match cu.min_similarity {
+                None => DEFAULT_CURATE_MIN_SIMILARITY,
+                Some(m) if m > 0.0 && m <= 1.0 => m,
+                Some(m) => bail!(
+                    "curate.min_similarity: {m} is outside (0, 1] (a Jaccard similarity of stems)"
+                ),
+            },
+        };
+        let feedback_min_voters = match raw.feedback.min_voters {
+            None => DEFAULT_FEEDBACK_MIN_VOTERS,
+            Some(n @ 1..=1000) => n,
+            Some(n) => bail!("feedback.min_voters: {n} is outside 1..=1000"),
+        };
         Ok(Settings {
             content: ContentSettings {
                 dir,
@@ -640,6 +763,8 @@ impl Settings {
             http,
             stats,
             conversation,
+            curate,
+            feedback_min_voters,
             sources,
         })
     }
@@ -774,6 +899,67 @@ fn human(message: &str) -> String {
     format!("expected {expected}, got {got}")
 }
 
+/// The `discord` channel keys, checked: ids are Discord ids (not 0), a channel is not both
+/// quiet and answered in, the score is a finite number from 0, tags are named.
+fn resolve_channels(
+    allowed: Option<Vec<u64>>,
+    quiet: Option<Vec<u64>>,
+    auto_reply: Option<Vec<u64>>,
+    min_score: Option<f32>,
+    tags: Option<std::collections::BTreeMap<String, Vec<String>>>,
+) -> anyhow::Result<Channels> {
+    let allowed = allowed.unwrap_or_default();
+    let quiet = quiet.unwrap_or_default();
+    let auto_reply = auto_reply.unwrap_or_default();
+    for (key, list) in [
+        ("discord.channels", &allowed),
+        ("discord.quiet_channels", &quiet),
+        ("discord.auto_reply_channels", &auto_reply),
+    ] {
+        if list.contains(&0) {
+            bail!("{key}: 0 is not a channel id (copy the id with Developer Mode on)");
+        }
+    }
+    for (key, list) in [
+        ("discord.channels", &allowed),
+        ("discord.auto_reply_channels", &auto_reply),
+    ] {
+        if let Some(c) = list.iter().find(|c| quiet.contains(c)) {
+            bail!(
+                "{key}: channel {c} is also in discord.quiet_channels, where the bot never answers"
+            );
+        }
+    }
+    let auto_reply_min_score = min_score.unwrap_or(DEFAULT_AUTO_REPLY_MIN_SCORE);
+    if !auto_reply_min_score.is_finite() || auto_reply_min_score < 0.0 {
+        bail!("discord.auto_reply_min_score: {auto_reply_min_score} is not a number from 0 up");
+    }
+    let mut by_channel = std::collections::BTreeMap::new();
+    for (id, list) in tags.unwrap_or_default() {
+        let channel = match id.trim().parse::<u64>() {
+            Ok(c) if c > 0 => c,
+            _ => bail!("discord.channel_tags: {id:?} is not a channel id (keys are channel ids in quotes, \"123456789012345678\" = [\"tag\"])"),
+        };
+        if list.is_empty() {
+            bail!("discord.channel_tags.\"{id}\": no tag given (remove the entry to allow every article)");
+        }
+        if list.iter().any(|t| t.trim().is_empty()) {
+            bail!("discord.channel_tags.\"{id}\": a tag is empty");
+        }
+        by_channel.insert(
+            channel,
+            list.iter().map(|t| t.trim().to_lowercase()).collect(),
+        );
+    }
+    Ok(Channels {
+        allowed,
+        quiet,
+        auto_reply,
+        auto_reply_min_score,
+        tags: by_channel,
+    })
+}
+
 fn positive(key: &str, value: usize, max: usize) -> anyhow::Result<usize> {
     if value == 0 || value > max {
         bail!("{key}: {value} is outside 1..={max}");
@@ -818,6 +1004,66 @@ mod tests {
                 .contains("discord.shards")
         );
         assert!(err("[content]\nmax_file_bytes = \"big\"").contains("max_file_bytes"));
+    }
+
+    #[test]
+    fn where_the_bot_speaks() {
+        let s = Settings::from_toml(
+            "[discord]\nchannels = [10]\nquiet_channels = [20]\nauto_reply_channels = [30]\n\
+             auto_reply_min_score = 2.5\n[discord.channel_tags]\n\"30\" = [\"Health\", \"sleep\"]\n",
+            Path::new("/b"),
+        )
+        .unwrap();
+        let c = &s.discord.channels;
+        assert_eq!(c.auto_reply_min_score, 2.5);
+        assert!(c.is_allowed(10, None) && c.is_allowed(30, None));
+        assert!(!c.is_allowed(11, None) && !c.is_allowed(20, None));
+        assert!(c.is_allowed(99, Some(10)), "a thread of an allowed channel");
+        assert!(c.is_quiet(99, Some(20)) && !c.is_allowed(99, Some(20)));
+        assert!(c.auto_replies(30, None) && c.auto_replies(31, Some(30)));
+        assert!(!c.auto_replies(10, None));
+        assert_eq!(c.tags_of(30, None), ["health", "sleep"]);
+        assert!(c.tags_of(10, None).is_empty());
+        let d = Settings::from_toml("", Path::new("/b"))
+            .unwrap()
+            .discord
+            .channels;
+        assert!(d.is_allowed(1, None) && !d.auto_replies(1, None));
+        assert_eq!(d.auto_reply_min_score, DEFAULT_AUTO_REPLY_MIN_SCORE);
+        for (text, key) in [
+            (
+                "[discord]\nquiet_channels = [5]\nchannels = [5]",
+                "discord.channels: channel 5",
+            ),
+            (
+                "[discord]\nquiet_channels = [5]\nauto_reply_channels = [5]",
+                "discord.auto_reply_channels: channel 5",
+            ),
+            ("[discord]\nchannels = [0]", "discord.channels: 0 is not"),
+            (
+                "[discord]\nauto_reply_min_score = -1.0",
+                "discord.auto_reply_min_score",
+            ),
+            (
+                "[discord.channel_tags]\ngeneral = [\"a\"]",
+                "discord.channel_tags: \"general\"",
+            ),
+            (
+                "[discord.channel_tags]\n\"7\" = []",
+                "discord.channel_tags.\"7\": no tag",
+            ),
+            (
+                "[discord.channel_tags]\n\"7\" = [\" \"]",
+                "discord.channel_tags.\"7\": a tag",
+            ),
+            ("[discord]\nchannels = [\"general\"]", "discord.channels"),
+            ("[curate]\nmin_similarity = 0.0", "curate.min_similarity"),
+            ("[curate]\nmin_similarity = 1.5", "curate.min_similarity"),
+            ("[feedback]\nmin_voters = 0", "feedback.min_voters"),
+        ] {
+            let e = err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -16,6 +16,10 @@
 //! - [`answer`]: the command layer every front end shares: a [`answer::Command`] in, a
 //!   plain-data [`answer::Answer`] out.
 //! - [`render`]: answers as terminal text; JSON is the answers' own serialization.
+//! - [`curate`]: curated answers: a moderator's pinned article for a question, matched to
+//!   later questions by their stems, kept behind a small storage trait (SQLite).
+//! - [`feedback`]: members' votes on answers and the demotions they make, bounded and
+//!   reversible.
 //! - [`reload`], [`stats`], [`service`]: what a serving process adds: reloads that swap a
 //!   new library in whole, question statistics, and the async API the adapters call.
 //! - [`http`]: the HTTP interactions endpoint (`serve-http`): Discord's signed POSTs,
@@ -38,7 +42,9 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod conversation;
+pub mod curate;
 pub mod discord;
+pub mod feedback;
 pub mod http;
 pub mod index;
 pub mod library;

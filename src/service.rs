@@ -238,6 +238,12 @@ impl Service {
         tokio::task::spawn_blocking(move || CheckReport::run(&content)).await?
     }
 
+    /// The keyed hash `asker` is stored as (the statistics' key): what feedback keeps of a
+    /// voter.
+    pub fn hash_asker(&self, asker: &Asker) -> [u8; 32] {
+        self.stats.hash_asker(asker)
+    }
+
     /// What `/stats` shows in `guild` (that guild's questions only), read on the blocking
     /// pool (SQLite queries).
     pub async fn stats_report(&self, guild: u64) -> anyhow::Result<StatsReport> {

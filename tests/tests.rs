@@ -10,6 +10,7 @@ mod cli_usage;
 mod content;
 mod conversation;
 mod crash;
+mod curate;
 mod discord;
 mod engine_fixes;
 mod eval;

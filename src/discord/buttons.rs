@@ -190,6 +190,56 @@ pub fn parse_section(custom_id: &str) -> Option<SectionButton> {
     }
 }
 
+/// Prefix of the vote buttons.
+const VOTE: &str = "abv";
+
+/// A vote button (👍/👎 under an answer): `abv:<u|d>:<question hash>:<passage>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteButton {
+    pub up: bool,
+    /// [`crate::feedback::question_hash`] of the question answered.
+    pub question: String,
+    /// [`crate::feedback::passage_key`] of the answer's first passage.
+    pub passage: String,
+}
+
+impl VoteButton {
+    /// The custom id, or `None` when the passage makes it too long (no vote buttons then).
+    pub fn custom_id(&self) -> Option<String> {
+        let id = format!(
+            "{VOTE}:{}:{}:{}",
+            if self.up { "u" } else { "d" },
+            self.question,
+            self.passage
+        );
+        (id.chars().count() <= CUSTOM_ID_MAX).then_some(id)
+    }
+}
+
+/// Reads a vote button's custom id; `None` when it is not one.
+pub fn parse_vote(custom_id: &str) -> Option<VoteButton> {
+    if custom_id.chars().count() > CUSTOM_ID_MAX {
+        return None;
+    }
+    let mut it = custom_id.splitn(4, ':');
+    if it.next()? != VOTE {
+        return None;
+    }
+    let up = match it.next()? {
+        "u" => true,
+        "d" => false,
+        _ => return None,
+    };
+    let question = it.next()?;
+    let passage = it.next()?;
+    let hex = question.len() == 16 && question.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !passage.is_empty()).then(|| VoteButton {
+        up,
+        question: question.to_string(),
+        passage: passage.to_string(),
+    })
+}
+
 /// Reads a custom id; `None` when it is not one of ours or does not add up.
 pub fn parse(custom_id: &str) -> Option<ButtonId> {
     if custom_id.chars().count() > CUSTOM_ID_MAX {
@@ -495,6 +545,37 @@ mod tests {
                     Some(s.as_str())
                 );
             }
+        }
+    }
+
+    #[test]
+    fn vote_buttons_read_back() {
+        let b = VoteButton {
+            up: false,
+            question: "0123456789abcdef".into(),
+            passage: "guides-composting#greens-and-browns".into(),
+        };
+        let id = b.custom_id().unwrap();
+        assert_eq!(
+            id,
+            "abv:d:0123456789abcdef:guides-composting#greens-and-browns"
+        );
+        assert_eq!(parse_vote(&id), Some(b));
+        let long = VoteButton {
+            up: true,
+            question: "0123456789abcdef".into(),
+            passage: "x".repeat(80),
+        };
+        assert_eq!(long.custom_id(), None, "too long: no buttons");
+        for bad in [
+            "abv:x:0123456789abcdef:a",
+            "abv:u:0123:a",
+            "abv:u:0123456789abcdeg:a",
+            "abv:u:0123456789abcdef:",
+            "abv:u:0123456789abcdef",
+            "ab2:d:1",
+        ] {
+            assert_eq!(parse_vote(bad), None, "{bad}");
         }
     }
 }

@@ -20,15 +20,34 @@ pub const DISCUSS: &str = "discuss";
 pub const RELOAD: &str = "reload";
 pub const CHECK: &str = "check";
 pub const STATS: &str = "stats";
+pub const CURATE: &str = "curate";
+/// `/curate`'s subcommands.
+pub const CURATE_ADD: &str = "add";
+pub const CURATE_LIST: &str = "list";
+pub const CURATE_REMOVE: &str = "remove";
+pub const CURATE_RESTORE: &str = "restore";
+
+/// The option that points a member to an answer.
+pub const TARGET: &str = "target";
 
 /// Commands only moderators may run.
-pub const MODERATOR_COMMANDS: &[&str] = &[RELOAD, CHECK, STATS];
+pub const MODERATOR_COMMANDS: &[&str] = &[RELOAD, CHECK, STATS, CURATE];
 
 fn article_option(required: bool, what: &str) -> CreateCommandOption {
     CreateCommandOption::new(CommandOptionType::String, "article", what)
         .required(required)
         .set_autocomplete(true)
         .max_length(100)
+}
+
+/// `target`: a member to point to the answer, which is then posted publicly with one ping.
+fn target_option() -> CreateCommandOption {
+    CreateCommandOption::new(
+        CommandOptionType::User,
+        TARGET,
+        "Point this member to the answer (posted in the channel, pinging only them)",
+    )
+    .required(false)
 }
 
 fn moderator(name: &str, description: &str) -> CreateCommand {
@@ -48,7 +67,8 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .required(true)
                     .max_length(1000),
             )
-            .add_option(article_option(false, "Only look in this article")),
+            .add_option(article_option(false, "Only look in this article"))
+            .add_option(target_option()),
         CreateCommand::new(SEARCH)
             .description("List the articles that match")
             .add_option(
@@ -63,13 +83,16 @@ pub fn definitions() -> Vec<CreateCommand> {
             ),
         CreateCommand::new(SUMMARY)
             .description("The summary of an article")
-            .add_option(article_option(true, "Title, alias or slug")),
+            .add_option(article_option(true, "Title, alias or slug"))
+            .add_option(target_option()),
         CreateCommand::new(TAKEAWAYS)
             .description("The takeaways of an article, with their links")
-            .add_option(article_option(true, "Title, alias or slug")),
+            .add_option(article_option(true, "Title, alias or slug"))
+            .add_option(target_option()),
         CreateCommand::new(ARTICLE)
             .description("An article's card: link, summary, tags, date, related articles")
-            .add_option(article_option(true, "Title, alias or slug")),
+            .add_option(article_option(true, "Title, alias or slug"))
+            .add_option(target_option()),
         CreateCommand::new(DISCUSS)
             .description("Open a thread on an article; questions in it are answered from it")
             .add_option(article_option(true, "Title, alias or slug"))
@@ -83,6 +106,83 @@ pub fn definitions() -> Vec<CreateCommand> {
             STATS,
             "Moderators: usage, questions asked and gaps in the articles",
         ),
+        moderator(CURATE, "Moderators: pin an article to a question")
+            .add_option(
+                CreateCommandOption::new(
+                    CommandOptionType::SubCommand,
+                    CURATE_ADD,
+                    "Pin an article (or one of its sections) to a question",
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "question",
+                        "The question (suggested: gaps and recent questions from /stats)",
+                    )
+                    .required(true)
+                    .set_autocomplete(true)
+                    .max_length(crate::curate::MAX_QUESTION_CHARS as u16),
+                )
+                .add_sub_option(article_option(true, "The article that answers it"))
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "section",
+                        "Only this section of the article",
+                    )
+                    .required(false)
+                    .set_autocomplete(true)
+                    .max_length(100),
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "note",
+                        "A short note shown with the answer",
+                    )
+                    .required(false)
+                    .max_length(crate::curate::MAX_NOTE_CHARS as u16),
+                ),
+            )
+            .add_option(CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                CURATE_LIST,
+                "This server's curated answers",
+            ))
+            .add_option(
+                CreateCommandOption::new(
+                    CommandOptionType::SubCommand,
+                    CURATE_REMOVE,
+                    "Unpin a curated answer",
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "entry",
+                        "The curated answer (its number)",
+                    )
+                    .required(true)
+                    .set_autocomplete(true)
+                    .max_length(100),
+                ),
+            )
+            .add_option(
+                CreateCommandOption::new(
+                    CommandOptionType::SubCommand,
+                    CURATE_RESTORE,
+                    "Undo the demotion members' 👎 made of a passage for a question",
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "answer",
+                        "The passage and question (from the least helpful answers)",
+                    )
+                    .required(true)
+                    .set_autocomplete(true)
+                    .max_length(100),
+                ),
+            ),
     ]
 }
 
@@ -164,14 +264,14 @@ mod tests {
     fn definitions_are_valid_for_discord() {
         let defs = serde_json::to_value(definitions()).unwrap();
         let defs = defs.as_array().unwrap();
-        assert_eq!(defs.len(), 9);
+        assert_eq!(defs.len(), 10);
         for d in defs {
             let name = d["name"].as_str().unwrap();
             assert!((1..=32).contains(&name.len()) && name == name.to_lowercase());
             let desc = d["description"].as_str().unwrap();
             assert!((1..=100).contains(&desc.chars().count()), "{desc}");
             // The README's list, not MODERATOR_COMMANDS (which the code itself uses).
-            let moderator = matches!(name, "reload" | "check" | "stats");
+            let moderator = matches!(name, "reload" | "check" | "stats" | "curate");
             assert_eq!(
                 d["default_member_permissions"].as_str() == Some("32"),
                 moderator,

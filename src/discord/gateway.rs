@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    ClientBuilder, Context, Event, EventHandler, GatewayIntents, HttpBuilder, Interaction, Message,
-    RawEventHandler, Ready, ResumedEvent,
+    ClientBuilder, Context, Event, EventHandler, GatewayIntents, GuildChannel, HttpBuilder,
+    Interaction, Message, RawEventHandler, Ready, ResumedEvent,
 };
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use tokio::sync::Notify;
@@ -145,6 +145,12 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
+        if let Some(parent) = thread.parent_id {
+            self.bot.thread_made(thread.id.get(), parent.get());
+        }
+    }
+
     async fn message(&self, ctx: Context, msg: Message) {
         if msg.author.bot || !self.bot.settings().mention_replies {
             return;
@@ -174,6 +180,10 @@ impl EventHandler for Handler {
                 }
             }),
             guild: msg.guild_id.map(|g| g.get()),
+            parent: self.bot.thread_parent(msg.channel_id.get()),
+            // A thread's first message has the thread's id (forum posts, threads from a message
+            // have the message's id too, but that message was sent before the thread).
+            opens_thread: msg.id.get() == msg.channel_id.get(),
         };
         let _guard = self.in_flight.enter();
         let Some(reply) = self.bot.answer_message(&heard).await else {

@@ -11,8 +11,8 @@ use serenity::builder::{
 };
 
 use crate::answer::{
-    Answer, ArticleCard, ArticleRef, AskAnswer, Highlight, NotFound, RelatedAnswer, SearchAnswer,
-    SummaryAnswer, SummarySource, TakeawayItem, TakeawaysAnswer,
+    Answer, ArticleCard, ArticleRef, AskAnswer, AskResult, Highlight, NotFound, RelatedAnswer,
+    SearchAnswer, SummaryAnswer, SummarySource, TakeawayItem, TakeawaysAnswer,
 };
 use crate::conversation::{Intent, Response, Turn};
 use crate::render::{mark, Style};
@@ -35,10 +35,23 @@ pub mod limits {
 
 const ACCENT: u32 = 0x5865F2;
 const MUTED: u32 = 0x99AAB5;
+/// Curated answers' colour (Discord's green).
+const PINNED: u32 = 0x57F287;
 
 /// No pings at all: `{"parse": []}` and no user or role lists. Put on every message.
 pub fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
+}
+
+/// The one ping an answer pointed at a member (`target`) may carry: that member, nobody else
+/// (no `@everyone`, roles, or the replied-to user). The embeds below it still cannot ping.
+pub fn point_to(user: u64) -> CreateAllowedMentions {
+    CreateAllowedMentions::new().users([serenity::model::id::UserId::new(user)])
+}
+
+/// The line above an answer pointed at a member.
+pub fn pointer(user: u64) -> String {
+    format!("<@{user}>, this may help")
 }
 
 /// An embed as plain data.
@@ -635,6 +648,31 @@ fn not_found(nf: &NotFound) -> Rendered {
         color: MUTED,
         ..Card::default()
     })
+}
+
+/// The passage a server's moderators pinned to questions like the one asked (`/curate`): its
+/// own card, put before the engine's answer, saying who chose it.
+pub fn curated(passage: &AskResult, note: Option<&str>) -> Card {
+    let name = match &passage.section {
+        Some(s) => format!("{} › {}", passage.title, s),
+        None => passage.title.clone(),
+    };
+    let full = passage.article_url.as_deref().or(passage.url.as_deref());
+    let footer = match note {
+        Some(n) => format!("Chosen by the moderators · {n}"),
+        None => "Chosen by the moderators for questions like this one".into(),
+    };
+    Card {
+        title: cut_plain(
+            &format!("Chosen by the moderators: {}", inert(&name)),
+            limits::TITLE,
+        ),
+        url: passage.url.clone(),
+        description: fit(&passage.excerpt, &passage.highlights, 1500, full),
+        footer: Some(cut_plain(&defuse(&footer), limits::FOOTER)),
+        color: PINNED,
+        ..Card::default()
+    }
 }
 
 /// The summary and the takeaways of an article together (what `/discuss` posts).

@@ -197,3 +197,27 @@ async fn time_limits_and_the_application_id() {
         "{violations:?}"
     );
 }
+
+/// `allowed_mentions` may name one user, only the one an answer is pointed at (whose mention
+/// opens the content); anything more pings someone who was not meant.
+#[test]
+fn only_the_pointed_member_may_be_pinged() {
+    let pointed = |content: &str, users: Value| json!({"content": content, "allowed_mentions": {"parse": [], "users": users}});
+    assert_eq!(
+        check_message(&pointed("<@222>, this may help", json!(["222"])), "test"),
+        Vec::<String>::new()
+    );
+    refused(
+        pointed("<@222>, this may help", json!(["333"])),
+        "allows pings",
+    );
+    refused(
+        pointed("<@222> <@333>", json!(["222", "333"])),
+        "allows pings",
+    );
+    refused(pointed("hello", json!(["222"])), "allows pings");
+    refused(
+        json!({"content": "hi", "allowed_mentions": {"parse": ["users"]}}),
+        "parse not empty",
+    );
+}

@@ -36,12 +36,16 @@ async fn commands_are_registered_in_the_guild_once() {
             "discuss",
             "reload",
             "check",
-            "stats"
+            "stats",
+            "curate"
         ]
     );
     // Manage Server (1 << 5) on the moderator commands, and on no other.
     for c in puts[0].1.as_array().unwrap() {
-        let moderators = matches!(c["name"].as_str(), Some("reload" | "check" | "stats"));
+        let moderators = matches!(
+            c["name"].as_str(),
+            Some("reload" | "check" | "stats" | "curate")
+        );
         let expected = if moderators { json!("32") } else { Value::Null };
         assert_eq!(c["default_member_permissions"], expected, "{}", c["name"]);
     }
@@ -73,8 +77,11 @@ async fn ask_answers_with_the_passage_in_an_ephemeral_embed() {
         .as_str()
         .unwrap()
         .contains("[ratio chart](https://example.org/ratios)"));
-    assert_eq!(seen.buttons().len(), 1);
-    assert_eq!(seen.buttons()[0].0, "Post to channel");
+    // Post to channel, then 👍 and 👎 (emoji, no label).
+    let buttons = seen.buttons();
+    assert_eq!(buttons.len(), 3, "{buttons:?}");
+    assert_eq!(buttons[0].0, "Post to channel");
+    assert!(buttons[1].1.starts_with("abv:u:") && buttons[2].1.starts_with("abv:d:"));
     rig.stop().await;
 }
 

@@ -584,6 +584,77 @@ pub fn command(fake: &Fake, member: &Value, name: &str, options: &[(&str, &str)]
     v
 }
 
+/// A slash command with string options and a user option (`user_option` = the member's id,
+/// resolved as Discord resolves it).
+pub fn command_pointing(
+    fake: &Fake,
+    member: &Value,
+    name: &str,
+    options: &[(&str, &str)],
+    user_option: (&str, &Value),
+) -> Value {
+    let mut v = command(fake, member, name, options);
+    let (option, target) = user_option;
+    let id = target["user"]["id"].clone();
+    v["data"]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": option, "type": 6, "value": id}));
+    let mut partial = target.clone();
+    partial.as_object_mut().unwrap().remove("user");
+    partial.as_object_mut().unwrap().remove("deaf");
+    partial.as_object_mut().unwrap().remove("mute");
+    v["data"]["resolved"] = json!({
+        "users": {id.as_str().unwrap(): target["user"]},
+        "members": {id.as_str().unwrap(): partial},
+    });
+    v
+}
+
+/// A slash command's subcommand (`/name sub`) with string options.
+pub fn subcommand(
+    fake: &Fake,
+    member: &Value,
+    name: &str,
+    sub: &str,
+    options: &[(&str, &str)],
+) -> Value {
+    let mut v = interaction_base(fake, 2, member, CHANNEL_ID);
+    v["data"] = json!({
+        "id": "1000", "name": name, "type": 1, "guild_id": GUILD_ID.to_string(),
+        "options": [{"name": sub, "type": 1, "options": options.iter()
+            .map(|(n, val)| json!({"name": n, "type": 3, "value": val}))
+            .collect::<Vec<_>>()}]
+    });
+    v
+}
+
+/// An autocomplete request inside a subcommand: `options` as typed so far, `focused` the one
+/// being typed in.
+pub fn subcommand_autocomplete(
+    fake: &Fake,
+    member: &Value,
+    name: &str,
+    sub: &str,
+    options: &[(&str, &str)],
+    focused: &str,
+) -> Value {
+    let mut v = interaction_base(fake, 4, member, CHANNEL_ID);
+    v["data"] = json!({
+        "id": "1000", "name": name, "type": 1,
+        "options": [{"name": sub, "type": 1, "options": options.iter()
+            .map(|(n, val)| {
+                let mut o = json!({"name": n, "type": 3, "value": val});
+                if *n == focused {
+                    o["focused"] = json!(true);
+                }
+                o
+            })
+            .collect::<Vec<_>>()}]
+    });
+    v
+}
+
 /// An autocomplete request (type 4) with `typed` in the focused `option`.
 pub fn autocomplete(fake: &Fake, member: &Value, name: &str, option: &str, typed: &str) -> Value {
     let mut v = interaction_base(fake, 4, member, CHANNEL_ID);
@@ -700,7 +771,20 @@ pub fn check_message(body: &Value, what: &str) -> Vec<String> {
             {
                 v(format!("allowed_mentions.parse not empty: {am}"));
             }
-            if !empty("users") || !empty("roles") || am.get("replied_user") == Some(&json!(true)) {
+            // One exception: an answer pointed at a member (`target`) may name that member,
+            // whose mention opens the content, and nobody else.
+            let pointed = am["users"].as_array().is_some_and(|u| {
+                u.len() == 1
+                    && u[0].as_str().is_some_and(|id| {
+                        body["content"]
+                            .as_str()
+                            .is_some_and(|c| c.starts_with(&format!("<@{id}>")))
+                    })
+            });
+            if (!empty("users") && !pointed)
+                || !empty("roles")
+                || am.get("replied_user") == Some(&json!(true))
+            {
                 v(format!("allowed_mentions allows pings: {am}"));
             }
         }

@@ -8,7 +8,11 @@ mod checks;
 mod commands;
 mod connection;
 mod conversation;
+mod curating;
 mod messages;
+mod pointing;
+mod speaking;
+mod voting;
 
 use std::time::Duration;
 

@@ -348,12 +348,14 @@ async fn the_default_body_limit_is_64_kib() {
     assert!(ok, "{stderr}");
 }
 
-/// `stats.db = "memory"` (and an index in memory): the server writes nothing at all.
+/// `stats.db = "memory"` and `curate.db = "memory"` (and an index in memory): the server
+/// writes nothing at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_in_memory_write_nothing() {
     let f = Fixture::standard();
     let config =
-        "[content]\ndir = \"content\"\n[index]\ndir = \"memory\"\n[stats]\ndb = \"memory\"\n";
+        "[content]\ndir = \"content\"\n[index]\ndir = \"memory\"\n[stats]\ndb = \"memory\"\n\
+                  [curate]\ndb = \"memory\"\n";
     let before = files(f.dir.path());
     let server = Binary::start(f.dir.path(), config, &[]).await;
     let reply = server

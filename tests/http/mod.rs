@@ -9,6 +9,7 @@ mod buttons;
 mod commands;
 mod conversation;
 mod hardening;
+mod moderators;
 mod secrets;
 mod verification;
 mod webhooks;

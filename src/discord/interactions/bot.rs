@@ -1,6 +1,6 @@
 //! The bot's shared state: the service, the Discord settings, per-user cooldowns, the
-//! moderator check, button state, `/discuss` threads and the conversations (answered in
-//! `talk`).
+//! moderator check, button state, `/discuss` threads, the conversations (answered in
+//! `talk`) and the curated answers (`curating`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,6 +15,8 @@ use super::talk::Chains;
 use super::threads::Threads;
 use crate::config::DiscordSettings;
 use crate::conversation::Conversations;
+use crate::curate::Curation;
+use crate::feedback::Feedback;
 use crate::service::Service;
 
 /// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
@@ -39,6 +41,10 @@ pub struct Bot {
     pub(super) conversations: Conversations,
     /// The bot's own messages → the conversation each continues (reply chains).
     pub(super) chains: Chains,
+    /// Curated answers, per guild (`/curate`).
+    pub(super) curation: Arc<Curation>,
+    /// Votes on answers and the demotions they make.
+    pub(super) feedback: Arc<Feedback>,
 }
 
 impl std::fmt::Debug for Bot {
@@ -57,7 +63,25 @@ impl Bot {
     pub fn with_defer_after(service: Arc<Service>, defer_after: Duration) -> Arc<Bot> {
         let settings = service.settings().discord.clone();
         let memory = Memory::new(settings.button_timeout);
+        let curate = &service.settings().curate;
+        let curation =
+            Curation::open(curate.db.as_deref(), curate.min_similarity).unwrap_or_else(|e| {
+                // The bot still answers; pins made now last until the process ends.
+                tracing::error!("curated answers kept in memory only: {e:#}");
+                Curation::open(None, curate.min_similarity).expect("an in-memory database")
+            });
+        let (min_voters, keep) = (
+            service.settings().feedback_min_voters,
+            service.settings().stats.keep_questions,
+        );
+        // Votes share the curated answers' file (made private by it).
+        let feedback = Feedback::open(curate.db.as_deref(), min_voters, keep).unwrap_or_else(|e| {
+            tracing::error!("votes kept in memory only: {e:#}");
+            Feedback::open(None, min_voters, keep).expect("an in-memory database")
+        });
         Arc::new(Bot {
+            curation: Arc::new(curation),
+            feedback: Arc::new(feedback),
             conversations: Conversations::new(service.settings().conversation.clone()),
             service,
             settings,
@@ -68,6 +92,11 @@ impl Bot {
             threads: Threads::default(),
             chains: Chains::default(),
         })
+    }
+
+    /// The curated answers (`/curate`), shared with whoever reports on them.
+    pub fn curation(&self) -> &Arc<Curation> {
+        &self.curation
     }
 
     pub fn service(&self) -> &Arc<Service> {
@@ -139,6 +168,18 @@ impl Bot {
 
     pub fn remember_thread(&self, channel: u64, slug: String) {
         self.threads.remember(channel, slug);
+    }
+
+    /// The channel a thread belongs to, when the bot saw the thread made (see
+    /// [`Bot::thread_made`]).
+    pub fn thread_parent(&self, thread: u64) -> Option<u64> {
+        self.threads.parent(thread)
+    }
+
+    /// A thread was made in `parent` (a forum post, a thread off a message): the channel rules
+    /// of `parent` apply in it.
+    pub fn thread_made(&self, thread: u64, parent: u64) {
+        self.threads.remember_parent(thread, parent);
     }
 }
 

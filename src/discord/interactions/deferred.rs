@@ -8,11 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serenity::builder::{
-    CreateActionRow, CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage,
-    CreateThread, EditInteractionResponse,
+    CreateActionRow, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateMessage, CreateThread, EditInteractionResponse,
 };
 
-use super::super::render::{self, no_pings, Rendered};
+use super::super::render::{self, no_pings, point_to, pointer, Rendered};
 use super::super::rest::Rest;
 use super::notices::{FAILED, NO_THREAD};
 use super::Bot;
@@ -51,6 +51,10 @@ enum Job {
     /// `/discuss`: edit `@original` with the article, open a thread on it, post the summary,
     /// the takeaways and the section buttons there.
     Discuss(Arc<Bot>, Pending<Discussion>),
+    /// An answer pointed at a member: a follow-up that mentions them (an edit would not notify
+    /// them: Discord notifies the mentions of a message when it is made), then `@original`
+    /// (the "thinking…" placeholder) deleted.
+    Point(u64, Pending<Made>),
 }
 
 /// What `/discuss` found.
@@ -114,6 +118,23 @@ async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()>
             http.edit_original(token, &edit).await?;
         }
         Job::Delete => http.delete_original(token).await?,
+        Job::Point(member, work) => match work.await {
+            Some((rendered, buttons)) => {
+                let post = CreateInteractionResponseFollowup::new()
+                    .content(pointer(member))
+                    .embeds(rendered.embeds())
+                    .components(buttons)
+                    .allowed_mentions(point_to(member));
+                http.followup(token, &post).await?;
+                http.delete_original(token).await?;
+            }
+            None => {
+                let edit = EditInteractionResponse::new()
+                    .content(FAILED)
+                    .allowed_mentions(no_pings());
+                http.edit_original(token, &edit).await?;
+            }
+        },
         Job::Discuss(bot, work) => match work.await {
             Discussion::Answer(edit) => {
                 let edit = edit.allowed_mentions(no_pings());
@@ -162,6 +183,37 @@ async fn run_later(http: &Rest, token: &str, later: Later) -> anyhow::Result<()>
 /// A finished answer: its embeds and buttons (`None`: it failed, and the log says why).
 pub(super) type Made = Option<(Rendered, Vec<CreateActionRow>)>;
 
+/// Runs `work`: its result when it finishes within the defer window, else its task (as soon
+/// as the work waits for a free core, or when the window closes).
+async fn race(
+    bot: &Bot,
+    work: impl Future<Output = Made> + Send + 'static,
+) -> Result<Made, tokio::task::JoinHandle<Made>> {
+    // Told when the work has to wait for a free core: the acknowledgement goes out at once
+    // then, rather than after the defer window.
+    let queued = Arc::new(tokio::sync::Notify::new());
+    let mut handle = tokio::spawn(crate::service::watch_queue(queued.clone(), work));
+    if bot.defer_after.is_zero() {
+        return Err(handle);
+    }
+    let ready = tokio::select! {
+        result = &mut handle => Some(result),
+        _ = tokio::time::sleep(bot.defer_after) => None,
+        _ = queued.notified() => None,
+    };
+    match ready {
+        Some(result) => Ok(joined(result)),
+        None => Err(handle),
+    }
+}
+
+fn joined(result: Result<Made, tokio::task::JoinError>) -> Made {
+    result.unwrap_or_else(|e| {
+        tracing::error!("answer task failed: {e}");
+        None
+    })
+}
+
 /// Runs `work`. When it finishes within the defer window, `now` makes the response from it;
 /// otherwise (or as soon as the work waits for a free core) `ack` goes out and the result
 /// edits `@original` when it is ready.
@@ -171,28 +223,9 @@ pub(super) async fn within_window(
     now: impl FnOnce(Made) -> CreateInteractionResponse,
     ack: CreateInteractionResponse,
 ) -> Reply {
-    fn joined(result: Result<Made, tokio::task::JoinError>) -> Made {
-        result.unwrap_or_else(|e| {
-            tracing::error!("answer task failed: {e}");
-            None
-        })
-    }
-    // Told when the work has to wait for a free core: the acknowledgement goes out at once
-    // then, rather than after the defer window.
-    let queued = Arc::new(tokio::sync::Notify::new());
-    let mut handle = tokio::spawn(crate::service::watch_queue(queued.clone(), work));
-    let ready = if bot.defer_after.is_zero() {
-        None
-    } else {
-        tokio::select! {
-            result = &mut handle => Some(result),
-            _ = tokio::time::sleep(bot.defer_after) => None,
-            _ = queued.notified() => None,
-        }
-    };
-    match ready {
-        Some(result) => Reply::Now(now(joined(result))),
-        None => Reply::Deferred {
+    match race(bot, work).await {
+        Ok(made) => Reply::Now(now(made)),
+        Err(handle) => Reply::Deferred {
             ack,
             then: Later::edit(async move {
                 match joined(handle.await) {
@@ -202,6 +235,35 @@ pub(super) async fn within_window(
                     None => EditInteractionResponse::new().content(FAILED),
                 }
             }),
+        },
+    }
+}
+
+/// [`within_window`] for an answer pointed at `member` (the `target` option): posted in the
+/// channel, its first line mentions the member, and `allowed_mentions` names that member and
+/// nobody else. Late, it goes out as a follow-up (see [`Job::Point`]).
+pub(super) async fn pointed(
+    bot: &Bot,
+    work: impl Future<Output = Made> + Send + 'static,
+    member: u64,
+) -> Reply {
+    match race(bot, work).await {
+        Ok(Some((rendered, buttons))) => Reply::Now(CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new()
+                .content(pointer(member))
+                .embeds(rendered.embeds())
+                .components(buttons)
+                .allowed_mentions(point_to(member)),
+        )),
+        Ok(None) => Reply::Now(super::notices::failed_message()),
+        Err(handle) => Reply::Deferred {
+            ack: CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(false),
+            ),
+            then: Later(Job::Point(
+                member,
+                Box::pin(async move { joined(handle.await) }),
+            )),
         },
     }
 }

@@ -22,18 +22,25 @@
 //! - `slash`: slash commands and autocomplete;
 //! - `moderation`: the moderator commands, who may run them where, and their reports without
 //!   the host's paths;
+//! - `curating`: `/curate` (curated answers), its autocomplete, and the pinned passage put
+//!   first in answers;
 //! - `press`: button presses (paging, posting, deleting);
-//! - `notices`: the short ephemeral messages every flow shares.
+//! - `notices`: the short ephemeral messages every flow shares;
+//! - `tags`: a channel's tag filter on answers (`discord.channel_tags`);
+//! - `voting`: 👍/👎 under answers, the votes and the demotions they make.
 
 mod bot;
+mod curating;
 mod deferred;
 mod keep;
 mod moderation;
 mod notices;
 mod press;
 mod slash;
+mod tags;
 mod talk;
 mod threads;
+mod voting;
 
 use std::sync::Arc;
 
@@ -48,12 +55,20 @@ pub use talk::{Heard, ReplyTo};
 pub async fn handle(bot: &Arc<Bot>, interaction: Interaction) -> Reply {
     match interaction {
         Interaction::Ping(_) => Reply::Now(CreateInteractionResponse::Pong),
+        Interaction::Autocomplete(ci) if ci.data.name == super::commands::CURATE => {
+            curating::autocomplete(bot, &ci).await
+        }
         Interaction::Autocomplete(ci) => Reply::Now(slash::autocomplete(bot, &ci)),
         Interaction::Command(ci) => slash::command(bot, &ci).await,
-        Interaction::Component(ci) => match super::buttons::parse_section(&ci.data.custom_id) {
-            Some(button) => talk::press_section(bot, &ci, button).await,
-            None => press::component(bot, &ci).await,
-        },
+        Interaction::Component(ci) => {
+            if let Some(vote) = super::buttons::parse_vote(&ci.data.custom_id) {
+                return voting::press(bot, &ci, vote).await;
+            }
+            match super::buttons::parse_section(&ci.data.custom_id) {
+                Some(button) => talk::press_section(bot, &ci, button).await,
+                None => press::component(bot, &ci).await,
+            }
+        }
         _ => notices::ephemeral("This kind of interaction is not supported."),
     }
 }

@@ -1,5 +1,5 @@
-//! The moderator commands and their scope: `/stats` for a guild's own moderators, reporting
-//! that guild's questions only; `/reload` and `/check`, which act on the whole bot, for
+//! The moderator commands and their scope: `/stats` and `/curate` for a guild's own
+//! moderators, reporting and changing that guild's questions and curated answers only; `/reload` and `/check`, which act on the whole bot, for
 //! moderators of the operator's guilds only (`discord.operator_guild_ids`; none configured:
 //! nowhere on Discord). Their reports never show a path of the host: files are named relative
 //! to the content folder, and any other absolute path becomes a placeholder.
@@ -47,12 +47,17 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
         .unwrap_or_else(|| ci.user.display_name().to_string());
     let service = bot.service.clone();
     let content = service.settings().content.dir.clone();
+    if name == commands::CURATE {
+        return super::curating::command(bot, ci, guild).await;
+    }
     if name == commands::STATS {
         let text = match service.stats_report(guild).await {
-            Ok(report) => render::report(
-                "Statistics",
-                &hide_paths(&crate::render::stats_report(&report), &content),
-            ),
+            Ok(report) => {
+                let mut text = crate::render::stats_report(&report);
+                text.push_str(&bot.orphans_text(Some(guild)));
+                text.push_str(&bot.least_helpful_text(guild));
+                render::report("Statistics", &hide_paths(&text, &content))
+            }
             Err(e) => {
                 tracing::error!("/stats: {e:#}");
                 render::notice(FAILED)
@@ -68,10 +73,15 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
         return ephemeral(NOT_AN_OPERATOR_GUILD);
     }
     let work: Pending<String> = match name {
-        commands::RELOAD => Box::pin(async move {
-            let report = service.reload_from_guild(&who, guild).await;
-            let text = crate::render::reload_report(&report);
-            render::report("Reload", &hide_paths(&text, &content))
+        commands::RELOAD => Box::pin({
+            let bot = bot.clone();
+            async move {
+                let report = service.reload_from_guild(&who, guild).await;
+                let mut text = crate::render::reload_report(&report);
+                // Checked against the library the reload left serving.
+                text.push_str(&bot.orphans_text(Some(guild)));
+                render::report("Reload", &hide_paths(&text, &content))
+            }
         }),
         commands::CHECK => Box::pin(async move {
             match service.check().await {

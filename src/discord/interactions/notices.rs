@@ -12,6 +12,12 @@ pub(super) const FAILED: &str = "Sorry, something went wrong while answering. Pl
 pub(super) const MODERATORS_ONLY: &str = "This command is for moderators only.";
 pub(super) const NO_THREAD: &str = "I could not open a thread here (the bot may lack the Create \
                                     Public Threads permission). You can still ask with `/ask`.";
+pub(super) const POINT_IN_SERVERS: &str =
+    "`target` points a member of a server to an answer: it works in a server's channels only.";
+pub(super) const POINT_AT_MEMBERS: &str = "`target` points a member to an answer, not a bot.";
+pub(super) const QUIET_CHANNEL: &str =
+    "I do not post in this channel (`discord.quiet_channels`); ask without `target` for an \
+     answer only you can see.";
 pub(super) const EXPIRED: &str =
     "These buttons have expired. Run the command again for fresh ones.";
 pub(super) const UNKNOWN_BUTTON: &str =

@@ -74,7 +74,10 @@ async fn post(bot: &Arc<Bot>, command: Command, asker: u64) -> Reply {
         async move {
             let (answer, rendered) = rerun(&bot, &command, "posting").await?;
             let keep = bot.memory.keep(command, asker, &rendered, &answer);
-            let buttons = buttons(&keep, asker, paging(&answer), true);
+            let mut buttons = buttons(&keep, asker, paging(&answer), true);
+            if let crate::answer::Answer::Ask(a) = &answer {
+                super::voting::add_vote_buttons(&mut buttons, Some(a));
+            }
             Some((rendered, buttons))
         }
     };

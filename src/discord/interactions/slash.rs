@@ -13,10 +13,14 @@ use serenity::model::application::{CommandInteraction, ResolvedValue};
 
 use super::super::commands;
 use super::super::render;
-use super::deferred::{within_window, Discussion, Later, Made, Pending, Reply};
+use super::deferred::{pointed, within_window, Discussion, Later, Made, Pending, Reply};
 use super::keep::{buttons, paging};
 use super::moderation;
-use super::notices::{cooldown_text, ephemeral, failed_message, FAILED};
+use super::notices::{
+    cooldown_text, ephemeral, failed_message, FAILED, POINT_AT_MEMBERS, POINT_IN_SERVERS,
+    QUIET_CHANNEL,
+};
+use super::voting::add_vote_buttons;
 use super::{talk, Bot};
 use crate::answer::{Answer, Command, Scope};
 use crate::service::Asker;
@@ -52,6 +56,34 @@ fn options(ci: &CommandInteraction) -> HashMap<&str, String> {
         .collect()
 }
 
+/// The channel `ci`'s channel (a thread) belongs to, as Discord says.
+pub(super) fn parent(ci: &CommandInteraction) -> Option<u64> {
+    ci.channel
+        .as_ref()
+        .and_then(|c| c.parent_id)
+        .map(|p| p.get())
+}
+
+/// The member the `target` option points to the answer, if any; `Err`: why not.
+fn target(bot: &Bot, ci: &CommandInteraction) -> Result<Option<u64>, &'static str> {
+    let user = ci.data.options().into_iter().find_map(|o| match o.value {
+        ResolvedValue::User(u, _) if o.name == commands::TARGET => Some(u.clone()),
+        _ => None,
+    });
+    let Some(user) = user else { return Ok(None) };
+    if ci.guild_id.is_none() {
+        return Err(POINT_IN_SERVERS);
+    }
+    if user.bot {
+        return Err(POINT_AT_MEMBERS);
+    }
+    let channel = ci.channel_id.get();
+    if bot.settings.channels.is_quiet(channel, parent(ci)) {
+        return Err(QUIET_CHANNEL);
+    }
+    Ok(Some(user.id.get()))
+}
+
 /// Who runs `ci`, and in which guild (statistics are kept per guild).
 fn asker(ci: &CommandInteraction) -> Asker {
     Asker::user(ci.user.id.get().to_string()).in_guild(ci.guild_id.map(|g| g.get()))
@@ -63,8 +95,18 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
         return moderation::command(bot, ci, name).await;
     }
     let user = ci.user.id.get();
+    let point = match target(bot, ci) {
+        Ok(point) => point,
+        Err(why) => return ephemeral(why),
+    };
     if let Err(wait) = bot.cooldown(user) {
         return ephemeral(&cooldown_text(wait));
+    }
+    // A pointed answer is a post in the channel: it shares Post to channel's cooldown.
+    if point.is_some() {
+        if let Err(wait) = bot.post_cooldown(user) {
+            return ephemeral(&cooldown_text(wait));
+        }
     }
     let mut opts = options(ci);
     let mut take = |k: &str| opts.remove(k).unwrap_or_default();
@@ -74,9 +116,12 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
             let article = take("article");
             if article.trim().is_empty() {
                 // A question alone is a turn of the member's conversation in the channel.
-                let channel = ci.channel_id.get();
+                let at = talk::Where {
+                    channel: ci.channel_id.get(),
+                    parent: parent(ci),
+                };
                 let ephemeral = bot.settings.ephemeral;
-                return talk::ask(bot, user, asker(ci), channel, question, ephemeral).await;
+                return talk::ask(bot, user, asker(ci), at, question, ephemeral, point).await;
             }
             Command::Ask {
                 question,
@@ -104,7 +149,7 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction) -> Reply {
         commands::DISCUSS => return discuss(bot, asker(ci), take("article")),
         _ => return ephemeral("Unknown command."),
     };
-    answer(bot, command, user, asker(ci), bot.settings.ephemeral).await
+    answer(bot, command, user, asker(ci), bot.settings.ephemeral, point).await
 }
 
 /// Runs a slash command: the answer, with its buttons, at once or deferred.
@@ -114,7 +159,9 @@ async fn answer(
     user: u64,
     asker: Asker,
     ephemeral: bool,
+    point: Option<u64>,
 ) -> Reply {
+    let public = !ephemeral || point.is_some();
     let work = {
         let bot = bot.clone();
         async move {
@@ -124,10 +171,16 @@ async fn answer(
                 .ok()?;
             let rendered = render::answer(&answer);
             let keep = bot.memory.keep(command, user, &rendered, &answer);
-            let buttons = buttons(&keep, user, paging(&answer), !ephemeral);
+            let mut buttons = buttons(&keep, user, paging(&answer), public);
+            if let Answer::Ask(a) = &answer {
+                add_vote_buttons(&mut buttons, Some(a));
+            }
             Some((rendered, buttons))
         }
     };
+    if let Some(member) = point {
+        return pointed(bot, work, member).await;
+    }
     let now = |made: Made| match made {
         Some((rendered, buttons)) => CreateInteractionResponse::Message(
             rendered.message().components(buttons).ephemeral(ephemeral),

@@ -1,5 +1,7 @@
 //! The threads `/discuss` opened, each with the article it is about, so that questions asked
 //! in one answer from that article first. Optionally kept in a JSON file across restarts.
+//! Also the channel each thread the bot saw being made belongs to (a forum post's forum), so
+//! that the channel rules (`discord.channels` and the rest) apply to its threads.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,9 +15,28 @@ const THREADS_KEPT: usize = 10_000;
 pub(super) struct Threads {
     threads: Mutex<HashMap<u64, String>>,
     file: Mutex<Option<PathBuf>>,
+    /// Thread id → its parent channel (memory only: after a restart, threads made before it
+    /// count as channels of their own until they are seen again).
+    parents: Mutex<HashMap<u64, u64>>,
 }
 
 impl Threads {
+    /// The channel thread `channel` belongs to, when the bot saw it made.
+    pub(super) fn parent(&self, channel: u64) -> Option<u64> {
+        self.parents.lock().unwrap().get(&channel).copied()
+    }
+
+    /// Remembers that `thread` belongs to `parent` (the oldest forgotten past the bound).
+    pub(super) fn remember_parent(&self, thread: u64, parent: u64) {
+        let mut parents = self.parents.lock().unwrap();
+        parents.insert(thread, parent);
+        if parents.len() > THREADS_KEPT {
+            if let Some(&oldest) = parents.keys().min() {
+                parents.remove(&oldest);
+            }
+        }
+    }
+
     /// The article a `/discuss` thread is about.
     pub(super) fn article(&self, channel: u64) -> Option<String> {
         self.threads.lock().unwrap().get(&channel).cloned()
