@@ -289,23 +289,6 @@ pub fn sync_report(r: &crate::sources::SyncReport) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn marks() {
-        assert_eq!(mark("a bc d", &[(2, 4)], Style::Markdown), "a **bc** d");
-        assert_eq!(
-            mark("a bc d", &[(2, 4)], Style::Ansi),
-            "a \x1b[1mbc\x1b[0m d"
-        );
-        assert_eq!(mark("a bc d", &[(2, 4)], Style::Plain), "a bc d");
-        // Out-of-range or overlapping ranges are skipped, never a panic.
-        assert_eq!(mark("é", &[(1, 2), (0, 9)], Style::Markdown), "é");
-    }
-}
-
 /// The statistics report (`/stats`) as text.
 pub fn stats_report(r: &StatsReport) -> String {
     let mut out = String::new();
@@ -363,5 +346,22 @@ fn human_duration(secs: u64) -> String {
         format!("{h}h {m}m")
     } else {
         format!("{m}m {}s", secs % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks() {
+        assert_eq!(mark("a bc d", &[(2, 4)], Style::Markdown), "a **bc** d");
+        assert_eq!(
+            mark("a bc d", &[(2, 4)], Style::Ansi),
+            "a \x1b[1mbc\x1b[0m d"
+        );
+        assert_eq!(mark("a bc d", &[(2, 4)], Style::Plain), "a bc d");
+        // Out-of-range or overlapping ranges are skipped, never a panic.
+        assert_eq!(mark("é", &[(1, 2), (0, 9)], Style::Markdown), "é");
     }
 }
