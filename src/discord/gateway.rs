@@ -180,7 +180,7 @@ impl EventHandler for Handler {
                 }
             }),
             guild: msg.guild_id.map(|g| g.get()),
-            parent: self.bot.thread_parent(msg.channel_id.get()),
+            parent: self.parent(&ctx, &msg).await,
             // A thread's first message has the thread's id (forum posts, threads from a message
             // have the message's id too, but that message was sent before the thread).
             opens_thread: msg.id.get() == msg.channel_id.get(),
@@ -192,6 +192,35 @@ impl EventHandler for Handler {
         let reply = reply.reference_message(&msg);
         if let Err(e) = msg.channel_id.send_message(&ctx.http, reply).await {
             tracing::warn!("cannot reply in channel {}: {e}", msg.channel_id);
+        }
+    }
+}
+
+impl Handler {
+    /// The channel `msg`'s thread belongs to, when known. serenity hands each event to a task
+    /// of its own, so a forum post's first message can be handled before its THREAD_CREATE:
+    /// for a thread's first message, with auto-reply channels configured, the bot asks Discord
+    /// (one request per new thread, only then).
+    async fn parent(&self, ctx: &Context, msg: &Message) -> Option<u64> {
+        let channel = msg.channel_id.get();
+        if let Some(parent) = self.bot.thread_parent(channel) {
+            return Some(parent);
+        }
+        let first = msg.id.get() == channel;
+        if !first || msg.guild_id.is_none() || self.bot.settings().channels.auto_reply.is_empty() {
+            return None;
+        }
+        match msg.channel_id.to_channel(&ctx.http).await {
+            Ok(serenity::model::channel::Channel::Guild(c)) => {
+                let parent = c.parent_id?.get();
+                self.bot.thread_made(channel, parent);
+                Some(parent)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!("cannot look up the channel of a new thread: {e}");
+                None
+            }
         }
     }
 }

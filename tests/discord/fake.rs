@@ -119,6 +119,8 @@ struct Shared {
     ws_url: String,
     refuse_message_content: std::sync::atomic::AtomicBool,
     refuse_threads: std::sync::atomic::AtomicBool,
+    /// Threads `GET /channels/{id}` knows: id → parent channel.
+    known_threads: Mutex<Vec<(u64, u64)>>,
     /// Milliseconds every edit of `@original` takes.
     slow_edits_ms: AtomicU64,
     /// Webhook calls made to fail, by method.
@@ -173,6 +175,7 @@ impl Fake {
             ws_url,
             refuse_message_content: Default::default(),
             refuse_threads: Default::default(),
+            known_threads: Mutex::new(Vec::new()),
             slow_edits_ms: AtomicU64::new(0),
             failing_webhooks: Mutex::new(Vec::new()),
             skew: Mutex::new(Duration::ZERO),
@@ -199,6 +202,7 @@ impl Fake {
                 axum::routing::patch(edit_original).delete(delete_original),
             )
             .route("/api/v10/webhooks/{app}/{token}", post(followup))
+            .route("/api/v10/channels/{channel}", get(get_channel))
             .route(
                 "/api/v10/channels/{channel}/messages",
                 post(channel_message),
@@ -252,6 +256,16 @@ impl Fake {
     }
 
     /// Answers thread creation with 403 Missing Permissions.
+    /// A thread of `parent` that `GET /channels/{id}` describes (a forum post whose
+    /// THREAD_CREATE the bot did not see).
+    pub fn know_thread(&self, thread: u64, parent: u64) {
+        self.shared
+            .known_threads
+            .lock()
+            .unwrap()
+            .push((thread, parent));
+    }
+
     pub fn refuse_threads(&self) {
         self.shared.refuse_threads.store(true, Ordering::SeqCst);
     }
@@ -1345,6 +1359,31 @@ async fn channel_message(
     drop(r);
     changed(&s);
     Json(out).into_response()
+}
+
+/// `GET /channels/{id}`: a thread registered with [`Fake::know_thread`]; 404 otherwise.
+async fn get_channel(State(s): S, Path(channel): Path<String>) -> Response {
+    let id: u64 = channel.parse().unwrap_or(0);
+    let known = s
+        .known_threads
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(t, _)| *t == id)
+        .copied();
+    let Some((thread, parent)) = known else {
+        let body = json!({"message": "Unknown Channel", "code": 10003});
+        return (StatusCode::NOT_FOUND, Json(body)).into_response();
+    };
+    Json(json!({
+        "id": thread.to_string(), "type": 11, "guild_id": GUILD_ID.to_string(),
+        "parent_id": parent.to_string(), "name": "a post", "owner_id": "111",
+        "rate_limit_per_user": 0, "message_count": 1, "member_count": 1, "flags": 0,
+        "thread_metadata": {"archived": false, "auto_archive_duration": 4320,
+                            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+                            "locked": false}
+    }))
+    .into_response()
 }
 
 async fn thread_from_message(

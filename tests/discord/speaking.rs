@@ -195,6 +195,49 @@ async fn forum_posts_are_answered_on_their_first_message() {
     assert_eq!(answered(&fake), [post.to_string()], "not {later}");
 }
 
+/// A forum post whose THREAD_CREATE the bot has not handled yet (serenity runs events
+/// concurrently): the bot asks Discord which channel the new thread belongs to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_post_seen_before_its_thread_is_looked_up() {
+    let rig = rig_with(Options {
+        tune: Box::new(|s| {
+            s.discord.channels.auto_reply = vec![FORUM];
+            s.discord.channels.auto_reply_min_score = 0.5;
+        }),
+        ..Options::default()
+    })
+    .await;
+    let post = rig.fake.next_id();
+    rig.fake.know_thread(post, FORUM);
+    let mut first = fake::user_message(
+        &rig.fake,
+        post,
+        (111, "ann"),
+        "How long does compost take to be ready",
+        false,
+        None,
+    );
+    first["id"] = json!(post.to_string());
+    rig.fake.dispatch("MESSAGE_CREATE", first);
+    let reply = reply_to(&rig, &post.to_string()).await;
+    assert_eq!(title(&reply), "Home Composting Basics");
+    // A first message in a thread of another channel is left alone (looked up, not ours).
+    let elsewhere = rig.fake.next_id();
+    rig.fake.know_thread(elsewhere, OTHER);
+    let mut other = fake::user_message(
+        &rig.fake,
+        elsewhere,
+        (111, "ann"),
+        "How long does compost take?",
+        false,
+        None,
+    );
+    other["id"] = json!(elsewhere.to_string());
+    rig.fake.dispatch("MESSAGE_CREATE", other);
+    let fake = rig.stop().await;
+    assert_eq!(answered(&fake), [post.to_string()]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_tags_limit_answers_to_their_articles() {
     let rig = rig_with(Options {

@@ -129,3 +129,61 @@ async fn curated_answers_over_http() {
     assert_no_pings(&asked);
     server.stop().await;
 }
+
+/// 👍/👎 over HTTP: the buttons under an answer to a question, a press recorded as the
+/// member's vote (acknowledged privately), pressed again by the same member: still one voter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_over_http() {
+    let f = Fixture::standard();
+    let server = Server::start(quick(&f)).await;
+    let answer = server
+        .interact(&command(
+            "ask",
+            json!([string_option("question", "how do pegs break")]),
+        ))
+        .await;
+    let votes: Vec<(String, String, bool)> = buttons(&answer)
+        .into_iter()
+        .filter(|b| b.1.starts_with("abv:"))
+        .collect();
+    assert_eq!(votes.len(), 2, "{answer}");
+    let down = votes[1].1.clone();
+    assert!(down.starts_with("abv:d:"), "{down}");
+    for who in [USER_ID, USER_ID, OTHER_USER_ID] {
+        let press = server.press_id(&answer, &down, USER_ID, member(who, MEMBER_PERMISSIONS));
+        let thanks = server.interact(&press).await;
+        assert_eq!(thanks["data"]["flags"], 64, "{thanks}");
+        assert!(content(&thanks).starts_with("Thanks"), "{thanks}");
+    }
+    let stats = server
+        .interact(&command_from(
+            "stats",
+            json!([]),
+            member(USER_ID, MODERATOR_PERMISSIONS),
+        ))
+        .await;
+    assert!(content(&stats).contains("2/0 by 2"), "{stats}");
+    server.stop().await;
+}
+
+/// A channel's tags apply to `/ask` over HTTP as on the gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_tags_over_http() {
+    let f = Fixture::standard();
+    let mut s = quick(&f);
+    s.discord
+        .channels
+        .tags
+        .insert(CHANNEL_ID.parse().unwrap(), vec!["transport".into()]);
+    let server = Server::start(s).await;
+    let answer = server
+        .interact(&command(
+            "ask",
+            json!([string_option("question", "how long does compost take")]),
+        ))
+        .await;
+    let text = answer["data"].to_string();
+    assert!(text.contains("tagged transport"), "{text}");
+    assert!(!text.contains("two to three months"), "{text}");
+    server.stop().await;
+}
