@@ -329,6 +329,29 @@ impl Feedback {
             .collect())
     }
 
+    /// The passages of the guild most often voted down, over every question: (passage, 👎,
+    /// 👍), most down first.
+    pub fn most_voted_down(
+        &self,
+        guild: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(String, u64, u64)>> {
+        let mut by_passage: HashMap<String, (u64, u64)> = HashMap::new();
+        for t in self.store.tallies(guild)? {
+            let e = by_passage.entry(t.passage).or_default();
+            e.0 += t.down;
+            e.1 += t.up;
+        }
+        let mut out: Vec<(String, u64, u64)> = by_passage
+            .into_iter()
+            .filter(|(_, (down, _))| *down > 0)
+            .map(|(p, (down, up))| (p, down, up))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
     /// A moderator's restore: forgets the votes on `passage` for `question_hash` in `guild`,
     /// which ends its demotion; how many votes were forgotten.
     pub fn restore(&self, guild: u64, question_hash: &str, passage: &str) -> anyhow::Result<usize> {
@@ -442,6 +465,12 @@ mod tests {
         }
         let worst = f.least_helpful(1, 5).unwrap();
         assert!(worst[0].1, "demoted");
+        // Down votes on the same passage for another question add up per passage.
+        let other = question_hash("what goes with banana peels");
+        f.vote(&ballot(1, 11, voter(1), &other, &passage, Vote::Down), None)
+            .unwrap();
+        assert_eq!(f.most_voted_down(1, 5).unwrap(), [(passage.clone(), 3, 0)]);
+        f.restore(1, &other, &passage).unwrap();
         assert_eq!(worst[0].0.question, None, "questions not kept");
         assert_eq!(f.restore(1, &h, &passage).unwrap(), 2);
         let mut a = answer();

@@ -74,6 +74,11 @@ async fn votes_demote_a_passage_only_from_the_minimum_and_a_moderator_restores_i
     );
     assert!(stats.content().contains("3/0 by 3"), "{}", stats.content());
     assert!(stats.content().contains("demoted"), "{}", stats.content());
+    assert!(
+        stats.content().contains("Passages most often voted down"),
+        "{}",
+        stats.content()
+    );
     // Another question is untouched.
     let other = rig
         .slash(&ann(), "ask", &[("question", "how do pegs break")])

@@ -55,7 +55,11 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
             Ok(report) => {
                 let mut text = crate::render::stats_report(&report);
                 text.push_str(&bot.orphans_text(Some(guild)));
-                text.push_str(&bot.least_helpful_text(guild));
+                let votes = bot.clone();
+                let votes = tokio::task::spawn_blocking(move || votes.least_helpful_text(guild))
+                    .await
+                    .unwrap_or_default();
+                text.push_str(&votes);
                 render::report("Statistics", &hide_paths(&text, &content))
             }
             Err(e) => {

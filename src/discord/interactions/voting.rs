@@ -115,11 +115,15 @@ impl Bot {
         }
     }
 
-    /// `/stats`' lines on the guild's least helpful answers (none: empty).
+    /// `/stats`' lines on the guild's least helpful answers and the passages most often voted
+    /// down (none: empty). Reads the store: call it off the async runtime.
     pub(super) fn least_helpful_text(&self, guild: u64) -> String {
-        let worst = match self.feedback.least_helpful(guild, 5) {
-            Ok(w) => w,
-            Err(e) => {
+        let (worst, passages) = match (
+            self.feedback.least_helpful(guild, 5),
+            self.feedback.most_voted_down(guild, 3),
+        ) {
+            (Ok(w), Ok(p)) => (w, p),
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("reading votes: {e:#}");
                 return String::new();
             }
@@ -145,6 +149,10 @@ impl Bot {
                     ""
                 }
             ));
+        }
+        out.push_str("Passages most often voted down (👎/👍, all questions):\n");
+        for (passage, down, up) in passages {
+            out.push_str(&format!("{passage}: {down}/{up}\n"));
         }
         out
     }
