@@ -1,29 +1,45 @@
-//! The tantivy index of passages: schema, build (multi-threaded), open, and the term
-//! statistics the answer code scores with.
+//! The tantivy index of passages: schema, build (multi-threaded), open, incremental update,
+//! and the term statistics the answer code scores with.
 //!
 //! One document per passage. Article-level fields (title, summary, tags, aliases) are copied
 //! into every passage of the article so that a passage can match on them, weighted.
+//!
+//! A document names its article by a key made from the slug ([`article_key`]) and its passage
+//! by its place in the article, not by ids: ids shift when an article is added before others,
+//! keys do not, so an update deletes and adds the documents of the changed articles only. The
+//! [`Layout`] turns keys and places into the library's ids, per segment, once.
+//!
+//! Scores are the same as a fresh build's after any number of updates: BM25 takes its
+//! statistics ([`LiveStats`]) from the live documents only (tantivy's own count the deleted
+//! ones until a merge, and a merge of a segment with deletes estimates its token count from
+//! the rounded field norms), and passages of equal score come in passage order, whatever the
+//! segments.
 
+use std::cmp::Reverse;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
-use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::postings::SegmentPostings;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, TermQuery,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery,
+    Occur, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::{
     DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentOrdinal,
     SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
-use crate::content::Article;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::content::{Article, Section};
 use crate::passage::Passage;
 
 pub mod analyzer;
@@ -120,6 +136,8 @@ impl Fields {
                     .set_index_option(opt),
             )
         };
+        // `article` holds the article's key, `passage` the passage's place in its article:
+        // what stays true of a document when other articles come and go (see the module).
         let fields = Fields {
             passage: b.add_u64_field("passage", FAST | STORED),
             article: b.add_u64_field("article", FAST | INDEXED),
@@ -144,27 +162,192 @@ impl Fields {
     }
 }
 
+/// The key the documents of an article carry: the first 8 bytes of the BLAKE3 hash of its
+/// slug (slugs are unique in a library; [`Layout::new`] refuses two keys alike).
+pub fn article_key(slug: &str) -> u64 {
+    let hash = blake3::hash(slug.as_bytes());
+    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// Where the library's articles and passages are: each article's key and first passage id.
+/// Made from the library (never stored); turns a document's key and place into ids.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    keys: Vec<u64>,
+    /// Article `i`'s passages are `first[i]..first[i + 1]`.
+    first: Vec<u32>,
+    by_key: FxHashMap<u64, u32>,
+}
+
+impl Layout {
+    /// The layout of `articles` cut into `passages` (in article order, as they are cut).
+    pub fn new(articles: &[Article], passages: &[Passage]) -> anyhow::Result<Layout> {
+        let keys: Vec<u64> = articles.iter().map(|a| article_key(&a.slug)).collect();
+        let by_key: FxHashMap<u64, u32> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
+        if by_key.len() != keys.len() {
+            anyhow::bail!("two articles' slugs have the same key (a hash collision)");
+        }
+        let mut first = vec![0u32; articles.len() + 1];
+        for p in passages {
+            first[p.article as usize + 1] += 1;
+        }
+        for i in 0..articles.len() {
+            first[i + 1] += first[i];
+        }
+        Ok(Layout {
+            keys,
+            first,
+            by_key,
+        })
+    }
+
+    /// The key of article `id`.
+    fn key(&self, id: u32) -> u64 {
+        self.keys.get(id as usize).copied().unwrap_or(u64::MAX)
+    }
+}
+
+/// Tokens indexed per weighted field, of the live documents: the length BM25 averages. Kept
+/// by the library (tantivy's count includes deleted documents until a merge, and estimates it
+/// after).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldTokens {
+    pub title: u64,
+    pub section: u64,
+    pub body: u64,
+    pub meta: u64,
+}
+
+impl FieldTokens {
+    fn slot(&mut self, fields: &Fields, field: Field) -> Option<&mut u64> {
+        if field == fields.title {
+            Some(&mut self.title)
+        } else if field == fields.section {
+            Some(&mut self.section)
+        } else if field == fields.body {
+            Some(&mut self.body)
+        } else if field == fields.meta {
+            Some(&mut self.meta)
+        } else {
+            None
+        }
+    }
+
+    fn get(mut self, fields: &Fields, field: Field) -> Option<u64> {
+        self.slot(fields, field).copied()
+    }
+}
+
+/// The documents of a passage as `(field, text)` pairs: what the build indexes and what an
+/// update counts the tokens of.
+fn passage_texts<'a>(
+    fields: &Fields,
+    a: &'a Article,
+    section: &'a Section,
+    p: &Passage,
+    meta: &'a str,
+) -> Vec<(Field, &'a str)> {
+    let mut texts = vec![(fields.title, a.title.as_str())];
+    if let Some(h) = &section.heading {
+        texts.push((fields.section, h.as_str()));
+    }
+    for block in &section.blocks[p.blocks.start as usize..p.blocks.end as usize] {
+        texts.push((fields.body, block.text.as_str()));
+    }
+    texts.push((fields.meta, meta));
+    texts
+}
+
+/// The document of passage `place` (its place in the article) of `a`.
+fn passage_document(
+    fields: &Fields,
+    a: &Article,
+    key: u64,
+    place: u32,
+    p: &Passage,
+    meta: &str,
+) -> TantivyDocument {
+    let section = &a.sections[p.section as usize];
+    let mut doc = TantivyDocument::new();
+    doc.add_u64(fields.passage, u64::from(place));
+    doc.add_u64(fields.article, key);
+    doc.add_text(fields.slug, &a.slug);
+    for tag in &a.tags {
+        doc.add_text(fields.tag, tag.to_lowercase());
+    }
+    for (field, text) in passage_texts(fields, a, section, p, meta) {
+        doc.add_text(field, text);
+    }
+    doc
+}
+
+/// Adds the tokens of `a`'s passages (the analyzer's count, as the index counts them) to
+/// `tokens`.
+fn count_tokens(fields: &Fields, a: &Article, passages: &[Passage], tokens: &mut FieldTokens) {
+    use tantivy::tokenizer::TokenStream as _;
+    let mut analyzer = analyzer();
+    let meta = meta_text(a);
+    for p in passages {
+        let section = &a.sections[p.section as usize];
+        for (field, text) in passage_texts(fields, a, section, p, &meta) {
+            let mut stream = analyzer.token_stream(text);
+            let mut n = 0u64;
+            while stream.advance() {
+                n += 1;
+            }
+            if let Some(slot) = tokens.slot(fields, field) {
+                *slot += n;
+            }
+        }
+    }
+}
+
+/// What an update changes: the new library's articles and passages, the articles whose
+/// documents go (from the old library, with their passages there) and the ids (in the new
+/// library) of the articles whose documents are added.
+pub struct Change<'a> {
+    pub articles: &'a [Article],
+    pub passages: &'a [Passage],
+    pub gone: Vec<(&'a Article, &'a [Passage])>,
+    pub added: Vec<u32>,
+}
+
 /// The opened index: one reader for the life of the library, a searcher per request.
 pub struct SearchIndex {
+    index: Index,
     reader: IndexReader,
     pub fields: Fields,
-    /// The article of every document, per segment, read on the first count that needs it.
-    articles: OnceLock<Vec<SegmentArticles>>,
+    layout: Arc<Layout>,
+    tokens: FieldTokens,
+    /// The commit this index reads: an update starts only from the latest one.
+    opstamp: u64,
+    /// The article and passage of every document, per segment, made on first use.
+    maps: OnceLock<Arc<[Arc<SegmentMap>]>>,
     /// The articles of common words, by field and stem, once counted.
     common: Mutex<CommonArticles>,
 }
 
 type CommonArticles = std::collections::HashMap<(u32, String), std::sync::Arc<[u64]>>;
 
-/// One segment's documents as articles: the article of each document and the runs of
-/// consecutive documents of one article (passages are indexed in article order).
-struct SegmentArticles {
-    /// Article of each document ([`NO_ARTICLE`] for none).
+/// One segment's documents as the library's ids: the article and passage of each document
+/// and the runs of consecutive documents of one article (passages are indexed in article
+/// order). A deleted document has no article.
+struct SegmentMap {
+    segment: SegmentId,
+    /// Article of each document ([`NO_ARTICLE`] for none or deleted).
     article: Vec<u32>,
+    /// Passage id of each document ([`NO_ARTICLE`] for none or deleted).
+    passage: Vec<u32>,
     /// For each document, the first document after it of another article.
     run_end: Vec<DocId>,
     /// `(first document, end, article)` of each run.
     runs: Vec<(DocId, DocId, u32)>,
+    /// The deleted documents, in order.
+    deleted: Vec<DocId>,
 }
 
 const NO_ARTICLE: u32 = u32::MAX;
@@ -179,7 +362,7 @@ const COMMON_CACHE_BYTES: usize = 4 << 20;
 /// the articles still uncounted is probed at those articles only.
 fn count_list(
     mut postings: SegmentPostings,
-    map: &SegmentArticles,
+    map: &SegmentMap,
     seen: &mut ArticleSet,
     articles: usize,
 ) {
@@ -255,16 +438,39 @@ impl ArticleSet {
     }
 }
 
-impl SegmentArticles {
-    fn read(reader: &SegmentReader) -> anyhow::Result<SegmentArticles> {
-        let column = reader.fast_fields().u64("article")?;
+impl SegmentMap {
+    fn read(reader: &SegmentReader, layout: &Layout) -> anyhow::Result<SegmentMap> {
+        let keys = reader.fast_fields().u64("article")?;
+        let places = reader.fast_fields().u64("passage")?;
         let max_doc = reader.max_doc();
+        let alive = reader.alive_bitset();
+        let mut deleted = Vec::new();
+        let mut passage = Vec::with_capacity(max_doc as usize);
         let article: Vec<u32> = (0..max_doc)
             .map(|d| {
-                column
-                    .first(d)
-                    .and_then(|a| u32::try_from(a).ok())
-                    .unwrap_or(NO_ARTICLE)
+                if alive.is_some_and(|a| !a.is_alive(d)) {
+                    deleted.push(d);
+                    passage.push(NO_ARTICLE);
+                    return NO_ARTICLE;
+                }
+                let found = keys.first(d).and_then(|k| layout.by_key.get(&k).copied());
+                let id = match (found, places.first(d)) {
+                    (Some(a), Some(place)) => {
+                        let id = u64::from(layout.first[a as usize]) + place;
+                        (id < u64::from(layout.first[a as usize + 1])).then_some((a, id as u32))
+                    }
+                    _ => None,
+                };
+                match id {
+                    Some((a, id)) => {
+                        passage.push(id);
+                        a
+                    }
+                    None => {
+                        passage.push(NO_ARTICLE);
+                        NO_ARTICLE
+                    }
+                }
             })
             .collect();
         let mut run_end = vec![0; article.len()];
@@ -282,10 +488,13 @@ impl SegmentArticles {
             run_end[start..end].fill(end as DocId);
             start = end;
         }
-        Ok(SegmentArticles {
+        Ok(SegmentMap {
+            segment: reader.segment_id(),
             article,
+            passage,
             run_end,
             runs,
+            deleted,
         })
     }
 }
@@ -331,6 +540,7 @@ impl SearchIndex {
         progress: &dyn BuildProgress,
     ) -> anyhow::Result<SearchIndex> {
         let (schema, fields) = Fields::schema();
+        let layout = Layout::new(articles, passages)?;
         let index = match target {
             Target::Memory => Index::create_in_ram(schema),
             Target::Dir(dir) => Index::create_in_dir(dir, schema)
@@ -353,23 +563,16 @@ impl SearchIndex {
         let mut last_article = u32::MAX;
         for (id, p) in passages.iter().enumerate() {
             let a = &articles[p.article as usize];
-            let section = &a.sections[p.section as usize];
-            let mut doc = TantivyDocument::new();
-            doc.add_u64(fields.passage, id as u64);
-            doc.add_u64(fields.article, u64::from(p.article));
-            doc.add_text(fields.slug, &a.slug);
-            for tag in &a.tags {
-                doc.add_text(fields.tag, tag.to_lowercase());
-            }
-            doc.add_text(fields.title, &a.title);
-            if let Some(h) = &section.heading {
-                doc.add_text(fields.section, h);
-            }
-            for block in &section.blocks[p.blocks.start as usize..p.blocks.end as usize] {
-                doc.add_text(fields.body, &block.text);
-            }
-            doc.add_text(fields.meta, &meta[p.article as usize]);
-            writer.add_document(doc)?;
+            let place = id as u32 - layout.first[p.article as usize];
+            let key = layout.key(p.article);
+            writer.add_document(passage_document(
+                &fields,
+                a,
+                key,
+                place,
+                p,
+                &meta[p.article as usize],
+            ))?;
             if p.article != last_article {
                 last_article = p.article;
                 progress.advance(1);
@@ -379,33 +582,202 @@ impl SearchIndex {
         writer
             .wait_merging_threads()
             .context("index merge failed")?;
-        SearchIndex::from_index(index, fields)
+        SearchIndex::from_index(index, fields, layout, None)
     }
 
-    /// Opens an index built earlier in `dir`.
-    pub fn open(dir: &Path) -> anyhow::Result<SearchIndex> {
+    /// Opens an index built (or updated) earlier in `dir`, for the library `layout` describes.
+    /// `tokens` are the live documents' tokens per field, as kept by the library; `None` for
+    /// an index without deletes (they are read from the segments).
+    pub fn open(
+        dir: &Path,
+        layout: Layout,
+        tokens: Option<FieldTokens>,
+    ) -> anyhow::Result<SearchIndex> {
         let index = Index::open_in_dir(dir)
             .with_context(|| format!("cannot open index in {}", dir.display()))?;
         let (expected, fields) = Fields::schema();
         if index.schema() != expected {
             anyhow::bail!("index in {} has another schema", dir.display());
         }
-        SearchIndex::from_index(index, fields)
+        SearchIndex::from_index(index, fields, layout, tokens)
     }
 
-    fn from_index(index: Index, fields: Fields) -> anyhow::Result<SearchIndex> {
+    fn from_index(
+        index: Index,
+        fields: Fields,
+        layout: Layout,
+        tokens: Option<FieldTokens>,
+    ) -> anyhow::Result<SearchIndex> {
         index.tokenizers().register(TOKENIZER, analyzer());
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .context("cannot open an index reader")?;
+        let searcher = reader.searcher();
+        let opstamp = index
+            .load_metas()
+            .context("cannot read the index's meta")?
+            .opstamp;
+        let tokens = match tokens {
+            Some(t) => t,
+            None => {
+                if searcher.segment_readers().iter().any(|r| r.has_deletes()) {
+                    anyhow::bail!("the index has deleted documents and no token counts");
+                }
+                let mut t = FieldTokens::default();
+                for (field, _) in fields.weighted() {
+                    let mut n = 0;
+                    for r in searcher.segment_readers() {
+                        n += r.inverted_index(field)?.total_num_tokens();
+                    }
+                    *t.slot(&fields, field).expect("a weighted field") = n;
+                }
+                t
+            }
+        };
         Ok(SearchIndex {
+            index,
             reader,
             fields,
-            articles: OnceLock::new(),
+            layout: Arc::new(layout),
+            tokens,
+            opstamp,
+            maps: OnceLock::new(),
             common: Mutex::new(CommonArticles::new()),
         })
+    }
+
+    /// The live documents' tokens per field (what the library keeps for the next open).
+    pub fn tokens(&self) -> FieldTokens {
+        self.tokens
+    }
+
+    /// Applies `change` to the index in `dir`, a copy of this index's folder (its files linked,
+    /// its meta files copied): the gone articles' documents deleted, the added ones' indexed,
+    /// one commit. Returns the live tokens per field after it. The index this one reads is
+    /// untouched, and serves until the caller swaps the copy in.
+    pub fn update_in(&self, dir: &Path, change: &Change<'_>) -> anyhow::Result<FieldTokens> {
+        let index = Index::open_in_dir(dir)
+            .with_context(|| format!("cannot open index in {}", dir.display()))?;
+        self.write_change(&index, change)
+    }
+
+    /// Applies `change` to this (in-memory) index and returns the new library's index. The
+    /// old reader keeps its commit: the old library answers as before until it is dropped.
+    pub fn update(&self, change: &Change<'_>) -> anyhow::Result<SearchIndex> {
+        let tokens = self.write_change(&self.index, change)?;
+        let layout = Layout::new(change.articles, change.passages)?;
+        SearchIndex::from_index(self.index.clone(), self.fields, layout, Some(tokens))
+    }
+
+    fn write_change(&self, index: &Index, change: &Change<'_>) -> anyhow::Result<FieldTokens> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let latest = index.load_metas()?.opstamp;
+        if latest != self.opstamp {
+            anyhow::bail!(
+                "the index moved on (commit {latest}, this library reads {})",
+                self.opstamp
+            );
+        }
+        let layout = Layout::new(change.articles, change.passages)?;
+        let fields = self.fields;
+        let mut tokens = self.tokens;
+        let mut gone = FieldTokens::default();
+        for (a, passages) in &change.gone {
+            count_tokens(&fields, a, passages, &mut gone);
+        }
+        let mut added = FieldTokens::default();
+        for &id in &change.added {
+            let range = layout.first[id as usize] as usize..layout.first[id as usize + 1] as usize;
+            count_tokens(
+                &fields,
+                &change.articles[id as usize],
+                &change.passages[range],
+                &mut added,
+            );
+        }
+        for (field, _) in fields.weighted() {
+            let t = tokens.slot(&fields, field).expect("a weighted field");
+            let plus = *t + added.get(&fields, field).unwrap_or(0);
+            *t = plus
+                .checked_sub(gone.get(&fields, field).unwrap_or(0))
+                .context("the index holds fewer tokens than the documents it drops")?;
+        }
+        // One thread and the smallest arena: an update indexes a few articles. Only the small
+        // segments updates make are merged (among themselves); the large ones of the build
+        // keep their deleted documents until the next full build.
+        let mut writer = index
+            .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
+            .context("cannot start the index writer")?;
+        let mut policy = LogMergePolicy::default();
+        policy.set_max_docs_before_merge(20_000);
+        writer.set_merge_policy(Box::new(policy));
+        for (a, _) in &change.gone {
+            writer.delete_term(Term::from_field_u64(fields.article, article_key(&a.slug)));
+        }
+        for &id in &change.added {
+            let a = &change.articles[id as usize];
+            let meta = meta_text(a);
+            let key = layout.key(id);
+            let range = layout.first[id as usize]..layout.first[id as usize + 1];
+            for (place, pid) in range.enumerate() {
+                let p = &change.passages[pid as usize];
+                writer.add_document(passage_document(&fields, a, key, place as u32, p, &meta))?;
+            }
+        }
+        writer.commit().context("cannot commit the index update")?;
+        writer
+            .wait_merging_threads()
+            .context("index merge failed")?;
+        Ok(tokens)
+    }
+
+    /// The article and passage of every document, per segment of `searcher` (made once: the
+    /// reader never reloads).
+    fn maps(&self, searcher: &tantivy::Searcher) -> anyhow::Result<Arc<[Arc<SegmentMap>]>> {
+        if let Some(m) = self.maps.get() {
+            return Ok(m.clone());
+        }
+        let maps = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| SegmentMap::read(r, &self.layout).map(Arc::new))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(self.maps.get_or_init(|| maps.into()).clone())
+    }
+
+    /// The number of live documents holding `term`: tantivy's count less the deleted
+    /// documents that hold it (a seek per deleted document, in the segments that have any).
+    fn live_doc_freq(
+        &self,
+        searcher: &tantivy::Searcher,
+        maps: &[Arc<SegmentMap>],
+        term: &Term,
+    ) -> tantivy::Result<u64> {
+        let mut df = searcher.doc_freq(term)?;
+        for (reader, map) in searcher.segment_readers().iter().zip(maps) {
+            if map.deleted.is_empty() {
+                continue;
+            }
+            let inverted = reader.inverted_index(term.field())?;
+            let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            for &d in &map.deleted {
+                let mut doc = postings.doc();
+                if doc < d {
+                    doc = postings.seek(d);
+                }
+                if doc == TERMINATED {
+                    break;
+                }
+                if doc == d {
+                    df -= 1;
+                }
+            }
+        }
+        Ok(df)
     }
 
     /// The index for one command: every search of the command reads this one view.
@@ -429,41 +801,50 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let searcher = &snapshot.0;
-        let hits = searcher.search(query.0.as_ref(), &TopDocs::with_limit(limit))?;
-        // Opening a fast-field column decodes its block headers: once per segment, not once
-        // per hit (see BENCHMARKS.md, `search`).
-        let mut columns: Vec<Option<Column<u64>>> = vec![None; searcher.segment_readers().len()];
-        hits.into_iter()
-            .map(|(score, addr)| {
-                let column = match &mut columns[addr.segment_ord as usize] {
-                    Some(c) => c,
-                    slot => slot.insert(
-                        searcher
-                            .segment_reader(addr.segment_ord)
-                            .fast_fields()
-                            .u64("passage")?,
-                    ),
-                };
-                Ok((self.passage_of(searcher, column, addr)?, score))
-            })
-            .collect()
-    }
-
-    fn passage_of(
-        &self,
-        searcher: &tantivy::Searcher,
-        column: &Column<u64>,
-        addr: DocAddress,
-    ) -> anyhow::Result<u32> {
-        if let Some(v) = column.first(addr.doc_id) {
-            return Ok(v as u32);
-        }
-        // Fall back on the stored value (never expected: the field is always set).
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        doc.get_first(self.fields.passage)
-            .and_then(|v| v.as_u64())
-            .map(|v| v as u32)
-            .context("passage without id")
+        let maps = self.maps(searcher)?;
+        let stats = LiveStats {
+            index: self,
+            searcher,
+            maps: &maps,
+        };
+        let passage = |addr: DocAddress| -> anyhow::Result<u32> {
+            let id = maps[addr.segment_ord as usize].passage[addr.doc_id as usize];
+            anyhow::ensure!(id != NO_ARTICLE, "a document of no passage was found");
+            Ok(id)
+        };
+        // One more than asked: when it scores as the last one asked for, passages of equal
+        // score straddle the cut, and which of them make it must not depend on the segments
+        // (a build and an update lay documents out differently): then the cut is made again
+        // with ties in passage order (no early termination, so only then).
+        let hits = searcher.search_with_statistics_provider(
+            query.0.as_ref(),
+            &TopDocs::with_limit(limit + 1),
+            &stats,
+        )?;
+        let straddle = hits.len() > limit && hits[limit].0 == hits[limit - 1].0;
+        let mut out: Vec<(u32, f32)> = if straddle {
+            let maps = maps.clone();
+            let in_order = TopDocs::with_limit(limit).tweak_score(move |reader: &SegmentReader| {
+                let segment = reader.segment_id();
+                let map = maps.iter().find(|m| m.segment == segment).cloned();
+                move |doc: DocId, score: Score| {
+                    let id = map.as_ref().map_or(NO_ARTICLE, |m| m.passage[doc as usize]);
+                    (score, Reverse(id))
+                }
+            });
+            searcher
+                .search_with_statistics_provider(query.0.as_ref(), &in_order, &stats)?
+                .into_iter()
+                .map(|((score, Reverse(id)), _)| (id, score))
+                .collect()
+        } else {
+            hits.into_iter()
+                .take(limit)
+                .map(|(score, addr)| Ok((passage(addr)?, score)))
+                .collect::<anyhow::Result<_>>()?
+        };
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
     }
 
     /// A query that matches any of `stems` in the weighted text fields (each stem once per
@@ -553,14 +934,16 @@ impl SearchIndex {
         query: &Query,
         articles: usize,
     ) -> anyhow::Result<usize> {
+        let maps = self.maps(&snapshot.0)?;
         Ok(snapshot
             .0
-            .search(query.0.as_ref(), &DistinctArticles { articles })?)
+            .search(query.0.as_ref(), &DistinctArticles { articles, maps })?)
     }
 
     /// The number of articles (of ids below `articles`) with a passage that holds any of
     /// `stems` in a weighted field: the documents [`SearchIndex::terms_query`] matches, counted
-    /// by article. `None` when the segments have deleted documents (count with a collector).
+    /// by article (deleted documents have none). `None` when the segments are not the ones
+    /// the maps were made of (count with a collector).
     ///
     /// A common word matches most passages, and visiting every match would cost more than the
     /// rest of the search (see BENCHMARKS.md, `search`): a common word's articles are counted
@@ -573,20 +956,8 @@ impl SearchIndex {
         articles: usize,
     ) -> anyhow::Result<Option<usize>> {
         let searcher = &snapshot.0;
-        if searcher.segment_readers().iter().any(|r| r.has_deletes()) {
-            return Ok(None);
-        }
-        let maps = match self.articles.get() {
-            Some(m) => m,
-            None => {
-                let maps = searcher
-                    .segment_readers()
-                    .iter()
-                    .map(SegmentArticles::read)
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                self.articles.get_or_init(|| maps)
-            }
-        };
+        let maps = self.maps(searcher)?;
+        let maps = &maps[..];
         let readers = searcher.segment_readers();
         if maps.len() != readers.len()
             || maps
@@ -634,7 +1005,7 @@ impl SearchIndex {
     fn common_articles(
         &self,
         searcher: &tantivy::Searcher,
-        maps: &[SegmentArticles],
+        maps: &[Arc<SegmentMap>],
         field: Field,
         stem: &str,
         articles: usize,
@@ -662,7 +1033,7 @@ impl SearchIndex {
 
     /// Restricts `query` to one article.
     pub fn in_article(&self, query: Query, article: u32) -> Query {
-        let term = Term::from_field_u64(self.fields.article, u64::from(article));
+        let term = Term::from_field_u64(self.fields.article, self.layout.key(article));
         Query(Box::new(BooleanQuery::new(vec![
             (Occur::Must, query.0),
             (Occur::Must, filter(term)),
@@ -671,7 +1042,7 @@ impl SearchIndex {
 
     /// `query` without the passages of one article.
     pub fn outside_article(&self, query: Query, article: u32) -> Query {
-        let own = Term::from_field_u64(self.fields.article, u64::from(article));
+        let own = Term::from_field_u64(self.fields.article, self.layout.key(article));
         Query(Box::new(BooleanQuery::new(vec![
             (Occur::Must, query.0),
             (
@@ -690,12 +1061,13 @@ impl SearchIndex {
         ])))
     }
 
-    /// In how many passages `stem` occurs in the body.
+    /// In how many passages `stem` occurs in the body (live ones: as a fresh build counts).
     pub fn doc_freq(&self, snapshot: &Snapshot, stem: &str) -> u64 {
-        snapshot
-            .0
-            .doc_freq(&Term::from_field_text(self.fields.body, stem))
-            .unwrap_or(0)
+        let term = Term::from_field_text(self.fields.body, stem);
+        let Ok(maps) = self.maps(&snapshot.0) else {
+            return 0;
+        };
+        self.live_doc_freq(&snapshot.0, &maps, &term).unwrap_or(0)
     }
 
     /// Size of the index files in bytes (0 in memory).
@@ -705,6 +1077,31 @@ impl SearchIndex {
             .space_usage()
             .map(|u| u.total().get_bytes())
             .unwrap_or(0)
+    }
+}
+
+/// BM25's statistics over the live documents: what a fresh build of the same articles
+/// counts (see the module).
+struct LiveStats<'a> {
+    index: &'a SearchIndex,
+    searcher: &'a tantivy::Searcher,
+    maps: &'a [Arc<SegmentMap>],
+}
+
+impl Bm25StatisticsProvider for LiveStats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        match self.index.tokens.get(&self.index.fields, field) {
+            Some(n) => Ok(n),
+            None => self.searcher.total_num_tokens(field),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.searcher.num_docs())
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.index.live_doc_freq(self.searcher, self.maps, term)
     }
 }
 
@@ -720,10 +1117,11 @@ fn filter(term: Term) -> Box<dyn tantivy::query::Query> {
 /// article, since common words match most passages (see BENCHMARKS.md, `search`).
 struct DistinctArticles {
     articles: usize,
+    maps: Arc<[Arc<SegmentMap>]>,
 }
 
 struct DistinctSegment {
-    column: Column<u64>,
+    map: Arc<SegmentMap>,
     seen: Vec<u64>,
 }
 
@@ -733,11 +1131,17 @@ impl Collector for DistinctArticles {
 
     fn for_segment(
         &self,
-        _ord: SegmentOrdinal,
+        ord: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<DistinctSegment> {
+        let map = self
+            .maps
+            .get(ord as usize)
+            .filter(|m| m.segment == reader.segment_id())
+            .cloned()
+            .ok_or_else(|| tantivy::TantivyError::InternalError("unknown segment".into()))?;
         Ok(DistinctSegment {
-            column: reader.fast_fields().u64("article")?,
+            map,
             seen: vec![0; self.articles.div_ceil(64)],
         })
     }
@@ -761,11 +1165,9 @@ impl SegmentCollector for DistinctSegment {
     type Fruit = Vec<u64>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(v) = self.column.first(doc) {
-            let v = v as usize;
-            if let Some(word) = self.seen.get_mut(v / 64) {
-                *word |= 1 << (v % 64);
-            }
+        let v = self.map.article[doc as usize] as usize;
+        if let Some(word) = self.seen.get_mut(v / 64) {
+            *word |= 1 << (v % 64);
         }
     }
 

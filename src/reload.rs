@@ -7,6 +7,11 @@
 //! articles and the report names it with the reason. [`Reloader::refresh`] syncs only the
 //! sources a schedule (`refresh_minutes`) says are due, and rebuilds only when they changed.
 //!
+//! The new library is an update of the one in service ([`Library::update`]): only the files
+//! that changed are read and indexed again, with answers identical to a full build's; every
+//! trigger (`/reload`, `articlebot reload`'s signal, SIGHUP, the file watcher, the schedule)
+//! comes through [`Reloader::rebuild`] and so takes that path.
+//!
 //! Also the automatic triggers: SIGHUP and, with `content.watch`, file changes.
 
 use std::collections::HashMap;
@@ -19,7 +24,7 @@ use serde::Serialize;
 use crate::answer::Engine;
 use crate::config::Settings;
 use crate::content::{Article, Warning};
-use crate::library::{Library, NoProgress, OpenMode};
+use crate::library::{Library, NoProgress};
 use crate::sources::{self, Limits, SourceReport};
 
 /// What became of a reload.
@@ -159,6 +164,7 @@ impl Reloader {
         let start = Instant::now();
         let settings = self.settings.clone();
         let strict = self.settings.reload.strict;
+        let serving = self.engine.library();
         let built = tokio::task::spawn_blocking(
             move || -> anyhow::Result<Result<Library, (String, Vec<Warning>)>> {
                 if strict {
@@ -174,7 +180,7 @@ impl Reloader {
                         )));
                     }
                 }
-                Ok(Ok(Library::open(&settings, OpenMode::Reuse, &NoProgress)?))
+                Ok(Ok(Library::update(&settings, &serving, &NoProgress)?))
             },
         )
         .await;
@@ -196,7 +202,11 @@ impl Reloader {
             Ok(Err(e)) => return kept(format!("{e:#}"), Vec::new()),
             Err(e) => return kept(format!("the rebuild crashed: {e}"), Vec::new()),
         };
-        let (added, removed, changed) = diff(&old.articles, &new.articles);
+        // An update knows what it changed; otherwise every article is compared.
+        let (added, removed, changed) = match &new.info.diff {
+            Some(d) => (d.added.clone(), d.removed.clone(), d.changed.clone()),
+            None => diff(&old.articles, &new.articles),
+        };
         let warnings = new.warnings.clone();
         let articles = new.articles.len();
         self.engine.swap(new);

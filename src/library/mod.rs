@@ -5,27 +5,31 @@
 //! built, and the look-ups answers use); [`persist`] is the persisted form in the index folder
 //! (manifest, `library.bin`, `articles.bin`, the fingerprint that decides reuse); [`staging`]
 //! is the index folder's safety: which folder may be written, the staging folder a build
-//! writes into, and the atomic swap into place.
+//! writes into, and the atomic swap into place. [`update`] is a reload's way to a new
+//! library: the old one's files and indexes changed for the articles whose files changed.
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
 use crate::content::{self, Article, Loaded, Warning};
-use crate::index::{SearchIndex, Target};
+use crate::index::{Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
 mod persist;
 mod staging;
+mod update;
 mod vectors;
 
 pub use crate::index::{BuildProgress, NoProgress};
 pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
+pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
-pub use vectors::{ArticleVectors, VectorWeights};
+pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
 
 /// How a library came to be.
 #[derive(Debug, Clone)]
@@ -33,7 +37,19 @@ pub struct BuildInfo {
     pub fingerprint: String,
     /// `true` when a persisted index was opened instead of built.
     pub reused: bool,
+    /// `true` when the library was made by updating the previous one (see [`update`]).
+    pub updated: bool,
+    /// What the update changed (`None` for a build or an opened index: compare the articles).
+    pub diff: Option<ArticleDiff>,
     pub took: Duration,
+}
+
+/// The slugs of the articles an update added, removed and changed, sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
 }
 
 /// What a check of the content found: the articles a build would index and every file it
@@ -82,6 +98,14 @@ pub struct Library {
     pub info: BuildInfo,
     /// Passage ids of each article, in order.
     article_passages: Vec<Range<u32>>,
+    /// The content files the library was made of: what an update compares a new scan with.
+    files: Vec<FileStamp>,
+    /// The articles' term counts, kept for an update of an in-memory library (a persisted one
+    /// keeps them in `counts.bin`).
+    counts: Option<Arc<TermCounts>>,
+    /// The settings the library was made with, as [`update::shape`] sums them up (empty for
+    /// a library made from articles in hand, which is never updated).
+    shape: String,
 }
 
 impl Library {
@@ -120,6 +144,7 @@ impl Library {
             match Library::open_persisted(dir, &fingerprint, persisted) {
                 Ok(Some(mut lib)) => {
                     lib.info.took = start.elapsed();
+                    lib.shape = update::shape(settings);
                     tracing::info!(
                         dir = %dir.display(),
                         articles = lib.articles.len(),
@@ -135,13 +160,15 @@ impl Library {
         progress.start(files.len() as u64 * 2);
         let loaded = content::load_files(&settings.content, &files, scan_warnings);
         progress.advance(files.len() as u64);
-        let lib = Library::build(settings, loaded, fingerprint, progress)?;
+        let stamps: Vec<FileStamp> = files.iter().map(FileStamp::of).collect();
+        let lib = Library::build(settings, loaded, fingerprint, stamps, progress)?;
         progress.finish();
         Ok(Library {
             info: BuildInfo {
                 took: start.elapsed(),
                 ..lib.info
             },
+            shape: update::shape(settings),
             ..lib
         })
     }
@@ -151,7 +178,7 @@ impl Library {
         let mut s = Settings::for_content(settings.dir.clone());
         s.content = settings.clone();
         let start = Instant::now();
-        let lib = Library::build(&s, loaded, String::new(), &NoProgress)?;
+        let lib = Library::build(&s, loaded, String::new(), Vec::new(), &NoProgress)?;
         Ok(Library {
             info: BuildInfo {
                 took: start.elapsed(),
@@ -165,11 +192,20 @@ impl Library {
         settings: &Settings,
         loaded: Loaded,
         fingerprint: String,
+        files: Vec<FileStamp>,
         progress: &dyn BuildProgress,
     ) -> anyhow::Result<Library> {
         let Loaded { articles, warnings } = loaded;
         let passages = cut_passages(&articles, settings.content.passage_words);
-        let vectors = ArticleVectors::build(&articles, &VectorWeights::default());
+        let counts = TermCounts::of(&articles, &VectorWeights::default());
+        let vectors = ArticleVectors::from_counts(&counts, &VectorWeights::default());
+        let info = BuildInfo {
+            fingerprint: fingerprint.clone(),
+            reused: false,
+            updated: false,
+            took: Duration::ZERO,
+            diff: None,
+        };
         let index = match &settings.index {
             IndexLocation::Memory => SearchIndex::build(
                 Target::Memory,
@@ -182,38 +218,35 @@ impl Library {
                 let staging = staging::staging_dir(dir)?;
                 let tantivy_dir = staging.join(persist::TANTIVY);
                 std::fs::create_dir_all(&tantivy_dir)?;
-                SearchIndex::build(
+                let built = SearchIndex::build(
                     Target::Dir(&tantivy_dir),
                     &articles,
                     &passages,
                     settings.index_threads,
                     progress,
                 )?;
+                let tokens = built.tokens();
+                drop(built);
                 // From here on the library reads its bodies from the file, like a reopened
                 // one: a serving process holds only the bodies it uses.
                 let mut articles = articles;
-                let bodies_len = persist::write(
-                    &staging,
-                    &mut articles,
-                    &passages,
-                    &vectors,
-                    &warnings,
-                    &fingerprint,
-                )?;
+                let parts = persist::Parts {
+                    passages: &passages,
+                    vectors: &vectors,
+                    counts: &counts,
+                    warnings: &warnings,
+                    files: &files,
+                    tokens,
+                    fingerprint: &fingerprint,
+                };
+                let bodies_len = persist::write(&staging, &mut articles, &parts)?;
+                drop(counts);
                 staging::swap_into_place(&staging, dir)?;
-                let index = SearchIndex::open(&dir.join(persist::TANTIVY))?;
+                let layout = Layout::new(&articles, &passages)?;
+                let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
                 persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
                 return Ok(Library::assemble(
-                    articles,
-                    passages,
-                    vectors,
-                    warnings,
-                    index,
-                    BuildInfo {
-                        fingerprint,
-                        reused: false,
-                        took: Duration::ZERO,
-                    },
+                    articles, passages, vectors, warnings, index, info, files, None,
                 ));
             }
         };
@@ -223,11 +256,9 @@ impl Library {
             vectors,
             warnings,
             index,
-            BuildInfo {
-                fingerprint,
-                reused: false,
-                took: Duration::ZERO,
-            },
+            info,
+            files,
+            Some(Arc::new(counts)),
         ))
     }
 
@@ -245,7 +276,8 @@ impl Library {
             tracing::info!("content or settings changed since the index was built; rebuilding");
             return Ok(None);
         }
-        let index = SearchIndex::open(&dir.join(persist::TANTIVY))?;
+        let layout = Layout::new(&p.articles, &p.passages)?;
+        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(p.tokens))?;
         if index.num_docs() != p.passages.len() as u64 {
             anyhow::bail!("index and library.bin disagree on the passage count");
         }
@@ -258,11 +290,16 @@ impl Library {
             BuildInfo {
                 fingerprint: fingerprint.to_string(),
                 reused: true,
+                updated: false,
                 took: Duration::ZERO,
+                diff: None,
             },
+            p.files,
+            None,
         )))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         articles: Vec<Article>,
         passages: Vec<Passage>,
@@ -270,6 +307,8 @@ impl Library {
         warnings: Vec<Warning>,
         index: SearchIndex,
         info: BuildInfo,
+        files: Vec<FileStamp>,
+        counts: Option<Arc<TermCounts>>,
     ) -> Library {
         let by_slug = articles
             .iter()
@@ -298,6 +337,9 @@ impl Library {
             by_slug,
             info,
             article_passages,
+            files,
+            counts,
+            shape: String::new(),
         }
     }
 

@@ -2,10 +2,20 @@
 //! fingerprint), `library.bin` (passages, warnings and every article's front matter and
 //! section headings, with where each section's blocks and the takeaways lie in `articles.bin`,
 //! and the articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each article's takeaways, each its own
-//! postcard record, read on first use: see [`crate::content::Lazy`]) and `tantivy/`.
+//! postcard record, read on first use: see [`crate::content::Lazy`]), `counts.bin` (every
+//! article's weighted term counts, the related vectors' input, read only by an update) and
+//! `tantivy/`.
 //!
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
+//! `library.bin` also lists each file's path, size and modification time, which is how an
+//! update finds the files that changed.
+//!
+//! `articles.bin` only ever grows: an update appends the new articles' records to it (the
+//! folder an update writes links the file), and the records of articles gone stay until a
+//! full build ([`waste`] says how many bytes). A library reads only within the length its
+//! `library.bin` names, so bytes appended after it (by an update that failed later) are
+//! harmless.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,17 +26,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ContentSettings;
 use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
+use crate::index::FieldTokens;
 use crate::passage::Passage;
 
-use super::vectors::ArticleVectors;
+use super::vectors::{ArticleVectors, TermCounts};
+
+/// A content file as the library was built from it: what an update compares with a new scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub rel: std::path::PathBuf,
+    pub len: u64,
+    pub mtime_ns: u128,
+}
+
+impl FileStamp {
+    pub fn of(f: &SourceFile) -> FileStamp {
+        FileStamp {
+            rel: f.rel.clone(),
+            len: f.len,
+            mtime_ns: f.mtime_ns,
+        }
+    }
+}
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 6;
+pub(super) const FORMAT_VERSION: u32 = 7;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
 pub(super) const LIBRARY: &str = "library.bin";
 pub(super) const ARTICLES: &str = "articles.bin";
+pub(super) const COUNTS: &str = "counts.bin";
 pub(super) const TANTIVY: &str = "tantivy";
 
 /// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
@@ -49,6 +79,8 @@ struct Snapshot {
     passages: Vec<Passage>,
     vectors: ArticleVectors,
     warnings: Vec<Warning>,
+    files: Vec<FileStamp>,
+    tokens: FieldTokens,
     /// The length of `articles.bin`: a file cut short or replaced is noticed at open.
     bodies_len: u64,
 }
@@ -60,6 +92,8 @@ pub(super) struct Persisted {
     pub passages: Vec<Passage>,
     pub vectors: ArticleVectors,
     pub warnings: Vec<Warning>,
+    pub files: Vec<FileStamp>,
+    pub tokens: FieldTokens,
 }
 
 /// `library.bin` as written: the same fields as [`Snapshot`], borrowed (postcard encodes a
@@ -70,38 +104,64 @@ struct SnapshotRef<'a> {
     passages: &'a [Passage],
     vectors: &'a ArticleVectors,
     warnings: &'a [Warning],
+    files: &'a [FileStamp],
+    tokens: FieldTokens,
     bodies_len: u64,
+}
+
+/// What [`write`] writes beside the index, borrowed.
+pub(super) struct Parts<'a> {
+    pub passages: &'a [Passage],
+    pub vectors: &'a ArticleVectors,
+    pub counts: &'a TermCounts,
+    pub warnings: &'a [Warning],
+    pub files: &'a [FileStamp],
+    pub tokens: FieldTokens,
+    pub fingerprint: &'a str,
 }
 
 /// Writes a library into the (staging) folder `dir`, beside the `tantivy/` index built there:
 /// `articles.bin` (which turns the articles' bodies into stored parts, see [`write_articles`]),
-/// `library.bin` and last the manifest. Returns the length of `articles.bin`.
+/// then [`write_rest`]. Returns the length of `articles.bin`.
 pub(super) fn write(
     dir: &Path,
     articles: &mut [Article],
-    passages: &[Passage],
-    vectors: &ArticleVectors,
-    warnings: &[Warning],
-    fingerprint: &str,
+    parts: &Parts<'_>,
 ) -> anyhow::Result<u64> {
-    let bodies_len = write_articles(&dir.join(ARTICLES), articles)?;
+    let mut all: Vec<&mut Article> = articles.iter_mut().collect();
+    let bodies_len = write_articles(&dir.join(ARTICLES), &mut all, 0)?;
+    write_rest(dir, articles, parts, bodies_len)?;
+    Ok(bodies_len)
+}
+
+/// Writes `counts.bin`, `library.bin` and last the manifest into `dir`, for `articles` whose
+/// bodies are stored in an `articles.bin` of `bodies_len` bytes.
+pub(super) fn write_rest(
+    dir: &Path,
+    articles: &[Article],
+    parts: &Parts<'_>,
+    bodies_len: u64,
+) -> anyhow::Result<()> {
+    write_counts(&dir.join(COUNTS), parts.counts, parts.fingerprint)?;
     let snapshot = SnapshotRef {
         articles,
-        passages,
-        vectors,
-        warnings,
+        passages: parts.passages,
+        vectors: parts.vectors,
+        warnings: parts.warnings,
+        files: parts.files,
+        tokens: parts.tokens,
         bodies_len,
     };
     let bytes = postcard::to_stdvec(&snapshot).context("cannot encode the library")?;
     std::fs::write(dir.join(LIBRARY), bytes)?;
     let manifest = Manifest {
         format: FORMAT_VERSION,
-        fingerprint: fingerprint.to_string(),
+        fingerprint: parts.fingerprint.to_string(),
         articles: articles.len(),
-        passages: passages.len(),
+        passages: parts.passages.len(),
     };
     std::fs::write(dir.join(MANIFEST), serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(bodies_len)
+    Ok(())
 }
 
 /// Reads the persisted library in `dir`: `None` when there is none or it has another
@@ -134,6 +194,8 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         passages: snapshot.passages,
         vectors,
         warnings: snapshot.warnings,
+        files: snapshot.files,
+        tokens: snapshot.tokens,
     }))
 }
 
@@ -164,11 +226,25 @@ pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
 /// each (encoded in parallel, [`WRITE_BATCH`] articles at a time), and turns them into
 /// [`Lazy::stored`] parts at those positions (not yet attached to the file): an answer reads
 /// the sections it cites, not the whole article. Returns the file's length.
-fn write_articles(path: &Path, articles: &mut [Article]) -> anyhow::Result<u64> {
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-    );
-    let mut offset = 0u64;
+///
+/// From `start` on: 0 makes a new file; the length of an existing file appends to it (an
+/// update writes the new articles after the records the old library reads).
+pub(super) fn write_articles(
+    path: &Path,
+    articles: &mut [&mut Article],
+    start: u64,
+) -> anyhow::Result<u64> {
+    let opened = if start == 0 {
+        std::fs::File::create(path)
+    } else {
+        std::fs::OpenOptions::new().append(true).open(path)
+    };
+    let opened = opened.with_context(|| format!("cannot open {} to write", path.display()))?;
+    if opened.metadata()?.len() != start {
+        anyhow::bail!("{} is not {start} bytes long", path.display());
+    }
+    let mut file = std::io::BufWriter::new(opened);
+    let mut offset = start;
     for batch in articles.chunks_mut(WRITE_BATCH) {
         let encoded: Vec<(Vec<Vec<u8>>, Vec<u8>)> = batch
             .par_iter()
@@ -211,7 +287,8 @@ pub(super) fn attach_bodies(
     let file = std::sync::Arc::new(
         BodyFile::open(path).with_context(|| format!("cannot open {}", path.display()))?,
     );
-    if file.len() != expected {
+    // Longer is fine: an update that failed after appending leaves bytes nobody reads.
+    if file.len() < expected {
         anyhow::bail!(
             "{} is {} bytes, library.bin expects {expected}",
             path.display(),
@@ -231,4 +308,122 @@ pub(super) fn attach_bodies(
         a.takeaways.attach(&file);
     }
     Ok(())
+}
+
+/// The bytes of `articles.bin` (of `len` bytes) that no article of `articles` reads: records
+/// of articles an update replaced or removed.
+pub(super) fn waste(articles: &[Article], len: u64) -> u64 {
+    let used: u64 = articles
+        .iter()
+        .flat_map(|a| {
+            a.sections
+                .iter()
+                .map(|s| s.blocks.position())
+                .chain([a.takeaways.position()])
+        })
+        .flatten()
+        .map(|(_, l)| u64::from(l))
+        .sum();
+    len.saturating_sub(used)
+}
+
+/// The first bytes of `counts.bin`.
+const COUNTS_MAGIC: &[u8; 8] = b"abcounts";
+
+/// Writes `counts` to `path` as fixed-width little-endian numbers (read back without decoding
+/// each entry): magic, fingerprint, stems, starts, entries.
+fn write_counts(path: &Path, counts: &TermCounts, fingerprint: &str) -> anyhow::Result<()> {
+    let mut out = Vec::with_capacity(64 + counts.entries.len() * 8 + counts.stems.len() * 12);
+    out.extend_from_slice(COUNTS_MAGIC);
+    let put = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+    };
+    put(&mut out, fingerprint.as_bytes());
+    out.extend_from_slice(&(counts.stems.len() as u32).to_le_bytes());
+    for s in &counts.stems {
+        put(&mut out, s.as_bytes());
+    }
+    out.extend_from_slice(&(counts.starts.len() as u32).to_le_bytes());
+    for s in &counts.starts {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    for &(t, f) in &counts.entries {
+        out.extend_from_slice(&t.to_le_bytes());
+        out.extend_from_slice(&f.to_bits().to_le_bytes());
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Reads `counts.bin` of `dir`: `None` when it is missing or belongs to another fingerprint.
+pub(super) fn read_counts(dir: &Path, fingerprint: &str) -> anyhow::Result<Option<TermCounts>> {
+    let bytes = match std::fs::read(dir.join(COUNTS)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut r = Cursor {
+        bytes: &bytes,
+        at: 0,
+    };
+    if r.take(8)? != COUNTS_MAGIC {
+        anyhow::bail!("counts.bin is not a file of term counts");
+    }
+    let n = r.u32()? as usize;
+    if r.take(n)? != fingerprint.as_bytes() {
+        return Ok(None);
+    }
+    let stems_len = r.u32()? as usize;
+    let mut stems = Vec::with_capacity(stems_len);
+    for _ in 0..stems_len {
+        let n = r.u32()? as usize;
+        let s = std::str::from_utf8(r.take(n)?).context("counts.bin: a stem is not UTF-8")?;
+        stems.push(s.to_string());
+    }
+    let starts_len = r.u32()? as usize;
+    let starts: Vec<u32> = r
+        .take(starts_len * 4)?
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    let entries_len = starts.last().copied().unwrap_or(0) as usize;
+    let entries: Vec<(u32, f32)> = r
+        .take(entries_len * 8)?
+        .chunks_exact(8)
+        .map(|c| {
+            (
+                u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
+                f32::from_bits(u32::from_le_bytes(c[4..].try_into().expect("4 bytes"))),
+            )
+        })
+        .collect();
+    let counts = TermCounts {
+        stems,
+        starts,
+        entries,
+    };
+    Ok(Some(counts.checked()?))
+}
+
+/// Reads `counts.bin` front to back.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        let s = self
+            .bytes
+            .get(self.at..self.at.saturating_add(n))
+            .context("counts.bin is cut short")?;
+        self.at += n;
+        Ok(s)
+    }
+
+    fn u32(&mut self) -> anyhow::Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
 }

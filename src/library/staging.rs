@@ -1,7 +1,9 @@
 //! The index folder's safety: the folder is the bot's own (it writes only into a new or empty
 //! folder or one holding its index, and refuses anything else), a build writes into a staging
 //! folder beside it, and the finished index is swapped into place whole. Only the entries a
-//! build makes are ever removed.
+//! build makes are ever removed. An update writes into a staging folder too, made of links to
+//! the index's files ([`link_index`]): tantivy never rewrites a segment file, and
+//! `articles.bin` is only appended to.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,11 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::persist::{ARTICLES, LIBRARY, MANIFEST, TANTIVY};
+use super::persist::{ARTICLES, COUNTS, LIBRARY, MANIFEST, TANTIVY};
 
 /// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
 /// folder is ever written or removed.
-const OWNED: &[&str] = &[MANIFEST, LIBRARY, ARTICLES, TANTIVY];
+const OWNED: &[&str] = &[MANIFEST, LIBRARY, ARTICLES, COUNTS, TANTIVY];
 
 /// Why a folder named as the index folder is not written to: it is not the bot's own.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +214,48 @@ fn idle_for(path: &Path) -> Duration {
     newest
         .and_then(|t| t.elapsed().ok())
         .unwrap_or(Duration::ZERO)
+}
+
+/// Fills the empty `staging` folder with links to the index in `dir` that an update changes
+/// there: every file of `tantivy/` linked (tantivy's meta files copied, its lock files left
+/// out: tantivy replaces the meta files by renaming, but a copy keeps the two folders
+/// independent whatever it does) and `articles.bin` linked (an update appends to it).
+pub(super) fn link_index(dir: &Path, staging: &Path) -> anyhow::Result<()> {
+    let from = dir.join(TANTIVY);
+    let to = staging.join(TANTIVY);
+    std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in
+        std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        if text.ends_with(".lock") || !entry.file_type()?.is_file() {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if text.ends_with(".json") {
+            std::fs::copy(&src, &dst).map(|_| ())
+        } else {
+            std::fs::hard_link(&src, &dst)
+        }
+        .with_context(|| format!("cannot link {} into {}", src.display(), to.display()))?;
+    }
+    let (src, dst) = (dir.join(ARTICLES), staging.join(ARTICLES));
+    std::fs::hard_link(&src, &dst)
+        .with_context(|| format!("cannot link {} into {}", src.display(), staging.display()))?;
+    Ok(())
+}
+
+/// Removes a staging folder an update gave up on (logged, not returned: the folder is
+/// removed as stale later otherwise).
+pub(super) fn discard(staging: &Path) {
+    if let Err(e) = remove_owned(staging) {
+        tracing::warn!(
+            "cannot remove the staging folder {}: {e}",
+            staging.display()
+        );
+    }
 }
 
 /// Moves the finished `staging` directory to `dir`, replacing what was there. Readers that

@@ -3,6 +3,11 @@
 //! more), cut to the strongest terms and L2-normalised. Built with the library, persisted in
 //! `library.bin`, and answered from an inverted list of the terms: the articles nearest to
 //! one by cosine similarity, with no index query per call.
+//!
+//! The vectors come from each article's weighted term counts ([`TermCounts`]), which the
+//! library keeps (`counts.bin`): a collection-wide statistic (document frequencies, the
+//! number of articles) changes with every article added, changed or removed, so an update
+//! recomputes every vector from the kept counts, and only the changed articles' counts.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -90,48 +95,175 @@ fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
     tf
 }
 
+/// Every article's weighted term counts, by article id: the stems (interned: a term id
+/// indexes `stems`) and per article its `(term id, count)` entries. What the vectors are
+/// computed from, kept so that an update does not read every article again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermCounts {
+    pub(super) stems: Vec<String>,
+    /// Article `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
+    pub(super) starts: Vec<u32>,
+    pub(super) entries: Vec<(u32, f32)>,
+}
+
+impl TermCounts {
+    /// The counts of `articles` (their bodies must be at hand).
+    pub fn of(articles: &[Article], w: &VectorWeights) -> TermCounts {
+        let counts: Vec<FxHashMap<String, f32>> =
+            articles.par_iter().map(|a| term_counts(a, w)).collect();
+        let mut out = TermCounts {
+            starts: vec![0],
+            ..TermCounts::default()
+        };
+        let mut ids = FxHashMap::default();
+        for c in counts {
+            out.push(c, &mut ids);
+        }
+        out
+    }
+
+    /// Appends an article's counts, interning its stems in `ids`.
+    fn push(&mut self, counts: FxHashMap<String, f32>, ids: &mut FxHashMap<String, u32>) {
+        for (t, f) in counts {
+            let id = match ids.get(&t) {
+                Some(&id) => id,
+                None => {
+                    let id = self.stems.len() as u32;
+                    self.stems.push(t.clone());
+                    ids.insert(t, id);
+                    id
+                }
+            };
+            self.entries.push((id, f));
+        }
+        self.starts.push(self.entries.len() as u32);
+    }
+
+    /// Number of articles.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn article(&self, id: usize) -> &[(u32, f32)] {
+        &self.entries[self.starts[id] as usize..self.starts[id + 1] as usize]
+    }
+
+    /// The counts of a new collection: for each of its articles, either an article of this
+    /// one (`Ok(old id)`) or one counted afresh (`Err(article)`), in order.
+    pub fn remix(&self, order: &[Result<u32, &Article>], w: &VectorWeights) -> TermCounts {
+        let fresh: Vec<Option<FxHashMap<String, f32>>> = order
+            .par_iter()
+            .map(|o| o.as_ref().err().map(|a| term_counts(a, w)))
+            .collect();
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        if fresh.iter().any(Option::is_some) {
+            ids = self
+                .stems
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect();
+        }
+        let mut out = TermCounts {
+            stems: self.stems.clone(),
+            starts: Vec::with_capacity(order.len() + 1),
+            entries: Vec::with_capacity(self.entries.len()),
+        };
+        out.starts.push(0);
+        for (o, f) in order.iter().zip(fresh) {
+            match (o, f) {
+                (Ok(old), _) => {
+                    out.entries.extend_from_slice(self.article(*old as usize));
+                    out.starts.push(out.entries.len() as u32);
+                }
+                (Err(_), Some(c)) => out.push(c, &mut ids),
+                (Err(_), None) => unreachable!("an article counted afresh has counts"),
+            }
+        }
+        out
+    }
+
+    /// Checks counts read back (positions in order, term ids known).
+    pub(super) fn checked(self) -> anyhow::Result<TermCounts> {
+        let ordered = self.starts.first() == Some(&0)
+            && self.starts.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .starts
+                .last()
+                .is_some_and(|&e| e as usize == self.entries.len());
+        if !ordered {
+            anyhow::bail!("the term counts' positions are out of order or out of range");
+        }
+        if self
+            .entries
+            .iter()
+            .any(|&(t, _)| t as usize >= self.stems.len())
+        {
+            anyhow::bail!("a term count names a term that is not in the term list");
+        }
+        Ok(self)
+    }
+}
+
 impl ArticleVectors {
     /// The vectors of `articles` (their bodies must be at hand: a library being built).
     pub fn build(articles: &[Article], w: &VectorWeights) -> ArticleVectors {
-        let counts: Vec<FxHashMap<String, f32>> =
-            articles.par_iter().map(|a| term_counts(a, w)).collect();
-        let mut df: FxHashMap<&str, u32> = FxHashMap::default();
-        for c in &counts {
-            for t in c.keys() {
-                *df.entry(t.as_str()).or_default() += 1;
-            }
+        ArticleVectors::from_counts(&TermCounts::of(articles, w), w)
+    }
+
+    /// The vectors of the articles `counts` counts: the same, whichever way the counts were
+    /// made (a build or an update), since only the counts and their order enter.
+    pub fn from_counts(counts: &TermCounts, w: &VectorWeights) -> ArticleVectors {
+        let mut df = vec![0u32; counts.stems.len()];
+        for &(t, _) in &counts.entries {
+            df[t as usize] += 1;
         }
-        let n = articles.len() as f32;
-        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let n = counts.len() as f32;
+        let stems = &counts.stems;
+        // Each article's strongest terms, weighed in parallel; the term ids are then given in
+        // article order.
+        let vectors: Vec<Vec<(u32, f32)>> = (0..counts.len())
+            .into_par_iter()
+            .map(|i| {
+                let mut v: Vec<(u32, f32)> = counts
+                    .article(i)
+                    .iter()
+                    .map(|&(t, f)| (t, (1.0 + f).ln() * (n / df[t as usize] as f32).ln()))
+                    // A term in every article tells nothing about which one is near.
+                    .filter(|&(_, x)| x > 0.0)
+                    .collect();
+                v.sort_by(|a, b| {
+                    b.1.total_cmp(&a.1)
+                        .then(stems[a.0 as usize].cmp(&stems[b.0 as usize]))
+                });
+                v.truncate(w.terms);
+                let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+                for e in &mut v {
+                    e.1 /= norm;
+                }
+                v
+            })
+            .collect();
+        let mut ids: FxHashMap<u32, u32> = FxHashMap::default();
         let mut out = ArticleVectors {
-            starts: Vec::with_capacity(articles.len() + 1),
+            starts: Vec::with_capacity(counts.len() + 1),
             ..ArticleVectors::default()
         };
         out.starts.push(0);
-        for c in &counts {
-            let mut v: Vec<(&str, f32)> = c
-                .iter()
-                .map(|(t, &f)| {
-                    (
-                        t.as_str(),
-                        (1.0 + f).ln() * (n / df[t.as_str()] as f32).ln(),
-                    )
-                })
-                // A term in every article tells nothing about which one is near.
-                .filter(|&(_, x)| x > 0.0)
-                .collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            v.truncate(w.terms);
-            let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+        for v in vectors {
             let mut entries: Vec<(u32, f32)> = v
                 .into_iter()
                 .map(|(t, x)| {
                     let next = ids.len() as u32;
-                    let id = *ids.entry(t.to_string()).or_insert_with(|| {
-                        out.terms.push(t.to_string());
+                    let id = *ids.entry(t).or_insert_with(|| {
+                        out.terms.push(stems[t as usize].clone());
                         next
                     });
-                    (id, x / norm)
+                    (id, x)
                 })
                 .collect();
             entries.sort_by_key(|&(t, _)| t);

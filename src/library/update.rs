@@ -1,0 +1,375 @@
+//! A reload's way to a new library: the content folders scanned again, their files compared
+//! with the ones the old library was made of (path, size, modification time), and only the
+//! files that changed read, cut and indexed (their articles' documents deleted and added in
+//! one commit); the name index is made again and the related vectors are recomputed from the
+//! kept term counts (`counts.bin`), since the collection-wide statistics they weigh with
+//! change with any article. The result answers exactly as a full build of the same files
+//! (`tests/reload.rs` compares the two).
+//!
+//! The old library serves until the new one is whole: the update writes into a staging
+//! folder of links to the old index's files ([`staging::link_index`]) and swaps it into place
+//! like a build; a failed update leaves the old folder and the old library as they were.
+//!
+//! A full build is made instead when an update is not the cheaper or the safe way: no library
+//! to start from (or one made with other settings), a duplicate slug involved (which article
+//! keeps it depends on every file), more than [`MAX_CHANGED_SHARE`] of the files changed,
+//! `articles.bin` holding more bytes of replaced articles than of live ones, or a persisted
+//! index that moved on under the library.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{IndexLocation, Settings};
+use crate::content::{self, Article};
+use crate::index::{Change, Layout, SearchIndex};
+use crate::passage::{cut_passages, Passage};
+
+use super::persist::{self, FileStamp};
+use super::staging;
+use super::vectors::{ArticleVectors, TermCounts, VectorWeights};
+use super::{ArticleDiff, BuildInfo, BuildProgress, Library, OpenMode};
+
+/// When more than this share of the files changed, a full build is made instead.
+pub const MAX_CHANGED_SHARE: f64 = 0.25;
+
+/// What an update takes the settings to be: the settings part of the fingerprint (no files)
+/// and the index's place. An update starts only from a library made with the same.
+pub(super) fn shape(settings: &Settings) -> String {
+    format!(
+        "{:?} {}",
+        settings.index,
+        persist::fingerprint(&settings.content, &[])
+    )
+}
+
+/// Where each article of the new library comes from.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// Article `id` of the old library, unchanged.
+    Kept(u32),
+    /// Read again from its file.
+    Fresh,
+}
+
+impl Library {
+    /// The library for the content as it is now, made from `old` (the library in service):
+    /// an update when one can be made, else what [`Library::open`] makes. Fails only as
+    /// [`Library::open`] does; an update that fails is logged and a full build made instead.
+    pub fn update(
+        settings: &Settings,
+        old: &Library,
+        progress: &dyn BuildProgress,
+    ) -> anyhow::Result<Library> {
+        let start = Instant::now();
+        match update(settings, old) {
+            Ok(Some(mut lib)) => {
+                lib.info.took = start.elapsed();
+                tracing::info!(
+                    articles = lib.articles.len(),
+                    took_ms = lib.info.took.as_millis() as u64,
+                    "updated the library for the files that changed"
+                );
+                Ok(lib)
+            }
+            Ok(None) => Library::open(settings, OpenMode::Reuse, progress),
+            Err(e) => {
+                tracing::warn!("the library could not be updated, building it whole: {e:#}");
+                Library::open(settings, OpenMode::Reuse, progress)
+            }
+        }
+    }
+}
+
+/// The updated library, or `None` when a full build (or a reuse of the persisted index, for
+/// unchanged files) is the way.
+fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>> {
+    if old.shape.is_empty() || old.shape != shape(settings) {
+        return Ok(None);
+    }
+    let dir = match &settings.index {
+        IndexLocation::Dir(dir) => {
+            staging::check_index_folder(dir)?;
+            staging::remove_stale_staging(dir);
+            Some(dir.as_path())
+        }
+        IndexLocation::Memory => None,
+    };
+    let (files, scan_warnings) = content::scan_folders(&settings.content)?;
+    let fingerprint = persist::fingerprint(&settings.content, &files);
+    if dir.is_some() && fingerprint == old.info.fingerprint {
+        // Nothing changed: the persisted library is opened as it is.
+        return Ok(None);
+    }
+
+    // The files that changed (added or modified) and the paths gone.
+    let before: HashMap<&Path, &FileStamp> =
+        old.files.iter().map(|f| (f.rel.as_path(), f)).collect();
+    let now: HashSet<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    let changed: Vec<content::SourceFile> = files
+        .iter()
+        .filter(|f| before.get(f.rel.as_path()) != Some(&&FileStamp::of(f)))
+        .cloned()
+        .collect();
+    let mut touched: HashSet<&Path> = changed.iter().map(|f| f.rel.as_path()).collect();
+    touched.extend(
+        old.files
+            .iter()
+            .map(|f| f.rel.as_path())
+            .filter(|p| !now.contains(p)),
+    );
+    let total = files.len().max(old.files.len()).max(1);
+    if touched.len() > 8 && touched.len() as f64 > MAX_CHANGED_SHARE * total as f64 {
+        return Ok(None);
+    }
+    let duplicate = |w: &content::Warning| w.reason.starts_with("duplicate slug");
+    if old.warnings.iter().any(duplicate) {
+        return Ok(None);
+    }
+    let loaded = content::load_files(&settings.content, &changed, Vec::new());
+    if loaded.warnings.iter().any(duplicate) {
+        return Ok(None);
+    }
+    let held_elsewhere = loaded.articles.iter().any(|a| {
+        old.by_slug(&a.slug)
+            .is_some_and(|id| !touched.contains(old.article(id).path.as_path()))
+    });
+    if held_elsewhere {
+        return Ok(None);
+    }
+    let bodies = dir.map(|d| d.join(persist::ARTICLES));
+    if let Some(path) = &bodies {
+        let len = std::fs::metadata(path)?.len();
+        if persist::waste(&old.articles, len) > len / 2 {
+            tracing::info!("articles.bin is more than half replaced articles: building it whole");
+            return Ok(None);
+        }
+    }
+
+    // The new collection in path order (the order a build gives): the untouched articles of
+    // the old one and the articles read again, merged.
+    let mut origins: Vec<Origin> = Vec::with_capacity(old.articles.len() + loaded.articles.len());
+    let mut articles: Vec<Article> = Vec::with_capacity(origins.capacity());
+    let mut fresh = loaded.articles.into_iter().peekable();
+    let kept = (0..old.articles.len() as u32)
+        .filter(|&id| !touched.contains(old.article(id).path.as_path()));
+    for id in kept {
+        let a = old.article(id);
+        while let Some(f) = fresh.next_if(|f| f.path < a.path) {
+            origins.push(Origin::Fresh);
+            articles.push(f);
+        }
+        origins.push(Origin::Kept(id));
+        articles.push(kept_article(a, dir.is_some()));
+    }
+    for f in fresh {
+        origins.push(Origin::Fresh);
+        articles.push(f);
+    }
+
+    // Passages: the kept articles' as they were (renumbered), the fresh ones cut.
+    let mut passages: Vec<Passage> = Vec::with_capacity(old.passages.len());
+    for (id, (a, origin)) in articles.iter().zip(&origins).enumerate() {
+        let id = id as u32;
+        match *origin {
+            Origin::Kept(o) => passages.extend(
+                old.passages[old.passages_of(o).start as usize..old.passages_of(o).end as usize]
+                    .iter()
+                    .map(|p| Passage {
+                        article: id,
+                        ..p.clone()
+                    }),
+            ),
+            Origin::Fresh => passages.extend(
+                cut_passages(std::slice::from_ref(a), settings.content.passage_words)
+                    .into_iter()
+                    .map(|p| Passage { article: id, ..p }),
+            ),
+        }
+    }
+
+    // The related vectors, from the kept counts and the fresh articles' own.
+    let weights = VectorWeights::default();
+    let old_counts = match (&old.counts, dir) {
+        (Some(c), _) => c.clone(),
+        (None, Some(d)) => match persist::read_counts(d, &old.info.fingerprint)? {
+            Some(c) if c.len() == old.articles.len() => Arc::new(c),
+            _ => {
+                tracing::info!("counts.bin missing or stale: counting every article again");
+                Arc::new(TermCounts::of(&old.articles, &weights))
+            }
+        },
+        (None, None) => Arc::new(TermCounts::of(&old.articles, &weights)),
+    };
+    let order: Vec<Result<u32, &Article>> = articles
+        .iter()
+        .zip(&origins)
+        .map(|(a, o)| match *o {
+            Origin::Kept(id) => Ok(id),
+            Origin::Fresh => Err(a),
+        })
+        .collect();
+    let counts = old_counts.remix(&order, &weights);
+    drop(order);
+    let vectors = ArticleVectors::from_counts(&counts, &weights);
+
+    let mut warnings = scan_warnings;
+    warnings.extend(
+        old.warnings
+            .iter()
+            .filter(|w| {
+                before.contains_key(w.path.as_path()) && !touched.contains(w.path.as_path())
+            })
+            .cloned(),
+    );
+    warnings.extend(loaded.warnings);
+    warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+    let stamps: Vec<FileStamp> = files.iter().map(FileStamp::of).collect();
+
+    let gone: Vec<(&Article, &[Passage])> = (0..old.articles.len() as u32)
+        .filter(|&id| touched.contains(old.article(id).path.as_path()))
+        .map(|id| {
+            let r = old.passages_of(id);
+            (
+                old.article(id),
+                &old.passages[r.start as usize..r.end as usize],
+            )
+        })
+        .collect();
+    let added: Vec<u32> = origins
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, Origin::Fresh))
+        .map(|(i, _)| i as u32)
+        .collect();
+    let change = Change {
+        articles: &articles,
+        passages: &passages,
+        gone,
+        added,
+    };
+    let info = BuildInfo {
+        fingerprint: fingerprint.clone(),
+        reused: false,
+        updated: true,
+        took: Duration::ZERO,
+        diff: Some(diff(&change)),
+    };
+
+    let Some(dir) = dir else {
+        let index = old.index.update(&change)?;
+        drop(change);
+        let mut lib = Library::assemble(
+            articles,
+            passages,
+            vectors,
+            warnings,
+            index,
+            info,
+            stamps,
+            Some(Arc::new(counts)),
+        );
+        lib.shape = old.shape.clone();
+        return Ok(Some(lib));
+    };
+
+    let staging = staging::staging_dir(dir)?;
+    let indexed = (|| {
+        staging::link_index(dir, &staging)?;
+        old.index
+            .update_in(&staging.join(persist::TANTIVY), &change)
+    })();
+    let tokens = kept_or_discard(&staging, indexed)?;
+    drop(change);
+    let written = (|| -> anyhow::Result<u64> {
+        let path = staging.join(persist::ARTICLES);
+        let start = std::fs::metadata(&path)?.len();
+        let mut fresh: Vec<&mut Article> = articles
+            .iter_mut()
+            .zip(&origins)
+            .filter(|(_, o)| matches!(o, Origin::Fresh))
+            .map(|(a, _)| a)
+            .collect();
+        let bodies_len = persist::write_articles(&path, &mut fresh, start)?;
+        let parts = persist::Parts {
+            passages: &passages,
+            vectors: &vectors,
+            counts: &counts,
+            warnings: &warnings,
+            files: &stamps,
+            tokens,
+            fingerprint: &fingerprint,
+        };
+        persist::write_rest(&staging, &articles, &parts, bodies_len)?;
+        staging::swap_into_place(&staging, dir)?;
+        Ok(bodies_len)
+    })();
+    let bodies_len = kept_or_discard(&staging, written)?;
+    drop(counts);
+    let layout = Layout::new(&articles, &passages)?;
+    let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
+    persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+    let mut lib = Library::assemble(
+        articles, passages, vectors, warnings, index, info, stamps, None,
+    );
+    lib.shape = old.shape.clone();
+    Ok(Some(lib))
+}
+
+/// The slugs an update added, removed and changed: the articles of the files that changed,
+/// compared by slug with the old library's articles of those files (an article read again
+/// but equal is not changed).
+fn diff(change: &Change<'_>) -> ArticleDiff {
+    let gone: HashMap<&str, &Article> = change
+        .gone
+        .iter()
+        .map(|(a, _)| (a.slug.as_str(), *a))
+        .collect();
+    let mut d = ArticleDiff::default();
+    let mut fresh = HashSet::new();
+    for &id in &change.added {
+        let a = &change.articles[id as usize];
+        fresh.insert(a.slug.as_str());
+        match gone.get(a.slug.as_str()) {
+            None => d.added.push(a.slug.clone()),
+            Some(o) if *o != a => d.changed.push(a.slug.clone()),
+            Some(_) => {}
+        }
+    }
+    d.removed = gone
+        .keys()
+        .filter(|s| !fresh.contains(*s))
+        .map(|s| s.to_string())
+        .collect();
+    d.added.sort();
+    d.removed.sort();
+    d.changed.sort();
+    d
+}
+
+/// `result`, with the staging folder removed when it is an error.
+fn kept_or_discard<T>(staging: &Path, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    if result.is_err() {
+        staging::discard(staging);
+    }
+    result
+}
+
+/// An untouched article of the old library for the new one. A persisted library's article
+/// keeps only where its bodies lie (the new library reads them from the same records, which
+/// the update's `articles.bin` links); an in-memory one is copied whole.
+fn kept_article(a: &Article, persisted: bool) -> Article {
+    let mut copy = a.clone();
+    if persisted {
+        for (s, o) in copy.sections.iter_mut().zip(&a.sections) {
+            if let Some((offset, len)) = o.blocks.position() {
+                s.blocks = content::Lazy::stored(offset, len);
+            }
+        }
+        if let Some((offset, len)) = a.takeaways.position() {
+            copy.takeaways = content::Lazy::stored(offset, len);
+        }
+    }
+    copy
+}
