@@ -21,7 +21,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::answer::{Answer, Command, Engine, Scope};
-use crate::config::{Overrides, Settings};
+use crate::config::{Overrides, Settings, StateSettings};
 use crate::library::{BuildProgress, Library, OpenMode};
 use crate::render::{self, Style};
 
@@ -57,8 +57,21 @@ pub struct Cli {
     /// Print answers as JSON (one object; one per input line in `chat`)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
+    /// Log lines on stderr as text, or as one JSON object each (for a log collector)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT",
+          env = "ARTICLEBOT_LOG_FORMAT", help_heading = GLOBAL)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Cmd,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event
+    Text,
+    /// One JSON object per line: timestamp, level, target, fields (message included)
+    Json,
 }
 
 /// The heading the options every command takes are listed under.
@@ -140,7 +153,11 @@ pub enum Cmd {
         action: curate::CurateCmd,
     },
     /// Run the Discord bot over the gateway (token from DISCORD_TOKEN, see discord.token_env)
-    Serve,
+    Serve {
+        /// Also serve GET /metrics (Prometheus) and GET /healthz on this address
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
+    },
     /// Serve Discord interactions over HTTP (the application's Interactions Endpoint URL)
     ServeHttp {
         /// Address to listen on (overrides http.listen)
@@ -198,10 +215,10 @@ pub fn main() -> ExitCode {
     };
     // Servers report start-up, reloads and shutdown; one-shot commands only what went wrong.
     let default_level = match cli.command {
-        Cmd::Serve | Cmd::ServeHttp { .. } => "info",
+        Cmd::Serve { .. } | Cmd::ServeHttp { .. } => "info",
         _ => "warn",
     };
-    init_tracing(default_level);
+    init_tracing(default_level, cli.log_format);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
@@ -218,7 +235,10 @@ pub fn main() -> ExitCode {
 ///
 /// Whatever the filter, no token reaches the log: every line is redacted, and serenity's
 /// targets that quote whole gateway payloads are held to errors (see `cli::logs`).
-pub fn init_tracing(default: &str) {
+///
+/// `LogFormat::Json` writes one JSON object per event (tracing-subscriber's JSON formatter),
+/// through the same redacting writer.
+pub fn init_tracing(default: &str, format: LogFormat) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter(default)));
     for quiet in logs::QUIET_TARGETS {
@@ -226,14 +246,18 @@ pub fn init_tracing(default: &str) {
             filter = filter.add_directive(directive);
         }
     }
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(logs::Redacting)
-        .with_ansi(colour_logs(
-            std::io::stderr().is_terminal(),
-            std::env::var_os("NO_COLOR"),
-        ))
-        .try_init();
+        .with_writer(logs::Redacting);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(colour_logs(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
+            .try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 /// The log filter without `RUST_LOG`: `level` for everything but tantivy, whose INFO lines (one
@@ -260,6 +284,16 @@ pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
         None => Settings::load_or_defaults(std::path::Path::new("config.toml"), &overrides),
     }
     .map_err(Failure::Usage)?;
+    let mut settings = settings;
+    if settings.state.url.is_none() {
+        if let Some(url) = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            settings.state =
+                StateSettings::with_url(&url, "DATABASE_URL").map_err(Failure::Usage)?;
+        }
+    }
     // A synced source's folder appears with its first sync; any other must be there.
     for folder in settings.content.folders().iter().filter(|f| !f.synced) {
         let dir = &folder.dir;
@@ -326,6 +360,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     if let Ok(token) = std::env::var(&settings.discord.token_env) {
         logs::keep_secret(&token);
     }
+    if let Some(password) = settings
+        .state
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        logs::keep_secret(&password);
+    }
     let command = match &cli.command {
         Cmd::Ask { question, article } => Command::Ask {
             question: question.join(" "),
@@ -362,7 +405,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 &progress(&cli),
             )
         }
-        Cmd::Serve => return serve::gateway(&settings, &progress(&cli)),
+        Cmd::Serve { metrics } => {
+            return serve::gateway(&settings, metrics.as_deref(), &progress(&cli))
+        }
         Cmd::Chat => {
             let lib = open_library(&settings, OpenMode::Reuse, &progress(&cli))?;
             let engine = Engine::new(lib, settings.answer.clone());

@@ -46,6 +46,8 @@ struct RawConfig {
     #[serde(default)]
     feedback: RawFeedback,
     #[serde(default)]
+    state: RawState,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -146,6 +148,12 @@ struct RawStats {
     retention_days: Option<u32>,
     weak_score: Option<f32>,
     db: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -426,6 +434,41 @@ pub struct StatsSettings {
     pub db: Option<PathBuf>,
 }
 
+/// Where the state shared by instances is kept (`[state]`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StateSettings {
+    /// `postgres://…`: statistics in PostgreSQL, shared by every instance pointed at it.
+    /// `None`: the embedded SQLite store (`stats.db`), this instance's own. The command line
+    /// puts `DATABASE_URL` here when the file sets none.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for StateSettings {
+    /// Without the URL, which may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateSettings")
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl StateSettings {
+    /// Checks and keeps `url` (from the file's `state.url` or `DATABASE_URL`, named by
+    /// `whence` in the error).
+    pub fn with_url(url: &str, whence: &str) -> anyhow::Result<StateSettings> {
+        let url = url.trim();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            let scheme = url.split("://").next().unwrap_or_default();
+            bail!(
+                "{whence}: expected a PostgreSQL URL (postgres://user:password@host/database),                  got one starting {scheme:?}"
+            );
+        }
+        Ok(StateSettings {
+            url: Some(url.to_string()),
+        })
+    }
+}
+
 /// The conversation layer's settings (`[conversation]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSettings {
@@ -468,6 +511,7 @@ pub struct Settings {
     pub discord: DiscordSettings,
     pub http: HttpSettings,
     pub stats: StatsSettings,
+    pub state: StateSettings,
     pub conversation: ConversationSettings,
     pub curate: CurateSettings,
     /// `[feedback] min_voters`: distinct members who must vote a passage down for a question
@@ -718,6 +762,10 @@ impl Settings {
             weak_score: st.weak_score.unwrap_or(1.3),
             db: (db != "memory").then(|| base.join(db)),
         };
+        let state = match raw.state.url.as_deref() {
+            Some(url) if !url.trim().is_empty() => StateSettings::with_url(url, "state.url")?,
+            _ => StateSettings::default(),
+        };
         let conversation = ConversationSettings {
             idle_seconds: match raw.conversation.idle_minutes {
                 None => ConversationSettings::default().idle_seconds,
@@ -762,6 +810,7 @@ impl Settings {
             discord,
             http,
             stats,
+            state,
             conversation,
             curate,
             feedback_min_voters,

@@ -1,6 +1,7 @@
 //! The HTTP interactions endpoint (`articlebot serve-http`): Discord's signed POSTs verified,
 //! translated into the shared interaction layer ([`crate::discord::interactions`]) and its
-//! replies sent back; `GET /healthz` for load balancers; graceful shutdown when the caller's
+//! replies sent back; `GET /healthz` for load balancers and `GET /metrics` for Prometheus
+//! (also served alone for `serve --metrics`, [`run_operations`]); graceful shutdown when the caller's
 //! shutdown future resolves (the process, its signals and its runtime belong to `cli`).
 //!
 //! This module only translates between HTTP and the interaction layer: every command,
@@ -206,11 +207,11 @@ impl Endpoint {
         self
     }
 
-    /// The routes: `POST /interactions` and `GET /healthz`.
+    /// The routes: `POST /interactions`, `GET /healthz` and `GET /metrics`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/interactions", post(interactions))
-            .route("/healthz", get(healthz))
+            .merge(operations(self.state.service.clone()))
             .layer(DefaultBodyLimit::max(self.state.body_limit))
             .with_state(self.state.clone())
     }
@@ -328,12 +329,53 @@ pub async fn run(
         .context("the HTTP server failed")
 }
 
-async fn healthz(State(state): State<Arc<EndpointState>>) -> Response {
-    let articles = state.service.article_count();
+/// `GET /healthz` and `GET /metrics`, for the load balancer and Prometheus: the routes
+/// `serve-http` adds to its interactions and the only ones of `serve --metrics ADDR`.
+fn operations<S: Clone + Send + Sync + 'static>(service: Arc<Service>) -> Router<S> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(service)
+}
+
+/// Serves [`operations`] alone on `listener` until `shutdown` resolves (`serve --metrics
+/// ADDR`: the gateway bot has no HTTP endpoint of its own).
+pub async fn run_operations(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, operations::<()>(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the metrics server failed")
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        service.metrics_text(),
+    )
+        .into_response()
+}
+
+/// `{"status":"ok","articles":N}`, or with the state store unreachable
+/// `{"status":"degraded","articles":N,"state":"postgres unreachable"}`: still 200, since
+/// answers go on (a load balancer keeps the instance).
+async fn healthz(State(service): State<Arc<Service>>) -> Response {
+    let articles = service.article_count();
+    let body = match service.state_health() {
+        Some((store, false)) => serde_json::json!({
+            "status": "degraded",
+            "articles": articles,
+            "state": format!("{store} unreachable"),
+        }),
+        _ => serde_json::json!({ "status": "ok", "articles": articles }),
+    };
     json(
         StatusCode::OK,
-        serde_json::to_vec(&serde_json::json!({ "status": "ok", "articles": articles }))
-            .unwrap_or_default(),
+        serde_json::to_vec(&body).unwrap_or_default(),
     )
 }
 

@@ -20,8 +20,9 @@
 //!   later questions by their stems, kept behind a small storage trait (SQLite).
 //! - [`feedback`]: members' votes on answers and the demotions they make, bounded and
 //!   reversible.
-//! - [`reload`], [`stats`], [`service`]: what a serving process adds: reloads that swap a
-//!   new library in whole, question statistics, and the async API the adapters call.
+//! - [`reload`], [`stats`], [`metrics`], [`service`]: what a serving process adds: reloads
+//!   that swap a new library in whole, question statistics, the numbers for Prometheus, and
+//!   the async API the adapters call.
 //! - [`http`]: the HTTP interactions endpoint (`serve-http`): Discord's signed POSTs,
 //!   verified, answered through the same interaction layer as the gateway bot.
 //! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
@@ -48,6 +49,7 @@ pub mod feedback;
 pub mod http;
 pub mod index;
 pub mod library;
+pub mod metrics;
 pub mod names;
 pub mod passage;
 pub mod reload;
@@ -55,5 +57,6 @@ pub mod render;
 pub mod service;
 pub mod shutdown;
 pub mod sources;
+pub mod state;
 pub mod stats;
 pub mod text;

@@ -19,6 +19,7 @@ use crate::answer::{Answer, Choice, Command, Engine};
 use crate::config::Settings;
 use crate::conversation;
 use crate::library::{BuildProgress, CheckReport, Library, OpenMode};
+use crate::metrics::Metrics;
 use crate::reload::{ReloadReport, Reloader, WatchGuard};
 use crate::stats::{Stats, StatsReport};
 
@@ -48,6 +49,7 @@ pub struct Service {
     settings: Settings,
     reloader: Reloader,
     stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     started: Instant,
 }
 
@@ -68,8 +70,19 @@ impl Service {
     /// Starts the service over an opened library. Opens the statistics store the settings
     /// name (in memory when none).
     pub fn new(settings: Settings, library: Library) -> anyhow::Result<Arc<Service>> {
+        let stats = Stats::open(&settings.stats, &settings.state)?;
+        Service::with_stats(settings, library, stats)
+    }
+
+    /// [`Service::new`] over statistics opened by the caller (tests give the key rather than
+    /// set `ARTICLEBOT_STATS_KEY` in their shared environment).
+    pub fn with_stats(
+        settings: Settings,
+        library: Library,
+        stats: Stats,
+    ) -> anyhow::Result<Arc<Service>> {
         let engine = Arc::new(Engine::new(library, settings.answer.clone()));
-        let stats = Arc::new(Stats::open(&settings.stats)?);
+        let stats = Arc::new(stats);
         let reloader = Reloader::new(engine.clone(), settings.clone());
         let core_count = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(Service {
@@ -80,6 +93,7 @@ impl Service {
             settings,
             reloader,
             stats,
+            metrics: Arc::new(Metrics::new()),
             started: Instant::now(),
         }))
     }
@@ -100,14 +114,22 @@ impl Service {
         asker: Option<Asker>,
     ) -> anyhow::Result<Answer> {
         let (engine, stats) = (self.engine.clone(), self.stats.clone());
-        self.run_blocking(move || {
-            let answer = engine.execute(&command)?;
-            if let Err(e) = stats.record(&command, &answer, asker.as_ref()) {
-                tracing::warn!("cannot record statistics: {e:#}");
-            }
-            Ok(answer)
-        })
-        .await?
+        let (metrics, weak) = (self.metrics.clone(), self.settings.stats.weak_score);
+        let kind = crate::metrics::command_kind(&command);
+        let asked = Instant::now();
+        let answer = self
+            .run_blocking(move || {
+                let answer = engine.execute(&command)?;
+                metrics.command(&command, &answer, weak, asked.elapsed());
+                record(stats.record(&command, &answer, asker.as_ref()));
+                Ok(answer)
+            })
+            .await
+            .and_then(|answer| answer);
+        if answer.is_err() {
+            self.metrics.failed(kind, asked.elapsed());
+        }
+        answer
     }
 
     /// Answers `message` in the conversation `state` through the conversation layer (on the
@@ -123,20 +145,33 @@ impl Service {
         let engine = self.engine.clone();
         let stats = self.stats.clone();
         let settings = self.settings.conversation.clone();
-        self.run_blocking(move || {
-            let lib = engine.library();
-            let (turn, state) =
-                conversation::respond(&lib, engine.settings(), &settings, &state, &message, now)?;
-            if let (Some(command), conversation::Response::Answer(answer)) =
-                (&turn.command, &turn.response)
-            {
-                if let Err(e) = stats.record(command, answer, asker.as_ref()) {
-                    tracing::warn!("cannot record statistics: {e:#}");
+        let (metrics, weak) = (self.metrics.clone(), self.settings.stats.weak_score);
+        let asked = Instant::now();
+        let turn = self
+            .run_blocking(move || {
+                let lib = engine.library();
+                let (turn, state) = conversation::respond(
+                    &lib,
+                    engine.settings(),
+                    &settings,
+                    &state,
+                    &message,
+                    now,
+                )?;
+                count_turn(&metrics, &turn, weak, asked.elapsed());
+                if let (Some(command), conversation::Response::Answer(answer)) =
+                    (&turn.command, &turn.response)
+                {
+                    record(stats.record(command, answer, asker.as_ref()));
                 }
-            }
-            Ok((turn, state))
-        })
-        .await?
+                Ok((turn, state))
+            })
+            .await
+            .and_then(|turn| turn);
+        if turn.is_err() {
+            self.metrics.failed("conversation", asked.elapsed());
+        }
+        turn
     }
 
     /// The best passage of section `section` of article `slug`, as a turn of the conversation
@@ -151,9 +186,11 @@ impl Service {
     ) -> anyhow::Result<(conversation::Turn, conversation::State)> {
         let engine = self.engine.clone();
         let settings = self.settings.conversation.clone();
+        let (metrics, weak) = (self.metrics.clone(), self.settings.stats.weak_score);
+        let asked = Instant::now();
         self.run_blocking(move || {
             let lib = engine.library();
-            Ok(conversation::section(
+            let (turn, state) = conversation::section(
                 &lib,
                 engine.settings(),
                 &settings,
@@ -161,7 +198,9 @@ impl Service {
                 &slug,
                 section,
                 now,
-            ))
+            );
+            count_turn(&metrics, &turn, weak, asked.elapsed());
+            Ok((turn, state))
         })
         .await?
     }
@@ -222,12 +261,31 @@ impl Service {
     }
 
     async fn reload_recorded(&self, by: &str, guild: Option<u64>) -> ReloadReport {
+        let report = self.reload_here(by, guild).await;
+        // The other instances sharing the state reload too (each records its own outcome).
+        // Not awaited: with the database away the announcement waits for a connection, and
+        // the moderator's report should not.
+        let (stats, who) = (self.stats.clone(), by.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = stats.announce_reload(&who, guild) {
+                tracing::warn!("cannot tell the other instances to reload: {e:#}");
+            }
+        });
+        report
+    }
+
+    /// Reloads this instance only and records it.
+    async fn reload_here(&self, by: &str, guild: Option<u64>) -> ReloadReport {
         let report = self.reloader.reload().await;
+        self.metrics.reload(
+            matches!(report.outcome, crate::reload::Outcome::Swapped),
+            report.took,
+        );
         let (stats, by, recorded) = (self.stats.clone(), by.to_string(), report.clone());
-        if let Err(e) =
-            tokio::task::spawn_blocking(move || stats.record_reload(&by, guild, &recorded)).await
+        match tokio::task::spawn_blocking(move || stats.record_reload(&by, guild, &recorded)).await
         {
-            tracing::warn!("cannot record the reload: {e}");
+            Ok(result) => record(result),
+            Err(e) => tracing::warn!("cannot record the reload: {e}"),
         }
         report
     }
@@ -258,6 +316,29 @@ impl Service {
         self.engine.library().articles.len()
     }
 
+    /// The process's metrics (the adapters record what only they see: gateway shards).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// `GET /metrics`: every metric in the Prometheus text format
+    /// ([`crate::metrics::CONTENT_TYPE`]), the article count read now.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.articles(self.article_count());
+        if let Some(kind) = self.stats.store_kind() {
+            let health = self.stats.health();
+            self.metrics
+                .state(kind, health.up(), health.failures(), health.dropped());
+        }
+        self.metrics.encode()
+    }
+
+    /// Whether the state store answered its last request (`/healthz` says `degraded` when
+    /// not: answers go on, statistics wait in a queue); `None` without statistics.
+    pub fn state_health(&self) -> Option<(&'static str, bool)> {
+        Some((self.stats.store_kind()?, self.stats.health().up()))
+    }
+
     /// The reloader (its counters show how many rebuilds ran).
     pub fn reloader(&self) -> &Reloader {
         &self.reloader
@@ -278,6 +359,16 @@ impl Service {
                 while hup.recv().await.is_some() {
                     tracing::info!("SIGHUP: reloading the content");
                     service.reload("SIGHUP").await;
+                }
+            }));
+        }
+        if let Some(mut announced) = self.stats.reload_announcements()? {
+            let service = self.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(reload) = announced.recv().await {
+                    tracing::info!("reload announced ({}): reloading the content", reload.by);
+                    let by = format!("{} (another instance)", reload.by);
+                    service.reload_here(&by, reload.guild).await;
                 }
             }));
         }
@@ -324,6 +415,39 @@ impl Service {
             tasks,
             _watchers: watchers,
         })
+    }
+}
+
+/// Counts a conversation turn: under its command's kind when it ran one, else its own kind
+/// (`facts`, `list`, `more`, `reply`, `not_found`).
+fn count_turn(metrics: &Metrics, turn: &conversation::Turn, weak: f32, took: std::time::Duration) {
+    match (&turn.command, &turn.response) {
+        (Some(command), conversation::Response::Answer(answer)) => {
+            metrics.command(command, answer, weak, took)
+        }
+        _ => {
+            let kind = match turn.kind() {
+                conversation::Kind::Facts => "facts",
+                conversation::Kind::List => "list",
+                conversation::Kind::More => "more",
+                conversation::Kind::Reply => "reply",
+                conversation::Kind::NotFound => "not_found",
+                _ => "conversation",
+            };
+            let outcome = if turn.kind() == conversation::Kind::NotFound {
+                "nothing"
+            } else {
+                "answered"
+            };
+            metrics.question(kind, outcome, took)
+        }
+    }
+}
+
+/// Logs a statistics row that could not even be queued; answers go on without it.
+fn record(result: anyhow::Result<()>) {
+    if let Err(e) = result {
+        tracing::warn!("cannot record statistics: {e:#}");
     }
 }
 

@@ -1,27 +1,34 @@
 //! Question statistics for moderators: what people ask, what found nothing or only weak
-//! matches (the gaps in the collection), and the reloads. Kept in SQLite (rusqlite, bundled)
-//! in the data directory so a restart keeps them; pruned after `retention_days`. Questions
-//! are kept per guild and reported per guild: a guild's moderators see their own community's
-//! questions only. The database, its WAL files and the key are created 0600, a folder made
-//! for them 0700; the schema is versioned and migrated at open ([`SCHEMA_VERSION`]).
+//! matches (the gaps in the collection), and the reloads, pruned after `retention_days`.
+//! Questions are kept per guild and reported per guild: a guild's moderators see their own
+//! community's questions only. This module decides what is kept and how it is reported; the
+//! rows go to a [`crate::state`] store: SQLite in the data directory (the default, this
+//! instance's own; private files, schema migrated at open) or PostgreSQL (`[state] url`,
+//! shared by every instance, so `/stats` counts them all). Writes are queued off the
+//! answers' path ([`crate::state::Writer`]).
 //!
 //! Privacy: no user id is stored in the clear. An asker is stored as a keyed BLAKE3 hash whose
 //! key lives in a separate file beside the database (`<db>.key`, created on first use, mode
-//! 0600) or comes from `ARTICLEBOT_STATS_KEY`. Question text is stored only when
-//! `stats.keep_questions` is true.
+//! 0600) or comes from `ARTICLEBOT_STATS_KEY` (required with PostgreSQL: every instance must
+//! hash a person alike). Question text is stored only when `stats.keep_questions` is true.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::answer::{Answer, Command};
-use crate::config::StatsSettings;
+use crate::config::{StateSettings, StatsSettings};
 use crate::library::Library;
 use crate::reload::{Outcome, ReloadReport};
+use crate::state::postgres::PgStore;
+use crate::state::sqlite::SqliteStore;
+use crate::state::{Announced, Health, QuestionRow, ReloadRow, StatsStore, Writer};
+
+pub use crate::state::sqlite::SCHEMA_VERSION;
+pub use crate::state::{Asked, LastReload};
 
 /// Who asked, and where: an opaque, stable identifier of the person (a Discord user id as
 /// text), only ever stored as a keyed hash (see [`Stats::hash_asker`]), and the guild the
@@ -66,22 +73,6 @@ impl Fate {
     }
 }
 
-/// The last reload, as `/stats` shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LastReload {
-    pub by: String,
-    /// Seconds since the epoch.
-    pub at: u64,
-    pub outcome: String,
-}
-
-/// A question and how often it was asked.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Asked {
-    pub question: String,
-    pub count: u64,
-}
-
 /// What `/stats` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsReport {
@@ -100,56 +91,24 @@ pub struct StatsReport {
     pub keep_questions: bool,
 }
 
-/// The version of the database's schema this build writes (SQLite's `user_version`):
-/// 0 had no guilds; 1 keys questions and reloads by guild.
-pub const SCHEMA_VERSION: i64 = 1;
+/// How `/stats` names a moderator of another guild who reloaded.
+const ANOTHER_GUILD: &str = "a moderator of another server";
 
-/// Brings a database of any earlier schema version to [`SCHEMA_VERSION`], in one transaction
-/// (a new database goes through the same steps). Rows kept from version 0 have no guild: they
-/// count in no guild's `/stats`, since where they were asked is not known.
-fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        anyhow::bail!(
-            "the statistics database has schema version {version}, newer than this \
-             articlebot's ({SCHEMA_VERSION}); use a newer articlebot or another stats.db"
-        );
-    }
-    let tx = conn.transaction()?;
-    // Version 0, as first written.
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS questions (
-             at INTEGER NOT NULL,
-             kind TEXT NOT NULL,
-             asker BLOB,
-             question TEXT,
-             fate TEXT NOT NULL,
-             score REAL
-         );
-         CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
-         CREATE TABLE IF NOT EXISTS reloads (
-             at INTEGER NOT NULL,
-             by TEXT NOT NULL,
-             outcome TEXT NOT NULL
-         );",
-    )?;
-    if version < 1 {
-        tx.execute_batch(
-            "ALTER TABLE questions ADD COLUMN guild INTEGER;
-             ALTER TABLE reloads ADD COLUMN guild INTEGER;
-             CREATE INDEX IF NOT EXISTS questions_guild_at ON questions (guild, at);",
-        )?;
-    }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
-    Ok(())
-}
+/// How long a report waits for the questions asked just before it to be written.
+const FLUSH_BEFORE_REPORT: Duration = Duration::from_secs(2);
 
-/// The statistics store.
+/// The statistics: what to keep and how to report it, over a [`StatsStore`].
 pub struct Stats {
-    conn: Option<Mutex<Connection>>,
+    /// `None` when statistics are disabled.
+    store: Option<Arc<dyn StatsStore>>,
+    writer: Option<Writer>,
+    health: Arc<Health>,
     key: [u8; 32],
     settings: StatsSettings,
+    /// This process among those sharing the store (reload announcements skip their origin).
+    instance: String,
+    /// The PostgreSQL URL, to listen for other instances' reloads.
+    shared: Option<String>,
 }
 
 fn now() -> u64 {
@@ -159,64 +118,84 @@ fn now() -> u64 {
 }
 
 impl Stats {
-    /// Opens (creating) the database the settings name, in memory when they name none; a
-    /// disabled store records nothing.
+    /// Opens the store the settings name: PostgreSQL when `state.url` is set, else SQLite at
+    /// `stats.db` (in memory when it names none); a disabled store records nothing.
     ///
     /// The hashing key is derived from `ARTICLEBOT_STATS_KEY` when that is set, else kept in
-    /// `<db>.key`; see [`Stats::open_with_secret`].
-    pub fn open(settings: &StatsSettings) -> anyhow::Result<Stats> {
+    /// `<db>.key`; see [`Stats::open_with`].
+    pub fn open(settings: &StatsSettings, state: &StateSettings) -> anyhow::Result<Stats> {
         let secret = std::env::var("ARTICLEBOT_STATS_KEY").ok();
-        Stats::open_with_secret(settings, secret.as_deref())
+        Stats::open_with(settings, state, secret.as_deref())
     }
 
-    /// [`Stats::open`] with the key secret given rather than read from the environment (the
-    /// process environment is shared by every test of a test binary): a non-empty `secret`
-    /// derives the key, otherwise it is read from (or created in) `<db>.key`.
+    /// [`Stats::open_with`] for the embedded SQLite store.
     pub fn open_with_secret(
         settings: &StatsSettings,
         secret: Option<&str>,
     ) -> anyhow::Result<Stats> {
-        if !settings.enabled {
-            return Ok(Stats {
-                conn: None,
-                key: [0; 32],
-                settings: settings.clone(),
-            });
-        }
-        let (mut conn, key) = match &settings.db {
-            Some(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    create_private_dir(parent)?;
-                }
-                create_private_file(path)?;
-                let conn = Connection::open(path).with_context(|| {
-                    format!("cannot open the statistics database {}", path.display())
-                })?;
-                (conn, load_key(path, secret)?)
-            }
-            None => (Connection::open_in_memory()?, random_key()),
-        };
-        let name = settings
-            .db
-            .as_ref()
-            .map_or("(in memory)".into(), |p| p.display().to_string());
-        conn.execute_batch("PRAGMA journal_mode = WAL;")
-            .map_err(anyhow::Error::from)
-            .and_then(|()| migrate(&mut conn))
-            .with_context(|| format!("cannot prepare the statistics database {name}"))?;
-        let stats = Stats {
-            conn: Some(Mutex::new(conn)),
-            key,
-            settings: settings.clone(),
-        };
-        stats.prune()?;
-        Ok(stats)
+        Stats::open_with(settings, &StateSettings::default(), secret)
     }
 
-    fn conn(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
-        self.conn
-            .as_ref()
-            .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()))
+    /// [`Stats::open`] with the key secret given rather than read from the environment (the
+    /// process environment is shared by every test of a test binary): a non-empty `secret`
+    /// derives the key, otherwise it is read from (or created in) `<db>.key`. With
+    /// PostgreSQL a secret is required: instances that hashed a person differently would
+    /// count them once each.
+    pub fn open_with(
+        settings: &StatsSettings,
+        state: &StateSettings,
+        secret: Option<&str>,
+    ) -> anyhow::Result<Stats> {
+        let health = Arc::new(Health::default());
+        if !settings.enabled {
+            return Ok(Stats {
+                store: None,
+                writer: None,
+                health,
+                key: [0; 32],
+                settings: settings.clone(),
+                instance: String::new(),
+                shared: None,
+            });
+        }
+        let secret = secret.filter(|s| !s.is_empty());
+        let (store, key): (Arc<dyn StatsStore>, [u8; 32]) = match (&state.url, &settings.db) {
+            (Some(url), _) => {
+                let Some(secret) = secret else {
+                    anyhow::bail!(
+                        "state.url (PostgreSQL) is set but ARTICLEBOT_STATS_KEY is not: give \
+                         every instance the same long random value, so that a person is \
+                         counted once whichever instance answered"
+                    );
+                };
+                (Arc::new(PgStore::open(url)?), derive_key(secret))
+            }
+            (None, Some(path)) => {
+                let store = SqliteStore::open(Some(path))?;
+                (Arc::new(store), load_key(path, secret)?)
+            }
+            (None, None) => (
+                Arc::new(SqliteStore::open(None)?),
+                secret.map_or_else(random_key, derive_key),
+            ),
+        };
+        let stats = Stats {
+            writer: Some(Writer::new(store.clone(), health.clone())),
+            store: Some(store),
+            health,
+            key,
+            settings: settings.clone(),
+            instance: random_key()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            shared: state.url.clone(),
+        };
+        // A store that is down at start delays the pruning, not the bot.
+        if let Err(e) = stats.prune() {
+            tracing::warn!("cannot prune the statistics: {e:#}");
+        }
+        Ok(stats)
     }
 
     /// The keyed hash an asker is stored as.
@@ -224,18 +203,29 @@ impl Stats {
         *blake3::keyed_hash(&self.key, asker.user.as_bytes()).as_bytes()
     }
 
+    /// Whether the store answered its last request, and what was lost while it did not.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// `sqlite` or `postgres`; `None` when statistics are disabled.
+    pub fn store_kind(&self) -> Option<&'static str> {
+        self.store.as_ref().map(|s| s.kind())
+    }
+
     /// Deletes rows older than the retention period.
-    pub fn prune(&self) -> anyhow::Result<usize> {
-        let Some(conn) = self.conn() else {
+    pub fn prune(&self) -> anyhow::Result<u64> {
+        let Some(store) = &self.store else {
             return Ok(0);
         };
         let cutoff = now().saturating_sub(u64::from(self.settings.retention_days) * 86_400);
-        let n = conn.execute("DELETE FROM questions WHERE at < ?1", params![cutoff])?;
-        let m = conn.execute("DELETE FROM reloads WHERE at < ?1", params![cutoff])?;
-        Ok(n + m)
+        let result = store.prune(cutoff);
+        self.health.record(&result);
+        result
     }
 
-    /// Records an `ask` or `search` (other commands are look-ups, not questions).
+    /// Records an `ask` or `search` (other commands are look-ups, not questions). The row is
+    /// queued and written by the store's writer: this never waits for the database.
     pub fn record(
         &self,
         command: &Command,
@@ -253,7 +243,7 @@ impl Stats {
         answer: &Answer,
         asker: Option<&Asker>,
     ) -> anyhow::Result<()> {
-        let Some(conn) = self.conn() else {
+        let Some(writer) = &self.writer else {
             return Ok(());
         };
         let (kind, text, fate, score) = match (command, answer) {
@@ -278,27 +268,36 @@ impl Stats {
             }
             _ => return Ok(()),
         };
-        let text = self.settings.keep_questions.then(|| {
+        let question = self.settings.keep_questions.then(|| {
             crate::text::clean_whitespace(text)
                 .chars()
                 .take(300)
                 .collect::<String>()
         });
-        let hash = asker.map(|a| self.hash_asker(a).to_vec());
-        let guild = asker.and_then(|a| a.guild).map(guild_key);
-        conn.execute(
-            "INSERT INTO questions (at, kind, asker, question, fate, score, guild) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![at, kind, hash, text, fate.as_str(), score, guild],
-        )?;
+        writer.question(QuestionRow {
+            at,
+            kind,
+            asker: asker.map(|a| self.hash_asker(a)),
+            question,
+            fate: fate.as_str(),
+            score,
+            guild: asker.and_then(|a| a.guild),
+        });
         Ok(())
     }
 
     /// Records a reload. `by` is what the adapter names the moderator with (a display name,
     /// never an id) or the trigger ("SIGHUP"); `guild` is where the moderator asked for it
-    /// (`None` for the triggers and the command line).
-    pub fn record_reload(&self, by: &str, guild: Option<u64>, report: &ReloadReport) {
-        let Some(conn) = self.conn() else { return };
+    /// (`None` for the triggers and the command line). Queued like the questions.
+    pub fn record_reload(
+        &self,
+        by: &str,
+        guild: Option<u64>,
+        report: &ReloadReport,
+    ) -> anyhow::Result<()> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
         let outcome = match &report.outcome {
             Outcome::Swapped => format!(
                 "reloaded {} articles (+{} −{} ~{})",
@@ -309,17 +308,53 @@ impl Stats {
             ),
             Outcome::KeptOld(reason) => format!("kept the old content: {reason}"),
         };
-        if let Err(e) = conn.execute(
-            "INSERT INTO reloads (at, by, outcome, guild) VALUES (?1, ?2, ?3, ?4)",
-            params![now(), by, outcome, guild.map(guild_key)],
-        ) {
-            tracing::warn!("cannot record the reload: {e}");
+        writer.reload(ReloadRow {
+            at: now(),
+            by: by.to_string(),
+            outcome,
+            guild,
+        });
+        Ok(())
+    }
+
+    /// Tells the instances sharing the store that this one reloaded at `by`'s request, so
+    /// that they reload too (PostgreSQL NOTIFY; nothing with a store of one's own).
+    pub fn announce_reload(&self, by: &str, guild: Option<u64>) -> anyhow::Result<()> {
+        let reload = Announced {
+            by: by.to_string(),
+            guild,
+        };
+        match &self.store {
+            Some(store) => store.announce_reload(&self.instance, &reload),
+            None => Ok(()),
         }
+    }
+
+    /// Who asked for each reload another instance announces, as they come; `None` with a
+    /// store of one's own.
+    pub fn reload_announcements(
+        &self,
+    ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<Announced>>> {
+        match (&self.shared, &self.store) {
+            (Some(url), Some(_)) => Ok(Some(crate::state::postgres::listen_reloads(
+                url,
+                self.instance.clone(),
+            )?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Waits (a bounded time) until the rows recorded so far are written.
+    pub fn flush(&self) -> bool {
+        self.writer
+            .as_ref()
+            .is_none_or(|w| w.flush(FLUSH_BEFORE_REPORT))
     }
 
     /// The report for `guild` over the retention window: the questions asked there only. The
     /// last reload is the bot's (the content is shared), but who made it is named only when
-    /// it was a trigger or a moderator of `guild`.
+    /// it was a trigger or a moderator of `guild`. With the store unreachable, the counts
+    /// are left empty (and a warning logged).
     pub fn report(&self, lib: &Library, uptime: Duration, guild: u64) -> StatsReport {
         let mut report = StatsReport {
             articles: lib.articles.len(),
@@ -334,115 +369,25 @@ impl Stats {
             window_days: self.settings.retention_days,
             keep_questions: self.settings.keep_questions,
         };
-        let Some(conn) = self.conn() else {
+        let Some(store) = &self.store else {
             return report;
         };
+        self.flush();
         let since = now().saturating_sub(u64::from(self.settings.retention_days) * 86_400);
-        let result: rusqlite::Result<()> = (|| {
-            let guild = guild_key(guild);
-            report.last_reload = conn
-                .query_row(
-                    "SELECT CASE WHEN guild IS NULL OR guild = ?1 THEN by ELSE ?2 END, at, \
-                     outcome FROM reloads ORDER BY at DESC, rowid DESC LIMIT 1",
-                    params![guild, ANOTHER_GUILD],
-                    |r| {
-                        Ok(LastReload {
-                            by: r.get(0)?,
-                            at: r.get(1)?,
-                            outcome: r.get(2)?,
-                        })
-                    },
-                )
-                .ok();
-            report.questions = conn.query_row(
-                "SELECT COUNT(*) FROM questions WHERE at >= ?1 AND guild = ?2",
-                params![since, guild],
-                |r| r.get(0),
-            )?;
-            report.distinct_askers = conn.query_row(
-                "SELECT COUNT(DISTINCT asker) FROM questions WHERE at >= ?1 AND guild = ?2",
-                params![since, guild],
-                |r| r.get(0),
-            )?;
-            let grouped = |fates: &str| -> rusqlite::Result<Vec<Asked>> {
-                let sql = format!(
-                    "SELECT lower(question) AS q, COUNT(*) AS n FROM questions \
-                     WHERE at >= ?1 AND guild = ?2 AND question IS NOT NULL \
-                     AND fate IN ({fates}) GROUP BY q ORDER BY n DESC, q ASC LIMIT 10"
-                );
-                let mut stmt = conn.prepare(&sql)?;
-                let rows = stmt.query_map(params![since, guild], |r| {
-                    Ok(Asked {
-                        question: r.get(0)?,
-                        count: r.get(1)?,
-                    })
-                })?;
-                rows.collect()
-            };
-            report.top_questions = grouped("'answered', 'weak', 'nothing'")?;
-            report.gaps = grouped("'weak', 'nothing'")?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::warn!("cannot read statistics: {e}");
+        let result = store.counts(guild, since, ANOTHER_GUILD);
+        self.health.record(&result);
+        match result {
+            Ok(counts) => {
+                report.last_reload = counts.last_reload;
+                report.questions = counts.questions;
+                report.distinct_askers = counts.distinct_askers;
+                report.top_questions = counts.top_questions;
+                report.gaps = counts.gaps;
+            }
+            Err(e) => tracing::warn!("cannot read statistics: {e:#}"),
         }
         report
     }
-}
-
-/// How `/stats` names a moderator of another guild who reloaded.
-const ANOTHER_GUILD: &str = "a moderator of another server";
-
-/// A guild id as SQLite stores it (a signed 64-bit integer; snowflakes fit, bits unchanged).
-fn guild_key(guild: u64) -> i64 {
-    guild as i64
-}
-
-/// Creates `dir` and its missing parents readable by the owner only (0700). A folder that
-/// already exists is left as it is: it may be shared (the index lives beside it by default).
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// Creates the database file readable by the owner only (0600) before SQLite opens it; SQLite
-/// gives its WAL and shared-memory files the database file's mode. Files of an older
-/// install, created with the umask's mode, are narrowed to 0600 too.
-fn create_private_file(db: &Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(db)
-            .with_context(|| format!("cannot create {}", db.display()))?;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = db.as_os_str().to_owned();
-            path.push(suffix);
-            let path = std::path::PathBuf::from(path);
-            match std::fs::metadata(&path) {
-                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
-                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                        .with_context(|| format!("cannot make {} private", path.display()))?;
-                }
-                _ => {}
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = db;
-    Ok(())
 }
 
 fn random_key() -> [u8; 32] {
@@ -465,13 +410,8 @@ fn random_key() -> [u8; 32] {
 /// The hashing key: derived from `secret` (`ARTICLEBOT_STATS_KEY`), else `<db>.key` (created
 /// on first use).
 fn load_key(db: &Path, secret: Option<&str>) -> anyhow::Result<[u8; 32]> {
-    if let Some(secret) = secret {
-        if !secret.is_empty() {
-            return Ok(blake3::derive_key(
-                "articlebot stats key v1",
-                secret.as_bytes(),
-            ));
-        }
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        return Ok(derive_key(secret));
     }
     let path = key_path(db);
     // Before, the key sat at `<db stem>.key` (`stats.key` beside `stats.sqlite3`), not where
@@ -495,6 +435,11 @@ fn load_key(db: &Path, secret: Option<&str>) -> anyhow::Result<[u8; 32]> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// The hashing key a secret (`ARTICLEBOT_STATS_KEY`) stands for.
+fn derive_key(secret: &str) -> [u8; 32] {
+    blake3::derive_key("articlebot stats key v1", secret.as_bytes())
 }
 
 /// `<db>.key`: `data/stats.sqlite3.key` beside `data/stats.sqlite3`.

@@ -319,7 +319,7 @@ fn each_guild_sees_its_own_questions() {
     );
     record("a question in a direct message", Some(Asker::user(USER)));
     record("a question from the command line", None);
-    stats.record_reload("mia", Some(OTHER), &swapped());
+    stats.record_reload("mia", Some(OTHER), &swapped()).unwrap();
 
     let here = stats.report(&lib, std::time::Duration::ZERO, GUILD);
     assert_eq!((here.questions, here.distinct_askers), (2, 2));
@@ -354,7 +354,7 @@ fn each_guild_sees_its_own_questions() {
     );
 
     // A trigger is named everywhere.
-    stats.record_reload("SIGHUP", None, &swapped());
+    stats.record_reload("SIGHUP", None, &swapped()).unwrap();
     let text = render::stats_report(&stats.report(&lib, std::time::Duration::ZERO, GUILD));
     assert!(text.contains("by SIGHUP: reloaded"), "{text}");
 }

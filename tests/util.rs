@@ -99,7 +99,10 @@ pub fn ask(engine: &Engine, question: &str) -> articlebot::answer::AskAnswer {
 /// The compiled binary.
 pub fn bin() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_articlebot"));
-    cmd.env_remove("RUST_LOG").env_remove("DISCORD_TOKEN");
+    cmd.env_remove("RUST_LOG")
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("DATABASE_URL")
+        .env_remove("ARTICLEBOT_LOG_FORMAT");
     cmd
 }
 

@@ -94,7 +94,15 @@ pub fn redact(line: &str, secrets: &[String]) -> String {
                 *i += what.len();
             }
         };
-        skip(&mut i, "\"");
+        // A quote, or a quote escaped inside a JSON log line (`--log-format json`).
+        let skip_quote = |i: &mut usize| {
+            if rest[*i..].starts_with("\\\"") {
+                *i += 2;
+            } else {
+                skip(i, "\"");
+            }
+        };
+        skip_quote(&mut i);
         while rest[i..].starts_with(' ') {
             i += 1;
         }
@@ -107,7 +115,7 @@ pub fn redact(line: &str, secrets: &[String]) -> String {
         }
         skip(&mut i, "Some(");
         skip(&mut i, "String(");
-        skip(&mut i, "\"");
+        skip_quote(&mut i);
         Some(i)
     });
     cut_after(&out, "Bot ", |_| Some(0))
@@ -182,6 +190,34 @@ mod tests {
         check(
             "the token MTA5.bot.secret-value leaked",
             "the token <token> leaked",
+        );
+    }
+
+    /// The same lines as a JSON log line carries them (`--log-format json`): quotes escaped.
+    #[test]
+    fn tokens_are_cut_inside_json_log_lines() {
+        for (line, expected) in [
+            (
+                format!("token: \"{TOKEN}\" }}"),
+                "token: \"<token>\" }".to_string(),
+            ),
+            (
+                format!("{{\"token\":\"{TOKEN}\",\"type\":2}}"),
+                "{\"token\":\"<token>\",\"type\":2}".to_string(),
+            ),
+            (
+                format!("{{\"token\": String(\"{TOKEN}\")}}"),
+                "{\"token\": String(\"<token>\")}".to_string(),
+            ),
+        ] {
+            // Escaped as serde_json escapes a string field's value.
+            let json = serde_json::json!({ "fields": { "message": line } }).to_string();
+            let want = serde_json::json!({ "fields": { "message": expected } }).to_string();
+            check(&json, &want);
+        }
+        check(
+            "{\"fields\":{\"message\":\"authorization: \\\"Bot MTA5.bot.secret-value\\\"\"}}",
+            "{\"fields\":{\"message\":\"authorization: \\\"Bot <token>\\\"\"}}",
         );
     }
 

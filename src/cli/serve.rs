@@ -20,8 +20,13 @@ use crate::service::Service;
 pub const PUBLIC_KEY_ENV: &str = "DISCORD_PUBLIC_KEY";
 
 /// `articlebot serve`: checks the token, opens the service, runs the gateway bot until Ctrl-C
-/// or SIGTERM.
-pub fn gateway(settings: &Settings, progress: &dyn BuildProgress) -> Result<u8, Failure> {
+/// or SIGTERM; with `metrics`, serves `/metrics` and `/healthz` on that address meanwhile
+/// (the bound address printed on stdout).
+pub fn gateway(
+    settings: &Settings,
+    metrics: Option<&str>,
+    progress: &dyn BuildProgress,
+) -> Result<u8, Failure> {
     let var = &settings.discord.token_env;
     let token = match std::env::var(var) {
         Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
@@ -36,6 +41,24 @@ pub fn gateway(settings: &Settings, progress: &dyn BuildProgress) -> Result<u8, 
     let service = open(settings, progress)?;
     let runtime = runtime()?;
     runtime.block_on(async {
+        // Bound before anything starts, so that a taken address fails the start.
+        let operations = match metrics {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (--metrics)"))?;
+                let bound = listener.local_addr()?;
+                println!("articlebot serve: metrics on http://{bound}/metrics");
+                tracing::info!("metrics on http://{bound}/metrics");
+                let service = service.clone();
+                Some(tokio::spawn(crate::http::run_operations(
+                    service,
+                    listener,
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
         let _reloads = service.start_reload_triggers()?;
         let shutdown = crate::shutdown::on_signal()?;
         let connection = Connection {
@@ -43,7 +66,12 @@ pub fn gateway(settings: &Settings, progress: &dyn BuildProgress) -> Result<u8, 
             rest_base: settings.discord.rest_proxy.clone(),
             state_dir: state_dir(settings),
         };
-        gateway::run(Bot::new(service), connection, shutdown).await
+        let result = gateway::run(Bot::new(service), connection, shutdown).await;
+        // Scraped until the gateway has closed.
+        if let Some(task) = operations {
+            task.abort();
+        }
+        result
     })?;
     Ok(EXIT_OK)
 }

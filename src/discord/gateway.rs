@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    ClientBuilder, Context, Event, EventHandler, GatewayIntents, GuildChannel, HttpBuilder,
-    Interaction, Message, RawEventHandler, Ready, ResumedEvent,
+    ClientBuilder, ConnectionStage, Context, Event, EventHandler, GatewayIntents, GuildChannel,
+    HttpBuilder, Interaction, Message, RawEventHandler, Ready, ResumedEvent, ShardStageUpdateEvent,
 };
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use tokio::sync::Notify;
@@ -103,6 +103,20 @@ impl EventHandler for Handler {
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
         tracing::info!("gateway session resumed");
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let stage = match event.new {
+            ConnectionStage::Connected => "connected",
+            ConnectionStage::Connecting => "connecting",
+            ConnectionStage::Disconnected => "disconnected",
+            ConnectionStage::Handshake => "handshake",
+            ConnectionStage::Identifying => "identifying",
+            ConnectionStage::Resuming => "resuming",
+            _ => "other",
+        };
+        let metrics = self.bot.service().metrics();
+        metrics.shard_stage(event.shard_id.0, stage);
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

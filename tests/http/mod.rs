@@ -9,8 +9,10 @@ mod buttons;
 mod commands;
 mod conversation;
 mod hardening;
+mod metrics;
 mod moderators;
 mod secrets;
+mod shared_state;
 mod verification;
 mod webhooks;
 
