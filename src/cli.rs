@@ -68,9 +68,10 @@ pub struct Cli {
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    /// One line of text per event
+    // Plain comments: per-value help would turn every `--help` into the long format.
+    // One line of text per event.
     Text,
-    /// One JSON object per line: timestamp, level, target, fields (message included)
+    // One JSON object per line: timestamp, level, target, fields (message included).
     Json,
 }
 
