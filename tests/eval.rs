@@ -429,3 +429,154 @@ fn ndcg_arithmetic() {
     // Nothing relevant: not measured.
     assert_eq!(ndcg_at(5, &[0, 1], &[0.0, 0.0]), None);
 }
+
+/// The reading-comprehension sample the repository ships (hand-written, SQuAD format: six
+/// short articles of two or three paragraphs, 18 answerable questions and one without an
+/// answer).
+const READING_SAMPLE: &str = include_str!("fixtures/eval/reading-sample.json");
+
+fn reading_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["reading", "content/reading.json", "--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(f.dir.path(), &all);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    serde_json::from_str(out.trim()).expect("one JSON object")
+}
+
+#[test]
+fn reading_json_figures_on_the_sample() {
+    let f = Fixture::new();
+    f.write("reading.json", READING_SAMPLE);
+    let v = reading_json(&f, &[]);
+    assert_eq!(v["articles"], 6, "{v}");
+    assert_eq!(v["unanswerable_skipped"], 1, "{v}");
+    let dev = v["development_questions"].as_u64().unwrap();
+    let untouched = v["untouched_questions"].as_u64().unwrap();
+    assert_eq!(
+        dev + untouched,
+        18,
+        "every answerable question in one half: {v}"
+    );
+    assert!(dev > 0 && untouched > 0, "both halves hold questions: {v}");
+    let systems: Vec<&str> = v["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            "articlebot (ask)",
+            "BM25, 1-sentence windows",
+            "BM25, 2-sentence windows",
+            "BM25, 3-sentence windows",
+            "BM25, whole paragraphs"
+        ]
+    );
+    let figure = |system: usize, half: &str, key: &str| {
+        v["systems"][system][half][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{system}.{half}.{key}: {v}"))
+    };
+    for s in 0..5 {
+        for half in ["development", "untouched"] {
+            let at1 = figure(s, half, "answer_at_1");
+            let at3 = figure(s, half, "answer_at_3");
+            assert!((0.0..=1.0).contains(&at1) && at1 <= at3, "{s} {half}: {v}");
+            let [lo, hi] = [0, 1].map(|i| {
+                v["systems"][s][half]["answer_at_1_ci95"][i]
+                    .as_f64()
+                    .unwrap()
+            });
+            assert!(lo <= at1 && at1 <= hi, "{s} {half}: {v}");
+        }
+    }
+    // Each question names its article's own rare words: ask finds the article and the answer.
+    for half in ["development", "untouched"] {
+        assert_eq!(figure(0, half, "article_at_1"), 1.0, "{half}: {v}");
+        assert!(figure(0, half, "answer_at_3") >= 0.8, "{half}: {v}");
+        let chars = figure(0, half, "mean_chars");
+        assert!(chars > 20.0 && chars <= 400.0, "{half}: {chars}");
+        // A paragraph is longer than one sentence of it.
+        assert!(
+            figure(4, half, "mean_chars") > figure(1, half, "mean_chars"),
+            "{v}"
+        );
+    }
+    assert!(v["difference"]["baseline"].is_string(), "{v}");
+}
+
+#[test]
+fn reading_asks_one_half_when_told() {
+    let f = Fixture::new();
+    f.write("reading.json", READING_SAMPLE);
+    let v = reading_json(&f, &["--half", "development"]);
+    let dev = v["development_questions"].as_u64().unwrap();
+    assert_eq!(v["systems"][0]["development"]["questions"], dev, "{v}");
+    assert_eq!(v["systems"][0]["untouched"]["questions"], 0, "{v}");
+    let v = reading_json(&f, &["--half", "untouched"]);
+    assert_eq!(v["systems"][0]["development"]["questions"], 0, "{v}");
+
+    let (code, out, err) = run(
+        f.dir.path(),
+        &["reading", "content/reading.json", "--half", "development"],
+    );
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "answer@1",
+        "article@1",
+        "BM25, whole paragraphs",
+        "untouched: not asked",
+    ] {
+        assert!(out.contains(needle), "missing {needle}: {out}");
+    }
+}
+
+#[test]
+fn malformed_reading_sets_are_named() {
+    let f = Fixture::new();
+    let para = |q: &str| {
+        format!(
+            r#"{{"context": "Bees make honey.", "qas": [{{"id": "1", "question": "{q}", "answers": [{{"text": "honey", "answer_start": 10}}]}}]}}"#
+        )
+    };
+    let set = |articles: &str| format!(r#"{{"version": "1.1", "data": [{articles}]}}"#);
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "shape.json",
+            r#"{"articles": []}"#.into(),
+            "shape.json: not a SQuAD-format file",
+        ),
+        ("empty.json", set(""), "empty.json: data: no articles"),
+        (
+            "twice.json",
+            set(&format!(
+                r#"{{"title": "Bees", "paragraphs": [{p}]}}, {{"title": "Bees", "paragraphs": [{p}]}}"#,
+                p = para("What do bees make?")
+            )),
+            "data[1]: title \"Bees\" is used twice",
+        ),
+        (
+            "question.json",
+            set(&format!(
+                r#"{{"title": "Bees", "paragraphs": [{}]}}"#,
+                para(" ")
+            )),
+            "data[0].paragraphs[0].qas[0]: empty question",
+        ),
+        (
+            "unanswerable.json",
+            set(
+                r#"{"title": "Bees", "paragraphs": [{"context": "Bees make honey.", "qas": [{"id": "1", "question": "Why?", "answers": [], "is_impossible": true}]}]}"#,
+            ),
+            "no answerable question",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        f.write(name, text);
+        let (code, out, err) = run(f.dir.path(), &["reading", &format!("content/{name}")]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+}

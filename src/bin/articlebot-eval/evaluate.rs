@@ -16,7 +16,10 @@ use articlebot::content::{self, Format, Loaded};
 use articlebot::library::Library;
 use articlebot::text;
 
-use crate::measures::{bootstrap_ci95, rank_with_random_ties, Accumulator, Measure, SplitMix64};
+use crate::measures::{
+    bootstrap_ci95, mean, rank_with_random_ties, Accumulator, Measure, SplitMix64,
+};
+use crate::reading;
 use crate::related;
 use crate::wikiqa::{parse_wikiqa, Dataset, Document};
 
@@ -38,6 +41,17 @@ pub enum Benchmark {
         /// Also measure a grid of vector weights (title weight × terms kept) on both halves
         #[arg(long)]
         grid: bool,
+    },
+    /// `ask` on a reading-comprehension set with answer spans in whole articles (answer in
+    /// the top excerpt @1/@3, article@1, excerpt length; BM25 baselines over 1-, 2- and
+    /// 3-sentence windows and paragraphs; development and untouched halves)
+    Reading {
+        /// The set, in SQuAD v1.1/v2.0 JSON (data[].title, paragraphs[].context,
+        /// qas[].question, qas[].answers[].text); the paragraphs of one title are one article
+        file: PathBuf,
+        /// Which half's questions to ask: choose weights with `development` only
+        #[arg(long, value_enum, default_value = "both")]
+        half: reading::Half,
     },
 }
 
@@ -126,6 +140,30 @@ pub struct Baselines {
     pub idf_word_count: Measure,
 }
 
+/// MAP, MRR and document accuracy@1 of the answered questions of one half.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HalfFigures {
+    pub questions: usize,
+    pub map: f64,
+    pub mrr: f64,
+    pub doc_acc_at_1: f64,
+    pub map_ci95: [f64; 2],
+}
+
+/// The answered questions split in two fixed halves by the hash of their id: weights may be
+/// chosen on the development half only.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Halves {
+    pub development: HalfFigures,
+    pub untouched: HalfFigures,
+}
+
+/// The fixed half a WikiQA question belongs to: development (true) or untouched, by the first
+/// byte of blake3 of its id.
+pub fn is_development(question_id: &str) -> bool {
+    blake3::hash(question_id.as_bytes()).as_bytes()[0] % 2 == 0
+}
+
 /// Everything `eval wikiqa` reports (serializes as the documented JSON).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -139,6 +177,8 @@ pub struct Report {
     pub baselines: Baselines,
     /// 95% bootstrap intervals of `map`, `mrr` and `doc_acc_at_1`.
     pub ci95: Intervals,
+    /// The same figures on the development and the untouched half of the answered questions.
+    pub halves: Halves,
     /// Document accuracy over every question of the file, answered or not.
     pub all_questions_doc_acc_at_1: f64,
     pub all_questions_doc_acc_at_5: f64,
@@ -186,7 +226,10 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
     let mut rng_ours = SplitMix64::new(SEED);
     let mut rng_wc = SplitMix64::new(SEED ^ 1);
     let mut rng_iwc = SplitMix64::new(SEED ^ 2);
+    // Per answered question, in order: whether it is of the development half.
+    let mut dev: Vec<bool> = Vec::new();
     for q in data.questions.iter().filter(|q| q.answered()) {
+        dev.push(is_development(&q.id));
         let ix = &indexed[q.document];
         let id = lib.by_slug(&ix.slug).context("indexed document")?;
         let scores = sentence_scores(&lib, &q.text, id, ix)?;
@@ -263,6 +306,28 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
         mrr: bootstrap_ci95(&ours.rr, &mut rng),
         doc_acc_at_1: bootstrap_ci95(&first, &mut rng),
     };
+    let mut half = |want: bool| {
+        let pick = |values: &[f64]| -> Vec<f64> {
+            values
+                .iter()
+                .zip(&dev)
+                .filter(|(_, &d)| d == want)
+                .map(|(&v, _)| v)
+                .collect()
+        };
+        let ap = pick(&ours.ap);
+        HalfFigures {
+            questions: ap.len(),
+            map: mean(&ap),
+            mrr: mean(&pick(&ours.rr)),
+            doc_acc_at_1: mean(&pick(&first)),
+            map_ci95: bootstrap_ci95(&ap, &mut rng),
+        }
+    };
+    let halves = Halves {
+        development: half(true),
+        untouched: half(false),
+    };
     Ok(Report {
         questions: ours.ap.len(),
         map: m.map,
@@ -276,6 +341,7 @@ pub fn evaluate(content: &ContentSettings, data: &Dataset) -> anyhow::Result<Rep
             idf_word_count: iwc.measure(),
         },
         ci95,
+        halves,
         all_questions: data.questions.len(),
         documents: data.documents.len(),
     })
@@ -347,6 +413,16 @@ pub fn run(
                 write!(out, "{}", render(&report))?;
             }
         }
+        Benchmark::Reading { file, half } => {
+            let set = reading::parse_reading(file, &read(file)?)?;
+            let report = reading::evaluate(content, &set, *half)?;
+            if json {
+                serde_json::to_writer(&mut *out, &report)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", reading::render(&report))?;
+            }
+        }
         Benchmark::Related { file, grid } => {
             let set = related::parse_similarity(file, &read(file)?)?;
             let report = related::evaluate(content, &set, *grid)?;
@@ -376,7 +452,11 @@ pub fn render(r: &Report) -> String {
          \n\
          right document, pooled collection:\n\
          \x20 the {q} questions above   @1 {a1:.4}  @5 {a5:.4}  (@1 95% interval {al:.3}-{ah:.3})\n\
-         \x20 all {all} questions       @1 {b1:.4}  @5 {b5:.4}\n",
+         \x20 all {all} questions       @1 {b1:.4}  @5 {b5:.4}\n\
+         \n\
+         halves of the {q} (by blake3 of the question id)  questions  MAP     MRR     document@1\n\
+         \x20 development                                   {dq:>5}      {dm:.4}  {dr:.4}  {dd:.4}  (MAP 95% interval {dml:.3}-{dmh:.3})\n\
+         \x20 untouched                                     {uq:>5}      {um:.4}  {ur:.4}  {ud:.4}  (MAP 95% interval {uml:.3}-{umh:.3})\n",
         q = r.questions,
         all = r.all_questions,
         docs = r.documents,
@@ -396,6 +476,18 @@ pub fn render(r: &Report) -> String {
         a5 = r.doc_acc_at_5,
         b1 = r.all_questions_doc_acc_at_1,
         b5 = r.all_questions_doc_acc_at_5,
+        dq = r.halves.development.questions,
+        dm = r.halves.development.map,
+        dr = r.halves.development.mrr,
+        dd = r.halves.development.doc_acc_at_1,
+        dml = r.halves.development.map_ci95[0],
+        dmh = r.halves.development.map_ci95[1],
+        uq = r.halves.untouched.questions,
+        um = r.halves.untouched.map,
+        ur = r.halves.untouched.mrr,
+        ud = r.halves.untouched.doc_acc_at_1,
+        uml = r.halves.untouched.map_ci95[0],
+        umh = r.halves.untouched.map_ci95[1],
     )
 }
 

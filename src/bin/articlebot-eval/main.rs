@@ -3,7 +3,10 @@
 //! retrieval of `ask` on the WikiQA answer-sentence benchmark (MAP, MRR, pooled document
 //! accuracy), next to two baselines computed in the same run; `articlebot-eval related FILE`
 //! measures `related` against human document-similarity judgements (NDCG@5, beside TF-IDF
-//! cosine, on a development and an untouched half).
+//! cosine, on a development and an untouched half); `articlebot-eval reading FILE` measures
+//! `ask`'s excerpts on a reading-comprehension set whose answers are spans of whole articles
+//! (answer in the top excerpt, beside BM25 over sentence windows and paragraphs, on a
+//! development and an untouched half).
 //!
 //! Every document of the file becomes a plain-text article (title line, then its sentences as
 //! one paragraph) parsed by `content::parse_article` and indexed by `Library::from_loaded`: the
@@ -14,12 +17,14 @@
 //! with a fixed seed, so no position information enters except what the scorer itself uses.
 //!
 //! Modules: [`wikiqa`] reads the file, [`measures`] holds the arithmetic, [`evaluate`] runs
-//! the evaluation and renders the report, [`related`] is the `related` benchmark.
+//! the evaluation and renders the report, [`related`] is the `related` benchmark, [`reading`]
+//! the reading-comprehension one.
 //!
 //! Exit codes: 0 measured, 2 usage error or an unreadable or malformed file or config.
 
 mod evaluate;
 mod measures;
+mod reading;
 mod related;
 mod wikiqa;
 
