@@ -696,7 +696,10 @@ mod tests {
             name: "t".into(),
             articles: vec![RcArticle {
                 title: "T".into(),
-                paragraphs: vec!["One a. Two b. Three c.".into(), "Four d.".into()],
+                paragraphs: vec![
+                    "The cat sat down. The dog ran off. The bird sang.".into(),
+                    "The fox slept.".into(),
+                ],
             }],
             questions: Vec::new(),
             unanswerable: 0,
@@ -707,8 +710,29 @@ mod tests {
                 .map(|u| u.text)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(texts(1), ["One a.", "Two b.", "Three c.", "Four d."]);
-        assert_eq!(texts(2), ["One a. Two b.", "Two b. Three c.", "Four d."]);
-        assert_eq!(texts(0), ["One a. Two b. Three c.", "Four d."]);
+        assert_eq!(
+            texts(1),
+            [
+                "The cat sat down.",
+                "The dog ran off.",
+                "The bird sang.",
+                "The fox slept."
+            ]
+        );
+        assert_eq!(
+            texts(2),
+            [
+                "The cat sat down. The dog ran off.",
+                "The dog ran off. The bird sang.",
+                "The fox slept."
+            ]
+        );
+        assert_eq!(
+            texts(0),
+            [
+                "The cat sat down. The dog ran off. The bird sang.",
+                "The fox slept."
+            ]
+        );
     }
 }
