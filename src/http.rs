@@ -400,6 +400,69 @@ struct Kind {
 
 const PING: u8 = 1;
 
+/// Why a request was refused: its status and the short text sent back (never the body).
+pub type Refusal = (StatusCode, &'static str);
+
+/// What a signed request holds, once its signature, timestamp, type and id are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// Discord's PING: answered `{"type":1}` and nothing else.
+    Ping,
+    /// An interaction: its id and signed timestamp (Unix seconds), for the replay check.
+    Interaction { id: u64, signed: u64 },
+}
+
+/// The checks on a request's raw parts before anything else reads it: the Ed25519 signature
+/// over `timestamp + body`, the timestamp within [`MAX_CLOCK_SKEW`] of `now`, then the type
+/// and id of the body. Public (and hidden) for the fuzz target `http` (`fuzz/`), which feeds
+/// it and [`read_interaction`] what any client could send.
+#[doc(hidden)]
+pub fn check(
+    verifier: &Verifier,
+    signature: &str,
+    timestamp: &str,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Checked, Refusal> {
+    if verifier.verify(signature, timestamp, body).is_err() {
+        return Err((StatusCode::UNAUTHORIZED, "invalid request signature"));
+    }
+    if !fresh(timestamp, now) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "request timestamp too far from now",
+        ));
+    }
+    let Ok(Kind { kind, id }) = serde_json::from_slice::<Kind>(body) else {
+        return Err((StatusCode::BAD_REQUEST, "malformed interaction"));
+    };
+    if kind == PING {
+        return Ok(Checked::Ping);
+    }
+    let id = id.and_then(|id| id.parse::<u64>().ok());
+    let (Some(id), Ok(signed)) = (id, timestamp.trim().parse::<u64>()) else {
+        return Err((StatusCode::BAD_REQUEST, "malformed interaction"));
+    };
+    Ok(Checked::Interaction { id, signed })
+}
+
+/// The interaction a checked body holds (see [`check`]). Public (and hidden) for the fuzz
+/// target `http`.
+#[doc(hidden)]
+pub fn read_interaction(body: &[u8]) -> Result<Interaction, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
+        // Only where and what kind: serde's message quotes values from the body
+        // ("invalid type: string \"…\""), and bodies are never logged.
+        tracing::debug!(
+            "malformed interaction: {:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        );
+        (StatusCode::BAD_REQUEST, "malformed interaction")
+    })
+}
+
 async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let (Some(signature), Some(timestamp)) = (
@@ -418,49 +481,27 @@ async fn interactions(State(state): State<Arc<EndpointState>>, req: Request) -> 
         Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "cannot read the request body"),
         Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
     };
-    if state
-        .verifier
-        .verify(&signature, &timestamp, &body)
-        .is_err()
-    {
-        return refuse(StatusCode::UNAUTHORIZED, "invalid request signature");
-    }
-    if !fresh(&timestamp, SystemTime::now()) {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "request timestamp too far from now",
-        );
-    }
-    let Ok(Kind { kind, id }) = serde_json::from_slice::<Kind>(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
+    let (id, signed) = match check(
+        &state.verifier,
+        &signature,
+        &timestamp,
+        &body,
+        SystemTime::now(),
+    ) {
+        Ok(Checked::Ping) => return json(StatusCode::OK, br#"{"type":1}"#.to_vec()),
+        Ok(Checked::Interaction { id, signed }) => (id, signed),
+        Err((status, why)) => return refuse(status, why),
     };
-    if kind == PING {
-        return json(StatusCode::OK, br#"{"type":1}"#.to_vec());
-    }
     // Discord sends each interaction once: the same id again is a captured request replayed.
-    let id = id.and_then(|id| id.parse::<u64>().ok());
-    let (Some(id), Ok(signed)) = (id, timestamp.trim().parse::<u64>()) else {
-        return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
-    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     if !state.seen.lock().expect("lock").first_time(id, signed, now) {
         return refuse(StatusCode::CONFLICT, "interaction already received");
     }
-    let interaction: Interaction = match serde_json::from_slice(&body) {
+    let interaction = match read_interaction(&body) {
         Ok(i) => i,
-        Err(e) => {
-            // Only where and what kind: serde's message quotes values from the body
-            // ("invalid type: string \"…\""), and bodies are never logged.
-            tracing::debug!(
-                "malformed interaction: {:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            );
-            return refuse(StatusCode::BAD_REQUEST, "malformed interaction");
-        }
+        Err((status, why)) => return refuse(status, why),
     };
     let (application_id, token) = interaction_ids(&interaction);
     match interactions::handle(&state.bot, interaction).await {
