@@ -18,6 +18,7 @@ mod http;
 mod index_folder;
 mod persistence;
 mod pg;
+mod props;
 mod reload;
 mod scan;
 mod shapes;
