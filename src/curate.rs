@@ -2,7 +2,8 @@
 //! with a short note) to a question, per guild; later questions close to it get the pinned
 //! passage first. This module owns the matching (the question's analysed stems, compared by
 //! Jaccard similarity), the rules on what may be pinned, and the storage behind the small
-//! [`CurateStore`] trait ([`SqliteStore`] here; a PostgreSQL store can implement it later).
+//! [`CurateStore`] trait ([`SqliteStore`] here, the embedded default; `state::postgres` when
+//! shared by several instances).
 //! It knows nothing of Discord: the adapters turn commands into [`Curation`] calls.
 //!
 //! Matching. A question becomes the set of its content stems, as the index analyses words
@@ -37,43 +38,7 @@ pub const MAX_NOTE_CHARS: usize = 200;
 /// Curated answers a guild may hold (each question asked is compared with all of them).
 pub const MAX_PER_GUILD: usize = 500;
 
-/// A pinned answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Curated {
-    /// Its number, unique in the store.
-    pub id: i64,
-    /// The guild it belongs to (0: none, the command line and direct messages).
-    pub guild: u64,
-    pub question: String,
-    /// The article's slug.
-    pub article: String,
-    /// A section heading of the article, when one was chosen.
-    pub section: Option<String>,
-    pub note: Option<String>,
-    /// Seconds since the Unix epoch.
-    pub created: u64,
-}
-
-/// What a moderator asks to pin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCurated {
-    pub guild: u64,
-    pub question: String,
-    pub article: String,
-    pub section: Option<String>,
-    pub note: Option<String>,
-}
-
-/// Where curated answers are kept. Every call may block (a database): adapters call it off
-/// the async runtime.
-pub trait CurateStore: Send + Sync {
-    /// Stores `new` (already checked) and returns it with its id.
-    fn add(&self, new: &NewCurated, created: u64) -> anyhow::Result<Curated>;
-    /// Every curated answer, of every guild, oldest first.
-    fn all(&self) -> anyhow::Result<Vec<Curated>>;
-    /// Removes answer `id` of `guild`; whether there was one.
-    fn remove(&self, guild: u64, id: i64) -> anyhow::Result<bool>;
-}
+pub use crate::state::{CurateStore, Curated, NewCurated};
 
 /// [`CurateStore`] in SQLite: one table in its own file (or in memory), created 0600 in a
 /// folder made 0700, like the statistics.
@@ -309,16 +274,46 @@ fn now() -> u64 {
 impl Curation {
     /// The curated answers `store` holds, matched at `min_similarity`.
     pub fn new(store: Box<dyn CurateStore>, min_similarity: f32) -> anyhow::Result<Curation> {
+        let curation = Curation::unread(store, min_similarity);
+        curation.refresh()?;
+        Ok(curation)
+    }
+
+    /// Curated answers in `store`, not read yet: a shared store that is away at start
+    /// delays them, not the bot; [`Curation::refresh`] reads them when it answers.
+    pub fn unread(store: Box<dyn CurateStore>, min_similarity: f32) -> Curation {
+        Curation {
+            store,
+            min_similarity,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Reads every curated answer from the store again (another instance sharing it added
+    /// or removed one); on failure the copy in memory stays as it was.
+    pub fn refresh(&self) -> anyhow::Result<()> {
         let mut cache: HashMap<u64, Vec<Pin>> = HashMap::new();
-        for c in store.all()? {
+        for c in self.store.all()? {
             let s = stems(&c.question);
             cache.entry(c.guild).or_default().push((c, s));
         }
-        Ok(Curation {
-            store,
-            min_similarity,
-            cache: RwLock::new(cache),
-        })
+        *self.cache.write().unwrap() = cache;
+        Ok(())
+    }
+
+    /// The store the settings name, read now: PostgreSQL when `state.url` is set (shared with
+    /// every instance), else SQLite at `curate.db` (in memory when it names none).
+    pub fn configured(
+        curate: &crate::config::CurateSettings,
+        state: &crate::config::StateSettings,
+    ) -> anyhow::Result<Curation> {
+        match &state.url {
+            Some(url) => Curation::new(
+                Box::new(crate::state::postgres::PgStore::open(url)?),
+                curate.min_similarity,
+            ),
+            None => Curation::open(curate.db.as_deref(), curate.min_similarity),
+        }
     }
 
     /// Opens the SQLite store at `path` (`None`: in memory).

@@ -16,7 +16,6 @@ use std::sync::{Mutex, RwLock};
 
 use anyhow::Context;
 use rusqlite::{params, Connection};
-use serde::Serialize;
 
 use crate::answer::AskAnswer;
 
@@ -27,19 +26,12 @@ pub use crate::config::DEFAULT_FEEDBACK_MIN_VOTERS as DEFAULT_MIN_VOTERS;
 /// Characters of a question kept with its votes (shown in `/stats`).
 const QUESTION_KEPT: usize = 120;
 
-/// Which way a vote goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Vote {
-    Up,
-    Down,
-}
+pub use crate::state::{NewVote, Tally, Vote, VoteStore};
 
-impl Vote {
-    fn as_i64(self) -> i64 {
-        match self {
-            Vote::Up => 1,
-            Vote::Down => -1,
-        }
+impl Tally {
+    /// Whether these votes demote the passage for the question (see the module docs).
+    pub fn demotes(&self, min_voters: u64) -> bool {
+        self.voters >= min_voters && self.down >= 2 * self.up && self.down > 0
     }
 }
 
@@ -56,52 +48,6 @@ pub fn passage_key(slug: &str, section: Option<&str>) -> String {
         Some(s) => format!("{slug}#{}", crate::text::github_anchor(s)),
         None => slug.to_string(),
     }
-}
-
-/// One vote, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewVote {
-    pub guild: u64,
-    /// The answer voted on (the Discord message).
-    pub answer: u64,
-    /// The voter's keyed hash (never the id).
-    pub voter: [u8; 32],
-    pub question: String,
-    pub passage: String,
-    pub vote: Vote,
-}
-
-/// The votes on one passage for one question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tally {
-    pub question_hash: String,
-    /// The question as first voted on (cut), when questions may be kept.
-    pub question: Option<String>,
-    pub passage: String,
-    pub up: u64,
-    pub down: u64,
-    /// Distinct members who voted.
-    pub voters: u64,
-}
-
-impl Tally {
-    /// Whether these votes demote the passage for the question (see the module docs).
-    pub fn demotes(&self, min_voters: u64) -> bool {
-        self.voters >= min_voters && self.down >= 2 * self.up && self.down > 0
-    }
-}
-
-/// Where votes are kept.
-pub trait VoteStore: Send + Sync {
-    /// Records `vote`, replacing the voter's earlier vote on the same answer.
-    fn vote(&self, vote: &NewVote, question_text: Option<&str>, at: u64) -> anyhow::Result<()>;
-    /// The tallies of a guild (every passage voted on, per question).
-    fn tallies(&self, guild: u64) -> anyhow::Result<Vec<Tally>>;
-    /// Every guild with votes.
-    fn guilds(&self) -> anyhow::Result<Vec<u64>>;
-    /// Forgets the votes on `passage` for `question_hash` in `guild` (a moderator's restore);
-    /// how many.
-    fn clear(&self, guild: u64, question_hash: &str, passage: &str) -> anyhow::Result<usize>;
 }
 
 /// [`VoteStore`] in SQLite (a table of its own; the file is shared with the curated answers).
@@ -232,16 +178,31 @@ impl Feedback {
         min_voters: u64,
         keep_questions: bool,
     ) -> anyhow::Result<Feedback> {
-        let f = Feedback {
+        let f = Feedback::unread(store, min_voters, keep_questions);
+        f.refresh_all()?;
+        Ok(f)
+    }
+
+    /// [`Feedback::new`] without reading the votes yet (a shared store that is away at
+    /// start delays the demotions, not the bot): [`Feedback::refresh_all`] reads them.
+    pub fn unread(store: Box<dyn VoteStore>, min_voters: u64, keep_questions: bool) -> Feedback {
+        Feedback {
             store,
             min_voters: min_voters.max(1),
             keep_questions,
             demoted: RwLock::new(HashMap::new()),
-        };
-        for guild in f.store.guilds()? {
-            f.refresh(guild)?;
         }
-        Ok(f)
+    }
+
+    /// Recomputes every guild's demotions from the store (another instance's votes).
+    pub fn refresh_all(&self) -> anyhow::Result<()> {
+        // The guilds demoted now too: their votes may all have gone since.
+        let mut guilds: HashSet<u64> = self.store.guilds()?.into_iter().collect();
+        guilds.extend(self.demoted.read().unwrap().keys().map(|(g, _)| *g));
+        for guild in guilds {
+            self.refresh(guild)?;
+        }
+        Ok(())
     }
 
     /// Opens the SQLite votes table at `path` (`None`: in memory).
@@ -258,7 +219,7 @@ impl Feedback {
     }
 
     /// Recomputes `guild`'s demotions from its tallies.
-    fn refresh(&self, guild: u64) -> anyhow::Result<()> {
+    pub fn refresh(&self, guild: u64) -> anyhow::Result<()> {
         let tallies = self.store.tallies(guild)?;
         let mut demoted = self.demoted.write().unwrap();
         demoted.retain(|(g, _), _| *g != guild);

@@ -339,6 +339,12 @@ impl Service {
         Some((self.stats.store_kind()?, self.stats.health().up()))
     }
 
+    /// The state store's health, shared with the other kinds of state this process keeps
+    /// there (the Discord side's), so that `/healthz` says degraded whichever one failed.
+    pub fn state_health_handle(&self) -> Arc<crate::state::Health> {
+        self.stats.health().clone()
+    }
+
     /// The reloader (its counters show how many rebuilds ran).
     pub fn reloader(&self) -> &Reloader {
         &self.reloader

@@ -319,3 +319,246 @@ async fn answers_go_on_while_postgres_is_down_and_statistics_catch_up() {
         .metrics_text()
         .contains("articlebot_state_store_up{store=\"postgres\"} 1"));
 }
+
+// ---------------------------------------------------------------------------------------
+// The other kinds of state: one suite, both stores (SQLite or memory, and PostgreSQL)
+
+mod kinds {
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
+    use articlebot::curate::{CurateStore, NewCurated};
+    use articlebot::feedback::{NewVote, Vote, VoteStore};
+    use articlebot::state::memory::MemoryCooldowns;
+    use articlebot::state::postgres::{watch, Change, PgStore};
+    use articlebot::state::{ConversationStore, CooldownStore, ThreadStore};
+
+    use crate::pg::Postgres;
+
+    /// Two handles on one store of each kind, as two instances would hold them (SQLite: two
+    /// connections to one file; memory: one map, which is what an instance shares with
+    /// itself; PostgreSQL: two connections).
+    struct Handles {
+        curated: [Box<dyn CurateStore>; 2],
+        votes: [Box<dyn VoteStore>; 2],
+        cooldowns: [Arc<dyn CooldownStore>; 2],
+        _keep: Keep,
+    }
+
+    #[allow(dead_code)]
+    enum Keep {
+        Dir(tempfile::TempDir),
+        Pg(Postgres),
+    }
+
+    fn embedded() -> Handles {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("curated.sqlite3");
+        let curated = |_| -> Box<dyn CurateStore> {
+            Box::new(articlebot::curate::SqliteStore::open(Some(&db)).unwrap())
+        };
+        let votes = |_| -> Box<dyn VoteStore> {
+            Box::new(articlebot::feedback::SqliteVotes::open(Some(&db)).unwrap())
+        };
+        let cooldowns: Arc<dyn CooldownStore> = Arc::new(MemoryCooldowns::default());
+        Handles {
+            curated: [0, 1].map(curated),
+            votes: [0, 1].map(votes),
+            cooldowns: [cooldowns.clone(), cooldowns],
+            _keep: Keep::Dir(dir),
+        }
+    }
+
+    fn postgres() -> Handles {
+        let pg = Postgres::start();
+        let open = || PgStore::open(&pg.url()).unwrap();
+        Handles {
+            curated: [Box::new(open()), Box::new(open())],
+            votes: [Box::new(open()), Box::new(open())],
+            cooldowns: [Arc::new(open()), Arc::new(open())],
+            _keep: Keep::Pg(pg),
+        }
+    }
+
+    fn pin(guild: u64, question: &str) -> NewCurated {
+        NewCurated {
+            guild,
+            question: question.into(),
+            article: "guides-composting".into(),
+            section: Some("How Long It Takes".into()),
+            note: None,
+        }
+    }
+
+    fn curated_answers_are_seen_by_every_handle(h: Handles) {
+        let [a, b] = &h.curated;
+        let first = a.add(&pin(1, "how long does compost take"), 100).unwrap();
+        let second = b.add(&pin(2, "what goes with peels"), 101).unwrap();
+        assert_ne!(first.id, second.id);
+        let all = a.all().unwrap();
+        assert_eq!(
+            all,
+            [first.clone(), second.clone()],
+            "oldest first, both handles'"
+        );
+        assert_eq!(all[0].section.as_deref(), Some("How Long It Takes"));
+        assert!(!b.remove(2, first.id).unwrap(), "another guild's id");
+        assert!(b.remove(1, first.id).unwrap());
+        assert!(!a.remove(1, first.id).unwrap(), "already gone");
+        assert_eq!(a.all().unwrap(), [second]);
+    }
+
+    fn ballot(voter: u8, answer: u64, vote: Vote) -> NewVote {
+        NewVote {
+            guild: 7,
+            answer,
+            voter: [voter; 32],
+            question: "q1".into(),
+            passage: "guides-composting#how-long-it-takes".into(),
+            vote,
+        }
+    }
+
+    fn votes_replace_and_add_up(h: Handles) {
+        let [a, b] = &h.votes;
+        a.vote(&ballot(1, 10, Vote::Down), Some("how long"), 100)
+            .unwrap();
+        // The same member on the same answer, through the other handle: replaced.
+        b.vote(&ballot(1, 10, Vote::Up), Some("how long"), 101)
+            .unwrap();
+        b.vote(&ballot(2, 10, Vote::Down), None, 102).unwrap();
+        a.vote(&ballot(3, 11, Vote::Down), None, 103).unwrap();
+        let t = b.tallies(7).unwrap();
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!((t[0].up, t[0].down, t[0].voters), (1, 2, 3), "{t:?}");
+        assert_eq!(t[0].question.as_deref(), Some("how long"));
+        assert_eq!(a.guilds().unwrap(), [7]);
+        assert!(a.tallies(8).unwrap().is_empty(), "another guild");
+        assert_eq!(
+            b.clear(7, "q1", "guides-composting#how-long-it-takes")
+                .unwrap(),
+            3
+        );
+        assert!(a.tallies(7).unwrap().is_empty());
+    }
+
+    fn cooldowns_hold_on_every_handle_and_end(h: Handles) {
+        let [a, b] = &h.cooldowns;
+        let length = Duration::from_millis(1500);
+        assert_eq!(a.start_cooldown("ask", 1, length).unwrap(), None);
+        let wait = b.start_cooldown("ask", 1, length).unwrap().expect("held");
+        assert!(wait > Duration::ZERO && wait <= length, "{wait:?}");
+        assert_eq!(
+            b.start_cooldown("ask", 2, length).unwrap(),
+            None,
+            "per user"
+        );
+        assert_eq!(
+            b.start_cooldown("post", 1, length).unwrap(),
+            None,
+            "per scope"
+        );
+        // A refused start does not restart it: once it ends, the next one starts.
+        std::thread::sleep(length + Duration::from_millis(200));
+        assert_eq!(b.start_cooldown("ask", 1, length).unwrap(), None, "ended");
+        assert!(a.start_cooldown("ask", 1, length).unwrap().is_some());
+    }
+
+    macro_rules! both {
+        ($($name:ident),* $(,)?) => {
+            mod embedded {
+                $(#[test]
+                fn $name() {
+                    super::$name(super::embedded());
+                })*
+            }
+            mod postgres {
+                $(#[test]
+                fn $name() {
+                    super::$name(super::postgres());
+                })*
+            }
+        };
+    }
+
+    both!(
+        curated_answers_are_seen_by_every_handle,
+        votes_replace_and_add_up,
+        cooldowns_hold_on_every_handle_and_end,
+    );
+
+    /// Threads and conversations on PostgreSQL (their embedded form is the process's memory
+    /// and a JSON file, tested with `Conversations` and the bot): kept, read back, and each
+    /// write announced to the other instances' watches, never to the writer's own.
+    #[test]
+    fn threads_and_conversations_are_kept_and_announced() {
+        let pg = Postgres::start();
+        let (a, b) = (
+            PgStore::open(&pg.url()).unwrap(),
+            PgStore::open(&pg.url()).unwrap(),
+        );
+        let (tx, heard) = mpsc::channel();
+        // `b`'s watch: hears `a`'s writes, not its own; it stops when the test ends.
+        let alive = Arc::new(());
+        let test_runs = Arc::downgrade(&alive);
+        watch(&pg.url(), b.origin().to_string(), move |change| {
+            test_runs.upgrade().is_some() && change.is_none_or(|c| tx.send(c).is_ok())
+        })
+        .unwrap();
+        let next = || heard.recv_timeout(Duration::from_secs(60)).unwrap();
+        assert_eq!(next(), Change::Connected);
+        b.remember_thread(99, "sleep-science").unwrap();
+        a.remember_thread(7, "guides-composting").unwrap();
+        assert_eq!(
+            next(),
+            Change::Thread(7),
+            "b's own write is not announced to b"
+        );
+        assert_eq!(b.thread(7).unwrap().as_deref(), Some("guides-composting"));
+        assert_eq!(b.thread(8).unwrap(), None);
+        let mut all = a.threads().unwrap();
+        all.sort();
+        assert_eq!(
+            all,
+            [
+                (7, String::from("guides-composting")),
+                (99, String::from("sleep-science"))
+            ]
+        );
+        a.save_conversation("thread:7", r#"{"home":"guides-composting"}"#, 1_000)
+            .unwrap();
+        a.save_conversation("member:1:2", "{}", 10).unwrap();
+        assert_eq!(next(), Change::Conversation("thread:7".into()));
+        assert_eq!(next(), Change::Conversation("member:1:2".into()));
+        a.save_conversation("thread:7", r#"{"home":"x"}"#, 1_001)
+            .unwrap();
+        assert_eq!(
+            b.conversation("thread:7").unwrap().as_deref(),
+            Some(r#"{"home":"x"}"#),
+            "the last write wins"
+        );
+        let recent = b.conversations(500).unwrap();
+        assert_eq!(
+            recent,
+            [("thread:7".to_string(), r#"{"home":"x"}"#.to_string())]
+        );
+        a.add(
+            &NewCurated {
+                guild: 1,
+                question: "q".into(),
+                article: "a".into(),
+                section: None,
+                note: None,
+            },
+            1,
+        )
+        .unwrap();
+        assert_eq!(next(), Change::Conversation("thread:7".into()));
+        assert_eq!(next(), Change::Curated);
+        // PostgreSQL restarted: the watch says it is back (copies are read again then).
+        pg.halt();
+        pg.resume();
+        assert_eq!(next(), Change::Connected);
+        drop(alive);
+    }
+}

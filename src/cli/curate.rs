@@ -55,8 +55,7 @@ pub enum CurateCmd {
 }
 
 fn open(settings: &Settings) -> Result<Curation, Failure> {
-    let c = &settings.curate;
-    Curation::open(c.db.as_deref(), c.min_similarity).map_err(Failure::Run)
+    Curation::configured(&settings.curate, &settings.state).map_err(Failure::Run)
 }
 
 pub(super) fn run(cli: &Cli, settings: &Settings, cmd: &CurateCmd) -> Result<u8, Failure> {

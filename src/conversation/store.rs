@@ -1,10 +1,14 @@
 //! Conversations a serving process keeps: one [`State`] per key (a thread, a reply chain, a
 //! member in a channel), forgotten once idle, and — for the keys that must outlive the
-//! process (`/discuss` threads) — written to a JSON file after every change.
+//! process (`/discuss` threads) — written to a JSON file after every change (the embedded
+//! form). When instances share a store, every conversation is also sent there
+//! ([`Conversations::share_through`]), so that a member's next message answered by another
+//! replica goes on where they were; the other instances' changes come back through
+//! [`Conversations::absorb`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::{Settings, State};
 
@@ -18,6 +22,20 @@ pub struct Conversations {
     states: Mutex<HashMap<String, State>>,
     /// Where the states of [`Conversations::lasting`] keys are written, if anywhere.
     file: Mutex<Option<PathBuf>>,
+    /// Where every conversation is also sent (key, JSON, time) when instances share them.
+    shared: OnceLock<Sink>,
+}
+
+/// Takes a conversation's key, its state as JSON and the time; must not block.
+type SinkFn = dyn Fn(&str, &str, u64) + Send + Sync;
+
+/// A [`SinkFn`], named for `Debug`.
+struct Sink(Box<SinkFn>);
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
 }
 
 impl Conversations {
@@ -27,6 +45,24 @@ impl Conversations {
             settings,
             states: Mutex::new(HashMap::new()),
             file: Mutex::new(None),
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Sends every change of a conversation to `sink` from now on (key, state as JSON,
+    /// time): a queue to the shared store, which must not block.
+    pub fn share_through(&self, sink: impl Fn(&str, &str, u64) + Send + Sync + 'static) {
+        let _ = self.shared.set(Sink(Box::new(sink)));
+    }
+
+    /// Another instance's state of the conversation `key` (JSON), kept in memory only (it
+    /// is already in the shared store); unreadable JSON is ignored with a warning.
+    pub fn absorb(&self, key: &str, json: &str) {
+        match serde_json::from_str::<State>(json) {
+            Ok(state) => {
+                self.states.lock().unwrap().insert(key.to_string(), state);
+            }
+            Err(e) => tracing::warn!("ignoring the shared conversation {key}: {e}"),
         }
     }
 
@@ -75,6 +111,12 @@ impl Conversations {
 
     /// Keeps `state` under `key`, as of `now` (seconds since the Unix epoch).
     pub fn put(&self, key: &str, state: State, now: u64) {
+        if let Some(sink) = self.shared.get() {
+            match serde_json::to_string(&state) {
+                Ok(json) => (sink.0)(key, &json, now),
+                Err(e) => tracing::warn!("cannot share the conversation {key}: {e}"),
+            }
+        }
         // Held across the snapshot and the write when the key is lasting: two writers at once
         // would share the temporary file, and an older snapshot could land after a newer one.
         let file = Conversations::lasting(key).then(|| self.file.lock().unwrap());
@@ -142,5 +184,31 @@ mod tests {
         std::fs::write(&path, b"{not json").unwrap();
         let broken = Conversations::kept_in(Settings::default(), path);
         assert_eq!(broken.get("thread:7"), None);
+    }
+
+    #[test]
+    fn shared_conversations_go_out_and_come_back_in() {
+        let sent = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let a = Conversations::new(Settings::default());
+        {
+            let sent = sent.clone();
+            a.share_through(move |key, json, at| {
+                sent.lock()
+                    .unwrap()
+                    .push((key.to_string(), json.to_string(), at));
+            });
+        }
+        let state = State::discussing("stablecoins");
+        a.put("member:1:2", state.clone(), 100);
+        a.put("thread:7", State::discussing("sleep-science"), 101);
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "every key, lasting or not");
+        assert_eq!((sent[0].0.as_str(), sent[0].2), ("member:1:2", 100));
+        // Another instance takes them in as they were, and only in memory.
+        let b = Conversations::new(Settings::default());
+        b.absorb(&sent[0].0, &sent[0].1);
+        assert_eq!(b.get("member:1:2"), Some(state));
+        b.absorb("member:1:3", "{not json");
+        assert_eq!(b.get("member:1:3"), None);
     }
 }

@@ -1,15 +1,23 @@
-//! Where a serving process keeps what outlives a request: the statistics rows, behind one
-//! trait ([`StatsStore`]) with two implementations: [`sqlite`] (embedded, this instance's own:
-//! the default) and [`postgres`] (`[state] url`, shared by every instance pointed at it, so
-//! that `/stats` counts what all of them answered). [`Writer`] puts the writes off the
-//! answers' path: a queue drained by one thread that retries a failing write and drops what
-//! does not fit while the store is unreachable, and that says so ([`Health`]).
+//! Where a serving process keeps what outlives a request, one trait per kind of state, each
+//! with an embedded implementation (this instance's own: the default) and [`postgres`]
+//! (`[state] url`, shared by every instance pointed at it): the statistics rows
+//! ([`StatsStore`]: [`sqlite`] embedded, so that `/stats` counts what all instances answered
+//! when shared), and in [`kinds`] the curated answers, votes, `/discuss` threads, lasting
+//! conversations and cooldowns ([`memory`] holds the embedded cooldowns). [`Writer`] puts
+//! the writes off the answers' path: a queue drained by one thread that retries a failing
+//! write and drops what does not fit while the store is unreachable, and that says so
+//! ([`Health`]).
 //!
-//! What is stored and how it is reported is decided in [`crate::stats`]; a store only keeps
-//! rows and counts them. Nothing here knows of Discord or of the library.
+//! What is stored and how it is reported is decided by each kind's owner ([`crate::stats`],
+//! [`crate::curate`], [`crate::feedback`], [`crate::conversation`], the Discord adapter); a
+//! store only keeps rows and counts them. Nothing here knows of Discord or of the library.
 
+pub mod kinds;
+pub mod memory;
 pub mod postgres;
 pub mod sqlite;
+
+pub use kinds::*;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -164,6 +172,8 @@ impl Health {
 enum Op {
     Question(QuestionRow),
     Reload(ReloadRow),
+    /// A write of another kind of state (see [`Writer::run`]): run again while it fails.
+    Job(Box<dyn Fn() -> anyhow::Result<()> + Send>),
     /// Answered once every write queued before it was made (or given up).
     Flush(SyncSender<()>),
 }
@@ -221,6 +231,12 @@ impl Writer {
         self.send(Op::Reload(row));
     }
 
+    /// Queues `write` (a write of another kind of state: a thread, a conversation), made in
+    /// order with the others and retried like them while it fails.
+    pub fn run(&self, write: impl Fn() -> anyhow::Result<()> + Send + 'static) {
+        self.send(Op::Job(Box::new(write)));
+    }
+
     fn send(&self, op: Op) {
         let Some(tx) = &self.tx else { return };
         match tx.try_send(op) {
@@ -236,7 +252,7 @@ impl Writer {
                 }
             }
             Err(TrySendError::Disconnected(_)) => {
-                tracing::warn!("the state writer has stopped: a statistics row was dropped");
+                tracing::warn!("the state writer has stopped: a state write was dropped");
             }
         }
     }
@@ -298,6 +314,7 @@ fn drain(store: &dyn StatsStore, health: &Health, closing: &AtomicBool, rx: Rece
         let write = |op: &Op| match op {
             Op::Question(row) => store.add_question(row),
             Op::Reload(row) => store.add_reload(row),
+            Op::Job(write) => write(),
             Op::Flush(done) => {
                 let _ = done.try_send(());
                 Ok(())

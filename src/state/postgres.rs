@@ -7,17 +7,30 @@
 //! must be neither used nor dropped on an async worker): every call is sent to it and waits
 //! for its answer. A connection that broke is made again on the next call, so the store
 //! comes back by itself when PostgreSQL does; a call while it cannot be made fails at once
-//! with the reason (the writer retries, a report says the numbers are unavailable).
+//! with the reason (the writer retries, a report says the numbers are unavailable); for a
+//! second after a failed connection, calls fail without trying again, so that a queue of
+//! calls does not wait for one connection timeout each.
+//!
+//! Besides the statistics, the same tables hold every other kind of shared state
+//! ([`super::kinds`]). Each instance keeps a copy in memory of what it reads on every answer
+//! (curated answers, demotions, threads, conversations) and follows the others' writes:
+//! every write of those kinds is announced on the [`STATE_CHANNEL`] (LISTEN/NOTIFY) by the
+//! instance that made it, and [`watch`] hands the announcements to the owners of the copies,
+//! with [`Change::Connected`] on every (re)connection, when they read everything again (what
+//! was announced while an instance was cut off is never lost that way). Cooldowns are not
+//! copied: each is started by one statement, so that two instances never both start it.
 
 use std::str::FromStr;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use postgres::{Client, Config, NoTls};
 
 use super::{
-    guild_key, Announced, Asked, GuildCounts, LastReload, QuestionRow, ReloadRow, StatsStore,
+    guild_key, Announced, Asked, ConversationStore, CooldownStore, CurateStore, Curated,
+    GuildCounts, LastReload, NewCurated, NewVote, QuestionRow, ReloadRow, StatsStore, Tally,
+    ThreadStore, VoteStore,
 };
 
 mod embedded {
@@ -32,17 +45,31 @@ const STATEMENT_TIMEOUT_MS: u32 = 10_000;
 /// Any number, the same in every instance: the advisory lock migrations run under.
 const MIGRATION_LOCK: i64 = 0x6172_7469_636c_6562; // "articleb"
 
+/// Conversations not seen for this long are deleted from the shared store.
+const CONVERSATIONS_KEPT_SECS: u64 = 30 * 86_400;
+/// After a failed connection, calls fail at once for this long rather than trying again.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// How long a cooldown check waits for the database before the caller falls back on its
+/// own memory: a cooldown is on every answer's path.
+pub const COOLDOWN_PATIENCE: Duration = Duration::from_millis(500);
+
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// Statistics in PostgreSQL.
+/// The state in PostgreSQL: a handle on one connection thread (clones share it).
+#[derive(Clone)]
 pub struct PgStore {
     jobs: mpsc::Sender<Job>,
+    /// This process among those sharing the database: its announcements name it, and
+    /// [`watch`] skips them.
+    origin: String,
 }
 
 /// The connection thread's state.
 struct Connection {
     config: Config,
     client: Option<Client>,
+    /// When the last connection attempt failed (see [`RECONNECT_PAUSE`]).
+    failed: Option<(Instant, String)>,
 }
 
 impl Connection {
@@ -50,12 +77,26 @@ impl Connection {
     fn client(&mut self) -> anyhow::Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            let mut client = self
+            if let Some((at, reason)) = &self.failed {
+                if at.elapsed() < RECONNECT_PAUSE {
+                    anyhow::bail!("cannot connect to PostgreSQL: {reason}");
+                }
+            }
+            let connected = self
                 .config
                 .connect(NoTls)
-                .context("cannot connect to PostgreSQL")?;
-            migrate(&mut client)?;
-            self.client = Some(client);
+                .context("cannot connect to PostgreSQL")
+                .and_then(|mut client| migrate(&mut client).map(|()| client));
+            match connected {
+                Ok(client) => {
+                    self.failed = None;
+                    self.client = Some(client);
+                }
+                Err(e) => {
+                    self.failed = Some((Instant::now(), format!("{e:#}")));
+                    return Err(e);
+                }
+            }
         }
         Ok(self.client.as_mut().expect("connected above"))
     }
@@ -88,11 +129,7 @@ impl PgStore {
     /// checked here; the first call connects, so a database that is down at start delays
     /// the statistics, not the bot.
     pub fn open(url: &str) -> anyhow::Result<PgStore> {
-        let mut config = Config::from_str(url)
-            .map_err(|e| anyhow::anyhow!("state.url is not a valid PostgreSQL URL: {e}"))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        let mut config = client_config(url)?;
         let options = format!(
             "{} -c statement_timeout={STATEMENT_TIMEOUT_MS}",
             config.get_options().unwrap_or_default()
@@ -106,13 +143,46 @@ impl PgStore {
                 let mut conn = Connection {
                     config,
                     client: None,
+                    failed: None,
                 };
                 for job in rx {
                     job(&mut conn);
                 }
             })
             .context("cannot start the PostgreSQL thread")?;
-        Ok(PgStore { jobs })
+        Ok(PgStore {
+            jobs,
+            origin: new_origin(),
+        })
+    }
+
+    /// This process's name in its announcements.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Runs `f` on the connection thread and waits for its result at most `patience`; a call
+    /// still waiting for its turn by then is not run at all.
+    fn run_within<T: Send + 'static>(
+        &self,
+        patience: Duration,
+        f: impl FnOnce(&mut Client) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let deadline = Instant::now() + patience;
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.jobs
+            .send(Box::new(move |conn: &mut Connection| {
+                if Instant::now() < deadline {
+                    let _ = tx.send(conn.with(f));
+                }
+            }))
+            .map_err(|_| anyhow::anyhow!("the PostgreSQL thread has stopped"))?;
+        rx.recv_timeout(patience).map_err(|_| {
+            anyhow::anyhow!(
+                "PostgreSQL did not answer within {} ms",
+                patience.as_millis()
+            )
+        })?
     }
 
     /// Runs `f` on the connection thread and waits for its result.
@@ -256,12 +326,7 @@ pub fn listen_reloads(
     url: &str,
     origin: String,
 ) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Announced>> {
-    let mut config = Config::from_str(url)
-        .map_err(|e| anyhow::anyhow!("state.url is not a valid PostgreSQL URL: {e}"))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    config.keepalives_idle(Duration::from_secs(30));
+    let config = client_config(url)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("state-listen".into())
@@ -321,5 +386,419 @@ fn listen(client: &mut Client, origin: &str, tx: &tokio::sync::mpsc::UnboundedSe
         if client.simple_query("SELECT 1").is_err() {
             return;
         }
+    }
+}
+
+/// The client configuration `url` names, with a connection timeout (unless the URL sets
+/// one) and TCP keep-alives, so that a vanished server is noticed.
+fn client_config(url: &str) -> anyhow::Result<Config> {
+    let mut config = Config::from_str(url)
+        .map_err(|e| anyhow::anyhow!("state.url is not a valid PostgreSQL URL: {e}"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.keepalives_idle(Duration::from_secs(30));
+    Ok(config)
+}
+
+/// A name for this process among those sharing the database: random, made once per store.
+fn new_origin() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = blake3::Hasher::new();
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(
+        &MADE
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    h.finalize().to_hex()[..16].to_string()
+}
+
+/// The LISTEN/NOTIFY channel changes of the shared state are announced on; a payload is
+/// `origin<TAB>kind<TAB>argument` (see [`Change`]).
+pub const STATE_CHANNEL: &str = "articlebot_state";
+
+/// Announces a change to the other instances; sent on the connection that made the write,
+/// after it, so that whoever hears it reads the new rows.
+fn notify(client: &mut Client, origin: &str, kind: &str, arg: &str) -> anyhow::Result<()> {
+    let payload = format!("{origin}\t{kind}\t{arg}");
+    client.execute("SELECT pg_notify($1, $2)", &[&STATE_CHANNEL, &payload])?;
+    Ok(())
+}
+
+/// A change another instance made to the shared state, as [`watch`] hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The watch (re)connected: announcements made while it was away are lost, so every copy
+    /// is read again. Also the first thing a watch hands over.
+    Connected,
+    /// The curated answers changed (any guild).
+    Curated,
+    /// The votes of this guild changed.
+    Votes(u64),
+    /// This `/discuss` thread was opened.
+    Thread(u64),
+    /// The conversation under this key changed.
+    Conversation(String),
+}
+
+impl Change {
+    fn decode(kind: &str, arg: &str) -> Option<Change> {
+        match kind {
+            "curated" => Some(Change::Curated),
+            "votes" => arg.parse().ok().map(Change::Votes),
+            "thread" => arg.parse().ok().map(Change::Thread),
+            "conversation" => Some(Change::Conversation(arg.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// Follows the changes other instances make to the shared state at `url` (skipping
+/// `origin`'s own) on a thread of its own with a connection of its own: `on` gets each
+/// change, and `None` every few seconds when nothing came; the watch stops when `on` returns
+/// `false`. While the database is away it tries again every two seconds, and hands over
+/// [`Change::Connected`] when it is back.
+pub fn watch(
+    url: &str,
+    origin: String,
+    mut on: impl FnMut(Option<Change>) -> bool + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = client_config(url)?;
+    std::thread::Builder::new()
+        .name("state-watch".into())
+        .spawn(move || loop {
+            if let Ok(mut client) = config.connect(NoTls) {
+                if client
+                    .batch_execute(&format!("LISTEN {STATE_CHANNEL}"))
+                    .is_ok()
+                {
+                    if !on(Some(Change::Connected)) {
+                        return;
+                    }
+                    let going = follow(&mut client, |payload| {
+                        let mut parts = payload.splitn(3, '\t');
+                        let (from, kind, arg) = (
+                            parts.next().unwrap_or(""),
+                            parts.next().unwrap_or(""),
+                            parts.next().unwrap_or(""),
+                        );
+                        match Change::decode(kind, arg) {
+                            Some(change) if from != origin => on(Some(change)),
+                            _ => on(None),
+                        }
+                    });
+                    if !going {
+                        return;
+                    }
+                }
+            }
+            if !on(None) {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        })
+        .context("cannot start the PostgreSQL watch thread")?;
+    Ok(())
+}
+
+/// Hands each notification's payload to `on` until the connection breaks (`true`) or `on`
+/// returns `false` (`false`); `on` gets an empty payload every few seconds of silence.
+fn follow(client: &mut Client, mut on: impl FnMut(&str) -> bool) -> bool {
+    loop {
+        {
+            let mut notifications = client.notifications();
+            let mut batch = notifications.timeout_iter(Duration::from_secs(5));
+            loop {
+                match postgres::fallible_iterator::FallibleIterator::next(&mut batch) {
+                    Ok(Some(n)) => {
+                        if !on(n.payload()) {
+                            return false;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => return true,
+                }
+            }
+        }
+        if !on("") {
+            return false;
+        }
+        if client.is_closed() || client.simple_query("SELECT 1").is_err() {
+            return true;
+        }
+    }
+}
+
+impl CurateStore for PgStore {
+    fn add(&self, new: &NewCurated, created: u64) -> anyhow::Result<Curated> {
+        let (new, origin) = (new.clone(), self.origin.clone());
+        self.run(move |client| {
+            let row = client.query_one(
+                "INSERT INTO curated (guild, question, article, section, note, created) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &guild_key(new.guild),
+                    &new.question,
+                    &new.article,
+                    &new.section,
+                    &new.note,
+                    &(created as i64),
+                ],
+            )?;
+            notify(client, &origin, "curated", "")?;
+            Ok(Curated {
+                id: row.get(0),
+                guild: new.guild,
+                question: new.question,
+                article: new.article,
+                section: new.section,
+                note: new.note,
+                created,
+            })
+        })
+    }
+
+    fn all(&self) -> anyhow::Result<Vec<Curated>> {
+        self.run(|client| {
+            Ok(client
+                .query(
+                    "SELECT id, guild, question, article, section, note, created FROM curated \
+                     ORDER BY id",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Curated {
+                    id: r.get(0),
+                    guild: r.get::<_, i64>(1) as u64,
+                    question: r.get(2),
+                    article: r.get(3),
+                    section: r.get(4),
+                    note: r.get(5),
+                    created: r.get::<_, i64>(6) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn remove(&self, guild: u64, id: i64) -> anyhow::Result<bool> {
+        let origin = self.origin.clone();
+        self.run(move |client| {
+            let n = client.execute(
+                "DELETE FROM curated WHERE guild = $1 AND id = $2",
+                &[&guild_key(guild), &id],
+            )?;
+            if n > 0 {
+                notify(client, &origin, "curated", "")?;
+            }
+            Ok(n > 0)
+        })
+    }
+}
+
+impl VoteStore for PgStore {
+    fn vote(&self, v: &NewVote, question_text: Option<&str>, at: u64) -> anyhow::Result<()> {
+        let (v, text, origin) = (
+            v.clone(),
+            question_text.map(str::to_string),
+            self.origin.clone(),
+        );
+        self.run(move |client| {
+            client.execute(
+                "INSERT INTO votes (guild, answer, voter, question_hash, question, passage, \
+                 vote, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (guild, answer, voter) \
+                 DO UPDATE SET vote = excluded.vote, at = excluded.at",
+                &[
+                    &guild_key(v.guild),
+                    &(v.answer as i64),
+                    &&v.voter[..],
+                    &v.question,
+                    &text,
+                    &v.passage,
+                    &(v.vote.as_i64() as i16),
+                    &(at as i64),
+                ],
+            )?;
+            notify(client, &origin, "votes", &v.guild.to_string())
+        })
+    }
+
+    fn tallies(&self, guild: u64) -> anyhow::Result<Vec<Tally>> {
+        self.run(move |client| {
+            Ok(client
+                .query(
+                    "SELECT question_hash, MIN(question), passage, \
+                            COUNT(*) FILTER (WHERE vote > 0), COUNT(*) FILTER (WHERE vote < 0), \
+                            COUNT(DISTINCT voter) \
+                     FROM votes WHERE guild = $1 GROUP BY question_hash, passage",
+                    &[&guild_key(guild)],
+                )?
+                .iter()
+                .map(|r| Tally {
+                    question_hash: r.get(0),
+                    question: r.get(1),
+                    passage: r.get(2),
+                    up: r.get::<_, i64>(3) as u64,
+                    down: r.get::<_, i64>(4) as u64,
+                    voters: r.get::<_, i64>(5) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn guilds(&self) -> anyhow::Result<Vec<u64>> {
+        self.run(|client| {
+            Ok(client
+                .query("SELECT DISTINCT guild FROM votes", &[])?
+                .iter()
+                .map(|r| r.get::<_, i64>(0) as u64)
+                .collect())
+        })
+    }
+
+    fn clear(&self, guild: u64, question_hash: &str, passage: &str) -> anyhow::Result<usize> {
+        let (hash, passage, origin) = (
+            question_hash.to_string(),
+            passage.to_string(),
+            self.origin.clone(),
+        );
+        self.run(move |client| {
+            let n = client.execute(
+                "DELETE FROM votes WHERE guild = $1 AND question_hash = $2 AND passage = $3",
+                &[&guild_key(guild), &hash, &passage],
+            )?;
+            notify(client, &origin, "votes", &guild.to_string())?;
+            Ok(n as usize)
+        })
+    }
+}
+
+impl ThreadStore for PgStore {
+    fn remember_thread(&self, thread: u64, slug: &str) -> anyhow::Result<()> {
+        let (slug, origin) = (slug.to_string(), self.origin.clone());
+        self.run(move |client| {
+            client.execute(
+                "INSERT INTO threads (thread, slug) VALUES ($1, $2) \
+                 ON CONFLICT (thread) DO UPDATE SET slug = excluded.slug",
+                &[&guild_key(thread), &slug],
+            )?;
+            notify(client, &origin, "thread", &thread.to_string())
+        })
+    }
+
+    fn thread(&self, thread: u64) -> anyhow::Result<Option<String>> {
+        self.run(move |client| {
+            Ok(client
+                .query_opt(
+                    "SELECT slug FROM threads WHERE thread = $1",
+                    &[&guild_key(thread)],
+                )?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn threads(&self) -> anyhow::Result<Vec<(u64, String)>> {
+        self.run(|client| {
+            Ok(client
+                .query("SELECT thread, slug FROM threads", &[])?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+                .collect())
+        })
+    }
+}
+
+impl ConversationStore for PgStore {
+    fn save_conversation(&self, key: &str, state: &str, at: u64) -> anyhow::Result<()> {
+        let (key, state, origin) = (key.to_string(), state.to_string(), self.origin.clone());
+        self.run(move |client| {
+            client.execute(
+                "INSERT INTO conversations (key, state, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET state = excluded.state, at = excluded.at",
+                &[&key, &state, &(at as i64)],
+            )?;
+            // Now and then, the conversations idle for a month go (a member's is kept a few
+            // minutes; a thread's returns to its article, which `threads` keeps).
+            if at % 64 == 0 {
+                client.execute(
+                    "DELETE FROM conversations WHERE at < $1",
+                    &[&(at.saturating_sub(CONVERSATIONS_KEPT_SECS) as i64)],
+                )?;
+            }
+            notify(client, &origin, "conversation", &key)
+        })
+    }
+
+    fn conversation(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let key = key.to_string();
+        self.run(move |client| {
+            Ok(client
+                .query_opt("SELECT state FROM conversations WHERE key = $1", &[&key])?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn conversations(&self, since: u64) -> anyhow::Result<Vec<(String, String)>> {
+        self.run(move |client| {
+            Ok(client
+                .query(
+                    "SELECT key, state FROM conversations WHERE at >= $1",
+                    &[&(since as i64)],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+        })
+    }
+}
+
+impl CooldownStore for PgStore {
+    /// One statement on the database's clock: the row is replaced only when its cooldown
+    /// has ended (the row lock orders two instances starting it at once), and the old start
+    /// is read from the statement's snapshot to say how long is left.
+    fn start_cooldown(
+        &self,
+        scope: &str,
+        user: u64,
+        length: Duration,
+    ) -> anyhow::Result<Option<Duration>> {
+        let scope = scope.to_string();
+        let length_ms = length.as_millis() as i64;
+        self.run_within(COOLDOWN_PATIENCE, move |client| {
+            let row = client.query_one(
+                "WITH clock AS ( \
+                     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms), \
+                 started AS ( \
+                     INSERT INTO cooldowns (scope, user_id, started) \
+                     SELECT $1::text, $2::bigint, ms FROM clock \
+                     ON CONFLICT (scope, user_id) DO UPDATE SET started = excluded.started \
+                     WHERE cooldowns.started <= excluded.started - $3::bigint \
+                     RETURNING started) \
+                 SELECT (SELECT started FROM started), \
+                        (SELECT started FROM cooldowns \
+                         WHERE scope = $1::text AND user_id = $2::bigint), \
+                        (SELECT ms FROM clock)",
+                &[&scope, &guild_key(user), &length_ms],
+            )?;
+            let (new, old, now): (Option<i64>, Option<i64>, i64) =
+                (row.get(0), row.get(1), row.get(2));
+            if new.is_some() {
+                // Now and then, the cooldowns that ended go (a few rows per active member).
+                if now % 64 == 0 {
+                    client.execute(
+                        "DELETE FROM cooldowns WHERE started < $1",
+                        &[&(now - length_ms)],
+                    )?;
+                }
+                return Ok(None);
+            }
+            let left = length_ms - (now - old.unwrap_or(now));
+            Ok(Some(Duration::from_millis(left.clamp(1, length_ms) as u64)))
+        })
     }
 }

@@ -38,10 +38,16 @@ impl Binary {
     ) -> Binary {
         let fake = Fake::start().await;
         let path = dir.join("config.toml");
+        // No cooldown unless the test sets one.
+        let cooldown = if discord.contains("cooldown_seconds") {
+            ""
+        } else {
+            "cooldown_seconds = 0\n"
+        };
         std::fs::write(
             &path,
             format!(
-                "{config}\n[discord]\ncooldown_seconds = 0\nrest_proxy = \"{}\"\n{discord}",
+                "{config}\n[discord]\n{cooldown}rest_proxy = \"{}\"\n{discord}",
                 fake.rest_url
             ),
         )

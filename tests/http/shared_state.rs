@@ -1,7 +1,10 @@
 //! Two `serve-http` processes on one PostgreSQL (`[state] url`): `/stats` on either counts
-//! the questions both answered; SIGHUP to one reloads both; PostgreSQL stopped under them leaves answers going and
-//! `/healthz` degraded, and started again, the questions asked meanwhile are counted; a
-//! killed instance leaves the other serving with everything recorded.
+//! the questions both answered; SIGHUP to one reloads both; PostgreSQL stopped under them
+//! leaves answers going and `/healthz` degraded, and started again, the questions asked
+//! meanwhile are counted; a killed instance leaves the other serving with everything
+//! recorded. A cooldown, a member's conversation, a curated answer and a `/discuss` thread
+//! begun on one instance hold on the other; a reload made while one instance is down is
+//! served by it when it starts.
 
 use serde_json::json;
 
@@ -144,4 +147,190 @@ async fn two_instances_on_one_postgres_share_statistics_and_survive_its_outage()
         1,
         "the other instance's SIGHUP reached this one once:\n{log}"
     );
+}
+
+/// The `[discord]` keys of the tests below: a cooldown, and the bot token `/discuss` needs.
+const DISCORD: &str = "cooldown_seconds = 5\ntoken_env = \"ARTICLEBOT_TEST_TOKEN\"\n";
+/// The cooldown above, and a little more.
+const COOLDOWN_OVER: Duration = Duration::from_millis(5_500);
+
+fn ask_as(user: &str, question: &str) -> Value {
+    command_from(
+        "ask",
+        json!([string_option("question", question)]),
+        member(user, MEMBER_PERMISSIONS),
+    )
+}
+
+fn title(response: &Value) -> &str {
+    response["data"]["embeds"][0]["title"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn content(response: &Value) -> &str {
+    response["data"]["content"].as_str().unwrap_or("")
+}
+
+/// A member id of its own for the `n`th question (each question starts a cooldown).
+fn someone(n: u32) -> String {
+    format!("11800000000000{n:05}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cooldowns_conversations_curated_answers_and_threads_hold_on_both_instances() {
+    let pg = Postgres::start();
+    let config = format!("{CONFIG}[state]\nurl = \"{}\"\n", pg.url());
+    let env = [ENV[0], ("ARTICLEBOT_TEST_TOKEN", fake::BOT_TOKEN)];
+    let (f, g) = (Fixture::standard(), Fixture::standard());
+    let a = Binary::start_with(f.dir.path(), &config, DISCORD, &env).await;
+    let b = Binary::start_with(g.dir.path(), &config, DISCORD, &env).await;
+
+    // A cooldown started on one instance holds on the other, for that member only.
+    let summary = a
+        .interact(&ask_as(USER_ID, "summarize the stablecoins article"))
+        .await;
+    assert_eq!(title(&summary), "Stablecoins and Their Pegs", "{summary}");
+    let refused = b.interact(&ask_as(USER_ID, "tell me more")).await;
+    assert!(content(&refused).starts_with("Slow down"), "{refused}");
+    assert_eq!(refused["data"]["flags"], 64, "only to the member");
+    let other = b
+        .interact(&ask_as(OTHER_USER_ID, "how do pegs break"))
+        .await;
+    assert!(other.to_string().contains("Stablecoins"), "{other}");
+
+    // Once it is over, the member's conversation goes on on the other instance.
+    tokio::time::sleep(COOLDOWN_OVER).await;
+    let more = b.interact(&ask_as(USER_ID, "tell me more")).await;
+    assert_eq!(title(&more), "Stablecoins and Their Pegs", "{more}");
+    let footer = more["data"]["embeds"][0]["footer"]["text"].as_str();
+    assert!(footer.unwrap_or("").contains("tell me more"), "{more}");
+
+    // A curated answer added on one instance is used by the other (which follows the
+    // change a moment later: asked until it does, each time by another member).
+    let add = command_from(
+        "curate",
+        json!([{"name": "add", "type": 1, "options": [
+            string_option("question", "what goes with banana peels"),
+            string_option("article", "composting"),
+        ]}]),
+        member(USER_ID, MODERATOR_PERMISSIONS),
+    );
+    let added = a.interact(&add).await;
+    assert!(content(&added).starts_with("Curated answer #"), "{added}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut n = 0;
+    loop {
+        n += 1;
+        let asked = b
+            .interact(&ask_as(&someone(n), "What goes with banana peel?"))
+            .await;
+        if title(&asked).starts_with("Chosen by the moderators: Home Composting Basics") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other instance never used the curated answer: {asked}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A `/discuss` thread opened through one instance is known to the other: a section
+    // button whose id does not name the article is answered from the thread's article.
+    let discuss = command_from(
+        "discuss",
+        json!([string_option("article", "composting")]),
+        member(OTHER_USER_ID, MEMBER_PERMISSIONS),
+    );
+    // (`OTHER_USER_ID`'s cooldown ended during the wait above.)
+    let ack = a.interact(&discuss).await;
+    assert_eq!(ack["type"], 5, "{ack}");
+    let thread = a
+        .fake
+        .wait("the thread", |r| r.threads.first().map(|t| t.1))
+        .await;
+    let post = a
+        .fake
+        .wait("the thread post", |r| {
+            r.messages.iter().find(|m| m.channel_id == thread).cloned()
+        })
+        .await;
+    let first_section = post.body["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // `abs:s:0:<slug>`: the same button without its article.
+    let (bare, slug) = first_section.rsplit_once(':').unwrap();
+    assert_eq!(bare.matches(':').count(), 2, "{first_section}");
+    assert!(!slug.is_empty());
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut n = 100;
+    let shown = loop {
+        n += 1;
+        let press = fake::button(
+            &a.fake,
+            &member(&someone(n), MEMBER_PERMISSIONS),
+            &post,
+            bare,
+        );
+        let shown = b.interact(&press).await;
+        if title(&shown) == "Home Composting Basics" {
+            break shown;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other instance never knew the thread: {shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(shown["type"], 4, "{shown}");
+    let text = shown["data"]["embeds"].to_string();
+    assert!(text.contains("Greens and Browns"), "{text}");
+    assert_no_pings(&shown);
+
+    for server in [a, b] {
+        let (ok, _, log) = server.stop().await;
+        assert!(ok, "{log}");
+    }
+}
+
+/// A reload made while one instance is down (killed): the instance that is up reloads, and
+/// the one that was down serves the new content when it starts again, from the index it
+/// had kept (the reload it missed is not replayed: its start reads the content as it is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_while_one_instance_is_down_is_served_by_it_when_it_starts() {
+    let pg = Postgres::start();
+    let config = format!("{CONFIG}[state]\nurl = \"{}\"\n", pg.url());
+    let (f, g) = (Fixture::standard(), Fixture::standard());
+    let a = Binary::start(f.dir.path(), &config, &ENV).await;
+    let b = Binary::start(g.dir.path(), &config, &ENV).await;
+    let before = health(&b).await["articles"].as_u64().unwrap();
+    b.signal("KILL");
+    drop(b);
+
+    for fixture in [&f, &g] {
+        fixture.write("kites.md", "# Flying Kites\n\nA kite needs steady wind.\n");
+    }
+    a.signal("HUP");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while health(&a).await["articles"].as_u64().unwrap() != before + 1 {
+        assert!(tokio::time::Instant::now() < deadline, "a never reloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let b = Binary::start(g.dir.path(), &config, &ENV).await;
+    assert_eq!(health(&b).await["articles"].as_u64(), Some(before + 1));
+    let answer = b
+        .interact(&command(
+            "ask",
+            json!([string_option("question", "what does a kite need")]),
+        ))
+        .await;
+    assert!(answer.to_string().contains("Flying Kites"), "{answer}");
+    // The reload a made is in the shared statistics both report.
+    wait_stats(&b, "reloaded 5 articles (+1").await;
+    for server in [a, b] {
+        let (ok, _, log) = server.stop().await;
+        assert!(ok, "{log}");
+    }
 }

@@ -1,16 +1,17 @@
 //! The bot's shared state: the service, the Discord settings, per-user cooldowns, the
 //! moderator check, button state, `/discuss` threads, the conversations (answered in
-//! `talk`) and the curated answers (`curating`).
+//! `talk`) and the curated answers (`curating`); on the shared store when `[state] url` is
+//! set (see `shared`), else this instance's own.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::model::guild::Member;
 use serenity::model::Permissions;
 
 use super::keep::Memory;
+use super::shared::{Parts, Shared};
 use super::talk::Chains;
 use super::threads::Threads;
 use crate::config::DiscordSettings;
@@ -18,6 +19,8 @@ use crate::conversation::Conversations;
 use crate::curate::Curation;
 use crate::feedback::Feedback;
 use crate::service::Service;
+use crate::state::memory::MemoryCooldowns;
+use crate::state::CooldownStore;
 
 /// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
 /// response still has to travel.
@@ -28,15 +31,17 @@ pub struct Bot {
     pub(super) service: Arc<Service>,
     pub(super) settings: DiscordSettings,
     pub(super) defer_after: Duration,
-    /// When each user last asked something (per-user cooldown).
-    cooldowns: Mutex<HashMap<u64, Instant>>,
-    /// When each user last posted an answer to the channel (its own cooldown, so that an
-    /// answer can be posted right after it was asked for, but posts cannot flood a channel).
-    posts: Mutex<HashMap<u64, Instant>>,
+    /// When each user last asked something (scope `ask`) or posted an answer to the channel
+    /// (scope `post`: its own cooldown, so that an answer can be posted right after it was
+    /// asked for, but posts cannot flood a channel): this instance's, and the shared
+    /// store's when there is one (this one's then stands in while the database is away).
+    cooldowns: MemoryCooldowns,
+    /// The shared store (`[state] url`), when instances share their state.
+    pub(super) shared: Option<Shared>,
     /// Button state that does not fit in custom ids.
     pub(super) memory: Memory,
     /// Threads opened by `/discuss`.
-    threads: Threads,
+    pub(super) threads: Threads,
     /// The conversations of mentions, reply chains and `/discuss` threads (see `talk`).
     pub(super) conversations: Conversations,
     /// The bot's own messages → the conversation each continues (reply chains).
@@ -64,34 +69,67 @@ impl Bot {
         let settings = service.settings().discord.clone();
         let memory = Memory::new(settings.button_timeout);
         let curate = &service.settings().curate;
-        let curation =
-            Curation::open(curate.db.as_deref(), curate.min_similarity).unwrap_or_else(|e| {
-                // The bot still answers; pins made now last until the process ends.
-                tracing::error!("curated answers kept in memory only: {e:#}");
-                Curation::open(None, curate.min_similarity).expect("an in-memory database")
-            });
         let (min_voters, keep) = (
             service.settings().feedback_min_voters,
             service.settings().stats.keep_questions,
         );
-        // Votes share the curated answers' file (made private by it).
-        let feedback = Feedback::open(curate.db.as_deref(), min_voters, keep).unwrap_or_else(|e| {
-            tracing::error!("votes kept in memory only: {e:#}");
-            Feedback::open(None, min_voters, keep).expect("an in-memory database")
+        let shared = service.settings().state.url.as_deref().and_then(|url| {
+            Shared::open(url, service.state_health_handle())
+                .map_err(|e| tracing::error!("the Discord state kept by this instance only: {e:#}"))
+                .ok()
         });
-        Arc::new(Bot {
+        let (curation, feedback) = match &shared {
+            // Read when the shared store first answers (see `shared`), not now: a database
+            // away at start delays them, not the bot.
+            Some(shared) => (
+                Curation::unread(Box::new(shared.store.clone()), curate.min_similarity),
+                Feedback::unread(Box::new(shared.store.clone()), min_voters, keep),
+            ),
+            None => {
+                let curation = Curation::open(curate.db.as_deref(), curate.min_similarity)
+                    .unwrap_or_else(|e| {
+                        // The bot still answers; pins made now last until the process ends.
+                        tracing::error!("curated answers kept in memory only: {e:#}");
+                        Curation::open(None, curate.min_similarity).expect("an in-memory database")
+                    });
+                // Votes share the curated answers' file (made private by it).
+                let feedback = Feedback::open(curate.db.as_deref(), min_voters, keep)
+                    .unwrap_or_else(|e| {
+                        tracing::error!("votes kept in memory only: {e:#}");
+                        Feedback::open(None, min_voters, keep).expect("an in-memory database")
+                    });
+                (curation, feedback)
+            }
+        };
+        let bot = Arc::new(Bot {
             curation: Arc::new(curation),
             feedback: Arc::new(feedback),
             conversations: Conversations::new(service.settings().conversation.clone()),
             service,
             settings,
             defer_after,
-            cooldowns: Mutex::new(HashMap::new()),
-            posts: Mutex::new(HashMap::new()),
+            cooldowns: MemoryCooldowns::default(),
+            shared,
             memory,
             threads: Threads::default(),
             chains: Chains::default(),
-        })
+        });
+        if let Some(shared) = &bot.shared {
+            if let Err(e) = shared.connect(&bot, Bot::copies) {
+                tracing::error!("cannot follow the other instances' state: {e:#}");
+            }
+        }
+        bot
+    }
+
+    /// The copies of the shared state this bot keeps (see `shared`).
+    fn copies(&self) -> Parts<'_> {
+        Parts {
+            curation: &self.curation,
+            feedback: &self.feedback,
+            threads: &self.threads,
+            conversations: &self.conversations,
+        }
     }
 
     /// The curated answers (`/curate`), shared with whoever reports on them.
@@ -109,34 +147,35 @@ impl Bot {
 
     /// Starts `user`'s cooldown, or returns how long they still have to wait.
     pub fn cooldown(&self, user: u64) -> Result<(), Duration> {
-        self.start_cooldown(&self.cooldowns, user)
+        self.start_cooldown("ask", user)
     }
 
     /// Starts `user`'s cooldown for *Post to channel* (as long as the questions' one, kept
     /// apart from it), or returns how long they still have to wait.
     pub fn post_cooldown(&self, user: u64) -> Result<(), Duration> {
-        self.start_cooldown(&self.posts, user)
+        self.start_cooldown("post", user)
     }
 
-    fn start_cooldown(
-        &self,
-        map: &Mutex<HashMap<u64, Instant>>,
-        user: u64,
-    ) -> Result<(), Duration> {
-        if self.settings.cooldown.is_zero() {
+    /// With a shared store, the cooldown is started there (one statement, so a member
+    /// cannot ask two instances at once); this blocks the caller a bounded time
+    /// ([`crate::state::postgres::COOLDOWN_PATIENCE`]; a loopback round trip is well under
+    /// a millisecond), after which this instance's memory decides.
+    fn start_cooldown(&self, scope: &str, user: u64) -> Result<(), Duration> {
+        let length = self.settings.cooldown;
+        if length.is_zero() {
             return Ok(());
         }
-        let now = Instant::now();
-        let mut map = map.lock().unwrap();
-        if let Some(&last) = map.get(&user) {
-            let since = now.duration_since(last);
-            if since < self.settings.cooldown {
-                return Err(self.settings.cooldown - since);
-            }
+        let shared = self.shared.as_ref();
+        let started = shared.and_then(|shared| shared.cooldown(scope, user, length).ok());
+        let started = started.unwrap_or_else(|| {
+            self.cooldowns
+                .start_cooldown(scope, user, length)
+                .unwrap_or_default()
+        });
+        match started {
+            Some(wait) => Err(wait),
+            None => Ok(()),
         }
-        map.retain(|_, t| now.duration_since(*t) < self.settings.cooldown);
-        map.insert(user, now);
-        Ok(())
     }
 
     /// Whether a guild member is a moderator of the guild the interaction came from (the

@@ -15,6 +15,8 @@
 //! - `talk`: conversations (messages to the bot, the `question` of `/ask`, `/discuss` threads
 //!   and their section buttons) through the conversation layer, and their keys;
 //! - `threads`: the threads `/discuss` opened and the article each is about;
+//! - `shared`: the Discord side's state on the shared store (`[state] url`), and following
+//!   the other instances' changes to it;
 //! - `keep`: where a message's button state lives (its custom ids, or memory) and the button
 //!   row that carries it;
 //! - `deferred`: the deferred-reply protocol (answer within the window, or acknowledge and
@@ -36,6 +38,7 @@ mod keep;
 mod moderation;
 mod notices;
 mod press;
+mod shared;
 mod slash;
 mod tags;
 mod talk;

@@ -1,11 +1,13 @@
 //! The threads `/discuss` opened, each with the article it is about, so that questions asked
 //! in one answer from that article first. Optionally kept in a JSON file across restarts.
 //! Also the channel each thread the bot saw being made belongs to (a forum post's forum), so
-//! that the channel rules (`discord.channels` and the rest) apply to its threads.
+//! that the channel rules (`discord.channels` and the rest) apply to its threads. With a
+//! shared store, each thread opened is also sent there and the others' come back
+//! ([`Threads::absorb`]), so every instance knows every thread.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Threads remembered at most (the oldest ids are forgotten first).
 const THREADS_KEPT: usize = 10_000;
@@ -18,7 +20,12 @@ pub(super) struct Threads {
     /// Thread id → its parent channel (memory only: after a restart, threads made before it
     /// count as channels of their own until they are seen again).
     parents: Mutex<HashMap<u64, u64>>,
+    /// Where each thread opened is also sent (a queue to the shared store), if anywhere.
+    shared: OnceLock<Box<Sink>>,
 }
+
+/// Takes a thread opened and its article's slug; must not block.
+type Sink = dyn Fn(u64, &str) + Send + Sync;
 
 impl Threads {
     /// The channel thread `channel` belongs to, when the bot saw it made.
@@ -62,9 +69,22 @@ impl Threads {
         *self.file.lock().unwrap() = Some(path);
     }
 
+    /// Sends each thread opened from now on to `sink` (must not block).
+    pub(super) fn share_through(&self, sink: impl Fn(u64, &str) + Send + Sync + 'static) {
+        let _ = self.shared.set(Box::new(sink));
+    }
+
+    /// A thread another instance opened (already in the shared store): kept in memory.
+    pub(super) fn absorb(&self, channel: u64, slug: String) {
+        self.threads.lock().unwrap().insert(channel, slug);
+    }
+
     /// Remembers that `channel` discusses `slug`, and saves the map when it is kept in a file
     /// (written aside, then renamed into place).
     pub(super) fn remember(&self, channel: u64, slug: String) {
+        if let Some(sink) = self.shared.get() {
+            sink(channel, &slug);
+        }
         let saved: HashMap<String, String> = {
             let mut threads = self.threads.lock().unwrap();
             threads.insert(channel, slug);

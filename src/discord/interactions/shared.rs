@@ -1,0 +1,150 @@
+//! The Discord side's state on the shared store (`[state] url`): curated answers, votes,
+//! `/discuss` threads and their conversations, and cooldowns, in PostgreSQL for every instance
+//! pointed at it. Each instance keeps its copies in memory (answering never waits for the
+//! database) and follows the others' writes ([`crate::state::postgres::watch`]); thread and
+//! conversation writes go through a [`Writer`] (queued, retried, dropped with a warning when
+//! the queue is full); a cooldown is one statement, waited for a bounded time, this
+//! instance's memory standing in while the database is away.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::threads::Threads;
+use crate::conversation::Conversations;
+use crate::curate::Curation;
+use crate::feedback::Feedback;
+use crate::state::postgres::{watch, Change, PgStore};
+use crate::state::{ConversationStore, CooldownStore, Health, ThreadStore, Writer};
+
+/// The handles on the shared store a bot holds.
+pub(super) struct Shared {
+    url: String,
+    /// Curated answers, votes, threads and conversations (one connection).
+    pub(super) store: PgStore,
+    /// Cooldowns, on a connection of their own: they are on every answer's path and must not
+    /// wait behind the queued writes.
+    cooldowns: PgStore,
+    writer: Arc<Writer>,
+    pub(super) health: Arc<Health>,
+}
+
+impl Shared {
+    /// Handles on the database at `url` (nothing is connected yet), reporting to `health`.
+    pub(super) fn open(url: &str, health: Arc<Health>) -> anyhow::Result<Shared> {
+        let store = PgStore::open(url)?;
+        let writer = Arc::new(Writer::new(Arc::new(store.clone()), health.clone()));
+        Ok(Shared {
+            url: url.to_string(),
+            cooldowns: PgStore::open(url)?,
+            store,
+            writer,
+            health,
+        })
+    }
+
+    /// Starts `user`'s cooldown in `scope`: `Ok(Some(wait))` while one runs, `Err` when the
+    /// database did not answer in time (the caller falls back on its own memory).
+    pub(super) fn cooldown(
+        &self,
+        scope: &str,
+        user: u64,
+        length: Duration,
+    ) -> anyhow::Result<Option<Duration>> {
+        let was_up = self.health.up();
+        let result = self.cooldowns.start_cooldown(scope, user, length);
+        self.health.record(&result);
+        if let Err(e) = &result {
+            if was_up {
+                tracing::warn!(
+                    "cooldowns fall back on this instance's memory while PostgreSQL is away: \
+                     {e:#}"
+                );
+            }
+        }
+        result
+    }
+
+    /// Sends `owner`'s thread and conversation writes to the store, and follows the other
+    /// instances' changes for as long as `owner` (the bot) lives; `parts` finds its copies.
+    pub(super) fn connect<T: Send + Sync + 'static>(
+        &self,
+        owner: &Arc<T>,
+        parts: fn(&T) -> Parts<'_>,
+    ) -> anyhow::Result<()> {
+        let mine = parts(owner.as_ref());
+        {
+            let (store, writer) = (self.store.clone(), self.writer.clone());
+            mine.threads.share_through(move |thread, slug| {
+                let (store, slug) = (store.clone(), slug.to_string());
+                writer.run(move || store.remember_thread(thread, &slug));
+            });
+        }
+        {
+            let (store, writer) = (self.store.clone(), self.writer.clone());
+            mine.conversations.share_through(move |key, json, at| {
+                let (store, key, json) = (store.clone(), key.to_string(), json.to_string());
+                writer.run(move || store.save_conversation(&key, &json, at));
+            });
+        }
+        let weak: Weak<T> = Arc::downgrade(owner);
+        let store = self.store.clone();
+        watch(&self.url, self.store.origin().to_string(), move |change| {
+            let Some(owner) = weak.upgrade() else {
+                return false;
+            };
+            if let Some(change) = change {
+                apply(&store, parts(owner.as_ref()), change);
+            }
+            true
+        })
+    }
+}
+
+/// The bot's copies of the shared state.
+pub(super) struct Parts<'a> {
+    pub(super) curation: &'a Curation,
+    pub(super) feedback: &'a Feedback,
+    pub(super) threads: &'a Threads,
+    pub(super) conversations: &'a Conversations,
+}
+
+/// Brings the bot's copies up to date with a change another instance made (on the watch's
+/// thread: these calls block). A failure leaves the copy as it was, with a warning; the next
+/// reconnection reads everything again.
+fn apply(store: &PgStore, parts: Parts<'_>, change: Change) {
+    let result = match change {
+        Change::Connected => read_everything(store, &parts),
+        Change::Curated => parts.curation.refresh(),
+        Change::Votes(guild) => parts.feedback.refresh(guild),
+        Change::Thread(thread) => store.thread(thread).map(|slug| {
+            if let Some(slug) = slug {
+                parts.threads.absorb(thread, slug);
+            }
+        }),
+        Change::Conversation(key) => store.conversation(&key).map(|json| {
+            if let Some(json) = json {
+                parts.conversations.absorb(&key, &json);
+            }
+        }),
+    };
+    if let Err(e) = result {
+        tracing::warn!("cannot follow another instance's change to the shared state: {e:#}");
+    }
+}
+
+/// Every copy read again: the watch (re)connected, and what was announced meanwhile is lost.
+fn read_everything(store: &PgStore, parts: &Parts<'_>) -> anyhow::Result<()> {
+    parts.curation.refresh()?;
+    parts.feedback.refresh_all()?;
+    for (thread, slug) in store.threads()? {
+        parts.threads.absorb(thread, slug);
+    }
+    let idle = parts.conversations.settings().idle_seconds;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for (key, json) in store.conversations(now.saturating_sub(idle))? {
+        parts.conversations.absorb(&key, &json);
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! The kinds of state beside the statistics, each behind a trait of its own with an
+//! embedded implementation (this instance's: SQLite or memory) and the shared one
+//! ([`super::postgres::PgStore`]): curated answers, votes, `/discuss` threads,
+//! conversations and cooldowns. Rows in, rows out: what they mean is decided by their owners
+//! (`curate`, `feedback`, `conversation`, the Discord adapter's cooldowns).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A pinned answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curated {
+    /// Its number, unique in the store.
+    pub id: i64,
+    /// The guild it belongs to (0: none, the command line and direct messages).
+    pub guild: u64,
+    pub question: String,
+    /// The article's slug.
+    pub article: String,
+    /// A section heading of the article, when one was chosen.
+    pub section: Option<String>,
+    pub note: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+}
+
+/// What a moderator asks to pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCurated {
+    pub guild: u64,
+    pub question: String,
+    pub article: String,
+    pub section: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Where curated answers are kept. Every call may block (a database): adapters call it off
+/// the async runtime.
+pub trait CurateStore: Send + Sync {
+    /// Stores `new` (already checked) and returns it with its id.
+    fn add(&self, new: &NewCurated, created: u64) -> anyhow::Result<Curated>;
+    /// Every curated answer, of every guild, oldest first.
+    fn all(&self) -> anyhow::Result<Vec<Curated>>;
+    /// Removes answer `id` of `guild`; whether there was one.
+    fn remove(&self, guild: u64, id: i64) -> anyhow::Result<bool>;
+}
+
+/// Which way a vote goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Vote {
+    Up,
+    Down,
+}
+
+impl Vote {
+    /// As stored: 1 up, -1 down.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Vote::Up => 1,
+            Vote::Down => -1,
+        }
+    }
+}
+
+/// One vote, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVote {
+    pub guild: u64,
+    /// The answer voted on (the Discord message).
+    pub answer: u64,
+    /// The voter's keyed hash (never the id).
+    pub voter: [u8; 32],
+    pub question: String,
+    pub passage: String,
+    pub vote: Vote,
+}
+
+/// The votes on one passage for one question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub question_hash: String,
+    /// The question as first voted on (cut), when questions may be kept.
+    pub question: Option<String>,
+    pub passage: String,
+    pub up: u64,
+    pub down: u64,
+    /// Distinct members who voted.
+    pub voters: u64,
+}
+
+/// Where votes are kept.
+pub trait VoteStore: Send + Sync {
+    /// Records `vote`, replacing the voter's earlier vote on the same answer.
+    fn vote(&self, vote: &NewVote, question_text: Option<&str>, at: u64) -> anyhow::Result<()>;
+    /// The tallies of a guild (every passage voted on, per question).
+    fn tallies(&self, guild: u64) -> anyhow::Result<Vec<Tally>>;
+    /// Every guild with votes.
+    fn guilds(&self) -> anyhow::Result<Vec<u64>>;
+    /// Forgets the votes on `passage` for `question_hash` in `guild` (a moderator's restore);
+    /// how many.
+    fn clear(&self, guild: u64, question_hash: &str, passage: &str) -> anyhow::Result<usize>;
+}
+
+/// The article of each `/discuss` thread. Calls block.
+pub trait ThreadStore: Send + Sync {
+    /// Remembers that `thread` discusses `slug` (a thread is opened once: the last word wins).
+    fn remember_thread(&self, thread: u64, slug: &str) -> anyhow::Result<()>;
+    /// The article `thread` discusses, if it is a `/discuss` thread.
+    fn thread(&self, thread: u64) -> anyhow::Result<Option<String>>;
+    /// Every thread and its article.
+    fn threads(&self) -> anyhow::Result<Vec<(u64, String)>>;
+}
+
+/// Conversations (a member's in a channel, a `/discuss` thread's) as their owner serialises
+/// them (JSON text): the store does not read them. Calls block.
+pub trait ConversationStore: Send + Sync {
+    /// Keeps `state` under `key`, as of `at` (seconds since the epoch).
+    fn save_conversation(&self, key: &str, state: &str, at: u64) -> anyhow::Result<()>;
+    /// The state kept under `key`.
+    fn conversation(&self, key: &str) -> anyhow::Result<Option<String>>;
+    /// Every conversation seen since `since` (seconds since the epoch), by key.
+    fn conversations(&self, since: u64) -> anyhow::Result<Vec<(String, String)>>;
+}
+
+/// Per-user cooldowns, by scope (`ask`, `post`): starting one is a single step, so that two
+/// instances asked at once by the same member start it once. Calls block.
+pub trait CooldownStore: Send + Sync {
+    /// Starts `user`'s cooldown of `length` in `scope`, unless one started less than
+    /// `length` ago: then `Some(how long is left)`, and nothing changes.
+    fn start_cooldown(
+        &self,
+        scope: &str,
+        user: u64,
+        length: Duration,
+    ) -> anyhow::Result<Option<Duration>>;
+}
