@@ -2,7 +2,15 @@
 //! latency of signed `/ask` interactions over the bundled `content/`, and, in the same run,
 //! of signed PINGs (signature verification and nothing else) as the baseline.
 //!
-//! `cargo bench --bench http -- [--connections 16] [--requests 3000]`
+//! `cargo bench --bench http -- [--connections 16] [--requests 3000] [--postgres URL]`
+//!
+//! With `--postgres URL` (an empty PostgreSQL database), the same run then serves signed
+//! `/ask` from two replicas sharing that database as their state store (`[state] url`: the
+//! statistics, conversations and the rest; each replica its own `Service` and endpoint in this
+//! process, half of the connections to each), and again from one instance on the embedded
+//! SQLite store (statistics in an SQLite file), for throughput and p99 side by side.
+//! `BENCH_SHOW_FAILURE=1` prints each unexpected response (a deferred `/ask`, type 5, counts
+//! as a failure: its answer goes to a webhook this bench does not serve).
 //!
 //! The server (the real [`articlebot::http::Endpoint`]) and the load generator share this
 //! process and the loopback interface; every request is signed before the clock starts. A
@@ -39,12 +47,14 @@ const QUESTIONS: &[&str] = &[
 struct Options {
     connections: usize,
     requests: usize,
+    postgres: Option<String>,
 }
 
 fn options() -> Options {
     let mut o = Options {
         connections: 16,
         requests: 3000,
+        postgres: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -57,6 +67,7 @@ fn options() -> Options {
         match a.as_str() {
             "--connections" => o.connections = value().max(1),
             "--requests" => o.requests = value().max(1),
+            "--postgres" => o.postgres = it.next().cloned(),
             // `cargo bench` passes `--bench`.
             _ => {}
         }
@@ -118,6 +129,7 @@ fn ask(i: usize, question: &str) -> Value {
 }
 
 /// A request ready to send: body, signature, timestamp.
+#[derive(Clone)]
 struct Signed {
     body: Vec<u8>,
     signature: String,
@@ -162,13 +174,24 @@ impl Outcome {
 /// Sends every request over `connections` concurrent keep-alive connections and checks that
 /// each answer has the expected interaction response type.
 async fn load(url: &str, requests: Vec<Signed>, connections: usize, expect: u64) -> Outcome {
+    load_spread(&[url.to_string()], requests, connections, expect).await
+}
+
+/// [`load`] over several servers: connection `i` goes to `urls[i % urls.len()]` (a round
+/// robin balancer that keeps a connection on one replica).
+async fn load_spread(
+    urls: &[String],
+    requests: Vec<Signed>,
+    connections: usize,
+    expect: u64,
+) -> Outcome {
     let requests = Arc::new(requests);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for c in 0..connections {
         let (requests, next) = (requests.clone(), next.clone());
-        let url = format!("{url}/interactions");
+        let url = format!("{}/interactions", urls[c % urls.len()]);
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
@@ -189,11 +212,21 @@ async fn load(url: &str, requests: Vec<Signed>, connections: usize, expect: u64)
                     .send()
                     .await;
                 let ok = match res {
-                    Ok(res) if res.status().is_success() => res
-                        .json::<Value>()
-                        .await
-                        .is_ok_and(|v| v["type"].as_u64() == Some(expect)),
-                    _ => false,
+                    Ok(res) if res.status().is_success() => {
+                        let v = res.json::<Value>().await.unwrap_or_default();
+                        let ok = v["type"].as_u64() == Some(expect);
+                        if !ok && std::env::var_os("BENCH_SHOW_FAILURE").is_some() {
+                            eprintln!("unexpected: {v}");
+                        }
+                        ok
+                    }
+                    Ok(res) => {
+                        if std::env::var_os("BENCH_SHOW_FAILURE").is_some() {
+                            eprintln!("status {}", res.status());
+                        }
+                        false
+                    }
+                    Err(_) => false,
                 };
                 latencies.push(t.elapsed());
                 failures += usize::from(!ok);
@@ -361,6 +394,113 @@ fn main() -> anyhow::Result<()> {
 
         let _ = stop.send(());
         server.await??;
+        if let Some(url) = &opts.postgres {
+            shared_against_embedded(&key, url, &opts).await?;
+        }
         anyhow::Ok(())
     })
+}
+
+/// A serving instance of the bundled content with `state` as its state store, on loopback.
+async fn instance(
+    key: &SigningKey,
+    state: articlebot::config::StateSettings,
+    stats_db: Option<std::path::PathBuf>,
+) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    let mut settings =
+        Settings::for_content(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content"));
+    settings.content.base_url = "https://articles.example.org".into();
+    settings.discord.cooldown = Duration::ZERO;
+    settings.state = state;
+    settings.stats.db = stats_db;
+    let library = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
+    let service = Service::new(settings, library)?;
+    let endpoint = Endpoint::new(service, &hex(key.verifying_key().as_bytes()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(endpoint.run(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok((url, stop))
+}
+
+/// Signed `/ask` from two replicas on one PostgreSQL, then from one instance on SQLite (a
+/// file): the same requests, connections and content, one after the other in this run.
+async fn shared_against_embedded(
+    key: &SigningKey,
+    postgres: &str,
+    opts: &Options,
+) -> anyhow::Result<()> {
+    // Every replica hashes askers with the same key (required with PostgreSQL).
+    std::env::set_var(
+        "ARTICLEBOT_STATS_KEY",
+        "the benchmark's shared statistics key",
+    );
+    let state = articlebot::config::StateSettings::with_url(postgres, "--postgres")?;
+    let (a, stop_a) = instance(key, state.clone(), None).await?;
+    let (b, stop_b) = instance(key, state, None).await?;
+    let dir = tempfile::tempdir()?;
+    let (single, stop_single) = instance(
+        key,
+        Default::default(),
+        Some(dir.path().join("stats.sqlite3")),
+    )
+    .await?;
+    let asks = |from: usize| {
+        sign_all(
+            key,
+            (0..opts.requests)
+                .map(|i| ask(from + i, QUESTIONS[i % QUESTIONS.len()]))
+                .collect(),
+        )
+    };
+    println!();
+    println!(
+        "state stores: signed /ask, {} connections, {} requests each; load average before: {}",
+        opts.connections,
+        opts.requests,
+        load_average()
+    );
+    let replicas = [a, b];
+    // Warm-up of every instance (connections, caches, the tables).
+    load_spread(
+        &replicas,
+        asks(2_000_000)[..200].to_vec(),
+        opts.connections,
+        4,
+    )
+    .await;
+    load(
+        &single,
+        asks(3_000_000)[..200].to_vec(),
+        opts.connections,
+        4,
+    )
+    .await;
+    let shared = load_spread(&replicas, asks(4_000_000), opts.connections, 4).await;
+    let embedded = load(&single, asks(5_000_000), opts.connections, 4).await;
+    println!(
+        "{:<36} {:>9} {:>10} {:>9} {:>9} {:>9}",
+        "store", "requests", "req/s", "p50 ms", "p99 ms", "failures"
+    );
+    for (name, o) in [
+        ("2 replicas, one PostgreSQL", &shared),
+        ("1 instance, SQLite file", &embedded),
+    ] {
+        println!(
+            "{:<36} {:>9} {:>10.0} {:>9} {:>9} {:>9}",
+            name,
+            o.requests,
+            o.rps(),
+            ms(o.percentile(0.5)),
+            ms(o.percentile(0.99)),
+            o.failures
+        );
+    }
+    println!("load average after: {}", load_average());
+    for stop in [stop_a, stop_b, stop_single] {
+        let _ = stop.send(());
+    }
+    Ok(())
 }
