@@ -516,7 +516,7 @@ fn sync(cli: &Cli, settings: &Settings) -> Result<u8, Failure> {
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(crate::sources::sync_all(
         &settings.sources,
-        &crate::sources::Limits::default(),
+        &crate::sources::Limits::of(&settings.sources.sync),
     ));
     if cli.json {
         println!(

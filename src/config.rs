@@ -49,6 +49,19 @@ struct RawConfig {
     state: RawState,
     #[serde(default)]
     sources: Vec<RawSource>,
+    /// `[sync]`: the bounds of every request a sync sends (`[sources]` cannot hold them: in
+    /// TOML that name is the list of `[[sources]]` tables).
+    #[serde(default)]
+    sync: RawSync,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    timeout_seconds: Option<u64>,
+    max_bytes: Option<u64>,
+    max_redirects: Option<u64>,
+    source_budget_seconds: Option<u64>,
 }
 
 /// One `[[sources]]` table: a name and exactly one of `folder`, `feed`, `sitemap`, `git`.
@@ -62,6 +75,7 @@ struct RawSource {
     git: Option<String>,
     branch: Option<String>,
     refresh_minutes: Option<u64>,
+    refresh_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,8 +278,8 @@ pub struct SourceSettings {
     /// Letters, digits, `-` and `_`: also the name of its folder below `content.sources_dir`.
     pub name: String,
     pub kind: SourceKind,
-    /// How often the server syncs it on its own (`refresh_minutes`); `None`: on `/reload`
-    /// and `articlebot sync` only.
+    /// How often the server syncs it on its own (`refresh_minutes`, or `refresh_seconds`);
+    /// `None`: on `/reload` and `articlebot sync` only.
     pub refresh: Option<std::time::Duration>,
 }
 
@@ -275,7 +289,37 @@ pub struct SourcesSettings {
     pub list: Vec<SourceSettings>,
     /// `content.sources_dir`: one folder per synced source, plus its sync state.
     pub dir: PathBuf,
+    /// `[sync]`: the bounds of every request (`sources::Limits` is made from them).
+    pub sync: SyncSettings,
 }
+
+/// The bounds a sync keeps (`[sync]`), checked: none is zero or absurd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// For a whole request: connecting, headers and body (`timeout_seconds`); a git
+    /// command gets six times as long.
+    pub timeout: std::time::Duration,
+    /// A body longer than this is refused (`max_bytes`; a gzip body's uncompressed size).
+    pub max_bytes: u64,
+    /// Redirects followed before a request is given up (`max_redirects`; 0: none).
+    pub max_redirects: usize,
+    /// How long one source's sync may fetch pages (`source_budget_seconds`).
+    pub source_budget: std::time::Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            timeout: std::time::Duration::from_secs(20),
+            max_bytes: 8 * 1024 * 1024,
+            max_redirects: 5,
+            source_budget: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+/// The largest `sync.max_bytes`: a body is held in memory whole.
+const MAX_SYNC_BYTES: u64 = 1024 * 1024 * 1024;
 
 impl SourcesSettings {
     /// The sources `sync` fetches (every kind but folders).
@@ -729,6 +773,7 @@ impl Settings {
         let sources = SourcesSettings {
             list: resolve_sources(raw.sources, base)?,
             dir: sources_dir,
+            sync: resolve_sync(raw.sync)?,
         };
         if c.dir.is_some() && !sources.list.is_empty() {
             bail!(
@@ -896,14 +941,25 @@ fn resolve_sources(raw: Vec<RawSource>, base: &Path) -> anyhow::Result<Vec<Sourc
             (_, Some(_)) => bail!("{table}: `branch` applies to git sources only"),
             (kind, None) => kind,
         };
-        let refresh = match (r.refresh_minutes, &kind) {
-            (None, _) => None,
-            (Some(_), SourceKind::Folder(_)) => {
-                bail!("{table}: `refresh_minutes` applies to feed, sitemap and git sources")
+        // `refresh_seconds` is the same schedule for periods under a minute (a local source,
+        // a test); the two together would contradict each other.
+        let (key, seconds) = match (r.refresh_minutes, r.refresh_seconds) {
+            (None, None) => ("", None),
+            (Some(_), Some(_)) => {
+                bail!("{table}: set one of `refresh_minutes` and `refresh_seconds`, not both")
             }
-            (Some(0), _) => bail!("{table}: `refresh_minutes` must be at least 1"),
-            (Some(m), _) => Some(std::time::Duration::from_secs(m.min(60 * 24 * 366) * 60)),
+            (Some(0), None) => bail!("{table}: `refresh_minutes` must be at least 1"),
+            (Some(m), None) => (
+                "refresh_minutes",
+                Some(m.min(MAX_REFRESH_SECONDS / 60) * 60),
+            ),
+            (None, Some(0)) => bail!("{table}: `refresh_seconds` must be at least 1"),
+            (None, Some(s)) => ("refresh_seconds", Some(s.min(MAX_REFRESH_SECONDS))),
         };
+        if seconds.is_some() && matches!(kind, SourceKind::Folder(_)) {
+            bail!("{table}: `{key}` applies to feed, sitemap and git sources");
+        }
+        let refresh = seconds.map(std::time::Duration::from_secs);
         out.push(SourceSettings {
             name,
             kind,
@@ -911,6 +967,56 @@ fn resolve_sources(raw: Vec<RawSource>, base: &Path) -> anyhow::Result<Vec<Sourc
         });
     }
     Ok(out)
+}
+
+/// The longest refresh period: a schedule further apart is taken as this (a year).
+const MAX_REFRESH_SECONDS: u64 = 60 * 60 * 24 * 366;
+
+/// The `[sync]` keys, checked: each within a range that names it in the error.
+fn resolve_sync(raw: RawSync) -> anyhow::Result<SyncSettings> {
+    let d = SyncSettings::default();
+    let within =
+        |key: &str, value: Option<u64>, default: u64, lo: u64, hi: u64, unit: &str| match value {
+            None => Ok(default),
+            Some(v) if (lo..=hi).contains(&v) => Ok(v),
+            Some(v) => Err(anyhow::anyhow!(
+                "sync.{key}: {v} is outside {lo}..={hi} {unit}"
+            )),
+        };
+    Ok(SyncSettings {
+        timeout: std::time::Duration::from_secs(within(
+            "timeout_seconds",
+            raw.timeout_seconds,
+            d.timeout.as_secs(),
+            1,
+            600,
+            "(seconds)",
+        )?),
+        max_bytes: within(
+            "max_bytes",
+            raw.max_bytes,
+            d.max_bytes,
+            1024,
+            MAX_SYNC_BYTES,
+            "(bytes: 1 KiB to 1 GiB)",
+        )?,
+        max_redirects: within(
+            "max_redirects",
+            raw.max_redirects,
+            d.max_redirects as u64,
+            0,
+            20,
+            "(0: no redirect followed)",
+        )? as usize,
+        source_budget: std::time::Duration::from_secs(within(
+            "source_budget_seconds",
+            raw.source_budget_seconds,
+            d.source_budget.as_secs(),
+            1,
+            86_400,
+            "(seconds: at most a day)",
+        )?),
+    })
 }
 
 /// serde's wording of a type error ("invalid type: string \"four\", expected usize") in
@@ -1272,6 +1378,105 @@ branch = "main"
         assert!(
             unknown.starts_with("sources[0].fed (line ") && unknown.contains("unknown field `fed`"),
             "{unknown}"
+        );
+    }
+
+    #[test]
+    fn sync_limits_default_to_todays_and_are_checked() {
+        let d = Settings::from_toml("", Path::new("/b")).unwrap();
+        assert_eq!(d.sources.sync, SyncSettings::default());
+        assert_eq!(d.sources.sync.timeout, std::time::Duration::from_secs(20));
+        assert_eq!(d.sources.sync.max_bytes, 8 * 1024 * 1024);
+        assert_eq!(d.sources.sync.max_redirects, 5);
+        let s = Settings::from_toml(
+            "[sync]\ntimeout_seconds = 3\nmax_bytes = 4096\nmax_redirects = 0\n\
+             source_budget_seconds = 30\n",
+            Path::new("/b"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.sources.sync,
+            SyncSettings {
+                timeout: std::time::Duration::from_secs(3),
+                max_bytes: 4096,
+                max_redirects: 0,
+                source_budget: std::time::Duration::from_secs(30),
+            }
+        );
+        for (text, expected) in [
+            (
+                "[sync]\ntimeout_seconds = 0",
+                "sync.timeout_seconds: 0 is outside 1..=600",
+            ),
+            (
+                "[sync]\ntimeout_seconds = 86400",
+                "sync.timeout_seconds: 86400 is outside",
+            ),
+            (
+                "[sync]\nmax_bytes = 0",
+                "sync.max_bytes: 0 is outside 1024..=",
+            ),
+            (
+                "[sync]\nmax_bytes = 99999999999",
+                "sync.max_bytes: 99999999999 is outside",
+            ),
+            (
+                "[sync]\nmax_redirects = 100",
+                "sync.max_redirects: 100 is outside 0..=20",
+            ),
+            (
+                "[sync]\nsource_budget_seconds = 0",
+                "sync.source_budget_seconds: 0 is outside",
+            ),
+            (
+                "[sync]\nmax_bytes = \"8M\"",
+                "sync.max_bytes (line 2): expected a whole number",
+            ),
+            ("[sync]\ntimeout = 5", "unknown field `timeout`"),
+        ] {
+            let e = err(text);
+            assert!(e.contains(expected), "{text}\n  got: {e}");
+        }
+    }
+
+    #[test]
+    fn refresh_in_minutes_or_seconds() {
+        let s = Settings::from_toml(
+            "[[sources]]\nname = \"a\"\nfeed = \"https://x.org/f\"\nrefresh_seconds = 2\n\
+             [[sources]]\nname = \"b\"\nfeed = \"https://x.org/g\"\nrefresh_minutes = 2\n",
+            Path::new("/b"),
+        )
+        .unwrap();
+        let every: Vec<_> = s.sources.list.iter().map(|s| s.refresh).collect();
+        assert_eq!(
+            every,
+            [
+                Some(std::time::Duration::from_secs(2)),
+                Some(std::time::Duration::from_secs(120))
+            ]
+        );
+        for (text, expected) in [
+            (
+                "refresh_seconds = 0\n",
+                "sources[0] (\"a\"): `refresh_seconds` must be at least 1",
+            ),
+            (
+                "refresh_minutes = 0\n",
+                "sources[0] (\"a\"): `refresh_minutes` must be at least 1",
+            ),
+            (
+                "refresh_minutes = 1\nrefresh_seconds = 30\n",
+                "sources[0] (\"a\"): set one of `refresh_minutes` and `refresh_seconds`",
+            ),
+        ] {
+            let text = format!("[[sources]]\nname = \"a\"\nfeed = \"https://x.org/f\"\n{text}");
+            let e = err(&text);
+            assert!(e.contains(expected), "{text}\n  got: {e}");
+        }
+        let e = err("[[sources]]\nname = \"a\"\nfolder = \"x\"\nrefresh_seconds = 5\n");
+        assert!(
+            e.contains("sources[0] (\"a\"): `refresh_seconds` applies to feed"),
+            "{e}"
         );
     }
 

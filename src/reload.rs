@@ -131,7 +131,11 @@ impl Reloader {
             }
         }
         let covers = self.requested.load(Ordering::SeqCst);
-        let synced = sources::sync_all(&self.settings.sources, &Limits::default()).await;
+        let synced = sources::sync_all(
+            &self.settings.sources,
+            &Limits::of(&self.settings.sources.sync),
+        )
+        .await;
         self.rebuilds.fetch_add(1, Ordering::SeqCst);
         let mut report = self.rebuild().await;
         report.sources = synced.sources;
@@ -146,9 +150,11 @@ impl Reloader {
     /// reload in progress, and a reload waits for it.
     pub async fn refresh(&self, names: &[String]) -> Option<ReloadReport> {
         let _gate = self.gate.lock().await;
-        let synced = sources::sync_some(&self.settings.sources, &Limits::default(), |s| {
-            names.contains(&s.name)
-        })
+        let synced = sources::sync_some(
+            &self.settings.sources,
+            &Limits::of(&self.settings.sources.sync),
+            |s| names.contains(&s.name),
+        )
         .await;
         if !synced.changed_anything() {
             return None;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serenity_reqwest as reqwest;
 
-/// The bounds every request keeps.
+use crate::config::SyncSettings;
+
+/// The bounds every request keeps (`[sync]` in the config, [`Limits::of`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// For the whole request: connecting, headers and body.
@@ -24,14 +26,22 @@ pub struct Limits {
     pub source_budget: Duration,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The limits `[sync]` sets.
+    pub fn of(settings: &SyncSettings) -> Limits {
         Limits {
-            timeout: Duration::from_secs(20),
-            max_bytes: 8 * 1024 * 1024,
-            max_redirects: 5,
-            source_budget: Duration::from_secs(300),
+            timeout: settings.timeout,
+            max_bytes: settings.max_bytes,
+            max_redirects: settings.max_redirects,
+            source_budget: settings.source_budget,
         }
+    }
+}
+
+impl Default for Limits {
+    /// `[sync]`'s defaults.
+    fn default() -> Self {
+        Limits::of(&SyncSettings::default())
     }
 }
 

@@ -645,7 +645,8 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Every source with `refresh_minutes`, first due one period from `now`.
+    /// Every source with `refresh_minutes` (or `refresh_seconds`), first due one period from
+    /// `now`.
     pub fn new(settings: &SourcesSettings, now: tokio::time::Instant) -> Schedule {
         Schedule {
             next: settings
@@ -671,7 +672,9 @@ impl Schedule {
             if let (Some(at), Some(every)) = (self.next.get_mut(&s.name), s.refresh) {
                 if *at <= now {
                     due.push(s.name.clone());
-                    *at = now + every.max(Duration::from_secs(60));
+                    // The config allows no period under a second; this keeps a zero from
+                    // turning the schedule into a busy loop all the same.
+                    *at = now + every.max(Duration::from_secs(1));
                 }
             }
         }

@@ -2,8 +2,8 @@
 //! shape, sitemaps, 304s and request counts, failures that keep the last good articles,
 //! `articlebot sync`, and `/reload` fetching before it rebuilds.
 
-mod samples;
-mod site;
+pub mod samples;
+pub mod site;
 
 use std::path::Path;
 use std::time::Duration;
@@ -722,4 +722,72 @@ async fn pages_past_the_time_budget_wait_for_the_next_sync() {
     let r = sync(&s).await;
     assert_eq!(counts(report(&r, "map")), (2, 0, 0, 0));
     assert_eq!(library(&s).articles.len(), 2);
+}
+
+/// `[sync]` sets the bounds a sync keeps: on `/reload`, a body over `max_bytes`, a redirect
+/// past `max_redirects` and a server slower than `timeout_seconds` each fail their own source,
+/// named in the report, while the same feed served plainly syncs; with the defaults the big
+/// body and the redirect are fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_limits_come_from_the_config() {
+    let site = Site::start().await;
+    let padded = format!("{}{}", samples::JSON_FEED, " ".repeat(3000));
+    site.put("/big.json", Resource::new("application/feed+json", padded));
+    site.put(
+        "/feed.json",
+        Resource::new("application/feed+json", samples::JSON_FEED),
+    );
+    site.put("/moved.json", Resource::redirect(&site.url("/feed.json")));
+    let mut slow = Resource::new("application/feed+json", samples::JSON_FEED);
+    slow.delay = Some(Duration::from_secs(3));
+    site.put("/slow.json", slow);
+    let sources = [
+        feed_source("big", &site.url("/big.json")),
+        feed_source("moved", &site.url("/moved.json")),
+        feed_source("slow", &site.url("/slow.json")),
+        feed_source("plain", &site.url("/feed.json")),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        &format!("[sync]\nmax_bytes = 2048\nmax_redirects = 0\ntimeout_seconds = 1\n{sources}"),
+    );
+    let lib = library(&s);
+    let service = articlebot::service::Service::new(s, lib).unwrap();
+    let reloaded = service.reload("test").await;
+    let error = |name: &str| {
+        reloaded
+            .sources
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no report for {name}: {reloaded:#?}"))
+            .error
+            .clone()
+    };
+    assert_eq!(error("big").as_deref(), Some("body over 2048 bytes"));
+    let moved = error("moved").unwrap_or_default();
+    assert!(moved.contains("more than 0 redirects"), "{moved}");
+    assert_eq!(error("slow").as_deref(), Some("timed out after 1 s"));
+    assert_eq!(error("plain"), None);
+    assert_eq!(reloaded.added, ["labels-that-last", "seed-saving"]);
+    let text = articlebot::render::reload_report(&reloaded);
+    assert!(
+        text.contains("source big failed, its last good articles stay: body over 2048 bytes"),
+        "{text}"
+    );
+
+    // The defaults (8 MiB, 5 redirects) take the same big body and the redirect.
+    let dir = tempfile::tempdir().unwrap();
+    let d = settings(
+        dir.path(),
+        &[
+            feed_source("big", &site.url("/big.json")),
+            feed_source("moved", &site.url("/moved.json")),
+        ]
+        .concat(),
+    );
+    let r = sources::sync_all(&d.sources, &Limits::of(&d.sources.sync)).await;
+    assert!(r.failed().next().is_none(), "{r:#?}");
+    assert_eq!(counts(report(&r, "big")), (2, 0, 0, 0));
 }
