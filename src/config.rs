@@ -124,6 +124,8 @@ struct RawDiscord {
     shards: Option<RawShards>,
     rest_proxy: Option<String>,
     button_timeout_seconds: Option<u64>,
+    announce_channel_id: Option<u64>,
+    announce_digest_over: Option<usize>,
     channels: Option<Vec<u64>>,
     quiet_channels: Option<Vec<u64>>,
     auto_reply_channels: Option<Vec<u64>>,
@@ -393,9 +395,22 @@ pub struct DiscordSettings {
     pub shards: Shards,
     pub rest_proxy: Option<String>,
     pub button_timeout: std::time::Duration,
+    /// The channel new articles are announced in (`announce_channel_id`); `None`: no
+    /// announcements.
+    pub announce_channel_id: Option<u64>,
+    /// More new articles than this in one reload are announced in one digest rather than a
+    /// post each (`announce_digest_over`; 0: always a digest).
+    pub announce_digest_over: usize,
     /// Where the bot may speak: see [`Channels`].
     pub channels: Channels,
 }
+
+/// The default `discord.announce_digest_over`.
+pub const DEFAULT_ANNOUNCE_DIGEST_OVER: usize = 5;
+
+/// The largest `discord.announce_digest_over`: more posts at once than this would meet
+/// Discord's rate limit of a channel (5 messages per 5 seconds) for long.
+pub const MAX_ANNOUNCE_DIGEST_OVER: usize = 25;
 
 /// Where the bot answers messages (`discord.channels`, `quiet_channels`,
 /// `auto_reply_channels`, `auto_reply_min_score`, `channel_tags`). A thread counts as its
@@ -733,6 +748,32 @@ impl Settings {
                 bail!("discord.rest_proxy: {p:?} is not an http(s) URL");
             }
         }
+        let channels = resolve_channels(
+            dc.channels,
+            dc.quiet_channels,
+            dc.auto_reply_channels,
+            dc.auto_reply_min_score,
+            dc.channel_tags,
+        )?;
+        let announce_channel_id = match dc.announce_channel_id {
+            Some(0) => bail!(
+                "discord.announce_channel_id: 0 is not a channel id (copy the id with Developer \
+                 Mode on)"
+            ),
+            Some(c) if channels.quiet.contains(&c) => bail!(
+                "discord.announce_channel_id: channel {c} is also in discord.quiet_channels, \
+                 where the bot never speaks"
+            ),
+            c => c,
+        };
+        let announce_digest_over = match dc.announce_digest_over {
+            None => DEFAULT_ANNOUNCE_DIGEST_OVER,
+            Some(n @ 0..=MAX_ANNOUNCE_DIGEST_OVER) => n,
+            Some(n) => bail!(
+                "discord.announce_digest_over: {n} is outside 0..={MAX_ANNOUNCE_DIGEST_OVER} \
+                 (that many posts at once; more new articles make one digest)"
+            ),
+        };
         let discord = DiscordSettings {
             token_env: dc.token_env.unwrap_or_else(|| "DISCORD_TOKEN".into()),
             guild_ids: dc.guild_ids.unwrap_or_default(),
@@ -746,13 +787,9 @@ impl Settings {
             button_timeout: std::time::Duration::from_secs(
                 dc.button_timeout_seconds.unwrap_or(600),
             ),
-            channels: resolve_channels(
-                dc.channels,
-                dc.quiet_channels,
-                dc.auto_reply_channels,
-                dc.auto_reply_min_score,
-                dc.channel_tags,
-            )?,
+            announce_channel_id,
+            announce_digest_over,
+            channels,
         };
         let h = raw.http;
         let http = HttpSettings {
@@ -1478,6 +1515,48 @@ branch = "main"
             e.contains("sources[0] (\"a\"): `refresh_seconds` applies to feed"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn announcements_are_checked() {
+        let d = Settings::from_toml("", Path::new("/b")).unwrap().discord;
+        assert_eq!(d.announce_channel_id, None);
+        assert_eq!(d.announce_digest_over, DEFAULT_ANNOUNCE_DIGEST_OVER);
+        let s = Settings::from_toml(
+            "[discord]\nannounce_channel_id = 77\nannounce_digest_over = 0\n",
+            Path::new("/b"),
+        )
+        .unwrap()
+        .discord;
+        assert_eq!(
+            (s.announce_channel_id, s.announce_digest_over),
+            (Some(77), 0)
+        );
+        for (text, expected) in [
+            (
+                "announce_channel_id = 0",
+                "discord.announce_channel_id: 0 is not a channel id",
+            ),
+            (
+                "announce_channel_id = 5\nquiet_channels = [5]",
+                "discord.announce_channel_id: channel 5 is also in discord.quiet_channels",
+            ),
+            (
+                "announce_digest_over = 26",
+                "discord.announce_digest_over: 26 is outside 0..=25",
+            ),
+            (
+                "announce_digest_over = -1",
+                "discord.announce_digest_over (line 2): expected",
+            ),
+            (
+                "announce_channel_id = \"news\"",
+                "discord.announce_channel_id (line 2): expected",
+            ),
+        ] {
+            let e = err(&format!("[discord]\n{text}"));
+            assert!(e.contains(expected), "{text}\n  got: {e}");
+        }
     }
 
     #[test]

@@ -21,12 +21,12 @@
 //! - [`feedback`]: members' votes on answers and the demotions they make, bounded and
 //!   reversible.
 //! - [`reload`], [`stats`], [`metrics`], [`service`]: what a serving process adds: reloads
-//!   that swap a new library in whole, question statistics, the numbers for Prometheus, and
+//!   that swap a new library in whole (and say which articles are news), question statistics, the numbers for Prometheus, and
 //!   the async API the adapters call.
 //! - [`http`]: the HTTP interactions endpoint (`serve-http`): Discord's signed POSTs,
 //!   verified, answered through the same interaction layer as the gateway bot.
-//! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer and
-//!   the gateway bot (`serve`).
+//! - [`discord`]: the Discord adapter: commands, rendering, the shared interaction layer,
+//!   the gateway bot (`serve`) and the announcements of new articles.
 //! - [`shutdown`]: the one shutdown signal (SIGTERM or SIGINT) both servers stop on.
 //! - [`cli`]: the command-line front end (`ask`, `search`, …, `chat`, `check`) and the owner
 //!   of the process: arguments, settings, logging, exit codes, and the servers' runtime and

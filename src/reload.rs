@@ -12,9 +12,15 @@
 //! trigger (`/reload`, `articlebot reload`'s signal, SIGHUP, the file watcher, the schedule)
 //! comes through [`Reloader::rebuild`] and so takes that path.
 //!
+//! Every reload that swaps is published ([`Reloader::subscribe`]) with its news: the added
+//! articles whose source had articles before. [`Announcer`] decides from it what to announce
+//! (`discord.announce_channel_id`) and remembers what it has seen; the Discord adapter
+//! (`discord::announce`) only posts.
+//!
 //! Also the automatic triggers: SIGHUP and, with `content.watch`, file changes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,6 +60,14 @@ pub struct ReloadReport {
     /// What the sync before the rebuild did, source by source (empty without feed, sitemap
     /// or git sources).
     pub sources: Vec<SourceReport>,
+}
+
+/// A finished reload as its subscribers get it: the report, and the news among its additions
+/// (the articles added to a source that had articles before the reload).
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub report: ReloadReport,
+    pub news: Vec<String>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -98,7 +112,12 @@ pub struct Reloader {
     done: AtomicU64,
     /// Rebuilds run so far.
     rebuilds: AtomicU64,
+    /// Every reload that swapped, for the subscribers (announcements).
+    published: tokio::sync::broadcast::Sender<Reloaded>,
 }
+
+/// Reloads a subscriber may fall behind by before it misses some (it is told how many).
+const PUBLISHED_BACKLOG: usize = 16;
 
 impl Reloader {
     pub fn new(engine: Arc<Engine>, settings: Settings) -> Reloader {
@@ -109,7 +128,32 @@ impl Reloader {
             requested: AtomicU64::new(0),
             done: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
+            published: tokio::sync::broadcast::channel(PUBLISHED_BACKLOG).0,
         }
+    }
+
+    /// Every reload that swaps a new library in from now on, with its news.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Reloaded> {
+        self.published.subscribe()
+    }
+
+    /// Puts the sync's reports in, logs the report and tells the subscribers when the new
+    /// library went into service.
+    fn finish(
+        &self,
+        (mut report, news): (ReloadReport, Vec<String>),
+        sources: Vec<SourceReport>,
+    ) -> ReloadReport {
+        report.sources = sources;
+        report.log();
+        if report.outcome == Outcome::Swapped {
+            // No subscriber is no error: announcements are optional.
+            let _ = self.published.send(Reloaded {
+                report: report.clone(),
+                news,
+            });
+        }
+        report
     }
 
     /// How many rebuilds have run (coalesced requests share one).
@@ -137,9 +181,7 @@ impl Reloader {
         )
         .await;
         self.rebuilds.fetch_add(1, Ordering::SeqCst);
-        let mut report = self.rebuild().await;
-        report.sources = synced.sources;
-        report.log();
+        let report = self.finish(self.rebuild().await, synced.sources);
         self.done.store(covers, Ordering::SeqCst);
         *last = Some(report.clone());
         report
@@ -160,13 +202,11 @@ impl Reloader {
             return None;
         }
         self.rebuilds.fetch_add(1, Ordering::SeqCst);
-        let mut report = self.rebuild().await;
-        report.sources = synced.sources;
-        report.log();
-        Some(report)
+        Some(self.finish(self.rebuild().await, synced.sources))
     }
 
-    async fn rebuild(&self) -> ReloadReport {
+    /// The reload's report and its news (see [`Reloaded`]).
+    async fn rebuild(&self) -> (ReloadReport, Vec<String>) {
         let start = Instant::now();
         let settings = self.settings.clone();
         let strict = self.settings.reload.strict;
@@ -204,9 +244,12 @@ impl Reloader {
         };
         let new = match built {
             Ok(Ok(Ok(lib))) => lib,
-            Ok(Ok(Err((reason, warnings)))) => return kept(reason, warnings),
-            Ok(Err(e)) => return kept(format!("{e:#}"), Vec::new()),
-            Err(e) => return kept(format!("the rebuild crashed: {e}"), Vec::new()),
+            Ok(Ok(Err((reason, warnings)))) => return (kept(reason, warnings), Vec::new()),
+            Ok(Err(e)) => return (kept(format!("{e:#}"), Vec::new()), Vec::new()),
+            Err(e) => {
+                let reason = format!("the rebuild crashed: {e}");
+                return (kept(reason, Vec::new()), Vec::new());
+            }
         };
         // An update knows what it changed; otherwise every article is compared.
         let (added, removed, changed) = match &new.info.diff {
@@ -215,8 +258,10 @@ impl Reloader {
         };
         let warnings = new.warnings.clone();
         let articles = new.articles.len();
+        let by_source = !self.settings.content.source_folders.is_empty();
+        let news = news(&added, &old, &new, by_source);
         self.engine.swap(new);
-        ReloadReport {
+        let report = ReloadReport {
             outcome: Outcome::Swapped,
             added,
             removed,
@@ -226,6 +271,156 @@ impl Reloader {
             took: start.elapsed(),
             coalesced: false,
             sources: Vec::new(),
+        };
+        (report, news)
+    }
+}
+
+/// The slugs of `added` whose source had articles in `old`: the news among a reload's
+/// additions. The first sync of a source (a new `[[sources]]` entry, a fresh bot's) brings
+/// its back catalogue, which is not news. With `[[sources]]` (`by_source`) a source is the
+/// first folder of an article's path (its name); without, the one content folder.
+fn news(added: &[String], old: &Library, new: &Library, by_source: bool) -> Vec<String> {
+    let source = |a: &Article| -> String {
+        if !by_source {
+            return String::new();
+        }
+        a.path
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let before: HashSet<String> = old.articles.iter().map(source).collect();
+    added
+        .iter()
+        .filter(|slug| {
+            new.by_slug(slug)
+                .is_some_and(|id| before.contains(&source(new.article(id))))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A new article as an announcement names it (the adapter renders the rest from the library).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArticle {
+    pub slug: String,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+/// What to post about the new articles of a reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announcement {
+    /// One post per article.
+    Each(Vec<NewArticle>),
+    /// One post listing them all: more than `discord.announce_digest_over` came at once.
+    Digest(Vec<NewArticle>),
+}
+
+/// Decides what to announce after each reload, and remembers every article it has seen in a
+/// file of the data folder (`announced.json`, a list of slugs), so that a restart announces
+/// nothing again.
+///
+/// An article is announced once, when a reload adds it, and only when its source already had
+/// articles before that reload (see [`Reloaded::news`]). A fresh bot (no record yet) takes
+/// every article it starts with as seen: no flood on the first run. A changed article is not
+/// new. The record is written before anything is posted, so a post that fails is not tried
+/// again: never twice rather than maybe twice.
+#[derive(Debug)]
+pub struct Announcer {
+    path: Option<PathBuf>,
+    seen: BTreeSet<String>,
+    digest_over: usize,
+}
+
+impl Announcer {
+    /// The announcer whose record is at `path` (`None`: in memory only). Without a readable
+    /// record, every article of `library` is taken as seen and the record is written.
+    pub fn open(path: Option<PathBuf>, library: &Library, digest_over: usize) -> Announcer {
+        let read = path.as_ref().and_then(|p| match std::fs::read(p) {
+            Ok(bytes) => match serde_json::from_slice::<Vec<String>>(&bytes) {
+                Ok(slugs) => Some(slugs),
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: not a list of slugs ({e}); the articles in service are taken as \
+                         announced",
+                        p.display()
+                    );
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read {} ({e}); the articles in service are taken as announced",
+                    p.display()
+                );
+                None
+            }
+        });
+        let fresh = read.is_none();
+        let seen = match read {
+            Some(slugs) => slugs.into_iter().collect(),
+            None => library.articles.iter().map(|a| a.slug.clone()).collect(),
+        };
+        let announcer = Announcer {
+            path,
+            seen,
+            digest_over,
+        };
+        if fresh {
+            announcer.save();
+        }
+        announcer
+    }
+
+    /// What to announce after `reloaded` (`library`: the one in service now): its news not
+    /// seen before, a post each or one digest over the threshold. Every article the reload
+    /// added is seen from now on, news or not.
+    pub fn plan(&mut self, reloaded: &Reloaded, library: &Library) -> Option<Announcement> {
+        let news: Vec<NewArticle> = reloaded
+            .news
+            .iter()
+            .filter(|slug| !self.seen.contains(*slug))
+            .filter_map(|slug| library.by_slug(slug))
+            .map(|id| {
+                let a = library.article(id);
+                NewArticle {
+                    slug: a.slug.clone(),
+                    title: a.title.clone(),
+                    url: a.url.clone(),
+                }
+            })
+            .collect();
+        let before = self.seen.len();
+        self.seen.extend(reloaded.report.added.iter().cloned());
+        if self.seen.len() != before {
+            self.save();
+        }
+        match news.len() {
+            0 => None,
+            n if n > self.digest_over => Some(Announcement::Digest(news)),
+            _ => Some(Announcement::Each(news)),
+        }
+    }
+
+    /// Writes the record whole to a temporary file, then renames it into place (a crash
+    /// leaves the old record or the new one); a failure is logged.
+    fn save(&self) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        let written = serde_json::to_vec(&self.seen)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let tmp = path.with_extension("json.tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, path)
+            });
+        if let Err(e) = written {
+            tracing::warn!("cannot write {}: {e}", path.display());
         }
     }
 }

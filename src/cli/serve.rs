@@ -93,6 +93,7 @@ pub fn http(
     )
     .map_err(Failure::Usage)?;
     crate::http::verifier(&key).map_err(Failure::Usage)?;
+    announcing_token(settings).map_err(Failure::Usage)?;
     let listen = listen.unwrap_or(&settings.http.listen).to_string();
     let service = open(settings, progress)?;
     let runtime = runtime()?;
@@ -100,6 +101,12 @@ pub fn http(
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        // Before the reload triggers, so that it hears every reload they make.
+        let _announcing = crate::discord::announce::start(
+            service.clone(),
+            Arc::new(crate::http::rest_client(settings)),
+            state_dir(settings),
+        );
         let _reloads = service.start_reload_triggers()?;
         let shutdown = crate::shutdown::on_signal()?;
         let addr = listener.local_addr()?;
@@ -113,6 +120,22 @@ pub fn http(
         anyhow::Ok(())
     })?;
     Ok(EXIT_OK)
+}
+
+/// With `discord.announce_channel_id` set, `serve-http` posts in that channel as the bot:
+/// the token's variable (`discord.token_env`) must be set too, or the start fails saying so.
+fn announcing_token(settings: &Settings) -> anyhow::Result<()> {
+    let Some(channel) = settings.discord.announce_channel_id else {
+        return Ok(());
+    };
+    let var = &settings.discord.token_env;
+    match std::env::var(var) {
+        Ok(t) if !t.trim().is_empty() => Ok(()),
+        _ => anyhow::bail!(
+            "discord.announce_channel_id: new articles are announced in channel {channel} as the \
+             bot, which needs its token: set the environment variable {var} (or remove the key)"
+        ),
+    }
 }
 
 /// Opens the service the settings describe, reporting the content like every command.

@@ -309,6 +309,17 @@ pub async fn run(
         bot.keep_threads_in(dir.join("discord-threads.json"));
         bot.keep_conversations_in(dir.join("discord-conversations.json"));
     }
+    // New articles announced with the bot's token (`discord.announce_channel_id`) until
+    // the gateway closes. `serve` starts its reload triggers just before: a reload that
+    // finished before this subscribed is a first sync of new sources (the schedule's first
+    // turn is a period away), whose back catalogue is never news anyway.
+    let _announcing = super::announce::start(
+        bot.service().clone(),
+        Arc::new(Rest::with_token(Arc::new(
+            http_builder(&connection).build(),
+        ))),
+        connection.state_dir.clone(),
+    );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
         shutdown.await;
@@ -316,14 +327,7 @@ pub async fn run(
     });
     let mut intents = INTENTS;
     loop {
-        let mut http = HttpBuilder::new(&connection.token);
-        if let Some(base) = &connection.rest_base {
-            // serenity only applies the proxy when its own rate limiter is off.
-            http = http
-                .proxy(base.trim_end_matches('/'))
-                .ratelimiter_disabled(true);
-        }
-        let mut client = ClientBuilder::new_with_http(http.build(), intents)
+        let mut client = ClientBuilder::new_with_http(http_builder(&connection).build(), intents)
             .event_handler_arc(handler.clone())
             .raw_event_handler(Unknown)
             .await?;
@@ -390,6 +394,18 @@ pub async fn run(
                 return Ok(());
             }
         }
+    }
+}
+
+/// A REST client with the bot's token, sent to `rest_base` when there is one.
+fn http_builder(connection: &Connection) -> HttpBuilder {
+    let http = HttpBuilder::new(&connection.token);
+    match &connection.rest_base {
+        // serenity only applies the proxy when its own rate limiter is off.
+        Some(base) => http
+            .proxy(base.trim_end_matches('/'))
+            .ratelimiter_disabled(true),
+        None => http,
     }
 }
 

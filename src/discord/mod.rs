@@ -3,6 +3,7 @@
 //! (`articlebot serve`). Everything here talks to [`crate::service::Service`], never to the
 //! library or the index directly.
 
+pub mod announce;
 pub mod buttons;
 pub mod commands;
 pub mod gateway;

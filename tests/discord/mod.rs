@@ -3,6 +3,7 @@
 
 pub mod fake;
 
+mod announce;
 mod buttons;
 mod checks;
 mod commands;
