@@ -11,6 +11,7 @@ mod conversation;
 mod hardening;
 mod metrics;
 mod moderators;
+mod refresh;
 mod secrets;
 mod shared_state;
 mod verification;
