@@ -4,7 +4,8 @@
 //! meanwhile are counted; a killed instance leaves the other serving with everything
 //! recorded. A cooldown, a member's conversation, a curated answer and a `/discuss` thread
 //! begun on one instance hold on the other; a reload made while one instance is down is
-//! served by it when it starts.
+//! served by it when it starts; with PostgreSQL away, cooldowns are each instance's own and
+//! pins are refused with the reason.
 
 use serde_json::json;
 
@@ -329,6 +330,70 @@ async fn a_reload_while_one_instance_is_down_is_served_by_it_when_it_starts() {
     assert!(answer.to_string().contains("Flying Kites"), "{answer}");
     // The reload a made is in the shared statistics both report.
     wait_stats(&b, "reloaded 5 articles (+1").await;
+    for server in [a, b] {
+        let (ok, _, log) = server.stop().await;
+        assert!(ok, "{log}");
+    }
+}
+
+/// PostgreSQL stopped under two instances with a cooldown: answers go on, each instance's own
+/// memory holds the cooldowns meanwhile, a curated answer cannot be pinned (the moderator is
+/// told why), and once it is back, a cooldown started on one holds on the other again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cooldowns_fall_back_on_each_instance_while_postgres_is_away() {
+    let pg = Postgres::start();
+    let config = format!("{CONFIG}[state]\nurl = \"{}\"\n", pg.url());
+    let env = [ENV[0], ("ARTICLEBOT_TEST_TOKEN", fake::BOT_TOKEN)];
+    let (f, g) = (Fixture::standard(), Fixture::standard());
+    let a = Binary::start_with(f.dir.path(), &config, DISCORD, &env).await;
+    let b = Binary::start_with(g.dir.path(), &config, DISCORD, &env).await;
+
+    pg.halt();
+    let answered = a.interact(&ask_as(USER_ID, "how do pegs break")).await;
+    assert!(answered.to_string().contains("Stablecoins"), "{answered}");
+    let refused = a.interact(&ask_as(USER_ID, "how do pegs break")).await;
+    assert!(content(&refused).starts_with("Slow down"), "{refused}");
+    let add = command_from(
+        "curate",
+        json!([{"name": "add", "type": 1, "options": [
+            string_option("question", "what goes with banana peels"),
+            string_option("article", "composting"),
+        ]}]),
+        member(OTHER_USER_ID, MODERATOR_PERMISSIONS),
+    );
+    let not_pinned = a.interact(&add).await;
+    assert!(
+        content(&not_pinned).starts_with("Not pinned: cannot connect to PostgreSQL"),
+        "{not_pinned}"
+    );
+    assert!(
+        !content(&not_pinned).contains("postgres://"),
+        "{not_pinned}"
+    );
+    wait_health(&a, "degraded").await;
+
+    pg.resume();
+    wait_health(&a, "ok").await;
+    wait_health(&b, "ok").await;
+    // Each instance's cooldown connection comes back at its next call: asked until a
+    // cooldown started on one is refused on the other, each time by another member.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut n = 200;
+    loop {
+        n += 1;
+        let who = someone(n);
+        let first = a.interact(&ask_as(&who, "how do pegs break")).await;
+        assert!(first.to_string().contains("Stablecoins"), "{first}");
+        let second = b.interact(&ask_as(&who, "how do pegs break")).await;
+        if content(&second).starts_with("Slow down") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cooldowns were never shared again: {second}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for server in [a, b] {
         let (ok, _, log) = server.stop().await;
         assert!(ok, "{log}");
