@@ -164,15 +164,19 @@ async fn new_articles_are_announced_once_and_changed_ones_never() {
             "{listed}"
         );
     }
-    // A restart announces nothing again: the record says what was seen.
+    // A restart announces nothing again: the record says what was seen, even of an article
+    // that was gone when the bot started (a fresh bot would take it for news).
+    std::fs::remove_file(f.content().join("b2.md")).unwrap();
+    assert_eq!(svc.reload("test").await.removed, ["b2"]);
     drop(announcing);
     drop(svc);
     let record = f.dir.path().join("state").join(announce::ANNOUNCED_FILE);
     let seen: Vec<String> = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
     assert!(seen.contains(&"b3".to_string()) && seen.contains(&"a0".to_string()));
     let (svc, _announcing) = bot(&f, &fake, 3);
+    f.write("b2.md", &article(12));
     f.write("d1.md", &article(30));
-    svc.reload("test").await;
+    assert_eq!(svc.reload("test").await.added, ["b2", "d1"]);
     let fourth = wait_posts(&fake, 5).await;
     assert_eq!(title(&fourth[4]), "News item 30");
     // Every post was within Discord's limits and pinged nobody (the local Discord checks).
