@@ -102,6 +102,16 @@ fn main() -> anyhow::Result<()> {
         let _ = conversation::understand(&lib, q);
         recognise.push(r.elapsed());
     }
+    // The slowest recognitions, with how each was read: what makes the tail.
+    let mut slow: Vec<(Duration, &String)> = recognise.iter().copied().zip(&questions).collect();
+    slow.sort_by(|a, b| b.0.cmp(&a.0));
+    for (t, q) in slow.iter().take(5) {
+        let (intent, _, how) = conversation::understand(&lib, q);
+        eprintln!(
+            "slow recognition {:.3} ms: {q:?} -> {intent:?} by {how}",
+            t.as_secs_f64() * 1000.0
+        );
+    }
     let mut named_times = Vec::new();
     for q in &named {
         let r = Instant::now();

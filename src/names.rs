@@ -3,6 +3,9 @@
 //!
 //! Everything is precomputed when the library is built, so a keystroke costs a few binary
 //! searches and, only when those find too little, one trigram scan.
+//!
+//! Beside the names, a [`Directory`] of the collection's slug words, tags and authors, made on
+//! first use (the conversation's slots read it; a library that never converses never pays).
 
 use crate::content::Article;
 
@@ -57,6 +60,72 @@ pub struct NameIndex {
     fuzzy_starts: Vec<u32>,
     /// Entry ids in order of their lower-cased names (stable): the answer to an empty query.
     alphabetical: Vec<u32>,
+    /// Slug words, tags and authors, made by [`NameIndex::directory`] on first use.
+    directory: std::sync::OnceLock<Directory>,
+}
+
+/// The collection's slug words, tags and authors as look-ups: what recognising "the cycling
+/// article", "articles tagged privacy" or "by Ada" needs without a pass over every article
+/// (which cost milliseconds per message at 10,000 articles; see BENCHMARKS.md, conversation).
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// The stem of a slug part (`urban-cycling`: "urban", "cycl"), or of a whole tag, to the
+    /// articles that have it, ascending.
+    by_word: rustc_hash::FxHashMap<String, Vec<u32>>,
+    /// A tag's word stems joined by spaces, to the tag as first written in article order.
+    tags: rustc_hash::FxHashMap<String, String>,
+    /// Every distinct author as written, with the name folded (lower case, no accents), in
+    /// article order.
+    authors: Vec<(String, String)>,
+}
+
+impl Directory {
+    fn new(articles: &[Article]) -> Directory {
+        let mut d = Directory::default();
+        let mut seen_authors = std::collections::HashSet::new();
+        for (id, a) in articles.iter().enumerate() {
+            let id = id as u32;
+            let mut add = |stem: String| {
+                let ids = d.by_word.entry(stem).or_default();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            };
+            for part in a.slug.split('-') {
+                add(crate::text::stem(part));
+            }
+            for t in &a.tags {
+                add(crate::text::stem(&t.to_lowercase()));
+                let key = crate::text::tokenize(t)
+                    .into_iter()
+                    .map(|t| t.stem)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                d.tags.entry(key).or_insert_with(|| t.clone());
+            }
+            for author in &a.authors {
+                if seen_authors.insert(author.as_str()) {
+                    d.authors.push((author.clone(), normalize(author)));
+                }
+            }
+        }
+        d
+    }
+
+    /// The articles whose slug parts or tags hold the stem `word`, ascending.
+    pub fn articles_with_word(&self, word: &str) -> &[u32] {
+        self.by_word.get(word).map_or(&[], Vec::as_slice)
+    }
+
+    /// The tag whose words stem to `stems`, as first written.
+    pub fn tag(&self, stems: &[&str]) -> Option<&str> {
+        self.tags.get(&stems.join(" ")).map(String::as_str)
+    }
+
+    /// Every distinct author: (as written, folded).
+    pub fn authors(&self) -> &[(String, String)] {
+        &self.authors
+    }
 }
 
 /// Where entry `e`'s name and word starts lie in the name index's dense buffers.
@@ -155,9 +224,26 @@ impl NameIndex {
         idx
     }
 
+    /// The slug words, tags and authors of `articles`, which must be the articles this index
+    /// was made from; made on the first call and kept.
+    pub fn directory(&self, articles: &[Article]) -> &Directory {
+        self.directory.get_or_init(|| Directory::new(articles))
+    }
+
     /// The best matches for a typed `query`, at most `limit`, one per article, ranked exact >
     /// prefix > word prefix > fuzzy (shorter names first within a rank).
     pub fn lookup(&self, query: &str, limit: usize) -> Vec<NameMatch> {
+        self.lookup_with(query, limit, true)
+    }
+
+    /// [`NameIndex::lookup`] without close spellings: exact, prefix and word-prefix matches
+    /// only. For callers that would not take a typo anyway (recognising an article name in a
+    /// sentence tries many spans of words; a trigram scan for each made the slow tail).
+    pub fn lookup_literal(&self, query: &str, limit: usize) -> Vec<NameMatch> {
+        self.lookup_with(query, limit, false)
+    }
+
+    fn lookup_with(&self, query: &str, limit: usize, fuzzy: bool) -> Vec<NameMatch> {
         let q = normalize(query);
         let mut out: Vec<NameMatch> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -211,7 +297,7 @@ impl NameIndex {
         tier(&mut out, MatchKind::Exact, keys(true));
         tier(&mut out, MatchKind::Prefix, keys(false));
         tier(&mut out, MatchKind::WordPrefix, words());
-        if out.len() < limit {
+        if fuzzy && out.len() < limit {
             let wanted = Wanted {
                 seen: &seen,
                 count: limit - out.len(),
@@ -509,6 +595,54 @@ mod tests {
             .into_iter()
             .map(|m| (m.name, m.kind))
             .collect()
+    }
+
+    #[test]
+    fn a_literal_lookup_takes_no_close_spellings() {
+        let idx = NameIndex::new(&[article("tide-pools", "Tide Pools", &[])]);
+        assert_eq!(
+            names(&idx, "tide pols"),
+            [("Tide Pools".into(), MatchKind::Fuzzy)]
+        );
+        assert!(idx.lookup_literal("tide pols", 5).is_empty());
+        let literal: Vec<MatchKind> = idx
+            .lookup_literal("tide", 5)
+            .iter()
+            .map(|m| m.kind)
+            .collect();
+        assert_eq!(literal, [MatchKind::Prefix]);
+    }
+
+    #[test]
+    fn the_directory_finds_slug_words_tags_and_authors() {
+        let mut cycling = article("urban-cycling", "Cycling in Town", &[]);
+        cycling.tags = vec!["Road Safety".into(), "commuting".into()];
+        cycling.authors = vec!["Ada Lovelace".into()];
+        let mut rain = article("rain-barrels", "Rain Barrels", &[]);
+        rain.tags = vec!["road safety".into(), "Gardens".into()];
+        rain.authors = vec!["Ada Lovelace".into(), "Chloé Dupont".into()];
+        let articles = [cycling, rain];
+        let idx = NameIndex::new(&articles);
+        let d = idx.directory(&articles);
+        assert_eq!(d.articles_with_word(&crate::text::stem("cycling")), [0]);
+        assert_eq!(d.articles_with_word(&crate::text::stem("gardens")), [1]);
+        assert_eq!(d.articles_with_word("nothing"), [] as [u32; 0]);
+        // A tag by its words' stems, as first written.
+        let stems: Vec<String> = ["road", "safety"]
+            .iter()
+            .map(|w| crate::text::stem(w))
+            .collect();
+        let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
+        assert_eq!(d.tag(&stems), Some("Road Safety"));
+        assert_eq!(d.tag(&["road"]), None);
+        // Each author once, folded beside the name as written.
+        assert_eq!(
+            d.authors(),
+            [
+                ("Ada Lovelace".to_string(), "ada lovelace".to_string()),
+                ("Chloé Dupont".to_string(), "chloe dupont".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -146,7 +146,11 @@ pub(super) fn name_to_article(lib: &Library, name: &str, fuzzy: bool) -> Option<
     {
         return Some((id, 1.0));
     }
-    let matches = lib.names.lookup(name, 2);
+    let matches = if fuzzy {
+        lib.names.lookup(name, 2)
+    } else {
+        lib.names.lookup_literal(name, 2)
+    };
     let first = matches.first()?;
     let second = matches.get(1);
     match first.kind {
@@ -181,17 +185,20 @@ fn by_slug_words(lib: &Library, words: &[Token]) -> Option<u32> {
     if wanted.is_empty() {
         return None;
     }
+    let directory = lib.names.directory(&lib.articles);
+    let mut lists: Vec<&[u32]> = wanted
+        .iter()
+        .map(|w| directory.articles_with_word(w))
+        .collect();
+    // The shortest list first: its articles are the only candidates.
+    lists.sort_by_key(|l| l.len());
     let mut found = None;
-    for (id, a) in lib.articles.iter().enumerate() {
-        let has = |w: &str| {
-            a.slug.split('-').any(|s| text::stem(s) == w)
-                || a.tags.iter().any(|t| text::stem(&t.to_lowercase()) == w)
-        };
-        if wanted.iter().all(|w| has(w)) {
+    for id in lists[0] {
+        if lists[1..].iter().all(|l| l.binary_search(id).is_ok()) {
             if found.is_some() {
                 return None;
             }
-            found = Some(id as u32);
+            found = Some(*id);
         }
     }
     found
@@ -221,16 +228,15 @@ pub(super) fn author(
     }
     let said = fold_lower(span(message, toks));
     let mut found: Option<&str> = None;
-    for a in lib.articles.iter().flat_map(|a| &a.authors) {
-        let name = fold_lower(a);
-        let hit = name == said
+    for (a, name) in lib.names.directory(&lib.articles).authors() {
+        let hit = *name == said
             || (said.len() >= 3 && name.split_whitespace().any(|w| w == said))
             || strsim::jaro_winkler(&name, &said) >= 0.92;
         if hit {
             match found {
                 Some(f) if f != a.as_str() => {
                     // Two authors share that name: the whole name wins, else it is unclear.
-                    if name == said {
+                    if *name == said {
                         found = Some(a);
                     } else if fold_lower(f) != said {
                         return None;
@@ -246,23 +252,10 @@ pub(super) fn author(
 /// Reads `toks` as a tag some article carries (same stems: "language" finds `languages`).
 pub(super) fn tag(lib: &Library, toks: &[Token]) -> Option<String> {
     let stems: Vec<&str> = toks.iter().map(|t| t.stem.as_str()).collect();
-    let mut seen = std::collections::HashSet::new();
-    for a in &lib.articles {
-        for t in &a.tags {
-            if !seen.insert(t.as_str()) {
-                continue;
-            }
-            let tag_stems: Vec<String> = text::tokenize(t).into_iter().map(|t| t.stem).collect();
-            if tag_stems
-                .iter()
-                .map(String::as_str)
-                .eq(stems.iter().copied())
-            {
-                return Some(t.clone());
-            }
-        }
-    }
-    None
+    lib.names
+        .directory(&lib.articles)
+        .tag(&stems)
+        .map(str::to_string)
 }
 
 fn fold_lower(s: &str) -> String {
