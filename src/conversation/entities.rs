@@ -231,7 +231,7 @@ pub(super) fn author(
     for (a, name) in lib.names.directory(&lib.articles).authors() {
         let hit = *name == said
             || (said.len() >= 3 && name.split_whitespace().any(|w| w == said))
-            || strsim::jaro_winkler(&name, &said) >= 0.92;
+            || strsim::jaro_winkler(name, &said) >= 0.92;
         if hit {
             match found {
                 Some(f) if f != a.as_str() => {
