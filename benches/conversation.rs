@@ -120,7 +120,7 @@ fn main() -> anyhow::Result<()> {
         .copied()
         .zip(questions.iter().cycle())
         .collect();
-    slow.sort_by(|a, b| b.0.cmp(&a.0));
+    slow.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (t, q) in slow.iter().take(5) {
         let (intent, _, how) = conversation::understand(&lib, q);
         eprintln!(
