@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
+use articlebot::answer::question::Question;
 use articlebot::answer::{Command, Engine, Scope};
 use articlebot::config::{IndexLocation, Settings};
 use articlebot::library::{Library, NoProgress, OpenMode};
@@ -114,7 +115,6 @@ fn run_size(tmp: &Path, size: usize, opts: &Options) -> anyhow::Result<(usize, F
         f.insert("passages".into(), ours["passages"]);
         f.insert("articles".into(), ours["articles"]);
     }
-    let _ = std::fs::remove_dir_all(&baseline_dir);
     eprintln!("   serving {} questions of each kind", opts.questions);
     let serve = child(
         "serve",
@@ -123,6 +123,21 @@ fn run_size(tmp: &Path, size: usize, opts: &Options) -> anyhow::Result<(usize, F
         &[qfile.to_string_lossy().as_ref()],
     )?;
     f.extend(serve);
+    // The same questions' words against the baseline's index, right after (same machine load,
+    // as near as a shared machine allows): what tantivy alone takes to answer them.
+    eprintln!("   the same questions, raw tantivy");
+    let raw = child(
+        "rawserve",
+        &content,
+        &baseline_dir,
+        &[qfile.to_string_lossy().as_ref()],
+    )?;
+    for (k, v) in raw {
+        if k.starts_with("raw_") {
+            f.insert(k, v);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&baseline_dir);
     eprintln!("   reload");
     // Four files in different places of the collection: three incremental reloads in a row,
     // then a full rebuild of the fourth change.
@@ -277,6 +292,7 @@ fn phase(args: &[String]) -> anyhow::Result<()> {
             println!("threads {threads}");
         }
         "serve" => serve(&settings, Path::new(&args[3]))?,
+        "rawserve" => raw_serve(index, &settings, Path::new(&args[3]))?,
         "answers" => answers(&settings, Path::new(&args[3]))?,
         "reload" => {
             // A serving process holds its library while the new one is made beside it: three
@@ -325,9 +341,10 @@ fn index_threads(passages: usize) -> usize {
 }
 
 /// The baseline: the same files, read and indexed whole into one `en_stem` text field, with
-/// as many threads as ours uses and the same memory budget per thread.
+/// as many threads as ours uses and the same memory budget per thread. Each document also
+/// carries its file's number (a fast field), which the query baseline reads its text by.
 fn raw_tantivy(index: &Path, settings: &Settings, threads: usize) -> anyhow::Result<usize> {
-    use tantivy::schema::{Schema, TEXT};
+    use tantivy::schema::{Schema, FAST, TEXT};
     let (files, _) = articlebot::content::scan(&settings.content.dir)?;
     let mut b = Schema::builder();
     let body = b.add_text_field(
@@ -338,18 +355,92 @@ fn raw_tantivy(index: &Path, settings: &Settings, threads: usize) -> anyhow::Res
                 .set_index_option(tantivy::schema::IndexRecordOption::WithFreqsAndPositions),
         ),
     );
+    let file = b.add_u64_field("file", FAST);
     let idx = tantivy::Index::create_in_dir(index, b.build())?;
     let mut writer =
         idx.writer_with_num_threads::<tantivy::TantivyDocument>(threads, 64_000_000 * threads)?;
-    for f in &files {
+    for (i, f) in files.iter().enumerate() {
         let text = std::fs::read_to_string(&f.abs)?;
         let mut doc = tantivy::TantivyDocument::new();
         doc.add_text(body, &text);
+        doc.add_u64(file, i as u64);
         writer.add_document(doc)?;
     }
     writer.commit()?;
     writer.wait_merging_threads()?;
     Ok(threads)
+}
+
+/// The query baseline (issue 18): each question's words (the stems `ask` and `search` search
+/// for: [`Question`]'s terms) as a BM25 query of tantivy alone over the baseline's index (one
+/// document per article file), the top 10, and a snippet (tantivy's `SnippetGenerator`) of
+/// each of the first 3, from the file's text. The same questions, warm-up and timing as
+/// [`serve`]; `raw_p50`, `raw_p99`, … and per kind `raw_Long_p99`, ….
+fn raw_serve(index: &Path, settings: &Settings, questions: &Path) -> anyhow::Result<()> {
+    use tantivy::collector::TopDocs;
+    use tantivy::query::{BooleanQuery, Occur, TermQuery};
+    use tantivy::schema::IndexRecordOption;
+    use tantivy::snippet::SnippetGenerator;
+    let (files, _) = articlebot::content::scan(&settings.content.dir)?;
+    let idx = tantivy::Index::open_in_dir(index)?;
+    let body = idx.schema().get_field("body")?;
+    let reader = idx.reader()?;
+    let text = std::fs::read_to_string(questions)?;
+    let asks: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(kind, _)| *kind != "Prefix")
+        .collect();
+    let run = |q: &str| -> anyhow::Result<usize> {
+        let searcher = reader.searcher();
+        let words = Question::new(q, |_| 1.0);
+        let clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = words
+            .terms
+            .iter()
+            .map(|t| {
+                let term = tantivy::Term::from_field_text(body, &t.stem);
+                let q: Box<dyn tantivy::query::Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                (Occur::Should, q)
+            })
+            .collect();
+        if clauses.is_empty() {
+            return Ok(0);
+        }
+        // As articlebot's own queries are made (`articlebot::index`): `Should` clauses, at
+        // least one of which matches.
+        let query = BooleanQuery::new(clauses);
+        let top = searcher.search(&query, &TopDocs::with_limit(10))?;
+        let snippets = SnippetGenerator::create(&searcher, &query, body)?;
+        let mut chars = 0;
+        for (_, addr) in top.iter().take(3) {
+            let column = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("file")?;
+            let n = column.first(addr.doc_id).unwrap_or(0) as usize;
+            let text = std::fs::read_to_string(&files[n].abs)?;
+            chars += snippets.snippet(&text).fragment().len();
+        }
+        Ok(top.len() + chars)
+    };
+    for (_, q) in asks.iter().take(100) {
+        run(q)?;
+    }
+    let mut all = Vec::new();
+    let mut by_kind: HashMap<String, Vec<Duration>> = HashMap::new();
+    for (kind, q) in &asks {
+        let t = Instant::now();
+        std::hint::black_box(run(q)?);
+        let d = t.elapsed();
+        all.push(d);
+        by_kind.entry(kind.to_string()).or_default().push(d);
+    }
+    report("raw", &mut all);
+    for (kind, mut t) in by_kind {
+        report(&format!("raw_{kind}"), &mut t);
+    }
+    Ok(())
 }
 
 fn serve(settings: &Settings, questions: &Path) -> anyhow::Result<()> {
@@ -589,6 +680,32 @@ fn table(opts: &Options, rows: &[(usize, Figures)]) -> String {
             }
         });
     }
+    line(
+        &mut out,
+        "raw tantivy query, same words (top 10, 3 snippets) p50 / p99 / max",
+        &|f| {
+            format!(
+                "{:.3} / {:.3} / {:.2}",
+                g(f, "raw_p50"),
+                g(f, "raw_p99"),
+                g(f, "raw_max")
+            )
+        },
+    );
+    line(&mut out, "raw (long) / (common) p99", &|f| {
+        format!(
+            "{:.3} / {:.3}",
+            g(f, "raw_Long_p99"),
+            g(f, "raw_Common_p99")
+        )
+    });
+    line(&mut out, "p99 ratio to raw: ask / search", &|f| {
+        format!(
+            "{:.2}x / {:.2}x",
+            g(f, "ask_p99") / g(f, "raw_p99"),
+            g(f, "search_p99") / g(f, "raw_p99")
+        )
+    });
     line(&mut out, "ask: share with an answer", &|f| {
         format!("{:.0}%", 100.0 * g(f, "ask_found"))
     });
