@@ -530,6 +530,82 @@ pub enum Target<'a> {
     Dir(&'a Path),
 }
 
+/// The indexing threads for a collection of about `passages` passages: `requested`, 0 meaning
+/// one per core (at most 8); small collections do not need several threads (and the memory
+/// each one's arena takes).
+pub fn indexing_threads(requested: usize, passages: usize) -> usize {
+    let threads = if requested == 0 {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    } else {
+        requested
+    };
+    threads.min(1 + passages / 2000)
+}
+
+/// The memory budget of each indexing thread: the arena a thread fills before it writes a
+/// segment. The writer's memory is bounded by this times the threads, whatever the size of
+/// the collection (a build streams articles through it, see [`Indexer`]).
+pub const WRITER_BYTES_PER_THREAD: usize = 64_000_000;
+
+/// A build in progress: articles are added one at a time, in library order, with their
+/// passages, and the caller may drop each article's text once it is added (the index copies
+/// what it needs). [`Indexer::finish`] commits and opens the index.
+pub struct Indexer {
+    index: Index,
+    writer: tantivy::IndexWriter<TantivyDocument>,
+    fields: Fields,
+}
+
+impl Indexer {
+    /// Starts a build in `target` with `threads` indexing threads (see [`indexing_threads`]).
+    pub fn new(target: Target<'_>, threads: usize) -> anyhow::Result<Indexer> {
+        let (schema, fields) = Fields::schema();
+        let index = match target {
+            Target::Memory => Index::create_in_ram(schema),
+            Target::Dir(dir) => Index::create_in_dir(dir, schema)
+                .with_context(|| format!("cannot create index in {}", dir.display()))?,
+        };
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let threads = threads.max(1);
+        let writer = index
+            .writer_with_num_threads::<TantivyDocument>(threads, WRITER_BYTES_PER_THREAD * threads)
+            .context("cannot start the index writer")?;
+        Ok(Indexer {
+            index,
+            writer,
+            fields,
+        })
+    }
+
+    /// Adds the documents of article `a`'s `passages` (all of them, in order).
+    pub fn add_article(&mut self, a: &Article, passages: &[Passage]) -> anyhow::Result<()> {
+        let meta = meta_text(a);
+        let key = article_key(&a.slug);
+        for (place, p) in passages.iter().enumerate() {
+            self.writer.add_document(passage_document(
+                &self.fields,
+                a,
+                key,
+                place as u32,
+                p,
+                &meta,
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// Commits, waits for the merges, and opens the index for the library `layout` describes.
+    pub fn finish(mut self, layout: Layout) -> anyhow::Result<SearchIndex> {
+        self.writer.commit().context("cannot commit the index")?;
+        self.writer
+            .wait_merging_threads()
+            .context("index merge failed")?;
+        SearchIndex::from_index(self.index, self.fields, layout, None)
+    }
+}
+
 impl SearchIndex {
     /// Indexes `passages` of `articles`. `threads` 0 means one per core (at most 8).
     pub fn build(
@@ -539,50 +615,14 @@ impl SearchIndex {
         threads: usize,
         progress: &dyn BuildProgress,
     ) -> anyhow::Result<SearchIndex> {
-        let (schema, fields) = Fields::schema();
         let layout = Layout::new(articles, passages)?;
-        let index = match target {
-            Target::Memory => Index::create_in_ram(schema),
-            Target::Dir(dir) => Index::create_in_dir(dir, schema)
-                .with_context(|| format!("cannot create index in {}", dir.display()))?,
-        };
-        index.tokenizers().register(TOKENIZER, analyzer());
-        let threads = if threads == 0 {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(8)
-        } else {
-            threads
-        };
-        // Small collections do not need several indexing threads (and the memory they take).
-        let threads = threads.min(1 + passages.len() / 2000);
-        let mut writer = index
-            .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
-            .context("cannot start the index writer")?;
-        let meta: Vec<String> = articles.iter().map(meta_text).collect();
-        let mut last_article = u32::MAX;
-        for (id, p) in passages.iter().enumerate() {
-            let a = &articles[p.article as usize];
-            let place = id as u32 - layout.first[p.article as usize];
-            let key = layout.key(p.article);
-            writer.add_document(passage_document(
-                &fields,
-                a,
-                key,
-                place,
-                p,
-                &meta[p.article as usize],
-            ))?;
-            if p.article != last_article {
-                last_article = p.article;
-                progress.advance(1);
-            }
+        let mut indexer = Indexer::new(target, indexing_threads(threads, passages.len()))?;
+        for (id, a) in articles.iter().enumerate() {
+            let range = layout.first[id] as usize..layout.first[id + 1] as usize;
+            indexer.add_article(a, &passages[range])?;
+            progress.advance(1);
         }
-        writer.commit().context("cannot commit the index")?;
-        writer
-            .wait_merging_threads()
-            .context("index merge failed")?;
-        SearchIndex::from_index(index, fields, layout, None)
+        indexer.finish(layout)
     }
 
     /// Opens an index built (or updated) earlier in `dir`, for the library `layout` describes.

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
 use crate::content::{self, Article, Loaded, Warning};
-use crate::index::{Layout, SearchIndex, Target};
+use anyhow::Context;
+
+use crate::index::{indexing_threads, Indexer, Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
 mod persist;
@@ -29,6 +31,7 @@ pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
 pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+use vectors::Counting;
 pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
 
 /// How a library came to be.
@@ -82,6 +85,51 @@ impl CheckReport {
 pub enum OpenMode {
     Reuse,
     Rebuild,
+}
+
+/// Files parsed, cut, counted and indexed together by a streaming build: bounds the text
+/// held at once to this many articles (and keeps every core busy parsing each batch).
+const STREAM_BATCH: usize = 512;
+
+/// What a build reads: the scanned files and what the scan noted.
+struct Source<'a> {
+    files: &'a [content::SourceFile],
+    warnings: Vec<Warning>,
+    fingerprint: String,
+    stamps: Vec<FileStamp>,
+}
+
+/// The articles of `loaded` (a batch, in path order) whose slug no earlier batch took, and
+/// the batch's warnings. A later file with a taken slug is refused as [`content::load_files`]
+/// refuses one within a batch: its notes dropped, a warning naming the file that has it.
+fn take_new_slugs(
+    loaded: Loaded,
+    seen: &mut HashMap<String, std::path::PathBuf>,
+) -> (Vec<Article>, Vec<Warning>) {
+    let Loaded {
+        articles,
+        mut warnings,
+    } = loaded;
+    let mut kept = Vec::with_capacity(articles.len());
+    for a in articles {
+        if let Some(first) = seen.get(&a.slug) {
+            warnings.retain(|w| w.path != a.path);
+            warnings.push(Warning {
+                path: a.path.clone(),
+                line: None,
+                reason: format!(
+                    "duplicate slug {:?} (already used by {})",
+                    a.slug,
+                    first.display()
+                ),
+                rejected: true,
+            });
+            continue;
+        }
+        seen.insert(a.slug.clone(), a.path.clone());
+        kept.push(a);
+    }
+    (kept, warnings)
 }
 
 /// Articles, passages and their indexes.
@@ -158,10 +206,23 @@ impl Library {
             }
         }
         progress.start(files.len() as u64 * 2);
-        let loaded = content::load_files(&settings.content, &files, scan_warnings);
-        progress.advance(files.len() as u64);
         let stamps: Vec<FileStamp> = files.iter().map(FileStamp::of).collect();
-        let lib = Library::build(settings, loaded, fingerprint, stamps, progress)?;
+        let lib = match &settings.index {
+            IndexLocation::Dir(dir) => {
+                let source = Source {
+                    files: &files,
+                    warnings: scan_warnings,
+                    fingerprint,
+                    stamps,
+                };
+                Library::build_streaming(settings, dir, source, progress)?
+            }
+            IndexLocation::Memory => {
+                let loaded = content::load_files(&settings.content, &files, scan_warnings);
+                progress.advance(files.len() as u64);
+                Library::build(settings, loaded, fingerprint, stamps, progress)?
+            }
+        };
         progress.finish();
         Ok(Library {
             info: BuildInfo {
@@ -188,6 +249,7 @@ impl Library {
         })
     }
 
+    /// Builds a library in memory from articles already loaded (bodies held, index in RAM).
     fn build(
         settings: &Settings,
         loaded: Loaded,
@@ -200,56 +262,19 @@ impl Library {
         let counts = TermCounts::of(&articles, &VectorWeights::default());
         let vectors = ArticleVectors::from_counts(&counts, &VectorWeights::default());
         let info = BuildInfo {
-            fingerprint: fingerprint.clone(),
+            fingerprint,
             reused: false,
             updated: false,
             took: Duration::ZERO,
             diff: None,
         };
-        let index = match &settings.index {
-            IndexLocation::Memory => SearchIndex::build(
-                Target::Memory,
-                &articles,
-                &passages,
-                settings.index_threads,
-                progress,
-            )?,
-            IndexLocation::Dir(dir) => {
-                let staging = staging::staging_dir(dir)?;
-                let tantivy_dir = staging.join(persist::TANTIVY);
-                std::fs::create_dir_all(&tantivy_dir)?;
-                let built = SearchIndex::build(
-                    Target::Dir(&tantivy_dir),
-                    &articles,
-                    &passages,
-                    settings.index_threads,
-                    progress,
-                )?;
-                let tokens = built.tokens();
-                drop(built);
-                // From here on the library reads its bodies from the file, like a reopened
-                // one: a serving process holds only the bodies it uses.
-                let mut articles = articles;
-                let parts = persist::Parts {
-                    passages: &passages,
-                    vectors: &vectors,
-                    counts: &counts,
-                    warnings: &warnings,
-                    files: &files,
-                    tokens,
-                    fingerprint: &fingerprint,
-                };
-                let bodies_len = persist::write(&staging, &mut articles, &parts)?;
-                drop(counts);
-                staging::swap_into_place(&staging, dir)?;
-                let layout = Layout::new(&articles, &passages)?;
-                let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
-                persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
-                return Ok(Library::assemble(
-                    articles, passages, vectors, warnings, index, info, files, None,
-                ));
-            }
-        };
+        let index = SearchIndex::build(
+            Target::Memory,
+            &articles,
+            &passages,
+            settings.index_threads,
+            progress,
+        )?;
         Ok(Library::assemble(
             articles,
             passages,
@@ -259,6 +284,118 @@ impl Library {
             info,
             files,
             Some(Arc::new(counts)),
+        ))
+    }
+
+    /// Builds the library of `source` into the index folder `dir`, streaming: the files are
+    /// read, parsed, cut into passages, counted, indexed and their bodies written to
+    /// `articles.bin` [`STREAM_BATCH`] at a time, and only each article's front matter and
+    /// headings are kept past its batch. The memory a build takes is then the index writer's
+    /// (bounded, [`crate::index::WRITER_BYTES_PER_THREAD`] per thread), the term counts and
+    /// the library a reopened index holds, not the text of the whole collection.
+    ///
+    /// The result is the one a build of every article at once gives: the same articles in
+    /// the same order (a slug taken by an earlier file, in this batch or a previous one, is
+    /// refused with the same warning), the same passages, counts and documents in the same
+    /// order.
+    fn build_streaming(
+        settings: &Settings,
+        dir: &Path,
+        source: Source<'_>,
+        progress: &dyn BuildProgress,
+    ) -> anyhow::Result<Library> {
+        let info = BuildInfo {
+            fingerprint: source.fingerprint.clone(),
+            reused: false,
+            updated: false,
+            took: Duration::ZERO,
+            diff: None,
+        };
+        let staging = staging::staging_dir(dir)?;
+        let tantivy_dir = staging.join(persist::TANTIVY);
+        std::fs::create_dir_all(&tantivy_dir)?;
+        let bodies_path = staging.join(persist::ARTICLES);
+        std::fs::File::create(&bodies_path)
+            .with_context(|| format!("cannot create {}", bodies_path.display()))?;
+        let mut bodies_len = 0u64;
+        let mut warnings = source.warnings;
+        let mut articles: Vec<Article> = Vec::new();
+        let mut passages: Vec<Passage> = Vec::new();
+        let mut counting = Counting::new(VectorWeights::default());
+        let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
+        let mut indexer: Option<Indexer> = None;
+        let files = source.files;
+        for batch in files.chunks(STREAM_BATCH) {
+            let loaded = content::load_files(&settings.content, batch, Vec::new());
+            progress.advance(batch.len() as u64);
+            let (mut fresh, batch_warnings) = take_new_slugs(loaded, &mut seen);
+            warnings.extend(batch_warnings);
+            let base = articles.len() as u32;
+            let cut = cut_passages(&fresh, settings.content.passage_words);
+            // The threads are chosen for the collection's passages, estimated from the first
+            // batch (exact when it is the whole collection).
+            let indexer = match &mut indexer {
+                Some(i) => i,
+                None => {
+                    let estimate = cut.len() * files.len() / batch.len().max(1);
+                    let threads = indexing_threads(settings.index_threads, estimate);
+                    indexer.insert(Indexer::new(Target::Dir(&tantivy_dir), threads)?)
+                }
+            };
+            let mut start = 0;
+            for (i, a) in fresh.iter().enumerate() {
+                let end = start
+                    + cut[start..]
+                        .iter()
+                        .take_while(|p| p.article == i as u32)
+                        .count();
+                indexer.add_article(a, &cut[start..end])?;
+                start = end;
+                progress.advance(1);
+            }
+            counting.add(&fresh);
+            passages.extend(cut.into_iter().map(|p| Passage {
+                article: base + p.article,
+                ..p
+            }));
+            let mut refs: Vec<&mut Article> = fresh.iter_mut().collect();
+            bodies_len = persist::write_articles(&bodies_path, &mut refs, bodies_len)?;
+            articles.append(&mut fresh);
+        }
+        warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+        let indexer = match indexer {
+            Some(i) => i,
+            None => Indexer::new(Target::Dir(&tantivy_dir), 1)?,
+        };
+        let built = indexer.finish(Layout::new(&articles, &passages)?)?;
+        let tokens = built.tokens();
+        drop(built);
+        let counts = counting.finish();
+        let vectors = ArticleVectors::from_counts(&counts, &VectorWeights::default());
+        let parts = persist::Parts {
+            passages: &passages,
+            vectors: &vectors,
+            counts: &counts,
+            warnings: &warnings,
+            files: &source.stamps,
+            tokens,
+            fingerprint: &source.fingerprint,
+        };
+        persist::write_rest(&staging, &articles, &parts, bodies_len)?;
+        drop(counts);
+        staging::swap_into_place(&staging, dir)?;
+        let layout = Layout::new(&articles, &passages)?;
+        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
+        persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+        Ok(Library::assemble(
+            articles,
+            passages,
+            vectors,
+            warnings,
+            index,
+            info,
+            source.stamps,
+            None,
         ))
     }
 
@@ -397,10 +534,34 @@ mod tests {
             )
             .unwrap();
         }
+        // Two files whose slug an earlier batch's file has (one with a note of its own, which
+        // goes with it), and a file the build refuses: warned about as a whole load warns.
+        assert!(n > STREAM_BATCH);
+        std::fs::write(
+            content.join("b-copy.md"),
+            "+++\nslug = \"a0003\"\ntitle = \"Copy\"\nurl = \"ftp://x\"\n+++\ntext\n",
+        )
+        .unwrap();
+        std::fs::write(
+            content.join("b-copy2.md"),
+            "+++\nslug = \"a0600\"\ntitle = \"Copy\"\n+++\ntext\n",
+        )
+        .unwrap();
+        std::fs::write(content.join("b-empty.md"), "").unwrap();
         let mut settings = Settings::for_content(&content);
         settings.index = IndexLocation::Dir(dir.path().join("index"));
         let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(!built.info.reused);
+        let whole = content::load(&settings.content).unwrap();
+        assert_eq!(built.warnings, whole.warnings);
+        assert_eq!(
+            built
+                .warnings
+                .iter()
+                .filter(|w| w.reason.starts_with("duplicate slug"))
+                .count(),
+            2
+        );
         let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(reopened.info.reused);
         assert_eq!(reopened.articles.len(), n);

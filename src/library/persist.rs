@@ -120,20 +120,6 @@ pub(super) struct Parts<'a> {
     pub fingerprint: &'a str,
 }
 
-/// Writes a library into the (staging) folder `dir`, beside the `tantivy/` index built there:
-/// `articles.bin` (which turns the articles' bodies into stored parts, see [`write_articles`]),
-/// then [`write_rest`]. Returns the length of `articles.bin`.
-pub(super) fn write(
-    dir: &Path,
-    articles: &mut [Article],
-    parts: &Parts<'_>,
-) -> anyhow::Result<u64> {
-    let mut all: Vec<&mut Article> = articles.iter_mut().collect();
-    let bodies_len = write_articles(&dir.join(ARTICLES), &mut all, 0)?;
-    write_rest(dir, articles, parts, bodies_len)?;
-    Ok(bodies_len)
-}
-
 /// Writes `counts.bin`, `library.bin` and last the manifest into `dir`, for `articles` whose
 /// bodies are stored in an `articles.bin` of `bodies_len` bytes.
 pub(super) fn write_rest(

@@ -95,6 +95,41 @@ fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
     tf
 }
 
+/// Term counts made a batch of articles at a time (a build streams the articles, see
+/// `Library::open`): the same counts as [`TermCounts::of`] over all the batches in order.
+pub(super) struct Counting {
+    counts: TermCounts,
+    ids: FxHashMap<String, u32>,
+    weights: VectorWeights,
+}
+
+impl Counting {
+    pub(super) fn new(weights: VectorWeights) -> Counting {
+        Counting {
+            counts: TermCounts {
+                starts: vec![0],
+                ..TermCounts::default()
+            },
+            ids: FxHashMap::default(),
+            weights,
+        }
+    }
+
+    /// Counts the next `articles` (their bodies must be at hand), in parallel.
+    pub(super) fn add(&mut self, articles: &[Article]) {
+        let w = &self.weights;
+        let counts: Vec<FxHashMap<String, f32>> =
+            articles.par_iter().map(|a| term_counts(a, w)).collect();
+        for c in counts {
+            self.counts.push(c, &mut self.ids);
+        }
+    }
+
+    pub(super) fn finish(self) -> TermCounts {
+        self.counts
+    }
+}
+
 /// Every article's weighted term counts, by article id: the stems (interned: a term id
 /// indexes `stems`) and per article its `(term id, count)` entries. What the vectors are
 /// computed from, kept so that an update does not read every article again.
@@ -109,17 +144,9 @@ pub struct TermCounts {
 impl TermCounts {
     /// The counts of `articles` (their bodies must be at hand).
     pub fn of(articles: &[Article], w: &VectorWeights) -> TermCounts {
-        let counts: Vec<FxHashMap<String, f32>> =
-            articles.par_iter().map(|a| term_counts(a, w)).collect();
-        let mut out = TermCounts {
-            starts: vec![0],
-            ..TermCounts::default()
-        };
-        let mut ids = FxHashMap::default();
-        for c in counts {
-            out.push(c, &mut ids);
-        }
-        out
+        let mut counting = Counting::new(*w);
+        counting.add(articles);
+        counting.finish()
     }
 
     /// Appends an article's counts, interning its stems in `ids`.
