@@ -60,6 +60,9 @@ pub struct NameIndex {
     fuzzy_starts: Vec<u32>,
     /// Entry ids in order of their lower-cased names (stable): the answer to an empty query.
     alphabetical: Vec<u32>,
+    /// The longest key, in bytes: a longer query can be no name's exact, prefix or word-prefix
+    /// match (a word's suffix of a name is no longer than the name).
+    longest: usize,
     /// Slug words, tags and authors, made by [`NameIndex::directory`] on first use.
     directory: std::sync::OnceLock<Directory>,
 }
@@ -221,6 +224,7 @@ impl NameIndex {
                 .cmp(&idx.entries[b as usize].lower)
         });
         idx.alphabetical = alphabetical;
+        idx.longest = idx.keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         idx
     }
 
@@ -256,6 +260,9 @@ impl NameIndex {
                     out.push(self.hit(e, MatchKind::Prefix, 1.0));
                 }
             }
+            return out;
+        }
+        if !fuzzy && q.len() > self.longest {
             return out;
         }
         let mut tier = |out: &mut Vec<NameMatch>, kind, found: Vec<u32>| {
@@ -611,6 +618,9 @@ mod tests {
             .map(|m| m.kind)
             .collect();
         assert_eq!(literal, [MatchKind::Prefix]);
+        // Longer than every name: nothing to find literally, the whole name still found.
+        assert!(idx.lookup_literal("tide pools and more", 5).is_empty());
+        assert_eq!(idx.lookup_literal("tide pools", 5).len(), 1);
     }
 
     #[test]
