@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use articlebot::library::{Library, NoProgress, OpenMode};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 
 use crate::util::{bin, run, Fixture};
 
@@ -173,18 +172,8 @@ impl Served {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let banner = tokio::time::timeout(PATIENCE, lines.next_line())
-            .await
-            .expect("the server starts")
-            .unwrap()
-            .unwrap_or_else(|| panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap()));
-        // "articlebot serve-http: listening on http://127.0.0.1:PORT (N articles)"
-        let url = banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {banner:?}"))
-            .to_string();
+        let (banner, mut lines) = crate::util::banner(&mut child, PATIENCE, Some(&stderr)).await;
+        let url = crate::util::banner_url(&banner);
         let articles = banner
             .rsplit_once('(')
             .and_then(|(_, n)| n.split_whitespace().next()?.parse().ok())

@@ -5,16 +5,15 @@
 
 use std::time::Duration;
 
-use articlebot::answer::{Answer, Command, Engine, Scope};
-use articlebot::config::{StateSettings, StatsSettings};
+use articlebot::answer::{Command, Engine, Scope};
+use articlebot::config::StateSettings;
 use articlebot::service::{Asker, Service};
 use articlebot::stats::{Stats, StatsReport};
 
 use crate::pg::Postgres;
+use crate::stats::{ask, asker, settings, swapped, GUILD, USER};
 use crate::util::Fixture;
 
-const USER: &str = "80351110224678912";
-const GUILD: u64 = 900_000_000_000_000_003;
 const OTHER: u64 = 900_000_000_000_000_077;
 /// Every instance's `ARTICLEBOT_STATS_KEY` in these tests.
 const SECRET: &str = "a long random value shared by every instance";
@@ -43,45 +42,8 @@ impl Store {
     }
 }
 
-fn settings(f: &Fixture, keep_questions: bool) -> StatsSettings {
-    StatsSettings {
-        enabled: true,
-        keep_questions,
-        retention_days: 30,
-        weak_score: 1.3,
-        db: Some(f.dir.path().join("data/stats.sqlite3")),
-    }
-}
-
-fn ask(engine: &Engine, q: &str) -> (Command, Answer) {
-    let cmd = Command::Ask {
-        question: q.into(),
-        scope: Scope::Collection,
-    };
-    let a = engine.execute(&cmd).unwrap();
-    (cmd, a)
-}
-
-fn asker(user: &str) -> Asker {
-    Asker::user(user).in_guild(Some(GUILD))
-}
-
 fn report(stats: &Stats, engine: &Engine, guild: u64) -> StatsReport {
     stats.report(&engine.library(), Duration::ZERO, guild)
-}
-
-fn swapped() -> articlebot::reload::ReloadReport {
-    articlebot::reload::ReloadReport {
-        outcome: articlebot::reload::Outcome::Swapped,
-        added: Vec::new(),
-        removed: Vec::new(),
-        changed: Vec::new(),
-        warnings: Vec::new(),
-        articles: 4,
-        took: Duration::ZERO,
-        coalesced: false,
-        sources: Vec::new(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------

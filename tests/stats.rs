@@ -8,7 +8,7 @@ use articlebot::stats::Stats;
 
 use crate::util::Fixture;
 
-fn settings(f: &Fixture, keep_questions: bool) -> StatsSettings {
+pub(crate) fn settings(f: &Fixture, keep_questions: bool) -> StatsSettings {
     StatsSettings {
         enabled: true,
         keep_questions,
@@ -18,7 +18,7 @@ fn settings(f: &Fixture, keep_questions: bool) -> StatsSettings {
     }
 }
 
-fn ask(engine: &Engine, q: &str) -> (Command, Answer) {
+pub(crate) fn ask(engine: &Engine, q: &str) -> (Command, Answer) {
     let cmd = Command::Ask {
         question: q.into(),
         scope: Scope::Collection,
@@ -27,11 +27,11 @@ fn ask(engine: &Engine, q: &str) -> (Command, Answer) {
     (cmd, a)
 }
 
-const USER: &str = "80351110224678912";
+pub(crate) const USER: &str = "80351110224678912";
 /// The guild the questions of these tests are asked in.
-const GUILD: u64 = 900_000_000_000_000_003;
+pub(crate) const GUILD: u64 = 900_000_000_000_000_003;
 
-fn asker(user: &str) -> Asker {
+pub(crate) fn asker(user: &str) -> Asker {
     Asker::user(user).in_guild(Some(GUILD))
 }
 
@@ -284,7 +284,7 @@ fn a_key_from_the_old_place_moves_beside_the_database() {
     assert!(!data.join("stats.key").exists());
 }
 
-fn swapped() -> articlebot::reload::ReloadReport {
+pub(crate) fn swapped() -> articlebot::reload::ReloadReport {
     articlebot::reload::ReloadReport {
         outcome: articlebot::reload::Outcome::Swapped,
         added: Vec::new(),

@@ -201,3 +201,37 @@ pub fn chat_json(dir: &Path, args: &[&str], input: &str) -> Vec<serde_json::Valu
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// The stdout of a child process, line by line.
+pub type StdoutLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// The first line a started server prints on stdout (its banner, which holds its address) and
+/// the rest of its stdout, waiting at most `patience`. A server that exits without a line fails
+/// the test, with the text of `stderr` when it was written to a file.
+pub async fn banner(
+    child: &mut tokio::process::Child,
+    patience: std::time::Duration,
+    stderr: Option<&Path>,
+) -> (String, StdoutLines) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let first = tokio::time::timeout(patience, lines.next_line())
+        .await
+        .expect("the server starts")
+        .expect("stdout readable")
+        .unwrap_or_else(|| {
+            let said = stderr.map(|p| std::fs::read_to_string(p).unwrap_or_default());
+            panic!("no banner on stdout; stderr: {}", said.unwrap_or_default())
+        });
+    (first, lines)
+}
+
+/// The `http://…` address in a `serve-http` banner
+/// ("articlebot serve-http: listening on http://127.0.0.1:PORT (N articles)").
+pub fn banner_url(banner: &str) -> String {
+    banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string()
+}

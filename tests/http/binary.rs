@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::AsyncBufReadExt;
 
 use super::*;
 use crate::util::bin;
@@ -71,17 +70,8 @@ impl Binary {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let banner = tokio::time::timeout(PATIENCE, lines.next_line())
-            .await
-            .expect("the server starts")
-            .unwrap()
-            .unwrap_or_else(|| panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap()));
-        let url = banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {banner:?}"))
-            .to_string();
+        let (banner, lines) = crate::util::banner(&mut child, PATIENCE, Some(&stderr)).await;
+        let url = crate::util::banner_url(&banner);
         Binary {
             url,
             key,

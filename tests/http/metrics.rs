@@ -3,7 +3,6 @@
 //! local Discord); and `--log-format json`: every log line one JSON object, tokens cut.
 
 use serde_json::json;
-use tokio::io::AsyncBufReadExt;
 
 use super::binary::{Binary, CONFIG};
 use super::*;
@@ -182,12 +181,7 @@ async fn serve_metrics_reports_the_gateway_shard_and_its_answers() {
     .kill_on_drop(true)
     .spawn()
     .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = tokio::time::timeout(PATIENCE, lines.next_line())
-        .await
-        .expect("serve starts")
-        .unwrap()
-        .expect("a line on stdout");
+    let (banner, _lines) = crate::util::banner(&mut child, PATIENCE, None).await;
     let url = banner
         .split_whitespace()
         .find_map(|w| w.strip_suffix("/metrics"))
