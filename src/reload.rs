@@ -412,15 +412,8 @@ impl Announcer {
         let Some(path) = &self.path else {
             return;
         };
-        let written = serde_json::to_vec(&self.seen)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, path)
-            });
-        if let Err(e) = written {
-            tracing::warn!("cannot write {}: {e}", path.display());
+        if let Err(e) = crate::state::write_json_atomically(path, &self.seen) {
+            tracing::warn!("cannot write {}: {e:#}", path.display());
         }
     }
 }

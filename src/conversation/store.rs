@@ -145,7 +145,7 @@ impl Conversations {
             })
         };
         if let (Some(lasting), Some(Some(path))) = (lasting, file.as_deref()) {
-            if let Err(e) = write_atomically(path, &lasting) {
+            if let Err(e) = crate::state::write_json_atomically(path, &lasting) {
                 tracing::warn!("cannot keep conversations in {}: {e}", path.display());
             }
         }
@@ -154,16 +154,6 @@ impl Conversations {
 
 /// Writes `states` as JSON beside `path`, then renames it into place: a crash leaves the old
 /// file or the new one, never half of one.
-fn write_atomically(path: &PathBuf, states: &HashMap<String, State>) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(states)?)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,11 +44,6 @@ pub fn start(
     let channel = ChannelId::new(service.settings().discord.announce_channel_id?);
     // Subscribed before anything else happens: a reload that finishes meanwhile is not missed.
     let mut reloads = service.reloader().subscribe();
-    if let Some(dir) = &state_dir {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            tracing::warn!("cannot create {}: {e}", dir.display());
-        }
-    }
     let path = state_dir.map(|d| d.join(ANNOUNCED_FILE));
     let digest_over = service.settings().discord.announce_digest_over;
     let mut announcer = Announcer::open(path, &service.engine().library(), digest_over);

@@ -38,13 +38,6 @@ impl Limits {
     }
 }
 
-impl Default for Limits {
-    /// `[sync]`'s defaults.
-    fn default() -> Self {
-        Limits::of(&SyncSettings::default())
-    }
-}
-
 /// The validators a server gave with a body, sent back to ask "has it changed?".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validators {

@@ -125,6 +125,22 @@ impl Announced {
     }
 }
 
+/// Writes `value` as JSON to `path` whole or not at all (a temporary file beside it, renamed
+/// over it), creating its folder: the embedded form of the state kept in JSON files (lasting
+/// conversations, `/discuss` threads, announced articles).
+pub fn write_json_atomically<T: serde::Serialize + ?Sized>(
+    path: &std::path::Path,
+    value: &T,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(value)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
 /// A guild id as both stores keep it: a signed 64-bit integer (snowflakes fit, bits
 /// unchanged).
 pub fn guild_key(guild: u64) -> i64 {

@@ -104,13 +104,8 @@ impl Threads {
         let Some(path) = self.file.lock().unwrap().clone() else {
             return;
         };
-        let tmp = path.with_extension("json.tmp");
-        let written = serde_json::to_vec(&saved)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            tracing::warn!("cannot remember threads in {}: {e}", path.display());
+        if let Err(e) = crate::state::write_json_atomically(&path, &saved) {
+            tracing::warn!("cannot remember threads in {}: {e:#}", path.display());
         }
     }
 }
