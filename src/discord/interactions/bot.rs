@@ -159,7 +159,8 @@ impl Bot {
     /// With a shared store, the cooldown is started there (one statement, so a member
     /// cannot ask two instances at once); this blocks the caller a bounded time
     /// ([`crate::state::postgres::COOLDOWN_PATIENCE`]; a loopback round trip is well under
-    /// a millisecond), after which this instance's memory decides.
+    /// a millisecond, and the async worker is handed back meanwhile), after which this
+    /// instance's memory decides.
     fn start_cooldown(&self, scope: &str, user: u64) -> Result<(), Duration> {
         let length = self.settings.cooldown;
         if length.is_zero() {

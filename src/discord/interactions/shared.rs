@@ -51,7 +51,17 @@ impl Shared {
         length: Duration,
     ) -> anyhow::Result<Option<Duration>> {
         let was_up = self.health.up();
-        let result = self.cooldowns.start_cooldown(scope, user, length);
+        // The statement waits on the database (at most `COOLDOWN_PATIENCE`), and the callers
+        // are the adapters' async handlers: on a multi-threaded runtime the worker is handed
+        // back to the other tasks while it waits, instead of stalling them with it.
+        let start = || self.cooldowns.start_cooldown(scope, user, length);
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let result = if multi_threaded {
+            tokio::task::block_in_place(start)
+        } else {
+            start()
+        };
         self.health.record(&result);
         if let Err(e) = &result {
             if was_up {
