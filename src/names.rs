@@ -141,7 +141,7 @@ struct Head {
 }
 
 /// Lower-cased, accents folded ("pokemon" finds "Pokémon"), whitespace collapsed.
-fn normalize(s: &str) -> String {
+pub(crate) fn normalize(s: &str) -> String {
     crate::text::fold(crate::text::clean_whitespace(&s.to_lowercase()))
 }
 

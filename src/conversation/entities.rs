@@ -226,27 +226,28 @@ pub(super) fn author(
     if m.author_references.contains(&joined(toks)) {
         return Some(AuthorSlot::Current);
     }
-    let said = fold_lower(span(message, toks));
-    let mut found: Option<&str> = None;
+    let said = crate::names::normalize(span(message, toks));
+    // (as written, folded) of the author found so far.
+    let mut found: Option<(&str, &str)> = None;
     for (a, name) in lib.names.directory(&lib.articles).authors() {
         let hit = *name == said
             || (said.len() >= 3 && name.split_whitespace().any(|w| w == said))
             || strsim::jaro_winkler(name, &said) >= 0.92;
         if hit {
             match found {
-                Some(f) if f != a.as_str() => {
+                Some((f, folded)) if f != a.as_str() => {
                     // Two authors share that name: the whole name wins, else it is unclear.
                     if *name == said {
-                        found = Some(a);
-                    } else if fold_lower(f) != said {
+                        found = Some((a, name));
+                    } else if folded != said {
                         return None;
                     }
                 }
-                _ => found = Some(a),
+                _ => found = Some((a, name)),
             }
         }
     }
-    found.map(|a| AuthorSlot::Named(a.to_string()))
+    found.map(|(a, _)| AuthorSlot::Named(a.to_string()))
 }
 
 /// Reads `toks` as a tag some article carries (same stems: "language" finds `languages`).
@@ -256,10 +257,6 @@ pub(super) fn tag(lib: &Library, toks: &[Token]) -> Option<String> {
         .directory(&lib.articles)
         .tag(&stems)
         .map(str::to_string)
-}
-
-fn fold_lower(s: &str) -> String {
-    text::fold(text::clean_whitespace(&s.to_lowercase()))
 }
 
 fn joined(toks: &[Token]) -> String {

@@ -367,7 +367,8 @@ impl Library {
             Some(i) => i,
             None => Indexer::new(Target::Dir(&tantivy_dir), 1)?,
         };
-        let built = indexer.finish(Layout::new(&articles, &passages)?)?;
+        let layout = Layout::new(&articles, &passages)?;
+        let built = indexer.finish(layout.clone())?;
         let tokens = built.tokens();
         drop(built);
         let counts = counting.finish();
@@ -384,7 +385,6 @@ impl Library {
         persist::write_rest(&staging, &articles, &parts, bodies_len)?;
         drop(counts);
         staging::swap_into_place(&staging, dir)?;
-        let layout = Layout::new(&articles, &passages)?;
         let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
         persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
         Ok(Library::assemble(
