@@ -291,9 +291,11 @@ mod kinds {
 
     use articlebot::curate::{CurateStore, NewCurated};
     use articlebot::feedback::{NewVote, Vote, VoteStore};
-    use articlebot::state::memory::MemoryCooldowns;
+    use articlebot::state::memory::{MemoryButtons, MemoryCooldowns};
     use articlebot::state::postgres::{watch, Change, PgStore};
-    use articlebot::state::{ConversationStore, CooldownStore, ThreadStore};
+    use articlebot::state::{
+        ButtonStore, ConversationStore, CooldownStore, KeptButtons, ThreadStore,
+    };
 
     use crate::pg::Postgres;
 
@@ -304,6 +306,7 @@ mod kinds {
         curated: [Box<dyn CurateStore>; 2],
         votes: [Box<dyn VoteStore>; 2],
         cooldowns: [Arc<dyn CooldownStore>; 2],
+        buttons: [Arc<dyn ButtonStore>; 2],
         _keep: Keep,
     }
 
@@ -323,10 +326,12 @@ mod kinds {
             Box::new(articlebot::feedback::SqliteVotes::open(Some(&db)).unwrap())
         };
         let cooldowns: Arc<dyn CooldownStore> = Arc::new(MemoryCooldowns::default());
+        let buttons: Arc<dyn ButtonStore> = Arc::new(MemoryButtons::default());
         Handles {
             curated: [0, 1].map(curated),
             votes: [0, 1].map(votes),
             cooldowns: [cooldowns.clone(), cooldowns],
+            buttons: [buttons.clone(), buttons],
             _keep: Keep::Dir(dir),
         }
     }
@@ -338,6 +343,7 @@ mod kinds {
             curated: [Box::new(open()), Box::new(open())],
             votes: [Box::new(open()), Box::new(open())],
             cooldowns: [Arc::new(open()), Arc::new(open())],
+            buttons: [Arc::new(open()), Arc::new(open())],
             _keep: Keep::Pg(pg),
         }
     }
@@ -426,6 +432,58 @@ mod kinds {
         assert!(a.start_cooldown("ask", 1, length).unwrap().is_some());
     }
 
+    /// Button state kept through one handle is read and replaced through the other, by id,
+    /// with whose buttons they are; it lives its timeout from when it was kept (a replacement
+    /// does not extend it), and after that it is neither read nor replaced.
+    fn button_state_is_kept_replaced_and_expires(h: Handles) {
+        let [a, b] = &h.buttons;
+        let hour = Duration::from_secs(3600);
+        let (id, other) = (4_611_686_018_427_387_904, 12); // 2^62: ids use 63 bits
+        a.keep_buttons(id, 77, r#"{"page":1}"#, hour).unwrap();
+        a.keep_buttons(other, 78, "{}", hour).unwrap();
+        let kept = |id| b.buttons(id, hour).unwrap();
+        let page = |n: u8| KeptButtons {
+            asker: 77,
+            state: format!(r#"{{"page":{n}}}"#),
+        };
+        assert_eq!(kept(id), Some(page(1)));
+        assert_eq!(kept(13), None, "never kept");
+        assert!(b.replace_buttons(id, r#"{"page":2}"#, hour).unwrap());
+        assert_eq!(
+            a.buttons(id, hour).unwrap(),
+            Some(page(2)),
+            "the last page wins"
+        );
+        assert!(
+            !a.replace_buttons(13, "{}", hour).unwrap(),
+            "nothing to replace"
+        );
+        assert_eq!(kept(13), None, "a replacement makes nothing");
+        assert_eq!(kept(other).unwrap().asker, 78);
+
+        // Expiry: a state lives its timeout from when it was kept.
+        let short = Duration::from_secs(3);
+        a.keep_buttons(5, 79, r#"{"page":1}"#, short).unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(
+            b.replace_buttons(5, r#"{"page":2}"#, short).unwrap(),
+            "still live"
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(
+            b.buttons(5, short).unwrap(),
+            None,
+            "expired, page turned or not"
+        );
+        assert!(
+            !a.replace_buttons(5, "{}", short).unwrap(),
+            "an expired state stays so"
+        );
+        // Kept again under the same id, it lives from then.
+        a.keep_buttons(5, 80, "{}", short).unwrap();
+        assert_eq!(b.buttons(5, short).unwrap().map(|k| k.asker), Some(80));
+    }
+
     macro_rules! both {
         ($($name:ident),* $(,)?) => {
             mod embedded {
@@ -447,6 +505,7 @@ mod kinds {
         curated_answers_are_seen_by_every_handle,
         votes_replace_and_add_up,
         cooldowns_hold_on_every_handle_and_end,
+        button_state_is_kept_replaced_and_expires,
     );
 
     /// Threads and conversations on PostgreSQL (their embedded form is the process's memory

@@ -135,3 +135,33 @@ pub trait CooldownStore: Send + Sync {
         length: Duration,
     ) -> anyhow::Result<Option<Duration>>;
 }
+
+/// The state behind a message's buttons when it does not fit in their custom ids, as the
+/// Discord adapter serialises it (JSON text: the store does not read it), under an id the
+/// adapter chose. It lives `timeout` from when it was kept (the adapter's
+/// `discord.button_timeout_seconds`); replacing it (a page turned) does not make it live
+/// longer. Calls block.
+pub trait ButtonStore: Send + Sync {
+    /// Keeps `state`, of `asker`'s buttons, under `id` from now on (replacing anything kept
+    /// there before).
+    fn keep_buttons(
+        &self,
+        id: u64,
+        asker: u64,
+        state: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()>;
+    /// Replaces the state under `id` while it lives; whether it did.
+    fn replace_buttons(&self, id: u64, state: &str, timeout: Duration) -> anyhow::Result<bool>;
+    /// The state under `id` and whose buttons they are, unless it was kept more than
+    /// `timeout` ago (or never).
+    fn buttons(&self, id: u64, timeout: Duration) -> anyhow::Result<Option<KeptButtons>>;
+}
+
+/// Button state as kept (see [`ButtonStore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptButtons {
+    /// Who the buttons answer (only they may page or post).
+    pub asker: u64,
+    pub state: String,
+}

@@ -17,8 +17,10 @@
 //! every write of those kinds is announced on the [`STATE_CHANNEL`] (LISTEN/NOTIFY) by the
 //! instance that made it, and [`watch`] hands the announcements to the owners of the copies,
 //! with [`Change::Connected`] on every (re)connection, when they read everything again (what
-//! was announced while an instance was cut off is never lost that way). Cooldowns are not
-//! copied: each is started by one statement, so that two instances never both start it.
+//! was announced while an instance was cut off is never lost that way). Cooldowns and button
+//! state are not copied: a cooldown is started by one statement, so that two instances never
+//! both start it, and button state is read when a button is pressed (rarely, and on any
+//! instance).
 
 use std::str::FromStr;
 use std::sync::mpsc;
@@ -28,9 +30,9 @@ use anyhow::Context;
 use postgres::{Client, Config, NoTls};
 
 use super::{
-    guild_key, Announced, Asked, ConversationStore, CooldownStore, CurateStore, Curated,
-    GuildCounts, LastReload, NewCurated, NewVote, QuestionRow, ReloadRow, StatsStore, Tally,
-    ThreadStore, VoteStore,
+    guild_key, Announced, Asked, ButtonStore, ConversationStore, CooldownStore, CurateStore,
+    Curated, GuildCounts, KeptButtons, LastReload, NewCurated, NewVote, QuestionRow, ReloadRow,
+    StatsStore, Tally, ThreadStore, VoteStore,
 };
 
 mod embedded {
@@ -49,9 +51,9 @@ const MIGRATION_LOCK: i64 = 0x6172_7469_636c_6562; // "articleb"
 const CONVERSATIONS_KEPT_SECS: u64 = 30 * 86_400;
 /// After a failed connection, calls fail at once for this long rather than trying again.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
-/// How long a cooldown check waits for the database before the caller falls back on its
-/// own memory: a cooldown is on every answer's path.
-pub const COOLDOWN_PATIENCE: Duration = Duration::from_millis(500);
+/// How long a call on an answer's path (a cooldown check, button state) waits for the
+/// database before the caller falls back on its own memory.
+pub const ON_ANSWER_PATIENCE: Duration = Duration::from_millis(500);
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -769,7 +771,7 @@ impl CooldownStore for PgStore {
     ) -> anyhow::Result<Option<Duration>> {
         let scope = scope.to_string();
         let length_ms = length.as_millis() as i64;
-        self.run_within(COOLDOWN_PATIENCE, move |client| {
+        self.run_within(ON_ANSWER_PATIENCE, move |client| {
             let row = client.query_one(
                 "WITH clock AS ( \
                      SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms), \
@@ -799,6 +801,73 @@ impl CooldownStore for PgStore {
             }
             let left = length_ms - (now - old.unwrap_or(now));
             Ok(Some(Duration::from_millis(left.clamp(1, length_ms) as u64)))
+        })
+    }
+}
+
+/// The database's clock in milliseconds since the epoch, in SQL: cooldowns and button state
+/// are timed by it, so that instances whose clocks differ agree.
+const CLOCK_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+impl ButtonStore for PgStore {
+    fn keep_buttons(
+        &self,
+        id: u64,
+        asker: u64,
+        state: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let state = state.to_string();
+        let timeout_ms = timeout.as_millis() as i64;
+        self.run_within(ON_ANSWER_PATIENCE, move |client| {
+            client.execute(
+                &format!(
+                    "INSERT INTO buttons (id, asker, state, created) VALUES ($1, $2, $3, \
+                     {CLOCK_MS}) ON CONFLICT (id) DO UPDATE SET asker = excluded.asker, \
+                     state = excluded.state, created = excluded.created"
+                ),
+                &[&guild_key(id), &guild_key(asker), &state],
+            )?;
+            // Now and then (ids are random), the expired states go.
+            if id % 64 == 0 {
+                client.execute(
+                    &format!("DELETE FROM buttons WHERE created < {CLOCK_MS} - $1"),
+                    &[&timeout_ms],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn replace_buttons(&self, id: u64, state: &str, timeout: Duration) -> anyhow::Result<bool> {
+        let state = state.to_string();
+        let timeout_ms = timeout.as_millis() as i64;
+        self.run_within(ON_ANSWER_PATIENCE, move |client| {
+            let n = client.execute(
+                &format!(
+                    "UPDATE buttons SET state = $2 WHERE id = $1 AND created >= {CLOCK_MS} - $3"
+                ),
+                &[&guild_key(id), &state, &timeout_ms],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn buttons(&self, id: u64, timeout: Duration) -> anyhow::Result<Option<KeptButtons>> {
+        let timeout_ms = timeout.as_millis() as i64;
+        self.run_within(ON_ANSWER_PATIENCE, move |client| {
+            Ok(client
+                .query_opt(
+                    &format!(
+                        "SELECT asker, state FROM buttons WHERE id = $1 \
+                         AND created >= {CLOCK_MS} - $2"
+                    ),
+                    &[&guild_key(id), &timeout_ms],
+                )?
+                .map(|r| KeptButtons {
+                    asker: r.get::<_, i64>(0) as u64,
+                    state: r.get(1),
+                }))
         })
     }
 }
