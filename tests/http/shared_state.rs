@@ -399,3 +399,113 @@ async fn cooldowns_fall_back_on_each_instance_while_postgres_is_away() {
         assert!(ok, "{log}");
     }
 }
+
+/// A press by `USER_ID` on the button labelled `label` under `response`, as Discord sends it
+/// to whichever instance the load balancer picks.
+fn press(response: &Value, label: &str) -> Value {
+    let custom_id = buttons(response)
+        .into_iter()
+        .find(|(l, _, _)| l == label)
+        .unwrap_or_else(|| panic!("no {label:?} button in {response}"))
+        .1;
+    let mut payload = interaction(
+        3,
+        json!({"custom_id": custom_id, "component_type": 2}),
+        member(USER_ID, MEMBER_PERMISSIONS),
+    );
+    payload["message"] = message_from(response, USER_ID, &next_id());
+    payload
+}
+
+/// The first result line of a search page (page size 1): "**N.** [Title](url)…".
+fn result_line(response: &Value) -> &str {
+    let description = response["data"]["embeds"][0]["description"].as_str();
+    description.unwrap_or("").lines().next().unwrap_or("")
+}
+
+/// Button state too long for a custom id, on the shared store: a search made through one
+/// instance pages on the other, which turns the page for both (the first pages on from the
+/// page the other turned to, not from its own), and posts from either. With PostgreSQL away,
+/// the instance that made the buttons still pages them (its memory), the other says they
+/// expired, and `/healthz` says degraded; once it is back, what was kept meanwhile reaches
+/// the store and the other instance pages on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_kept_by_one_instance_are_answered_by_the_other() {
+    let pg = Postgres::start();
+    let config = format!(
+        "{CONFIG}[answer]\npage_size = 1\n[state]\nurl = \"{}\"\n",
+        pg.url()
+    );
+    let (f, g) = (Fixture::standard(), Fixture::standard());
+    let a = Binary::start(f.dir.path(), &config, &ENV).await;
+    let b = Binary::start(g.dir.path(), &config, &ENV).await;
+    // Too long for a custom id (three results, so three pages).
+    let long =
+        "how many hours of sleep do adults need each night, and which lights to use after dark";
+    let search = || command("search", json!([string_option("query", long)]));
+
+    let first = a.interact(&search()).await;
+    assert!(
+        result_line(&first).starts_with("**1.** [Why Sleep Matters]("),
+        "{first}"
+    );
+    let next = &buttons(&first)[1].1;
+    assert!(next.starts_with("ab:next:"), "kept in the store: {next}");
+    let second = b.interact(&press(&first, "Next")).await;
+    assert_eq!(second["type"], 7, "{second}");
+    assert!(
+        result_line(&second).starts_with("**2.** [Urban Cycling Safety]("),
+        "{second}"
+    );
+    let third = a.interact(&press(&second, "Next")).await;
+    assert_eq!(third["type"], 7, "{third}");
+    assert!(
+        result_line(&third).starts_with("**3.** [Home Composting Basics]("),
+        "a pages on from the page b turned to: {third}"
+    );
+    // The first message's *Post to channel*, pressed on b: the kept state's page, in public.
+    let posted = b.interact(&press(&first, "Post to channel")).await;
+    assert_eq!(posted["type"], 4, "{posted}");
+    assert_eq!(posted["data"]["flags"].as_u64().unwrap_or(0) & 64, 0);
+    assert_eq!(posted["data"]["embeds"], third["data"]["embeds"]);
+    assert_no_pings(&posted);
+
+    // PostgreSQL away: a answers and pages its own buttons; b cannot read them.
+    pg.halt();
+    let outage = a.interact(&search()).await;
+    assert!(buttons(&outage)[1].1.starts_with("ab:next:"), "{outage}");
+    let paged = a.interact(&press(&outage, "Next")).await;
+    assert_eq!(paged["type"], 7, "{paged}");
+    assert!(result_line(&paged).starts_with("**2.** "), "{paged}");
+    let unread = b.interact(&press(&outage, "Next")).await;
+    assert_eq!(unread["data"]["flags"], 64, "{unread}");
+    assert!(
+        unread.to_string().contains("These buttons have expired"),
+        "{unread}"
+    );
+    wait_health(&a, "degraded").await;
+
+    // Back: the state kept meanwhile (and its page turned) is written, and b pages on.
+    pg.resume();
+    wait_health(&a, "ok").await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let caught_up = loop {
+        let reply = b.interact(&press(&paged, "Next")).await;
+        if reply["type"] == 7 {
+            break reply;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the state kept during the outage never reached b: {reply}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        result_line(&caught_up).starts_with("**3.** "),
+        "{caught_up}"
+    );
+    for server in [a, b] {
+        let (ok, _, log) = server.stop().await;
+        assert!(ok, "{log}");
+    }
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serenity::model::guild::Member;
 use serenity::model::Permissions;
 
-use super::keep::Memory;
+use super::keep::ButtonState;
 use super::shared::{Parts, Shared};
 use super::talk::Chains;
 use super::threads::Threads;
@@ -19,7 +19,7 @@ use crate::conversation::Conversations;
 use crate::curate::Curation;
 use crate::feedback::Feedback;
 use crate::service::Service;
-use crate::state::memory::MemoryCooldowns;
+use crate::state::memory::{MemoryButtons, MemoryCooldowns};
 use crate::state::CooldownStore;
 
 /// How long the bot waits for an answer before it defers: Discord's window is 3 s, and the
@@ -38,8 +38,9 @@ pub struct Bot {
     cooldowns: MemoryCooldowns,
     /// The shared store (`[state] url`), when instances share their state.
     pub(super) shared: Option<Shared>,
-    /// Button state that does not fit in custom ids.
-    pub(super) memory: Memory,
+    /// Button state that does not fit in custom ids: this instance's memory, or the shared
+    /// store's.
+    pub(super) button_state: ButtonState,
     /// Threads opened by `/discuss`.
     pub(super) threads: Threads,
     /// The conversations of mentions, reply chains and `/discuss` threads (see `talk`).
@@ -67,7 +68,6 @@ impl Bot {
     /// deferred path every time).
     pub fn with_defer_after(service: Arc<Service>, defer_after: Duration) -> Arc<Bot> {
         let settings = service.settings().discord.clone();
-        let memory = Memory::new(settings.button_timeout);
         let curate = &service.settings().curate;
         let (min_voters, keep) = (
             service.settings().feedback_min_voters,
@@ -78,6 +78,13 @@ impl Bot {
                 .map_err(|e| tracing::error!("the Discord state kept by this instance only: {e:#}"))
                 .ok()
         });
+        let button_state = ButtonState::new(
+            match &shared {
+                Some(shared) => Box::new(shared.buttons()),
+                None => Box::new(MemoryButtons::default()),
+            },
+            settings.button_timeout,
+        );
         let (curation, feedback) = match &shared {
             // Read when the shared store first answers (see `shared`), not now: a database
             // away at start delays them, not the bot.
@@ -110,7 +117,7 @@ impl Bot {
             defer_after,
             cooldowns: MemoryCooldowns::default(),
             shared,
-            memory,
+            button_state,
             threads: Threads::default(),
             chains: Chains::default(),
         });
@@ -158,7 +165,7 @@ impl Bot {
 
     /// With a shared store, the cooldown is started there (one statement, so a member
     /// cannot ask two instances at once); this blocks the caller a bounded time
-    /// ([`crate::state::postgres::COOLDOWN_PATIENCE`]; a loopback round trip is well under
+    /// ([`crate::state::postgres::ON_ANSWER_PATIENCE`]; a loopback round trip is well under
     /// a millisecond, and the async worker is handed back meanwhile), after which this
     /// instance's memory decides.
     fn start_cooldown(&self, scope: &str, user: u64) -> Result<(), Duration> {

@@ -17,7 +17,8 @@
 //! - `threads`: the threads `/discuss` opened and the article each is about;
 //! - `shared`: the Discord side's state on the shared store (`[state] url`), and following
 //!   the other instances' changes to it;
-//! - `keep`: where a message's button state lives (its custom ids, or memory) and the button
+//! - `keep`: where a message's button state lives (its custom ids, or a button store: memory
+//!   or the shared one) and the button
 //!   row that carries it;
 //! - `deferred`: the deferred-reply protocol (answer within the window, or acknowledge and
 //!   finish through the webhook);

@@ -2,7 +2,6 @@
 //! checks, and what each action does (turn a search page, post an answer, delete a message).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use serenity::model::application::{ComponentInteraction, MessageInteractionMetadata};
@@ -11,7 +10,7 @@ use serenity::model::channel::Message;
 use super::super::buttons::{self, Action, ButtonId};
 use super::super::render;
 use super::deferred::{within_window, Later, Made, Reply};
-use super::keep::{buttons, paging, Keep, Stored};
+use super::keep::{buttons, paging, Keep};
 use super::notices::{cooldown_text, ephemeral, failed_message, EXPIRED, UNKNOWN_BUTTON};
 use super::Bot;
 use crate::answer::Command;
@@ -47,11 +46,12 @@ async fn turn_page(
             let (answer, rendered) = rerun(&bot, &command, "paging").await?;
             let keep = match keep {
                 Keep::Stored(id) => {
-                    bot.memory.update(id, command, rendered.clone(), &answer);
+                    bot.button_state
+                        .update(id, command, rendered.clone(), &answer);
                     Keep::Stored(id)
                 }
-                // The new page's ids may be a digit longer: they may have to move to memory.
-                Keep::Carried(_) => bot.memory.keep(command, asker, &rendered, &answer),
+                // The new page's ids may be a digit longer: they may have to move to the store.
+                Keep::Carried(_) => bot.button_state.keep(command, asker, &rendered, &answer),
             };
             let buttons = buttons(&keep, asker, paging(&answer), public);
             Some((rendered, buttons))
@@ -73,7 +73,7 @@ async fn post(bot: &Arc<Bot>, command: Command, asker: u64) -> Reply {
         let bot = bot.clone();
         async move {
             let (answer, rendered) = rerun(&bot, &command, "posting").await?;
-            let keep = bot.memory.keep(command, asker, &rendered, &answer);
+            let keep = bot.button_state.keep(command, asker, &rendered, &answer);
             let mut buttons = buttons(&keep, asker, paging(&answer), true);
             if let crate::answer::Answer::Ask(a) = &answer {
                 super::voting::add_vote_buttons(&mut buttons, Some(a));
@@ -133,7 +133,7 @@ pub(super) async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Repl
         } => (Keep::Carried(command.clone()), command, None),
         ButtonId::Carried { command: None, .. } => return ephemeral(UNKNOWN_BUTTON),
         ButtonId::Stored { id, .. } => {
-            let Some(stored) = bot.memory.stored(id) else {
+            let Some(stored) = bot.button_state.stored(id) else {
                 return ephemeral(EXPIRED);
             };
             if stored.asker != asker {
@@ -172,10 +172,7 @@ pub(super) async fn component(bot: &Arc<Bot>, ci: &ComponentInteraction) -> Repl
             let Some(stored) = stored else {
                 return post(bot, command, asker).await;
             };
-            let new_id = bot.memory.store(Stored {
-                created: Instant::now(),
-                ..stored.clone()
-            });
+            let new_id = bot.button_state.store(stored.clone());
             Reply::Now(CreateInteractionResponse::Message(
                 stored
                     .rendered

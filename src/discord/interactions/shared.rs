@@ -1,10 +1,11 @@
 //! The Discord side's state on the shared store (`[state] url`): curated answers, votes,
-//! `/discuss` threads and their conversations, and cooldowns, in PostgreSQL for every instance
-//! pointed at it. Each instance keeps its copies in memory (answering never waits for the
-//! database) and follows the others' writes ([`crate::state::postgres::watch`]); thread and
-//! conversation writes go through a [`Writer`] (queued, retried, dropped with a warning when
-//! the queue is full); a cooldown is one statement, waited for a bounded time, this
-//! instance's memory standing in while the database is away.
+//! `/discuss` threads and their conversations, cooldowns and button state, in PostgreSQL for
+//! every instance pointed at it. Each instance keeps its copies in memory (answering never
+//! waits for the database) and follows the others' writes
+//! ([`crate::state::postgres::watch`]); thread and conversation writes go through a
+//! [`Writer`] (queued, retried, dropped with a warning when the queue is full); a cooldown is
+//! one statement and button state one row, waited for a bounded time, this instance's memory
+//! standing in while the database is away.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -13,17 +14,20 @@ use super::threads::Threads;
 use crate::conversation::Conversations;
 use crate::curate::Curation;
 use crate::feedback::Feedback;
+use crate::state::memory::MemoryButtons;
 use crate::state::postgres::{watch, Change, PgStore};
-use crate::state::{ConversationStore, CooldownStore, Health, ThreadStore, Writer};
+use crate::state::{
+    ButtonStore, ConversationStore, CooldownStore, Health, KeptButtons, ThreadStore, Writer,
+};
 
 /// The handles on the shared store a bot holds.
 pub(super) struct Shared {
     url: String,
     /// Curated answers, votes, threads and conversations (one connection).
     pub(super) store: PgStore,
-    /// Cooldowns, on a connection of their own: they are on every answer's path and must not
-    /// wait behind the queued writes.
-    cooldowns: PgStore,
+    /// Cooldowns and button state, on a connection of their own: they are on answers' path
+    /// and must not wait behind the queued writes.
+    on_answer: PgStore,
     writer: Arc<Writer>,
     pub(super) health: Arc<Health>,
 }
@@ -35,7 +39,7 @@ impl Shared {
         let writer = Arc::new(Writer::new(Arc::new(store.clone()), health.clone()));
         Ok(Shared {
             url: url.to_string(),
-            cooldowns: PgStore::open(url)?,
+            on_answer: PgStore::open(url)?,
             store,
             writer,
             health,
@@ -50,28 +54,21 @@ impl Shared {
         user: u64,
         length: Duration,
     ) -> anyhow::Result<Option<Duration>> {
-        let was_up = self.health.up();
-        // The statement waits on the database (at most `COOLDOWN_PATIENCE`), and the callers
-        // are the adapters' async handlers: on a multi-threaded runtime the worker is handed
-        // back to the other tasks while it waits, instead of stalling them with it.
-        let start = || self.cooldowns.start_cooldown(scope, user, length);
-        let multi_threaded = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let result = if multi_threaded {
-            tokio::task::block_in_place(start)
-        } else {
-            start()
-        };
-        self.health.record(&result);
-        if let Err(e) = &result {
-            if was_up {
-                tracing::warn!(
-                    "cooldowns fall back on this instance's memory while PostgreSQL is away: \
-                     {e:#}"
-                );
-            }
+        on_answer(&self.health, "cooldowns", || {
+            self.on_answer.start_cooldown(scope, user, length)
+        })
+    }
+
+    /// The button state of every instance, with this one's memory standing in while the
+    /// database is away.
+    pub(super) fn buttons(&self) -> SharedButtons {
+        SharedButtons {
+            on_answer: self.on_answer.clone(),
+            store: self.store.clone(),
+            writer: self.writer.clone(),
+            health: self.health.clone(),
+            local: MemoryButtons::default(),
         }
-        result
     }
 
     /// Sends `owner`'s thread and conversation writes to the store, and follows the other
@@ -107,6 +104,100 @@ impl Shared {
             }
             true
         })
+    }
+}
+
+/// Runs `call` (a statement on an answer's path, waiting at most
+/// [`crate::state::postgres::ON_ANSWER_PATIENCE`]) and records its outcome in `health`; the
+/// first failure after a success is logged, naming `what` falls back on this instance's
+/// memory. The callers are the adapters' async handlers: on a multi-threaded runtime the
+/// worker is handed back to the other tasks while the statement waits, instead of stalling
+/// them with it.
+fn on_answer<T>(
+    health: &Health,
+    what: &str,
+    call: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let was_up = health.up();
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let result = if multi_threaded {
+        tokio::task::block_in_place(call)
+    } else {
+        call()
+    };
+    health.record(&result);
+    if let Err(e) = &result {
+        if was_up {
+            tracing::warn!(
+                "{what} fall back on this instance's memory while PostgreSQL is away: {e:#}"
+            );
+        }
+    }
+    result
+}
+
+/// Button state on the shared store, so that a button made by one instance works when
+/// pressed on another; this instance's memory keeps a copy of what it made, read when the
+/// database does not answer (or does not have it yet: a write that failed is queued and
+/// retried). Answers never fail for want of the database: a button whose state only the
+/// database holds says it expired while the database is away.
+pub(super) struct SharedButtons {
+    on_answer: PgStore,
+    /// For the retries, through the writer (which waits as long as it needs).
+    store: PgStore,
+    writer: Arc<Writer>,
+    health: Arc<Health>,
+    local: MemoryButtons,
+}
+
+impl ButtonStore for SharedButtons {
+    fn keep_buttons(
+        &self,
+        id: u64,
+        asker: u64,
+        state: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        self.local.keep_buttons(id, asker, state, timeout)?;
+        let kept = on_answer(&self.health, "button state", || {
+            self.on_answer.keep_buttons(id, asker, state, timeout)
+        });
+        if kept.is_err() {
+            // Made again once the database is back (it then lives from that moment).
+            let (store, state) = (self.store.clone(), state.to_string());
+            self.writer
+                .run(move || store.keep_buttons(id, asker, &state, timeout));
+        }
+        Ok(())
+    }
+
+    fn replace_buttons(&self, id: u64, state: &str, timeout: Duration) -> anyhow::Result<bool> {
+        let here = self.local.replace_buttons(id, state, timeout)?;
+        let shared = on_answer(&self.health, "button state", || {
+            self.on_answer.replace_buttons(id, state, timeout)
+        });
+        match shared {
+            Ok(there) => Ok(here || there),
+            Err(_) => {
+                let (store, state) = (self.store.clone(), state.to_string());
+                self.writer
+                    .run(move || store.replace_buttons(id, &state, timeout).map(|_| ()));
+                Ok(here)
+            }
+        }
+    }
+
+    /// The database's state first (another instance may have turned the page since), this
+    /// instance's when the database does not answer or lacks it.
+    fn buttons(&self, id: u64, timeout: Duration) -> anyhow::Result<Option<KeptButtons>> {
+        let shared = on_answer(&self.health, "button state", || {
+            self.on_answer.buttons(id, timeout)
+        });
+        match shared {
+            Ok(Some(kept)) => Ok(Some(kept)),
+            Ok(None) | Err(_) => self.local.buttons(id, timeout),
+        }
     }
 }
 

@@ -170,7 +170,7 @@ async fn answer(
                 .map_err(|e| tracing::error!("answering a command: {e:#}"))
                 .ok()?;
             let rendered = render::answer(&answer);
-            let keep = bot.memory.keep(command, user, &rendered, &answer);
+            let keep = bot.button_state.keep(command, user, &rendered, &answer);
             let mut buttons = buttons(&keep, user, paging(&answer), public);
             if let Answer::Ask(a) = &answer {
                 add_vote_buttons(&mut buttons, Some(a));

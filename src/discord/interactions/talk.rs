@@ -19,7 +19,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serenity::builder::{
     CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -370,17 +369,17 @@ pub(super) async fn ask(
                 (Some(command), Response::Answer(answer))
                     if turn.intent != Intent::More && tags.is_empty() && !pinned =>
                 {
-                    bot.memory.keep(command.clone(), user, &rendered, answer)
+                    bot.button_state
+                        .keep(command.clone(), user, &rendered, answer)
                 }
                 // Made by the conversation layer, not by a command that could run again: the
                 // buttons keep what was rendered (a post shows it as it is).
-                _ => Keep::Stored(bot.memory.store(Stored {
+                _ => Keep::Stored(bot.button_state.store(Stored {
                     command: Command::Ask {
                         question,
                         scope: Scope::Collection,
                     },
                     asker: user,
-                    created: Instant::now(),
                     rendered: rendered.clone(),
                     paging: None,
                 })),
