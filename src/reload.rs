@@ -17,6 +17,9 @@
 //! (`discord.announce_channel_id`) and remembers what it has seen; the Discord adapter
 //! (`discord::announce`) only posts.
 //!
+//! What every instance sharing the state made of a reload is an [`InstancesReport`], which
+//! the service gathers (`Service::reload_from_guild`).
+//!
 //! Also the automatic triggers: SIGHUP and, with `content.watch`, file changes.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -60,6 +63,46 @@ pub struct ReloadReport {
     /// What the sync before the rebuild did, source by source (empty without feed, sitemap
     /// or git sources).
     pub sources: Vec<SourceReport>,
+}
+
+/// What every instance sharing the state made of one reload, as the instance that was asked
+/// for it gathered them (a `/reload` or SIGHUP reaches them all when they share `[state]
+/// url`): this instance first, then the others by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstancesReport {
+    pub instances: Vec<InstanceOutcome>,
+    /// Why the other instances could not be listed (the shared store did not answer); they
+    /// were told if the announcement got through, and reload on their own.
+    pub unreachable: Option<String>,
+    /// How long the alive instances were waited for, at most.
+    #[serde(serialize_with = "millis")]
+    pub waited: Duration,
+}
+
+/// One instance's part in a reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceOutcome {
+    /// What people call it (`ARTICLEBOT_INSTANCE`, else host and process id).
+    pub name: String,
+    /// The instance that was asked for the reload.
+    pub this: bool,
+    pub status: InstanceStatus,
+}
+
+/// What became of a reload on one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+pub enum InstanceStatus {
+    /// The new content is in service there (what changed, as recorded).
+    Applied(String),
+    /// The old content stays there, for this reason.
+    Failed(String),
+    /// It was alive when the reload was asked for, and reported nothing while it was waited
+    /// for.
+    NoReport,
+    /// It had not said it was alive for this many seconds (stopped, or cut off from the
+    /// shared store): not waited for.
+    NotSeenFor(u64),
 }
 
 /// A finished reload as its subscribers get it: the report, and the news among its additions

@@ -20,7 +20,9 @@ use crate::config::Settings;
 use crate::conversation;
 use crate::library::{BuildProgress, CheckReport, Library, OpenMode};
 use crate::metrics::Metrics;
-use crate::reload::{ReloadReport, Reloader, WatchGuard};
+use crate::reload::{
+    InstanceOutcome, InstanceStatus, InstancesReport, Outcome, ReloadReport, Reloader, WatchGuard,
+};
 use crate::stats::{Stats, StatsReport};
 
 /// Who asked (defined beside the statistics that hash it, so `stats` needs nothing of `service`).
@@ -248,30 +250,127 @@ impl Service {
         self.engine.autocomplete(prefix, limit)
     }
 
-    /// Re-reads the content and swaps the new library in (see [`Reloader::reload`]).
+    /// Re-reads the content and swaps the new library in (see [`Reloader::reload`]), here and
+    /// on every instance sharing the state (each one's outcome is logged).
     /// `by` names who asked, for the report and `/stats`; the record (a SQLite write) is made
     /// on the blocking pool.
     pub async fn reload(&self, by: &str) -> ReloadReport {
-        self.reload_recorded(by, None).await
+        self.reload_everywhere(by, None).await.0
     }
 
-    /// [`Service::reload`] asked for by a moderator of `guild` (named `by`).
-    pub async fn reload_from_guild(&self, by: &str, guild: u64) -> ReloadReport {
-        self.reload_recorded(by, Some(guild)).await
+    /// [`Service::reload`] asked for by a moderator of `guild` (named `by`), with what every
+    /// instance sharing the state made of it (`None` without a shared store: this instance
+    /// is the only one).
+    pub async fn reload_from_guild(
+        &self,
+        by: &str,
+        guild: u64,
+    ) -> (ReloadReport, Option<InstancesReport>) {
+        self.reload_everywhere(by, Some(guild)).await
     }
 
-    async fn reload_recorded(&self, by: &str, guild: Option<u64>) -> ReloadReport {
-        let report = self.reload_here(by, guild).await;
-        // The other instances sharing the state reload too (each records its own outcome).
+    /// Reloads here and tells the other instances sharing the state to reload, then waits
+    /// (at most [`REPORTS_WAIT`] after this instance's own reload) for the outcomes of those
+    /// that are alive ([`crate::state::postgres::ALIVE_WITHIN`]).
+    async fn reload_everywhere(
+        &self,
+        by: &str,
+        guild: Option<u64>,
+    ) -> (ReloadReport, Option<InstancesReport>) {
+        if !self.stats.shares_reloads() {
+            return (self.reload_here(by, guild).await, None);
+        }
+        let id = crate::stats::random_hex(8);
+        // Who was seen lately is read before the others are told, so that it is who was
+        // there when the reload was asked for.
+        let others = {
+            let stats = self.stats.clone();
+            tokio::task::spawn_blocking(move || stats.other_instances(INSTANCES_LISTED_WITHIN))
+        };
         // Not awaited: with the database away the announcement waits for a connection, and
-        // the moderator's report should not.
-        let (stats, who) = (self.stats.clone(), by.to_string());
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = stats.announce_reload(&who, guild) {
-                tracing::warn!("cannot tell the other instances to reload: {e:#}");
+        // the report should not. The others reload while this one does.
+        {
+            let (stats, id, who) = (self.stats.clone(), id.clone(), by.to_string());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = stats.announce_reload(&id, &who, guild) {
+                    tracing::warn!("cannot tell the other instances to reload: {e:#}");
+                }
+            });
+        }
+        let report = self.reload_here(by, guild).await;
+        let here = InstanceOutcome {
+            name: self.stats.instance_name().to_string(),
+            this: true,
+            status: status_of(
+                report.outcome == Outcome::Swapped,
+                crate::stats::outcome_text(&report),
+            ),
+        };
+        let others = match others.await {
+            Ok(Ok(others)) => others,
+            Ok(Err(e)) => return (report, Some(unlisted(here, format!("{e:#}")))),
+            Err(e) => return (report, Some(unlisted(here, e.to_string()))),
+        };
+        let everywhere = self.gather(&id, here, others).await;
+        for i in &everywhere.instances {
+            tracing::info!(instance = %i.name, status = ?i.status, "reload everywhere");
+        }
+        (report, Some(everywhere))
+    }
+
+    /// The outcomes of reload `id` on `others`: polled until every instance alive among them
+    /// reported, or [`REPORTS_WAIT`] passed.
+    async fn gather(
+        &self,
+        id: &str,
+        here: InstanceOutcome,
+        others: Vec<crate::state::Instance>,
+    ) -> InstancesReport {
+        let alive = |i: &crate::state::Instance| i.seen_ago <= crate::state::postgres::ALIVE_WITHIN;
+        let waited_for: Vec<&str> = others
+            .iter()
+            .filter(|i| alive(i))
+            .map(|i| i.id.as_str())
+            .collect();
+        let started = tokio::time::Instant::now();
+        let mut reported = Vec::new();
+        while !waited_for.is_empty() {
+            let (stats, reload) = (self.stats.clone(), id.to_string());
+            match tokio::task::spawn_blocking(move || stats.reload_outcomes(&reload)).await {
+                Ok(Ok(outcomes)) => reported = outcomes,
+                Ok(Err(e)) => tracing::debug!("cannot read the reload's outcomes: {e:#}"),
+                Err(e) => tracing::debug!("cannot read the reload's outcomes: {e}"),
             }
-        });
-        report
+            let all_in = waited_for
+                .iter()
+                .all(|id| reported.iter().any(|r| r.instance == *id));
+            if all_in || started.elapsed() >= REPORTS_WAIT {
+                break;
+            }
+            tokio::time::sleep(REPORTS_POLL).await;
+        }
+        let mut instances: Vec<InstanceOutcome> = others
+            .iter()
+            .map(|i| {
+                let status = match reported.iter().find(|r| r.instance == i.id) {
+                    Some(r) => status_of(r.applied, r.outcome.clone()),
+                    None if alive(i) => InstanceStatus::NoReport,
+                    None => InstanceStatus::NotSeenFor(i.seen_ago.as_secs()),
+                };
+                InstanceOutcome {
+                    name: i.name.clone(),
+                    this: false,
+                    status,
+                }
+            })
+            .collect();
+        instances.sort_by(|a, b| a.name.cmp(&b.name));
+        instances.insert(0, here);
+        InstancesReport {
+            instances,
+            unreachable: None,
+            waited: REPORTS_WAIT,
+        }
     }
 
     /// Reloads this instance only and records it.
@@ -374,7 +473,11 @@ impl Service {
                 while let Some(reload) = announced.recv().await {
                     tracing::info!("reload announced ({}): reloading the content", reload.by);
                     let by = format!("{} (another instance)", reload.by);
-                    service.reload_here(&by, reload.guild).await;
+                    let report = service.reload_here(&by, reload.guild).await;
+                    // The instance that was asked for it waits for this.
+                    if let Some(id) = &reload.id {
+                        service.stats.report_reload_outcome(id, &report);
+                    }
                 }
             }));
         }
@@ -420,7 +523,36 @@ impl Service {
         Ok(ReloadTriggers {
             tasks,
             _watchers: watchers,
+            stats: self.stats.clone(),
         })
+    }
+}
+
+/// How long the instance asked for a reload waits, after its own reload, for the outcomes
+/// of the other alive instances (they reload at the same time, so a few seconds cover a
+/// reload of an unchanged or slightly changed collection; a slower one shows as not
+/// reported, and goes on).
+pub const REPORTS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How often the outcomes are read meanwhile.
+const REPORTS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The instances listed in a reload's report: seen within this long (those not alive are
+/// listed as not seen, and not waited for).
+const INSTANCES_LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn status_of(applied: bool, outcome: String) -> InstanceStatus {
+    if applied {
+        InstanceStatus::Applied(outcome)
+    } else {
+        InstanceStatus::Failed(outcome)
+    }
+}
+
+/// The report when the other instances could not be listed.
+fn unlisted(here: InstanceOutcome, why: String) -> InstancesReport {
+    InstancesReport {
+        instances: vec![here],
+        unreachable: Some(why),
+        waited: std::time::Duration::ZERO,
     }
 }
 
@@ -466,10 +598,12 @@ fn give_memory_back() {
     }
 }
 
-/// Keeps the automatic reload triggers running; dropping it stops them.
+/// Keeps the automatic reload triggers running; dropping it stops them, and this instance
+/// leaves the list of instances sharing the state (it is no longer waited for).
 pub struct ReloadTriggers {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _watchers: Vec<WatchGuard>,
+    stats: Arc<Stats>,
 }
 
 impl Drop for ReloadTriggers {
@@ -477,5 +611,6 @@ impl Drop for ReloadTriggers {
         for t in &self.tasks {
             t.abort();
         }
+        self.stats.leave();
     }
 }

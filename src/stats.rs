@@ -25,7 +25,10 @@ use crate::library::Library;
 use crate::reload::{Outcome, ReloadReport};
 use crate::state::postgres::PgStore;
 use crate::state::sqlite::SqliteStore;
-use crate::state::{Announced, Health, QuestionRow, ReloadRow, StatsStore, Writer};
+use crate::state::{
+    Announced, Health, Instance, InstanceReload, InstanceStore, QuestionRow, ReloadRow, StatsStore,
+    Writer,
+};
 
 pub use crate::state::sqlite::SCHEMA_VERSION;
 pub use crate::state::{Asked, LastReload};
@@ -107,8 +110,12 @@ pub struct Stats {
     settings: StatsSettings,
     /// This process among those sharing the store (reload announcements skip their origin).
     instance: String,
+    /// What people call this instance (`ARTICLEBOT_INSTANCE`, else host and process id).
+    name: String,
     /// The PostgreSQL URL, to listen for other instances' reloads.
     shared: Option<String>,
+    /// The instances sharing the store and their reloads' outcomes (PostgreSQL only).
+    instances: Option<Arc<dyn InstanceStore>>,
 }
 
 fn now() -> u64 {
@@ -155,10 +162,13 @@ impl Stats {
                 key: [0; 32],
                 settings: settings.clone(),
                 instance: String::new(),
+                name: String::new(),
                 shared: None,
+                instances: None,
             });
         }
         let secret = secret.filter(|s| !s.is_empty());
+        let mut instances: Option<Arc<dyn InstanceStore>> = None;
         let (store, key): (Arc<dyn StatsStore>, [u8; 32]) = match (&state.url, &settings.db) {
             (Some(url), _) => {
                 let Some(secret) = secret else {
@@ -168,7 +178,9 @@ impl Stats {
                          counted once whichever instance answered"
                     );
                 };
-                (Arc::new(PgStore::open(url)?), derive_key(secret))
+                let store = Arc::new(PgStore::open(url)?);
+                instances = Some(store.clone());
+                (store, derive_key(secret))
             }
             (None, Some(path)) => {
                 let store = SqliteStore::open(Some(path))?;
@@ -185,11 +197,10 @@ impl Stats {
             health,
             key,
             settings: settings.clone(),
-            instance: random_key()[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            instance: random_hex(8),
+            name: instance_name(),
             shared: state.url.clone(),
+            instances,
         };
         // A store that is down at start delays the pruning, not the bot.
         if let Err(e) = stats.prune() {
@@ -298,16 +309,7 @@ impl Stats {
         let Some(writer) = &self.writer else {
             return Ok(());
         };
-        let outcome = match &report.outcome {
-            Outcome::Swapped => format!(
-                "reloaded {} articles (+{} −{} ~{})",
-                report.articles,
-                report.added.len(),
-                report.removed.len(),
-                report.changed.len()
-            ),
-            Outcome::KeptOld(reason) => format!("kept the old content: {reason}"),
-        };
+        let outcome = outcome_text(report);
         writer.reload(ReloadRow {
             at: now(),
             by: by.to_string(),
@@ -318,9 +320,11 @@ impl Stats {
     }
 
     /// Tells the instances sharing the store that this one reloaded at `by`'s request, so
-    /// that they reload too (PostgreSQL NOTIFY; nothing with a store of one's own).
-    pub fn announce_reload(&self, by: &str, guild: Option<u64>) -> anyhow::Result<()> {
+    /// that they reload too and report their outcome under `id` (PostgreSQL NOTIFY; nothing
+    /// with a store of one's own).
+    pub fn announce_reload(&self, id: &str, by: &str, guild: Option<u64>) -> anyhow::Result<()> {
         let reload = Announced {
+            id: Some(id.to_string()),
             by: by.to_string(),
             guild,
         };
@@ -331,7 +335,8 @@ impl Stats {
     }
 
     /// Who asked for each reload another instance announces, as they come; `None` with a
-    /// store of one's own.
+    /// store of one's own. While the receiver lives, this instance says every few seconds
+    /// that it is alive ([`crate::state::postgres::HEARTBEAT_EVERY`]).
     pub fn reload_announcements(
         &self,
     ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<Announced>>> {
@@ -339,8 +344,62 @@ impl Stats {
             (Some(url), Some(_)) => Ok(Some(crate::state::postgres::listen_reloads(
                 url,
                 self.instance.clone(),
+                self.name.clone(),
             )?)),
             _ => Ok(None),
+        }
+    }
+
+    /// Whether this instance shares its reloads with others (and can gather their outcomes).
+    pub fn shares_reloads(&self) -> bool {
+        self.instances.is_some()
+    }
+
+    /// What people call this instance.
+    pub fn instance_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The other instances seen alive within `within` (blocks, a bounded time).
+    pub fn other_instances(&self, within: Duration) -> anyhow::Result<Vec<Instance>> {
+        let Some(instances) = &self.instances else {
+            return Ok(Vec::new());
+        };
+        let mut all = instances.instances(within)?;
+        all.retain(|i| i.id != self.instance);
+        Ok(all)
+    }
+
+    /// Records this instance's outcome of the reload another announced as `id` (queued and
+    /// retried like the statistics).
+    pub fn report_reload_outcome(&self, id: &str, report: &ReloadReport) {
+        let (Some(instances), Some(writer)) = (&self.instances, &self.writer) else {
+            return;
+        };
+        let (instances, id) = (instances.clone(), id.to_string());
+        let outcome = InstanceReload {
+            instance: self.instance.clone(),
+            name: self.name.clone(),
+            applied: report.outcome == Outcome::Swapped,
+            outcome: outcome_text(report),
+        };
+        writer.run(move || instances.report_reload(&id, &outcome));
+    }
+
+    /// The outcomes reported so far for reload `id` (blocks, a bounded time).
+    pub fn reload_outcomes(&self, id: &str) -> anyhow::Result<Vec<InstanceReload>> {
+        match &self.instances {
+            Some(instances) => instances.reload_outcomes(id),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Says this instance stops: it is not waited for from now on (blocks, a bounded time).
+    pub fn leave(&self) {
+        if let Some(instances) = &self.instances {
+            if let Err(e) = instances.leave(&self.instance) {
+                tracing::debug!("cannot remove this instance from the shared list: {e:#}");
+            }
         }
     }
 
@@ -388,6 +447,46 @@ impl Stats {
         }
         report
     }
+}
+
+/// The text a reload's outcome is recorded as: what it did, or why the old content stays.
+pub fn outcome_text(report: &ReloadReport) -> String {
+    match &report.outcome {
+        Outcome::Swapped => format!(
+            "reloaded {} articles (+{} −{} ~{})",
+            report.articles,
+            report.added.len(),
+            report.removed.len(),
+            report.changed.len()
+        ),
+        Outcome::KeptOld(reason) => format!("kept the old content: {reason}"),
+    }
+}
+
+/// `bytes` random bytes as hex.
+pub fn random_hex(bytes: usize) -> String {
+    random_key()[..bytes.min(32)]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What this instance is called in reload reports: `ARTICLEBOT_INSTANCE` when set (a replica's
+/// name in a deployment), else the host's name and the process id.
+fn instance_name() -> String {
+    if let Some(name) = std::env::var("ARTICLEBOT_INSTANCE")
+        .ok()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+    {
+        return name.chars().take(64).collect();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_string());
+    format!("{host}:{}", std::process::id())
 }
 
 fn random_key() -> [u8; 32] {

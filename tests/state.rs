@@ -292,9 +292,10 @@ mod kinds {
     use articlebot::curate::{CurateStore, NewCurated};
     use articlebot::feedback::{NewVote, Vote, VoteStore};
     use articlebot::state::memory::{MemoryButtons, MemoryCooldowns};
-    use articlebot::state::postgres::{watch, Change, PgStore};
+    use articlebot::state::postgres::{listen_reloads, watch, Change, PgStore};
     use articlebot::state::{
-        ButtonStore, ConversationStore, CooldownStore, KeptButtons, ThreadStore,
+        Announced, ButtonStore, ConversationStore, CooldownStore, InstanceReload, InstanceStore,
+        KeptButtons, StatsStore, ThreadStore,
     };
 
     use crate::pg::Postgres;
@@ -581,5 +582,104 @@ mod kinds {
         pg.resume();
         assert_eq!(next(), Change::Connected);
         drop(alive);
+    }
+
+    fn outcome(instance: &str, name: &str, applied: bool) -> InstanceReload {
+        InstanceReload {
+            instance: instance.into(),
+            name: name.into(),
+            applied,
+            outcome: if applied {
+                "reloaded 5 articles (+1 −0 ~0)".into()
+            } else {
+                "kept the old content: the content folder is missing".into()
+            },
+        }
+    }
+
+    /// The instances sharing PostgreSQL (the embedded store is one instance's: nothing to
+    /// list): each says it is alive, is listed while it did so within the window asked for,
+    /// and leaves; each reports its outcome of a reload under the reload's id (the last word
+    /// wins). An instance's reload listener says it is alive from the moment it listens,
+    /// hears the others' announcements with their id (not its own), and once dropped, leaves.
+    #[test]
+    fn instances_say_they_are_alive_report_reloads_and_leave() {
+        let pg = Postgres::start();
+        let (a, b) = (
+            PgStore::open(&pg.url()).unwrap(),
+            PgStore::open(&pg.url()).unwrap(),
+        );
+        let names = |within: Duration| {
+            let mut listed: Vec<String> = b
+                .instances(within)
+                .unwrap()
+                .into_iter()
+                .map(|i| {
+                    assert!(i.seen_ago <= within, "{i:?}");
+                    i.name
+                })
+                .collect();
+            listed.sort();
+            listed
+        };
+        a.heartbeat("i-a", "alpha").unwrap();
+        b.heartbeat("i-b", "beta").unwrap();
+        assert_eq!(names(Duration::from_secs(60)), ["alpha", "beta"]);
+        std::thread::sleep(Duration::from_millis(1500));
+        a.heartbeat("i-a", "alpha").unwrap();
+        assert_eq!(
+            names(Duration::from_secs(1)),
+            ["alpha"],
+            "beta was seen too long ago"
+        );
+
+        a.report_reload("r1", &outcome("i-a", "alpha", false))
+            .unwrap();
+        b.report_reload("r1", &outcome("i-b", "beta", true))
+            .unwrap();
+        b.report_reload("r2", &outcome("i-b", "beta", false))
+            .unwrap();
+        assert_eq!(
+            a.reload_outcomes("r1").unwrap(),
+            [outcome("i-a", "alpha", false), outcome("i-b", "beta", true)]
+        );
+        a.report_reload("r1", &outcome("i-a", "alpha", true))
+            .unwrap();
+        assert!(b.reload_outcomes("r1").unwrap()[0].applied, "replaced");
+        assert!(a.reload_outcomes("r3").unwrap().is_empty());
+
+        a.leave("i-a").unwrap();
+        assert_eq!(names(Duration::from_secs(60)), ["beta"]);
+
+        // A listener: alive as soon as it returns, hearing the others' reloads only.
+        let mut heard = listen_reloads(&pg.url(), "i-c".into(), "gamma".into()).unwrap();
+        assert_eq!(names(Duration::from_secs(60)), ["beta", "gamma"]);
+        let reload = |id: &str| Announced {
+            id: Some(id.into()),
+            by: "mia".into(),
+            guild: Some(3),
+        };
+        b.announce_reload("i-c", &reload("own")).unwrap();
+        b.announce_reload("i-b", &reload("r4")).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let first = loop {
+            match heard.try_recv() {
+                Ok(a) => break a,
+                Err(_) => {
+                    assert!(std::time::Instant::now() < deadline, "nothing heard");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        };
+        assert_eq!(first, reload("r4"), "its own announcement is skipped");
+        drop(heard);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while names(Duration::from_secs(60)).contains(&"gamma".to_string()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dropped listener's instance never left"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }

@@ -165,3 +165,40 @@ pub struct KeptButtons {
     pub asker: u64,
     pub state: String,
 }
+
+/// A serving instance among those sharing a store, as [`InstanceStore::instances`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Its id: random, one per process.
+    pub id: String,
+    /// What people call it (`ARTICLEBOT_INSTANCE`, else host and process id).
+    pub name: String,
+    /// How long ago it last said it was alive (by the store's clock).
+    pub seen_ago: Duration,
+}
+
+/// What an instance made of a reload, as it reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceReload {
+    pub instance: String,
+    pub name: String,
+    /// Whether the new content went into service.
+    pub applied: bool,
+    /// What it did (`reloaded 5 articles (+1 −0 ~0)`) or why not.
+    pub outcome: String,
+}
+
+/// The serving instances sharing a store, and what each made of a reload one of them
+/// announced, so that the instance asked for it can say. Calls block.
+pub trait InstanceStore: Send + Sync {
+    /// Says that instance `id` (named `name`) is alive now.
+    fn heartbeat(&self, id: &str, name: &str) -> anyhow::Result<()>;
+    /// Forgets instance `id` (it stops).
+    fn leave(&self, id: &str) -> anyhow::Result<()>;
+    /// The instances that said they were alive within `within`, most recently seen first.
+    fn instances(&self, within: Duration) -> anyhow::Result<Vec<Instance>>;
+    /// Records an instance's outcome of reload `reload`.
+    fn report_reload(&self, reload: &str, outcome: &InstanceReload) -> anyhow::Result<()>;
+    /// The outcomes reported for `reload` so far.
+    fn reload_outcomes(&self, reload: &str) -> anyhow::Result<Vec<InstanceReload>>;
+}

@@ -3,7 +3,8 @@
 //! (`[state] url`, shared by every instance pointed at it): the statistics rows
 //! ([`StatsStore`]: [`sqlite`] embedded, so that `/stats` counts what all instances answered
 //! when shared), and in [`kinds`] the curated answers, votes, `/discuss` threads, lasting
-//! conversations and cooldowns ([`memory`] holds the embedded cooldowns). [`Writer`] puts
+//! conversations, cooldowns and button state ([`memory`] holds the embedded cooldowns and
+//! button state), and the instances sharing a store with their reloads' outcomes. [`Writer`] puts
 //! the writes off the answers' path: a queue drained by one thread that retries a failing
 //! write and drops what does not fit while the store is unreachable, and that says so
 //! ([`Health`]).
@@ -102,23 +103,34 @@ pub trait StatsStore: Send + Sync {
 }
 
 /// A reload another instance made: who asked for it and in which guild (so that the
-/// statistics name them only where they may be named).
+/// statistics name them only where they may be named), and the reload's id, under which each
+/// instance reports its outcome (see [`InstanceStore`]); `None` for a reload no one waits for
+/// (the catch-up of an instance whose connection came back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
+    pub id: Option<String>,
     pub by: String,
     pub guild: Option<u64>,
 }
 
 impl Announced {
-    /// As sent: `guild<TAB>by` (an empty guild for a trigger).
+    /// As sent: `id<TAB>guild<TAB>by` (an empty id or guild for none); `by` last, so that it
+    /// may hold any character.
     pub fn encode(&self) -> String {
         let guild = self.guild.map(|g| g.to_string()).unwrap_or_default();
-        format!("{guild}\t{}", self.by)
+        let id = self.id.as_deref().unwrap_or_default();
+        format!("{id}\t{guild}\t{}", self.by)
     }
 
     pub fn decode(text: &str) -> Announced {
-        let (guild, by) = text.split_once('\t').unwrap_or(("", text));
+        let mut parts = text.splitn(3, '\t');
+        let (id, guild, by) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
         Announced {
+            id: Some(id.to_string()).filter(|id| !id.is_empty()),
             by: by.to_string(),
             guild: guild.parse().ok(),
         }
@@ -378,6 +390,29 @@ fn drain(store: &dyn StatsStore, health: &Health, closing: &AtomicBool, rx: Rece
                     pause = (pause * 2).min(RETRY_MAX);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announced_reload_reads_back_as_sent() {
+        for reload in [
+            Announced {
+                id: Some("0a1b".into()),
+                by: "mia\twith a tab".into(),
+                guild: Some(900_000_000_000_000_003),
+            },
+            Announced {
+                id: None,
+                by: "SIGHUP".into(),
+                guild: None,
+            },
+        ] {
+            assert_eq!(Announced::decode(&reload.encode()), reload);
         }
     }
 }

@@ -21,6 +21,11 @@
 //! state are not copied: a cooldown is started by one statement, so that two instances never
 //! both start it, and button state is read when a button is pressed (rarely, and on any
 //! instance).
+//!
+//! Reloads are announced on their own channel ([`listen_reloads`]), whose listener also says
+//! every few seconds that its instance is alive (the `instances` table); each instance told
+//! of a reload records its outcome under the reload's id ([`InstanceStore`]), for the
+//! instance that was asked for it.
 
 use std::str::FromStr;
 use std::sync::mpsc;
@@ -31,8 +36,8 @@ use postgres::{Client, Config, NoTls};
 
 use super::{
     guild_key, Announced, Asked, ButtonStore, ConversationStore, CooldownStore, CurateStore,
-    Curated, GuildCounts, KeptButtons, LastReload, NewCurated, NewVote, QuestionRow, ReloadRow,
-    StatsStore, Tally, ThreadStore, VoteStore,
+    Curated, GuildCounts, Instance, InstanceReload, InstanceStore, KeptButtons, LastReload,
+    NewCurated, NewVote, QuestionRow, ReloadRow, StatsStore, Tally, ThreadStore, VoteStore,
 };
 
 mod embedded {
@@ -316,26 +321,52 @@ impl StatsStore for PgStore {
 }
 
 /// The LISTEN/NOTIFY channel reloads are announced on; a payload is
-/// `origin<TAB>guild<TAB>by` ([`Announced::encode`] after the origin).
+/// `origin<TAB>id<TAB>guild<TAB>by` ([`Announced::encode`] after the origin).
 const RELOAD_CHANNEL: &str = "articlebot_reload";
 
+/// How often an instance's reload listener says the instance is alive (see [`ALIVE_WITHIN`]).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+/// An instance is alive while its reload listener is connected and says so: it did within
+/// this long (three heartbeats, so that one late heartbeat on a busy host does not count it
+/// out). Only alive instances are waited for when a reload's outcomes are gathered.
+pub const ALIVE_WITHIN: Duration = Duration::from_secs(15);
+/// Instances not seen for this long are forgotten (one that stops cleanly leaves at once).
+const INSTANCES_KEPT_MS: i64 = 86_400_000;
+/// Reload outcomes are read within seconds of being reported; older ones go.
+const OUTCOMES_KEPT_MS: i64 = 3_600_000;
+/// How long a call about instances and reload outcomes waits for the database.
+const INSTANCES_PATIENCE: Duration = Duration::from_secs(2);
+
+/// How long [`listen_reloads`] waits for its first connection, so that an instance that
+/// starts says it is alive and hears reloads before it serves (unless the database is away).
+const LISTENING_PATIENCE: Duration = Duration::from_secs(3);
+
 /// Listens for the reloads other instances announce on the database at `url` and sends
-/// each to the returned receiver, skipping `origin`'s own. A connection of
-/// its own, on a thread of its own, made again (every few seconds) while the database is
-/// away: a reload announced meanwhile is missed, which an instance that was cut off makes
-/// up for by reloading when the connection returns. Stops when the receiver is dropped.
+/// each to the returned receiver, skipping `origin`'s own; says every [`HEARTBEAT_EVERY`] that
+/// instance `origin` (named `name`) is alive (see [`InstanceStore::instances`]), only while it
+/// listens: alive means told of every reload. A connection of its own, on a thread of its
+/// own, made again (every few seconds) while the database is away. A reload announced
+/// meanwhile is missed, which an instance that was cut off makes up for by reloading when the
+/// connection returns. Returns once it listens (or after [`LISTENING_PATIENCE`]); stops when
+/// the receiver is dropped.
 pub fn listen_reloads(
     url: &str,
     origin: String,
+    name: String,
 ) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Announced>> {
     let config = client_config(url)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (listening, first) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("state-listen".into())
         .spawn(move || {
             let mut connected_before = false;
             while !tx.is_closed() {
                 if let Ok(mut client) = config.connect(NoTls) {
+                    // The heartbeat's table may be newer than this database's schema.
+                    if let Err(e) = migrate(&mut client) {
+                        tracing::debug!("the reload listener cannot migrate: {e:#}");
+                    }
                     if client
                         .batch_execute(&format!("LISTEN {RELOAD_CHANNEL}"))
                         .is_ok()
@@ -343,6 +374,7 @@ pub fn listen_reloads(
                         if connected_before {
                             // Announcements made while cut off are lost: catch up at once.
                             let catch_up = Announced {
+                                id: None,
                                 by: "the shared state's return".into(),
                                 guild: None,
                             };
@@ -351,43 +383,158 @@ pub fn listen_reloads(
                             }
                         }
                         connected_before = true;
-                        listen(&mut client, &origin, &tx);
+                        if let Err(e) = heartbeat(&mut client, &origin, &name) {
+                            tracing::debug!("the reload listener's heartbeat failed: {e:#}");
+                        }
+                        let _ = listening.try_send(());
+                        listen(&mut client, (&origin, &name), &tx);
                     }
                 }
                 std::thread::sleep(Duration::from_secs(2));
             }
         })
         .context("cannot start the PostgreSQL listener thread")?;
+    if first.recv_timeout(LISTENING_PATIENCE).is_err() {
+        tracing::warn!(
+            "not listening for the other instances' reloads yet (PostgreSQL does not answer): \
+             trying again in the background"
+        );
+    }
     Ok(rx)
 }
 
-/// Forwards notifications until the connection breaks or the receiver is gone.
-fn listen(client: &mut Client, origin: &str, tx: &tokio::sync::mpsc::UnboundedSender<Announced>) {
+/// Forwards notifications until the connection breaks or the receiver is gone, saying that
+/// the instance is alive every [`HEARTBEAT_EVERY`] meanwhile.
+fn listen(
+    client: &mut Client,
+    (origin, name): (&str, &str),
+    tx: &tokio::sync::mpsc::UnboundedSender<Announced>,
+) {
     loop {
-        {
-            let mut notifications = client.notifications();
-            // A short wait, so that a dropped receiver or a broken connection is noticed.
-            let mut batch = notifications.timeout_iter(Duration::from_secs(5));
-            loop {
-                match postgres::fallible_iterator::FallibleIterator::next(&mut batch) {
-                    Ok(Some(n)) => {
-                        let (from, reload) = n.payload().split_once('\t').unwrap_or(("", ""));
-                        if from != origin && tx.send(Announced::decode(reload)).is_err() {
-                            return;
-                        }
+        if tx.is_closed() {
+            // The instance stops (it may already have left: this keeps it gone).
+            let _ = client.execute("DELETE FROM instances WHERE instance = $1", &[&origin]);
+            return;
+        }
+        // Also the check that the connection is alive.
+        let beat = heartbeat(client, origin, name);
+        if client.is_closed() {
+            return;
+        }
+        if let Err(e) = beat {
+            tracing::debug!("the reload listener's heartbeat failed: {e:#}");
+        }
+        let beaten = Instant::now();
+        let mut notifications = client.notifications();
+        // A short wait, so that a dropped receiver or a broken connection is noticed.
+        let mut batch = notifications.timeout_iter(HEARTBEAT_EVERY);
+        while beaten.elapsed() < HEARTBEAT_EVERY {
+            match postgres::fallible_iterator::FallibleIterator::next(&mut batch) {
+                Ok(Some(n)) => {
+                    let (from, reload) = n.payload().split_once('\t').unwrap_or(("", ""));
+                    if from != origin && tx.send(Announced::decode(reload)).is_err() {
+                        return;
                     }
-                    Ok(None) => break,
-                    Err(_) => return,
                 }
+                Ok(None) => break,
+                Err(_) => return,
             }
         }
-        if tx.is_closed() || client.is_closed() {
-            return;
-        }
-        // Nothing came within the wait: check the connection is alive.
-        if client.simple_query("SELECT 1").is_err() {
-            return;
-        }
+    }
+}
+
+/// Says on `client` that instance `id` (named `name`) is alive now, and forgets the
+/// instances gone for a day.
+fn heartbeat(client: &mut Client, id: &str, name: &str) -> anyhow::Result<()> {
+    client.execute(
+        &format!(
+            "INSERT INTO instances (instance, name, seen) VALUES ($1, $2, {CLOCK_MS}) \
+             ON CONFLICT (instance) DO UPDATE SET name = excluded.name, seen = excluded.seen"
+        ),
+        &[&id, &name],
+    )?;
+    client.execute(
+        &format!("DELETE FROM instances WHERE seen < {CLOCK_MS} - $1"),
+        &[&INSTANCES_KEPT_MS],
+    )?;
+    Ok(())
+}
+
+impl InstanceStore for PgStore {
+    fn heartbeat(&self, id: &str, name: &str) -> anyhow::Result<()> {
+        let (id, name) = (id.to_string(), name.to_string());
+        self.run_within(INSTANCES_PATIENCE, move |client| {
+            heartbeat(client, &id, &name)
+        })
+    }
+
+    fn leave(&self, id: &str) -> anyhow::Result<()> {
+        let id = id.to_string();
+        self.run_within(INSTANCES_PATIENCE, move |client| {
+            client.execute("DELETE FROM instances WHERE instance = $1", &[&id])?;
+            Ok(())
+        })
+    }
+
+    fn instances(&self, within: Duration) -> anyhow::Result<Vec<Instance>> {
+        let within_ms = within.as_millis() as i64;
+        self.run_within(INSTANCES_PATIENCE, move |client| {
+            Ok(client
+                .query(
+                    &format!(
+                        "SELECT instance, name, GREATEST({CLOCK_MS} - seen, 0) FROM instances \
+                         WHERE seen >= {CLOCK_MS} - $1 ORDER BY seen DESC, instance"
+                    ),
+                    &[&within_ms],
+                )?
+                .iter()
+                .map(|r| Instance {
+                    id: r.get(0),
+                    name: r.get(1),
+                    seen_ago: Duration::from_millis(r.get::<_, i64>(2) as u64),
+                })
+                .collect())
+        })
+    }
+
+    fn report_reload(&self, reload: &str, outcome: &InstanceReload) -> anyhow::Result<()> {
+        let (reload, o) = (reload.to_string(), outcome.clone());
+        self.run_within(INSTANCES_PATIENCE, move |client| {
+            client.execute(
+                &format!(
+                    "INSERT INTO reload_outcomes (reload, instance, name, applied, outcome, at) \
+                     VALUES ($1, $2, $3, $4, $5, {CLOCK_MS}) ON CONFLICT (reload, instance) \
+                     DO UPDATE SET applied = excluded.applied, outcome = excluded.outcome, \
+                     at = excluded.at"
+                ),
+                &[&reload, &o.instance, &o.name, &o.applied, &o.outcome],
+            )?;
+            client.execute(
+                &format!("DELETE FROM reload_outcomes WHERE at < {CLOCK_MS} - $1"),
+                &[&OUTCOMES_KEPT_MS],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn reload_outcomes(&self, reload: &str) -> anyhow::Result<Vec<InstanceReload>> {
+        let reload = reload.to_string();
+        self.run_within(INSTANCES_PATIENCE, move |client| {
+            Ok(client
+                .query(
+                    "SELECT instance, name, applied, outcome FROM reload_outcomes \
+                     WHERE reload = $1 ORDER BY name, instance",
+                    &[&reload],
+                )?
+                .iter()
+                .map(|r| InstanceReload {
+                    instance: r.get(0),
+                    name: r.get(1),
+                    applied: r.get(2),
+                    outcome: r.get(3),
+                })
+                .collect())
+        })
     }
 }
 

@@ -509,3 +509,121 @@ async fn buttons_kept_by_one_instance_are_answered_by_the_other() {
         assert!(ok, "{log}");
     }
 }
+
+/// The reply to a `/reload` by a moderator of the operator's guild, sent to `server`: the
+/// acknowledgement, then the edit the local Discord receives.
+async fn reload(server: &Binary) -> String {
+    let before = server.fake.calls().len();
+    let asked = command_from("reload", json!([]), member(USER_ID, MODERATOR_PERMISSIONS));
+    let ack = server.interact(&asked).await;
+    assert_eq!(ack["type"], 5, "{ack}");
+    let call = server
+        .fake
+        .wait("the /reload reply", |r| {
+            r.calls
+                .get(before..)?
+                .iter()
+                .find(|c| c.method == "PATCH")
+                .cloned()
+        })
+        .await;
+    call.body["content"].as_str().unwrap().to_string()
+}
+
+/// The line of a `/reload` reply about instance `name` (as Discord shows it: Markdown
+/// escaped, so `~` is `\~` and `_` is `\_`).
+fn line_of<'t>(reply: &'t str, name: &str) -> &'t str {
+    reply
+        .lines()
+        .find(|l| l.starts_with(&format!("- {name}")))
+        .unwrap_or_else(|| panic!("no line for {name}: {reply}"))
+}
+
+/// `/reload` on one instance reloads both and its reply names each one's outcome: both
+/// applied; then one that keeps its old content (a rejected file with `strict_reload`) with
+/// its reason; then, the other killed, that it did not answer (and the reply still comes).
+/// Without PostgreSQL the reply is this instance's only, as it always was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reports_every_instance_outcome() {
+    let pg = Postgres::start();
+    let strict = CONFIG.replace("[content]\n", "[content]\nstrict_reload = true\n");
+    let config = format!("{strict}[state]\nurl = \"{}\"\n", pg.url());
+    let operator = format!("operator_guild_ids = [{GUILD_ID}]\n");
+    let (f, g) = (Fixture::standard(), Fixture::standard());
+    let named = |name| [ENV[0], ("ARTICLEBOT_INSTANCE", name)];
+    let a = Binary::start_with(f.dir.path(), &config, &operator, &named("alpha")).await;
+    let b = Binary::start_with(g.dir.path(), &config, &operator, &named("beta")).await;
+
+    for fixture in [&f, &g] {
+        fixture.write("kites.md", "# Flying Kites\n\nA kite needs steady wind.\n");
+    }
+    let reply = reload(&a).await;
+    assert!(
+        reply.starts_with("**Reload**\nReloaded: 5 article(s)"),
+        "{reply}"
+    );
+    assert!(reply.contains("\nInstances (2):\n"), "{reply}");
+    assert_eq!(
+        line_of(&reply, "alpha"),
+        "- alpha (this one): applied: reloaded 5 articles (+1 −0 \\~0)"
+    );
+    assert_eq!(
+        line_of(&reply, "beta"),
+        "- beta: applied: reloaded 5 articles (+1 −0 \\~0)"
+    );
+    assert!(reply.contains("added (1): kites"), "{reply}");
+    assert_eq!(health(&b).await["articles"], 5, "b reloaded");
+
+    // A rejected file on b only: b keeps its old content and says why.
+    g.write("zz-broken.md", "+++\ntitle = \"x\"\nbogus = 1\n+++\ntext\n");
+    for fixture in [&f, &g] {
+        fixture.write("tides.md", "# Tides\n\nThe moon pulls the sea.\n");
+    }
+    let reply = reload(&a).await;
+    assert_eq!(
+        line_of(&reply, "alpha"),
+        "- alpha (this one): applied: reloaded 6 articles (+1 −0 \\~0)"
+    );
+    assert_eq!(
+        line_of(&reply, "beta"),
+        "- beta: failed: kept the old content: 1 file(s) rejected and strict\\_reload is on"
+    );
+    assert_eq!(health(&b).await["articles"], 5, "b kept its old content");
+    assert_no_pings_text(&reply);
+
+    // b killed: a still replies, saying b did not answer.
+    b.signal("KILL");
+    drop(b);
+    let reply = reload(&a).await;
+    eprintln!("the reply with b killed:\n{reply}");
+    assert!(
+        line_of(&reply, "alpha").starts_with("- alpha (this one): applied: "),
+        "{reply}"
+    );
+    assert!(
+        line_of(&reply, "beta").starts_with("- beta: did not answer"),
+        "{reply}"
+    );
+    let (ok, _, log) = a.stop().await;
+    assert!(ok, "{log}");
+
+    // Without PostgreSQL: this instance's outcome only.
+    let h = Fixture::standard();
+    let alone = Binary::start_with(h.dir.path(), CONFIG, &operator, &named("gamma")).await;
+    let reply = reload(&alone).await;
+    assert!(
+        reply.starts_with("**Reload**\nReloaded: 4 article(s) in service ("),
+        "{reply}"
+    );
+    assert!(!reply.contains("Instances"), "{reply}");
+    assert!(!reply.contains("gamma"), "{reply}");
+    let (ok, _, log) = alone.stop().await;
+    assert!(ok, "{log}");
+}
+
+/// A reply's text cannot ping: no `@everyone`, `@here` or mention left intact.
+fn assert_no_pings_text(text: &str) {
+    for ping in ["@everyone", "@here", "<@"] {
+        assert!(!text.contains(ping), "{ping} in {text}");
+    }
+}

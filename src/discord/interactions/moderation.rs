@@ -80,8 +80,11 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
         commands::RELOAD => Box::pin({
             let bot = bot.clone();
             async move {
-                let report = service.reload_from_guild(&who, guild).await;
+                let (report, everywhere) = service.reload_from_guild(&who, guild).await;
                 let mut text = crate::render::reload_report(&report);
+                if let Some(everywhere) = &everywhere {
+                    text = with_instances(&text, everywhere);
+                }
                 // Checked against the library the reload left serving.
                 text.push_str(&bot.orphans_text(Some(guild)));
                 render::report("Reload", &hide_paths(&text, &content))
@@ -112,6 +115,57 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
                 .allowed_mentions(no_pings())
         }),
     }
+}
+
+/// Instance lines shown at most in a `/reload` reply (the rest are counted).
+const INSTANCE_LINES: usize = 20;
+/// Characters of one instance's line at most (a long failure reason is cut).
+const INSTANCE_LINE_CHARS: usize = 160;
+
+/// The reload report `text` with a line per instance after its first line (so that long
+/// lists of articles, cut first at Discord's limit, never push them out).
+fn with_instances(text: &str, everywhere: &crate::reload::InstancesReport) -> String {
+    use crate::reload::InstanceStatus;
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let mut lines = vec![first.to_string()];
+    let n = everywhere.instances.len();
+    lines.push(format!("Instances ({n}):"));
+    let waited = everywhere.waited.as_secs_f32();
+    for i in everywhere.instances.iter().take(INSTANCE_LINES) {
+        let who = if i.this {
+            format!("{} (this one)", i.name)
+        } else {
+            i.name.clone()
+        };
+        let what = match &i.status {
+            InstanceStatus::Applied(outcome) => format!("applied: {outcome}"),
+            InstanceStatus::Failed(outcome) => format!("failed: {outcome}"),
+            InstanceStatus::NoReport => format!("did not answer within {waited} s"),
+            InstanceStatus::NotSeenFor(s) => {
+                format!("did not answer: not seen for {s} s (stopped?), not waited for")
+            }
+        };
+        lines.push(crate::text::truncate(
+            &format!("- {who}: {what}"),
+            INSTANCE_LINE_CHARS,
+        ));
+    }
+    if n > INSTANCE_LINES {
+        lines.push(format!("- … and {} more", n - INSTANCE_LINES));
+    }
+    if let Some(why) = &everywhere.unreachable {
+        lines.push(crate::text::truncate(
+            &format!(
+                "The other instances could not be listed (the shared state does not answer: \
+                 {why}); they reload when they are told."
+            ),
+            2 * INSTANCE_LINE_CHARS,
+        ));
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out.push_str(rest);
+    out
 }
 
 /// `text` without the host's paths: files of the content folder relative to it, the folder
