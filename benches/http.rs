@@ -9,15 +9,23 @@
 //! statistics, conversations and the rest; each replica its own `Service` and endpoint in this
 //! process, half of the connections to each), and again from one instance on the embedded
 //! SQLite store (statistics in an SQLite file), for throughput and p99 side by side.
-//! `BENCH_SHOW_FAILURE=1` prints each unexpected response (a deferred `/ask`, type 5, counts
-//! as a failure: its answer goes to a webhook this bench does not serve).
+//! `BENCH_SHOW_FAILURE=1` prints each unexpected response.
+//!
+//! An `/ask` is timed to its answer, wherever the answer goes: the response itself (type 4),
+//! or, when the endpoint deferred it (type 5: every core was busy, or the answer took longer
+//! than the defer window), the interaction webhook's edit that carries the answer. Every
+//! endpoint here sends its webhook calls (`discord.rest_proxy`) to a local stand-in for
+//! Discord in this process, which notes when each interaction's answer arrived; throughput is
+//! answers per second until the last one arrived. So at 16 connections on 2 cores, where most
+//! `/ask` are deferred, the figures are the answers', not the acknowledgements'.
 //!
 //! The server (the real [`articlebot::http::Endpoint`]) and the load generator share this
 //! process and the loopback interface; every request is signed before the clock starts. A
 //! third line runs the same questions straight into `Service::execute` (no HTTP) to show what
 //! the endpoint adds to the answer itself.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use articlebot::config::Settings;
@@ -156,6 +164,8 @@ fn sign_all(key: &SigningKey, payloads: Vec<Value>) -> Vec<Signed> {
 struct Outcome {
     requests: usize,
     failures: usize,
+    /// Answers that came through the webhook (the response was a type 5 acknowledgement).
+    deferred: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
@@ -171,27 +181,97 @@ impl Outcome {
     }
 }
 
+/// A local stand-in for Discord's interaction webhooks: notes when each interaction's
+/// deferred answer arrived, by its token, and answers as Discord does (the message).
+#[derive(Clone, Default)]
+struct Webhooks {
+    arrived: Arc<Mutex<HashMap<String, Instant>>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Webhooks {
+    /// Starts the stand-in on loopback; its base URL is what `discord.rest_proxy` takes.
+    async fn start() -> anyhow::Result<(String, Webhooks)> {
+        let hooks = Webhooks::default();
+        let app = axum::Router::new()
+            .route(
+                "/api/v10/webhooks/{app}/{token}/messages/@original",
+                axum::routing::patch(webhook_call),
+            )
+            .route(
+                "/api/v10/webhooks/{app}/{token}",
+                axum::routing::post(webhook_call),
+            )
+            .with_state(hooks.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((url, hooks))
+    }
+
+    /// When the answer of the interaction with `token` arrived; waits for it at most until
+    /// `deadline`.
+    async fn arrival(&self, token: &str, deadline: tokio::time::Instant) -> Option<Instant> {
+        loop {
+            let changed = self.changed.notified();
+            if let Some(&at) = self.arrived.lock().unwrap().get(token) {
+                return Some(at);
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+async fn webhook_call(
+    axum::extract::State(hooks): axum::extract::State<Webhooks>,
+    axum::extract::Path((_app, token)): axum::extract::Path<(String, String)>,
+) -> axum::Json<Value> {
+    let at = Instant::now();
+    hooks.arrived.lock().unwrap().entry(token).or_insert(at);
+    hooks.changed.notify_waiters();
+    axum::Json(json!({
+        "id": "1300000000000000001", "channel_id": "1180000000000000003",
+        "author": {"id": "1180000000000000001", "username": "bot", "discriminator": "0",
+                   "avatar": null, "bot": true},
+        "content": "", "timestamp": "2026-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
+        "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 20,
+        "flags": 0, "components": []
+    }))
+}
+
+/// How long a deferred answer may take to arrive before it counts as a failure.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(120);
+
 /// Sends every request over `connections` concurrent keep-alive connections and checks that
 /// each answer has the expected interaction response type.
 async fn load(url: &str, requests: Vec<Signed>, connections: usize, expect: u64) -> Outcome {
-    load_spread(&[url.to_string()], requests, connections, expect).await
+    load_spread(&[url.to_string()], requests, connections, expect, None).await
 }
 
 /// [`load`] over several servers: connection `i` goes to `urls[i % urls.len()]` (a round
-/// robin balancer that keeps a connection on one replica).
+/// robin balancer that keeps a connection on one replica). With `hooks`, a deferred response
+/// (type 5) is timed to its answer's arrival there (see the module's comment), and its
+/// connection sends its next request only then: `connections` questions are outstanding at
+/// any time, as with that many people each waiting for their answer.
 async fn load_spread(
     urls: &[String],
     requests: Vec<Signed>,
     connections: usize,
     expect: u64,
+    hooks: Option<&Webhooks>,
 ) -> Outcome {
     let requests = Arc::new(requests);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deferred = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (requests, next) = (requests.clone(), next.clone());
+        let (requests, next, deferred) = (requests.clone(), next.clone(), deferred.clone());
         let url = format!("{}/interactions", urls[c % urls.len()]);
+        let hooks = hooks.cloned();
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
@@ -211,30 +291,46 @@ async fn load_spread(
                     .body(r.body.clone())
                     .send()
                     .await;
-                let ok = match res {
+                let kind = match res {
                     Ok(res) if res.status().is_success() => {
                         let v = res.json::<Value>().await.unwrap_or_default();
-                        let ok = v["type"].as_u64() == Some(expect);
-                        if !ok && std::env::var_os("BENCH_SHOW_FAILURE").is_some() {
+                        let kind = v["type"].as_u64();
+                        if kind != Some(expect)
+                            && !(hooks.is_some() && kind == Some(5))
+                            && std::env::var_os("BENCH_SHOW_FAILURE").is_some()
+                        {
                             eprintln!("unexpected: {v}");
                         }
-                        ok
+                        kind
                     }
                     Ok(res) => {
                         if std::env::var_os("BENCH_SHOW_FAILURE").is_some() {
                             eprintln!("status {}", res.status());
                         }
-                        false
+                        None
                     }
-                    Err(_) => false,
+                    Err(_) => None,
                 };
-                latencies.push(t.elapsed());
-                failures += usize::from(!ok);
+                let answered = match (kind, &hooks) {
+                    (Some(k), _) if k == expect => Some(Instant::now()),
+                    (Some(5), Some(hooks)) => {
+                        deferred.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                        let token = body["token"].as_str().unwrap_or_default();
+                        let deadline = tokio::time::Instant::now() + ANSWER_PATIENCE;
+                        hooks.arrival(token, deadline).await
+                    }
+                    _ => None,
+                };
+                latencies.push(answered.unwrap_or_else(Instant::now).duration_since(t));
+                failures += usize::from(answered.is_none());
             }
             (latencies, failures)
         }));
     }
-    gather(tasks, start).await
+    let mut outcome = gather(tasks, start).await;
+    outcome.deferred = deferred.load(std::sync::atomic::Ordering::Relaxed);
+    outcome
 }
 
 /// The same questions straight into [`Service::execute`] with the same concurrency: what the
@@ -285,9 +381,32 @@ async fn gather(
     Outcome {
         requests: latencies.len(),
         failures,
+        deferred: 0,
         elapsed,
         latencies,
     }
+}
+
+fn print_header(first: &str) {
+    println!(
+        "{:<36} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        first, "answers", "req/s", "p50 ms", "p99 ms", "deferred", "failures"
+    );
+}
+
+/// A line of the table: answers per second and latencies to the answer (see the module's
+/// comment), how many came through the webhook, how many failed.
+fn print_row(name: &str, o: &Outcome) {
+    println!(
+        "{:<36} {:>9} {:>10.0} {:>9} {:>9} {:>9} {:>9}",
+        name,
+        o.requests,
+        o.rps(),
+        ms(o.percentile(0.5)),
+        ms(o.percentile(0.99)),
+        o.deferred,
+        o.failures
+    );
 }
 
 fn ms(d: Duration) -> String {
@@ -320,13 +439,16 @@ fn main() -> anyhow::Result<()> {
         Settings::for_content(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content"));
     settings.content.base_url = "https://articles.example.org".into();
     settings.discord.cooldown = Duration::ZERO;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (hooks_url, hooks) = runtime.block_on(Webhooks::start())?;
+    settings.discord.rest_proxy = Some(hooks_url.clone());
     let library = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
     let articles = library.articles.len();
-    let service = Service::new(settings, library)?;
+    let service = runtime.block_on(async { Service::new(settings, library) })?;
     let key = SigningKey::from_bytes(&[42; 32]);
-    let endpoint = Endpoint::new(service.clone(), &hex(key.verifying_key().as_bytes()))?;
+    let endpoint = runtime
+        .block_on(async { Endpoint::new(service.clone(), &hex(key.verifying_key().as_bytes())) })?;
 
-    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -350,7 +472,14 @@ fn main() -> anyhow::Result<()> {
         let warm: Vec<Value> = (0..200)
             .map(|i| ask(1_000_000 + i, QUESTIONS[i % QUESTIONS.len()]))
             .collect();
-        load(&url, sign_all(&key, warm), opts.connections, 4).await;
+        load_spread(
+            std::slice::from_ref(&url),
+            sign_all(&key, warm),
+            opts.connections,
+            4,
+            Some(&hooks),
+        )
+        .await;
 
         let pings = sign_all(&key, (0..opts.requests).map(ping).collect());
         let ping = load(&url, pings, opts.connections, 1).await;
@@ -360,28 +489,24 @@ fn main() -> anyhow::Result<()> {
                 .map(|i| ask(i, QUESTIONS[i % QUESTIONS.len()]))
                 .collect(),
         );
-        let asked = load(&url, asks, opts.connections, 4).await;
+        let asked = load_spread(
+            std::slice::from_ref(&url),
+            asks,
+            opts.connections,
+            4,
+            Some(&hooks),
+        )
+        .await;
         let direct = engine_only(&service, opts.requests, opts.connections).await;
 
         println!();
-        println!(
-            "{:<28} {:>9} {:>10} {:>9} {:>9} {:>9}",
-            "kind", "requests", "req/s", "p50 ms", "p99 ms", "failures"
-        );
+        print_header("kind");
         for (name, o) in [
             ("PING (verification only)", &ping),
             ("/ask (signed)", &asked),
             ("ask, Service::execute only", &direct),
         ] {
-            println!(
-                "{:<28} {:>9} {:>10.0} {:>9} {:>9} {:>9}",
-                name,
-                o.requests,
-                o.rps(),
-                ms(o.percentile(0.5)),
-                ms(o.percentile(0.99)),
-                o.failures
-            );
+            print_row(name, o);
         }
         println!();
         println!(
@@ -395,7 +520,7 @@ fn main() -> anyhow::Result<()> {
         let _ = stop.send(());
         server.await??;
         if let Some(url) = &opts.postgres {
-            shared_against_embedded(&key, url, &opts).await?;
+            shared_against_embedded(&key, url, &opts, (&hooks_url, &hooks)).await?;
         }
         anyhow::Ok(())
     })
@@ -406,11 +531,13 @@ async fn instance(
     key: &SigningKey,
     state: articlebot::config::StateSettings,
     stats_db: Option<std::path::PathBuf>,
+    hooks_url: &str,
 ) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
     let mut settings =
         Settings::for_content(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content"));
     settings.content.base_url = "https://articles.example.org".into();
     settings.discord.cooldown = Duration::ZERO;
+    settings.discord.rest_proxy = Some(hooks_url.to_string());
     settings.state = state;
     settings.stats.db = stats_db;
     let library = Library::open(&settings, OpenMode::Reuse, &NoProgress)?;
@@ -431,6 +558,7 @@ async fn shared_against_embedded(
     key: &SigningKey,
     postgres: &str,
     opts: &Options,
+    (hooks_url, hooks): (&str, &Webhooks),
 ) -> anyhow::Result<()> {
     // Every replica hashes askers with the same key (required with PostgreSQL).
     std::env::set_var(
@@ -438,13 +566,14 @@ async fn shared_against_embedded(
         "the benchmark's shared statistics key",
     );
     let state = articlebot::config::StateSettings::with_url(postgres, "--postgres")?;
-    let (a, stop_a) = instance(key, state.clone(), None).await?;
-    let (b, stop_b) = instance(key, state, None).await?;
+    let (a, stop_a) = instance(key, state.clone(), None, hooks_url).await?;
+    let (b, stop_b) = instance(key, state, None, hooks_url).await?;
     let dir = tempfile::tempdir()?;
     let (single, stop_single) = instance(
         key,
         Default::default(),
         Some(dir.path().join("stats.sqlite3")),
+        hooks_url,
     )
     .await?;
     let asks = |from: usize| {
@@ -463,41 +592,33 @@ async fn shared_against_embedded(
         load_average()
     );
     let replicas = [a, b];
+    let single = [single];
     // Warm-up of every instance (connections, caches, the tables).
+    let c = opts.connections;
     load_spread(
         &replicas,
         asks(2_000_000)[..200].to_vec(),
-        opts.connections,
+        c,
         4,
+        Some(hooks),
     )
     .await;
-    load(
-        &single,
-        asks(3_000_000)[..200].to_vec(),
-        opts.connections,
-        4,
-    )
-    .await;
-    let shared = load_spread(&replicas, asks(4_000_000), opts.connections, 4).await;
-    let embedded = load(&single, asks(5_000_000), opts.connections, 4).await;
-    println!(
-        "{:<36} {:>9} {:>10} {:>9} {:>9} {:>9}",
-        "store", "requests", "req/s", "p50 ms", "p99 ms", "failures"
-    );
+    load_spread(&single, asks(3_000_000)[..200].to_vec(), c, 4, Some(hooks)).await;
+    let shared = load_spread(&replicas, asks(4_000_000), c, 4, Some(hooks)).await;
+    let embedded = load_spread(&single, asks(5_000_000), c, 4, Some(hooks)).await;
+    print_header("store");
     for (name, o) in [
         ("2 replicas, one PostgreSQL", &shared),
         ("1 instance, SQLite file", &embedded),
     ] {
-        println!(
-            "{:<36} {:>9} {:>10.0} {:>9} {:>9} {:>9}",
-            name,
-            o.requests,
-            o.rps(),
-            ms(o.percentile(0.5)),
-            ms(o.percentile(0.99)),
-            o.failures
-        );
+        print_row(name, o);
     }
+    println!(
+        "ratio replicas : single — throughput {:.2}, p50 {:.2}x, p99 {:.2}x",
+        shared.rps() / embedded.rps(),
+        shared.percentile(0.5).as_secs_f64() / embedded.percentile(0.5).as_secs_f64(),
+        shared.percentile(0.99).as_secs_f64() / embedded.percentile(0.99).as_secs_f64(),
+    );
     println!("load average after: {}", load_average());
     for stop in [stop_a, stop_b, stop_single] {
         let _ = stop.send(());
