@@ -178,6 +178,14 @@ impl ButtonStore for SharedButtons {
             self.on_answer.replace_buttons(id, state, timeout)
         });
         match shared {
+            // The database lacks what this instance kept: its write failed and waits in the
+            // writer's queue. The new page follows it there, in order.
+            Ok(false) if here => {
+                let (store, state) = (self.store.clone(), state.to_string());
+                self.writer
+                    .run(move || store.replace_buttons(id, &state, timeout).map(|_| ()));
+                Ok(true)
+            }
             Ok(there) => Ok(here || there),
             Err(_) => {
                 let (store, state) = (self.store.clone(), state.to_string());
