@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::{ContentSettings, IndexLocation, Settings};
@@ -132,6 +132,80 @@ fn take_new_slugs(
     (kept, warnings)
 }
 
+/// A library's [`NameIndex`], made on a thread of its own from the articles' names while the
+/// library starts serving, and read through `Deref` (a look-up before it is ready waits for
+/// it). Making it was half of the instructions from start to the first answer at 10,000
+/// articles (BENCHMARKS.md, issue 18), and a question needs it only for suggestions; an
+/// update makes it again too.
+pub struct Names {
+    ready: OnceLock<NameIndex>,
+    making: Mutex<Option<std::thread::JoinHandle<NameIndex>>>,
+}
+
+impl Names {
+    fn spawn(articles: &[Article]) -> Names {
+        // The thread gets a copy of what the index reads: slugs, titles and aliases.
+        let named: Vec<Article> = articles
+            .iter()
+            .map(|a| Article {
+                slug: a.slug.clone(),
+                title: a.title.clone(),
+                aliases: a.aliases.clone(),
+                url: None,
+                summary: None,
+                tags: Vec::new(),
+                authors: Vec::new(),
+                date: None,
+                sections: Vec::new(),
+                takeaways: content::Lazy::loaded(Vec::new()),
+                path: std::path::PathBuf::new(),
+                format: content::Format::Markdown,
+            })
+            .collect();
+        let names = Names {
+            ready: OnceLock::new(),
+            making: Mutex::new(None),
+        };
+        let made = std::thread::Builder::new()
+            .name("name index".into())
+            .spawn(move || NameIndex::new(&named));
+        match made {
+            Ok(handle) => *names.making.lock().expect("names lock") = Some(handle),
+            Err(e) => {
+                tracing::debug!("no thread for the name index ({e}); made in place");
+                let _ = names.ready.set(NameIndex::new(articles));
+            }
+        }
+        names
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = NameIndex;
+
+    fn deref(&self) -> &NameIndex {
+        self.ready.get_or_init(|| {
+            let handle = self
+                .making
+                .lock()
+                .expect("names lock")
+                .take()
+                .expect("the name index is made once");
+            handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+}
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Names")
+            .field("ready", &self.ready.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Articles, passages and their indexes.
 #[derive(Debug)]
 pub struct Library {
@@ -139,7 +213,9 @@ pub struct Library {
     pub passages: Vec<Passage>,
     pub warnings: Vec<Warning>,
     pub index: SearchIndex,
-    pub names: NameIndex,
+    /// The name index for look-ups and autocomplete, made beside the first answers (see
+    /// [`Names`]).
+    pub names: Names,
     /// Each article's term vector, for `related`.
     pub vectors: ArticleVectors,
     by_slug: HashMap<String, u32>,
@@ -463,7 +539,7 @@ impl Library {
                 r.end = i + 1;
             }
         }
-        let names = NameIndex::new(&articles);
+        let names = Names::spawn(&articles);
         Library {
             articles,
             passages,
@@ -520,6 +596,36 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_index_made_aside_answers_as_one_made_in_place() {
+        let settings = Settings::for_content(".").content;
+        let articles: Vec<Article> = [
+            (
+                "bees",
+                "+++\ntitle = \"Honey bees\"\naliases = [\"apis\"]\n+++\nBees.\n",
+            ),
+            ("night-trains", "# Night trains\n\nSleeper trains.\n"),
+        ]
+        .iter()
+        .map(|(name, source)| {
+            content::parse_article(
+                &settings,
+                Path::new(&format!("{name}.md")),
+                content::Format::Markdown,
+                source,
+            )
+            .unwrap()
+        })
+        .collect();
+        let aside = Names::spawn(&articles);
+        let in_place = NameIndex::new(&articles);
+        for q in ["honey", "apis", "night-trains", "nigth trains", "", "zebra"] {
+            assert_eq!(aside.lookup(q, 5), in_place.lookup(q, 5), "{q:?}");
+        }
+        assert_eq!(aside.lookup("apis", 1)[0].article, 0);
+        assert!(format!("{aside:?}").contains("ready: true"));
+    }
 
     #[test]
     fn a_persisted_library_of_several_batches_reads_back_whole() {

@@ -56,9 +56,22 @@ pub struct ArticleVectors {
     /// an L2 norm of 1 (or there are none).
     entries: Vec<(u32, f32)>,
     /// Per term id, the articles whose vector holds it, with the weight: made from `entries`
-    /// when the vectors are built or read back, never stored.
+    /// by the first `nearest`, never stored (a library that is never asked for related
+    /// articles does not pay for them: about 80 MB at 100,000 articles, and a tenth of the
+    /// instructions of a start at 10,000; BENCHMARKS.md, issue 18).
     #[serde(skip)]
-    postings: Vec<Vec<(u32, f32)>>,
+    postings: Postings,
+}
+
+/// The inverted lists of [`ArticleVectors`], made on first use. Equal whether made or not:
+/// they are derived from the vectors, which are compared.
+#[derive(Debug, Clone, Default)]
+struct Postings(std::sync::OnceLock<Vec<Vec<(u32, f32)>>>);
+
+impl PartialEq for Postings {
+    fn eq(&self, _: &Postings) -> bool {
+        true
+    }
 }
 
 /// Whether a word is a term at all: not a stop word, not a number, longer than two letters.
@@ -315,13 +328,12 @@ impl ArticleVectors {
             out.entries.extend(entries);
             out.starts.push(out.entries.len() as u32);
         }
-        out.index();
         out
     }
 
-    /// Checks vectors read back from `library.bin` (positions in range, term ids known) and
-    /// makes their inverted lists.
-    pub(crate) fn checked(mut self) -> anyhow::Result<ArticleVectors> {
+    /// Checks vectors read back from `library.bin` (positions in range, term ids known): the
+    /// inverted lists made from them later are then in range.
+    pub(crate) fn checked(self) -> anyhow::Result<ArticleVectors> {
         let ordered = self.starts.first().is_none_or(|&s| s == 0)
             && self.starts.windows(2).all(|w| w[0] <= w[1])
             && self
@@ -338,19 +350,20 @@ impl ArticleVectors {
         {
             anyhow::bail!("an article vector names a term that is not in the term list");
         }
-        self.index();
         Ok(self)
     }
 
-    /// Makes the inverted lists (after a build or a check of vectors read back).
-    fn index(&mut self) {
-        let mut postings = vec![Vec::new(); self.terms.len()];
-        for a in 0..self.starts.len().saturating_sub(1) {
-            for &(t, x) in self.vector(a as u32) {
-                postings[t as usize].push((a as u32, x));
+    /// The inverted lists, made on the first call (of vectors built or checked).
+    fn postings(&self) -> &[Vec<(u32, f32)>] {
+        self.postings.0.get_or_init(|| {
+            let mut postings = vec![Vec::new(); self.terms.len()];
+            for a in 0..self.starts.len().saturating_sub(1) {
+                for &(t, x) in self.vector(a as u32) {
+                    postings[t as usize].push((a as u32, x));
+                }
             }
-        }
-        self.postings = postings;
+            postings
+        })
     }
 
     /// Number of articles with a vector.
@@ -404,8 +417,9 @@ impl ArticleVectors {
     /// ties by article id), with their similarity.
     pub fn nearest(&self, id: u32, limit: usize) -> Vec<(u32, f32)> {
         let mut acc: FxHashMap<u32, f32> = FxHashMap::default();
+        let postings = self.postings();
         for &(t, x) in self.vector(id) {
-            for &(a, y) in self.postings.get(t as usize).map_or(&[][..], |p| &p[..]) {
+            for &(a, y) in postings.get(t as usize).map_or(&[][..], |p| &p[..]) {
                 if a != id {
                     *acc.entry(a).or_default() += x * y;
                 }
@@ -506,13 +520,18 @@ mod tests {
         let built = ArticleVectors::build(&collection(), &VectorWeights::default());
         let bytes = postcard::to_stdvec(&built).unwrap();
         let read: ArticleVectors = postcard::from_bytes(&bytes).unwrap();
-        assert!(read.nearest(0, 3).is_empty(), "no lists before the check");
         assert!(read.cosine(0, 1) > 0.0, "the vectors themselves are there");
         let read = read.checked().unwrap();
+        assert!(
+            read.postings.0.get().is_none(),
+            "no lists before the first use"
+        );
         assert_eq!(read, built);
         for id in 0..4 {
+            assert!(!read.nearest(id, 3).is_empty());
             assert_eq!(read.nearest(id, 3), built.nearest(id, 3));
         }
+        assert!(read.postings.0.get().is_some());
         // A damaged file is refused, not trusted.
         let mut bad = built.clone();
         bad.entries[0].0 = bad.terms.len() as u32;
