@@ -25,8 +25,8 @@ use tantivy::index::SegmentId;
 use tantivy::indexer::LogMergePolicy;
 use tantivy::postings::SegmentPostings;
 use tantivy::query::{
-    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery,
-    Occur, TermQuery,
+    AllQuery, AutomatonWeight, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery,
+    EnableScoring, FuzzyTermQuery, Occur, TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -79,12 +79,124 @@ fn fuzzy_allowed<'a>(
 
 /// A query over the passages, made by [`SearchIndex`]'s methods: callers combine and run
 /// queries without knowing tantivy's types.
-pub struct Query(Box<dyn tantivy::query::Query>);
+///
+/// The second part, when there is one, lists terms whose documents are exactly the ones the
+/// query matches (a query of words: the union of their posting lists), which is how
+/// [`SearchIndex::count_articles`] counts its articles from the lists, without a collector.
+pub struct Query(Box<dyn tantivy::query::Query>, Option<Vec<Term>>);
 
 impl std::fmt::Debug for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// The close spellings of one word in one field: the terms of the field's dictionary within
+/// an edit distance of it (with transpositions, as tantivy's `FuzzyTermQuery` finds them),
+/// in every segment, sorted and distinct, and the same terms as a set to walk the dictionary
+/// with.
+struct CloseSpellings {
+    terms: Vec<Term>,
+    set: tantivy_fst::Map<Vec<u8>>,
+}
+
+/// Close spellings found, kept by the index (it never reloads, so they stay true): the same
+/// unknown word in question after question walks the term dictionary once.
+type SpellingCache = FxHashMap<(u32, String, u8), Arc<CloseSpellings>>;
+/// At most this many words' close spellings are kept.
+const SPELLINGS_CACHED: usize = 4096;
+
+/// Matches the documents holding any of a word's close spellings in one field, at a constant
+/// score: what `FuzzyTermQuery` matches and scores (its weight is tantivy's `AutomatonWeight`
+/// over a Levenshtein automaton; here the same weight over the set of the terms that
+/// automaton accepts), with the term dictionary walked along the few terms of the set
+/// instead of every path within the edit distance.
+#[derive(Clone)]
+struct CloseSpellingQuery {
+    field: Field,
+    spellings: Arc<CloseSpellings>,
+}
+
+impl std::fmt::Debug for CloseSpellingQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloseSpellingQuery")
+            .field("field", &self.field)
+            .field("terms", &self.spellings.terms)
+            .finish()
+    }
+}
+
+impl tantivy::query::Query for CloseSpellingQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AutomatonWeight::new(
+            self.field,
+            InSet(self.spellings.clone()),
+        )))
+    }
+}
+
+/// Accepts the terms of a [`CloseSpellings`] set (tantivy's own `TermSetQuery` walks its set
+/// the same way).
+struct InSet(Arc<CloseSpellings>);
+
+impl tantivy_fst::Automaton for InSet {
+    type State = Option<tantivy_fst::raw::CompiledAddr>;
+
+    fn start(&self) -> Self::State {
+        Some(self.0.set.as_ref().root().addr())
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        state.is_some_and(|s| self.0.set.as_ref().node(s).is_final())
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        state.is_some()
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        let node = self.0.set.as_ref().node((*state)?);
+        let t = node.find_input(byte)?;
+        Some(node.transition_addr(t))
+    }
+}
+
+/// A Levenshtein automaton as tantivy's `FuzzyTermQuery` walks the term dictionary with it.
+struct Levenshtein<'a>(&'a levenshtein_automata::DFA);
+
+impl tantivy_fst::Automaton for Levenshtein<'_> {
+    type State = u32;
+
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(
+            self.0.distance(*state),
+            levenshtein_automata::Distance::Exact(_)
+        )
+    }
+
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
+}
+
+/// The automaton of a word's close spellings within `distance` (0-2) edits, a transposition
+/// counting one: tantivy's `FuzzyTermQuery::new(term, distance, true)`. The builders are
+/// costly and made once per distance.
+fn levenshtein(word: &str, distance: u8) -> Option<levenshtein_automata::DFA> {
+    static BUILDERS: [OnceLock<levenshtein_automata::LevenshteinAutomatonBuilder>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let builder = BUILDERS
+        .get(distance as usize)?
+        .get_or_init(|| levenshtein_automata::LevenshteinAutomatonBuilder::new(distance, true));
+    Some(builder.build_dfa(word))
 }
 
 /// One word of a question as the index searches it: its spellings (each matched in every
@@ -329,9 +441,11 @@ pub struct SearchIndex {
     maps: OnceLock<Arc<[Arc<SegmentMap>]>>,
     /// The articles of common words, by field and stem, once counted.
     common: Mutex<CommonArticles>,
+    /// The close spellings of words no passage holds, once found.
+    spellings: Mutex<SpellingCache>,
 }
 
-type CommonArticles = std::collections::HashMap<(u32, String), std::sync::Arc<[u64]>>;
+type CommonArticles = std::collections::HashMap<(u32, Vec<u8>), std::sync::Arc<[u64]>>;
 
 /// One segment's documents as the library's ids: the article and passage of each document
 /// and the runs of consecutive documents of one article (passages are indexed in article
@@ -685,6 +799,7 @@ impl SearchIndex {
             opstamp,
             maps: OnceLock::new(),
             common: Mutex::new(CommonArticles::new()),
+            spellings: Mutex::new(SpellingCache::default()),
         })
     }
 
@@ -891,9 +1006,11 @@ impl SearchIndex {
     /// field, boosted by the field's weight and the stem's own weight).
     pub fn terms_query(&self, stems: &[(String, f32)]) -> Query {
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut terms = Vec::new();
         for (stem, weight) in stems {
             for (field, boost) in self.fields.weighted() {
                 let term = Term::from_field_text(field, stem);
+                terms.push(term.clone());
                 let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
                 clauses.push((
                     Occur::Should,
@@ -901,7 +1018,73 @@ impl SearchIndex {
                 ));
             }
         }
-        Query(Box::new(BooleanQuery::new(clauses)))
+        Query(Box::new(BooleanQuery::new(clauses)), Some(terms))
+    }
+
+    /// The close spellings of `stem` in `field` within `distance` edits: from the cache, or
+    /// found by walking each segment's term dictionary with the automaton once.
+    fn close_spellings(
+        &self,
+        field: Field,
+        stem: &str,
+        distance: u8,
+    ) -> anyhow::Result<Arc<CloseSpellings>> {
+        let key = (field.field_id(), stem.to_string(), distance);
+        if let Some(c) = self.spellings.lock().expect("spellings lock").get(&key) {
+            return Ok(c.clone());
+        }
+        let dfa = levenshtein(stem, distance)
+            .with_context(|| format!("no close-spelling automaton for distance {distance}"))?;
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for reader in self.reader.searcher().segment_readers() {
+            let inverted = reader.inverted_index(field)?;
+            let mut stream = inverted.terms().search(Levenshtein(&dfa)).into_stream()?;
+            while stream.advance() {
+                keys.push(stream.key().to_vec());
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let terms = keys
+            .iter()
+            .map(|k| Term::from_field_bytes(field, k))
+            .collect();
+        let set = tantivy_fst::Map::from_iter(keys.iter().map(|k| (k, 0u64)))
+            .context("cannot make a set of spellings")?;
+        let found = Arc::new(CloseSpellings { terms, set });
+        let mut cache = self.spellings.lock().expect("spellings lock");
+        if cache.len() < SPELLINGS_CACHED {
+            cache.insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
+    /// The clause matching `stem`'s close spellings in `field` at a constant `score` (tantivy's
+    /// `FuzzyTermQuery` boosted by `score`), with the terms it matches; `None` when no term is
+    /// that close. Should the dictionary not be readable, the `FuzzyTermQuery` itself (and no
+    /// terms: the query is then counted by a collector).
+    #[allow(clippy::type_complexity)]
+    fn spelling_clause(
+        &self,
+        field: Field,
+        stem: &str,
+        distance: u8,
+        score: f32,
+    ) -> Option<(Box<dyn tantivy::query::Query>, Option<Vec<Term>>)> {
+        match self.close_spellings(field, stem, distance) {
+            Ok(spellings) if spellings.terms.is_empty() => None,
+            Ok(spellings) => {
+                let terms = spellings.terms.clone();
+                let q = CloseSpellingQuery { field, spellings };
+                Some((Box::new(BoostQuery::new(Box::new(q), score)), Some(terms)))
+            }
+            Err(e) => {
+                tracing::warn!("close spellings of {stem:?} not listed: {e:#}");
+                let term = Term::from_field_text(field, stem);
+                let q = FuzzyTermQuery::new(term, distance, true);
+                Some((Box::new(BoostQuery::new(Box::new(q), score)), None))
+            }
+        }
     }
 
     /// A question's query: BM25 over the weighted fields, each spelling of each word once per
@@ -916,10 +1099,14 @@ impl SearchIndex {
                 .filter_map(|(i, w)| Some((i, *w.stems.first()?, w.fuzzy?))),
         );
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut terms = Some(Vec::new());
         for (i, w) in words.iter().enumerate() {
             for stem in &w.stems {
                 for (field, boost) in f.weighted() {
                     let term = Term::from_field_text(field, stem);
+                    if let Some(t) = &mut terms {
+                        t.push(term.clone());
+                    }
                     let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
                     clauses.push((
                         Occur::Should,
@@ -929,41 +1116,58 @@ impl SearchIndex {
             }
             if let Some(&(_, stem, distance)) = fuzzy.iter().find(|c| c.0 == i) {
                 for field in [f.body, f.title] {
-                    let term = Term::from_field_text(field, stem);
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new(term, distance, true)),
-                            FUZZY_BOOST,
-                        )),
-                    ));
+                    // A word without close spellings adds no clause: one that matches
+                    // nothing adds nothing to a passage's score.
+                    let Some((q, matched)) =
+                        self.spelling_clause(field, stem, distance, FUZZY_BOOST)
+                    else {
+                        continue;
+                    };
+                    clauses.push((Occur::Should, q));
+                    match (&mut terms, matched) {
+                        (Some(t), Some(m)) => t.extend(m),
+                        _ => terms = None,
+                    }
                 }
             }
         }
-        Query(Box::new(BooleanQuery::new(clauses)))
+        Query(Box::new(BooleanQuery::new(clauses)), terms)
     }
 
     /// Close spellings only: each `(stem, distance)` matches the words of the body and title
     /// within that edit distance (a constant score per match), within [`MAX_FUZZY_WORDS`] and
     /// [`MAX_FUZZY_CHARS`]. `None` for no words.
     pub fn spellings_query(&self, words: &[(&str, u8)]) -> Option<Query> {
-        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
         let allowed = fuzzy_allowed(words.iter().enumerate().map(|(i, &(s, d))| (i, s, d)));
+        if allowed.is_empty() {
+            return None;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut terms = Some(Vec::new());
         for (_, stem, distance) in allowed {
             for field in [self.fields.body, self.fields.title] {
-                let term = Term::from_field_text(field, stem);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(FuzzyTermQuery::new(term, distance, true)),
-                ));
+                if let Some((q, matched)) = self.spelling_clause(field, stem, distance, 1.0) {
+                    clauses.push((Occur::Should, q));
+                    match (&mut terms, matched) {
+                        (Some(t), Some(m)) => t.extend(m),
+                        _ => terms = None,
+                    }
+                }
             }
         }
-        (!clauses.is_empty()).then(|| Query(Box::new(BooleanQuery::new(clauses))))
+        if clauses.is_empty() {
+            // No word has a close spelling: nothing matches.
+            return Some(Query(
+                Box::new(tantivy::query::EmptyQuery),
+                Some(Vec::new()),
+            ));
+        }
+        Some(Query(Box::new(BooleanQuery::new(clauses)), terms))
     }
 
     /// Every passage.
     pub fn all(&self) -> Query {
-        Query(Box::new(AllQuery))
+        Query(Box::new(AllQuery), None)
     }
 
     /// The number of distinct articles (of ids below `articles`) of the passages `query`
@@ -980,10 +1184,13 @@ impl SearchIndex {
             .search(query.0.as_ref(), &DistinctArticles { articles, maps })?)
     }
 
-    /// The number of articles (of ids below `articles`) with a passage that holds any of
-    /// `stems` in a weighted field: the documents [`SearchIndex::terms_query`] matches, counted
-    /// by article (deleted documents have none). `None` when the segments are not the ones
-    /// the maps were made of (count with a collector).
+    /// The number of articles (of ids below `articles`) of the passages `query` matches, when
+    /// it is a query of words ([`SearchIndex::words_query`], [`SearchIndex::terms_query`]):
+    /// the passages that hold any of its terms (its words in a weighted field, their close
+    /// spellings in the body or title), counted by article from the terms' posting lists
+    /// (deleted documents have none). `None` for another query, or when the segments are not
+    /// the ones the maps were made of (count with a collector,
+    /// [`SearchIndex::count_matching_articles`]).
     ///
     /// A common word matches most passages, and visiting every match would cost more than the
     /// rest of the search (see BENCHMARKS.md, `search`): a common word's articles are counted
@@ -992,9 +1199,12 @@ impl SearchIndex {
     pub fn count_articles(
         &self,
         snapshot: &Snapshot,
-        stems: &[&str],
+        query: &Query,
         articles: usize,
     ) -> anyhow::Result<Option<usize>> {
+        let Some(terms) = &query.1 else {
+            return Ok(None);
+        };
         let searcher = &snapshot.0;
         let maps = self.maps(searcher)?;
         let maps = &maps[..];
@@ -1010,20 +1220,17 @@ impl SearchIndex {
         let mut seen = ArticleSet::new(articles);
         // A common word's articles are remembered: questions repeat the common words.
         let mut rare = Vec::new();
-        for (field, _) in self.fields.weighted() {
-            for stem in stems {
-                let term = Term::from_field_text(field, stem);
-                let docs = searcher.doc_freq(&term)?;
-                if docs >= COMMON_WORD_DOCS {
-                    seen.union(&self.common_articles(searcher, maps, field, stem, articles)?);
-                } else if docs > 0 {
-                    rare.push(term);
-                }
+        for term in terms {
+            let docs = searcher.doc_freq(term)?;
+            if docs >= COMMON_WORD_DOCS {
+                seen.union(&self.common_articles(searcher, maps, term, articles)?);
+            } else if docs > 0 {
+                rare.push(term);
             }
         }
         for (reader, map) in readers.iter().zip(maps) {
             let mut lists = Vec::new();
-            for term in &rare {
+            for term in rare.iter().copied() {
                 let inverted = reader.inverted_index(term.field())?;
                 if let Some(p) = inverted.read_postings(term, IndexRecordOption::Basic)? {
                     lists.push(p);
@@ -1041,24 +1248,23 @@ impl SearchIndex {
         Ok(Some(seen.count))
     }
 
-    /// The articles with `stem` in `field` (a bit each), from the cache or counted once.
+    /// The articles with `term` (a bit each), from the cache or counted once.
     fn common_articles(
         &self,
         searcher: &tantivy::Searcher,
         maps: &[Arc<SegmentMap>],
-        field: Field,
-        stem: &str,
+        term: &Term,
         articles: usize,
     ) -> anyhow::Result<std::sync::Arc<[u64]>> {
-        let key = (field.field_id(), stem.to_string());
+        let field = term.field();
+        let key = (field.field_id(), term.serialized_value_bytes().to_vec());
         if let Some(bits) = self.common.lock().expect("cache lock").get(&key) {
             return Ok(bits.clone());
         }
         let mut set = ArticleSet::new(articles);
-        let term = Term::from_field_text(field, stem);
         for (reader, map) in searcher.segment_readers().iter().zip(maps) {
             let inverted = reader.inverted_index(field)?;
-            if let Some(p) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+            if let Some(p) = inverted.read_postings(term, IndexRecordOption::Basic)? {
                 count_list(p, map, &mut set, articles);
             }
         }
@@ -1074,31 +1280,40 @@ impl SearchIndex {
     /// Restricts `query` to one article.
     pub fn in_article(&self, query: Query, article: u32) -> Query {
         let term = Term::from_field_u64(self.fields.article, self.layout.key(article));
-        Query(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query.0),
-            (Occur::Must, filter(term)),
-        ])))
+        Query(
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query.0),
+                (Occur::Must, filter(term)),
+            ])),
+            None,
+        )
     }
 
     /// `query` without the passages of one article.
     pub fn outside_article(&self, query: Query, article: u32) -> Query {
         let own = Term::from_field_u64(self.fields.article, self.layout.key(article));
-        Query(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query.0),
-            (
-                Occur::MustNot,
-                Box::new(TermQuery::new(own, IndexRecordOption::Basic)),
-            ),
-        ])))
+        Query(
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query.0),
+                (
+                    Occur::MustNot,
+                    Box::new(TermQuery::new(own, IndexRecordOption::Basic)),
+                ),
+            ])),
+            None,
+        )
     }
 
     /// Restricts `query` to articles with `tag` (case-insensitive).
     pub fn with_tag(&self, query: Query, tag: &str) -> Query {
         let term = Term::from_field_text(self.fields.tag, &tag.to_lowercase());
-        Query(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query.0),
-            (Occur::Must, filter(term)),
-        ])))
+        Query(
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query.0),
+                (Occur::Must, filter(term)),
+            ])),
+            None,
+        )
     }
 
     /// In how many passages `stem` occurs in the body (live ones: as a fresh build counts).

@@ -62,14 +62,11 @@ pub(super) fn search(
         Some(t) => lib.index.with_tag(base, t),
         None => base,
     };
-    // Words alone are counted from their posting lists; with a tag or close spellings, by a
-    // collector.
-    let stems: Vec<&str> = q.terms.iter().flat_map(|t| t.stems()).collect();
+    // Words (and their close spellings) alone are counted from their posting lists; with a
+    // tag, by a collector.
     let counted = match tag {
-        None if !stems.is_empty() && unknown.is_empty() => {
-            lib.index.count_articles(snap, &stems, lib.articles.len())?
-        }
-        _ => None,
+        None => lib.index.count_articles(snap, &query, lib.articles.len())?,
+        Some(_) => None,
     };
     answer.total = match counted {
         Some(total) => total,
