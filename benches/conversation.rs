@@ -1,7 +1,8 @@
 //! Benchmark of the conversation layer (issue 11): what recognising a message adds to an
 //! `ask`, at a generated collection of `--size` articles (10,000).
 //!
-//! `cargo bench --bench conversation -- [--size 10000] [--questions 1000] [--rounds 3] [--seed 42]`
+//! `cargo bench --bench conversation -- [--size 10000] [--questions 1000] [--rounds 3] [--seed 42]
+//! [--recognition-loop PASSES]`
 //!
 //! For each generated question (the serving bench's mix: short, long, rare and common words,
 //! typos), in the same process and interleaved: the bare `ask` through the command layer, and
@@ -9,6 +10,9 @@
 //! Also recognition alone (`conversation::understand`) on those questions and on conversational
 //! messages that name articles (`summarize the … article`, `who wrote …`), which are the ones
 //! that consult the name index. The machine is shared, so compare figures of one run.
+//! `--recognition-loop N` only recognises the questions and the named messages, N times over,
+//! after printing `recognition loop`: a profiler attached then (`perf record -p`, `perf stat
+//! -p`) sees recognition and nothing of the build.
 
 #[allow(dead_code)]
 mod gen;
@@ -25,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     let mut n = 1000;
     let mut seed = 42;
     let mut rounds = 3;
+    let mut recognition_loop = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -34,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             "--questions" => n = value().parse()?,
             "--seed" => seed = value().parse()?,
             "--rounds" => rounds = value().parse::<usize>()?.max(1),
+            "--recognition-loop" => recognition_loop = Some(value().parse::<u32>()?),
             // `cargo bench` passes `--bench`.
             _ => {}
         }
@@ -71,6 +77,19 @@ fn main() -> anyhow::Result<()> {
             }
         })
         .collect();
+    if let Some(passes) = recognition_loop {
+        eprintln!("recognition loop");
+        // A moment for the profiler to attach.
+        std::thread::sleep(Duration::from_secs(2));
+        let t = Instant::now();
+        for _ in 0..passes {
+            for q in questions.iter().chain(&named) {
+                std::hint::black_box(conversation::understand(&lib, q));
+            }
+        }
+        eprintln!("{passes} passes in {:.2} s", t.elapsed().as_secs_f64());
+        return Ok(());
+    }
     // Warm-up: caches, page cache, the model.
     for q in questions.iter().take(50) {
         let _ = answer::execute(&lib, &answers, &ask(q))?;

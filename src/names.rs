@@ -237,17 +237,26 @@ impl NameIndex {
     /// The best matches for a typed `query`, at most `limit`, one per article, ranked exact >
     /// prefix > word prefix > fuzzy (shorter names first within a rank).
     pub fn lookup(&self, query: &str, limit: usize) -> Vec<NameMatch> {
-        self.lookup_with(query, limit, true)
+        self.lookup_with(query, limit, true, 0.0)
     }
 
     /// [`NameIndex::lookup`] without close spellings: exact, prefix and word-prefix matches
     /// only. For callers that would not take a typo anyway (recognising an article name in a
     /// sentence tries many spans of words; a trigram scan for each made the slow tail).
     pub fn lookup_literal(&self, query: &str, limit: usize) -> Vec<NameMatch> {
-        self.lookup_with(query, limit, false)
+        self.lookup_with(query, limit, false, 0.0)
     }
 
-    fn lookup_with(&self, query: &str, limit: usize, fuzzy: bool) -> Vec<NameMatch> {
+    /// [`NameIndex::lookup`] for a caller that takes no close spelling scoring under
+    /// `least`: those are never returned, so the trigram stage can stop as soon as no entry
+    /// can reach it. Recognising an article name in a sentence tries long spans of words
+    /// that share few trigrams with any name; reading every list of those trigrams was
+    /// most of a long question's recognition (see BENCHMARKS.md, conversation).
+    pub fn lookup_close(&self, query: &str, limit: usize, least: f32) -> Vec<NameMatch> {
+        self.lookup_with(query, limit, true, least)
+    }
+
+    fn lookup_with(&self, query: &str, limit: usize, fuzzy: bool, least: f32) -> Vec<NameMatch> {
         let q = normalize(query);
         let mut out: Vec<NameMatch> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -308,6 +317,7 @@ impl NameIndex {
             let wanted = Wanted {
                 seen: &seen,
                 count: limit - out.len(),
+                least,
             };
             for (e, sim) in self.fuzzy(&q, &wanted) {
                 if out.len() >= limit {
@@ -341,22 +351,51 @@ impl NameIndex {
         if qt.is_empty() {
             return Vec::new();
         }
+        // The score is 0.5 * overlap + 0.5 * similarity with the similarity at most 1: an
+        // entry scoring `least` shares at least this share of the query's trigrams.
+        let least_overlap = (2.0 * wanted.least - 1.0).max(MIN_OVERLAP);
+        let n = qt.len();
+        // The fewest shared trigrams that make that share (counted as `overlap` below counts).
+        let need = (1..=n)
+            .find(|&c| c as f32 / n as f32 >= least_overlap)
+            .unwrap_or(n + 1);
+        // Very common trigrams say little and cost much: they are not counted.
+        let mut lists: Vec<&[u32]> = qt
+            .iter()
+            .filter_map(|t| self.trigrams.get(t))
+            .filter(|list| list.len() <= 5000)
+            .map(Vec::as_slice)
+            .collect();
+        if lists.len() < need {
+            // Too few of the query's trigrams are any name's: no entry can reach `need`.
+            return Vec::new();
+        }
+        // Prefix filtering: an entry in none of the first `lists.len() - need + 1` lists can
+        // share at most `need - 1` trigrams, so only those lists (the shortest) bring new
+        // entries; the longer rest only add to entries already found.
+        lists.sort_by_key(|list| list.len());
+        let admitting = lists.len() - need + 1;
         // Shared trigrams per entry, counted in a dense array: this loop runs for every
         // entry sharing a trigram, on every keystroke (see BENCHMARKS.md, autocomplete).
         let mut counts = vec![0u16; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
-        for t in &qt {
-            if let Some(list) = self.trigrams.get(t) {
-                // Very common trigrams say little and cost much.
-                if list.len() > 5000 {
-                    continue;
-                }
-                for &e in list {
+        for (i, list) in lists.iter().enumerate() {
+            if i < admitting {
+                for &e in *list {
                     let c = &mut counts[e as usize];
                     if *c == 0 {
                         touched.push(e);
                     }
                     *c += 1;
+                }
+            } else if touched.is_empty() {
+                break;
+            } else {
+                for &e in *list {
+                    let c = &mut counts[e as usize];
+                    if *c > 0 {
+                        *c += 1;
+                    }
                 }
             }
         }
@@ -364,7 +403,10 @@ impl NameIndex {
         // The similarity is the costly part: compute it only for entries that share enough
         // trigrams, best overlap first, and stop once no remaining entry can enter the top
         // (the score is at most 0.5 * overlap + 0.5).
-        let mut candidates: Vec<u32> = touched.into_iter().filter(|&e| overlap(e) >= 0.3).collect();
+        let mut candidates: Vec<u32> = touched
+            .into_iter()
+            .filter(|&e| overlap(e) >= least_overlap)
+            .collect();
         candidates
             .sort_unstable_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
         // Compare with the beginning of the name, or of one of its words, of about the typed
@@ -392,7 +434,7 @@ impl NameIndex {
             // The similarity this entry needs to be kept (and to enter a full top): a head
             // whose similarity cannot reach it cannot change the outcome, and is skipped on a
             // cheap upper bound of its similarity.
-            let mut floor = 0.6f32;
+            let mut floor = wanted.least.max(MIN_SCORE);
             if full {
                 floor = floor.max(scored[scored.len() - 1].1);
             }
@@ -416,7 +458,7 @@ impl NameIndex {
                 })
                 .fold(0.0, f32::max);
             let score = 0.5 * overlap + 0.5 * sim;
-            if score >= 0.6 {
+            if score >= wanted.least.max(MIN_SCORE) {
                 let at = scored.partition_point(|x| by_rank(x, &(e, score)).is_lt());
                 scored.insert(at, (e, score));
                 full = self.cut_to_wanted(&mut scored, wanted);
@@ -568,11 +610,17 @@ fn jaro_winkler(a: &[char], b: &[char], flags: &mut Vec<bool>) -> f64 {
 
 /// At most this many fuzzy candidates are ranked.
 const FUZZY_MAX: usize = 50;
+/// The weakest close spelling a look-up returns, and the least share of the query's trigrams
+/// it must share.
+const MIN_SCORE: f32 = 0.6;
+const MIN_OVERLAP: f32 = 0.3;
 
 /// What the fuzzy stage of a look-up is to find: `count` more articles, none of `seen`.
 struct Wanted<'a> {
     seen: &'a std::collections::HashSet<u32>,
     count: usize,
+    /// The least score the caller takes (above [`MIN_SCORE`] it prunes the search).
+    least: f32,
 }
 
 #[cfg(test)]
@@ -798,13 +846,32 @@ mod tests {
             .collect();
         let idx = NameIndex::new(&articles);
         for q in [
-            "karo", "rusti", "tanvo mi", "braka", "selne ro", "kxro", "vomi", "r",
+            "karo",
+            "rusti",
+            "tanvo mi",
+            "braka",
+            "selne ro",
+            "kxro",
+            "vomi",
+            "r",
+            "karoti selne",
+            "karomi karomi tantivo vorus",
+            "the karoti selne bra ka ro mi sel tan vo rus ti article",
         ] {
             let all = Wanted {
                 seen: &Default::default(),
                 count: usize::MAX,
+                least: 0.0,
             };
-            assert_eq!(idx.fuzzy(q, &all), fuzzy_reference(&idx, q), "query {q:?}");
+            let reference = fuzzy_reference(&idx, q);
+            assert_eq!(idx.fuzzy(q, &all), reference, "query {q:?}");
+            // Asking for strong matches only prunes the weak ones, and nothing else.
+            for least in [0.7, 0.75, 0.8, 0.9] {
+                let strong = Wanted { least, ..all };
+                let expected: Vec<(u32, f32)> =
+                    reference.iter().copied().filter(|m| m.1 >= least).collect();
+                assert_eq!(idx.fuzzy(q, &strong), expected, "{q:?} at {least}");
+            }
             // A look-up that stops the fuzzy stage once it has enough gives what the full
             // ranking gives.
             for limit in [1, 2, 5, 25] {

@@ -147,7 +147,11 @@ pub(super) fn name_to_article(lib: &Library, name: &str, fuzzy: bool) -> Option<
         return Some((id, 1.0));
     }
     let matches = if fuzzy {
-        lib.names.lookup(name, 2)
+        // A close spelling is taken at FUZZY_ACCEPT, and only when the next one trails it by
+        // FUZZY_LEAD: weaker ones change nothing, so the look-up need not look for them.
+        // (A hair lower, so that rounding never drops one the old rule would have weighed.)
+        lib.names
+            .lookup_close(name, 2, FUZZY_ACCEPT - FUZZY_LEAD - 0.001)
     } else {
         lib.names.lookup_literal(name, 2)
     };
