@@ -29,7 +29,7 @@ pub struct NameMatch {
     pub similarity: f32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry {
     article: u32,
     display: String,
@@ -65,6 +65,23 @@ pub struct NameIndex {
     longest: usize,
     /// Slug words, tags and authors, made by [`NameIndex::directory`] on first use.
     directory: std::sync::OnceLock<Directory>,
+}
+
+/// Two name indexes are equal when they hold the same names in the same order (the
+/// directory, made on first use, is not compared): what an updated index must be to the one
+/// made whole ([`NameIndex::updated`]).
+impl PartialEq for NameIndex {
+    fn eq(&self, other: &NameIndex) -> bool {
+        self.entries == other.entries
+            && self.keys == other.keys
+            && self.words == other.words
+            && self.trigrams == other.trigrams
+            && self.heads == other.heads
+            && self.fuzzy_text == other.fuzzy_text
+            && self.fuzzy_starts == other.fuzzy_starts
+            && self.alphabetical == other.alphabetical
+            && self.longest == other.longest
+    }
 }
 
 /// The collection's slug words, tags and authors as look-ups: what recognising "the cycling
@@ -132,7 +149,7 @@ impl Directory {
 }
 
 /// Where entry `e`'s name and word starts lie in the name index's dense buffers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Head {
     text: (u32, u32),
     starts: (u32, u32),
@@ -163,60 +180,75 @@ fn word_starts(s: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|(p, _)| p)
 }
 
+/// The names of article `id` as entries (its title, then its aliases), and which of them its
+/// slug finds (the title's).
+fn article_entries(id: u32, a: &Article) -> (Vec<Entry>, usize) {
+    let names = std::iter::once(a.title.as_str()).chain(a.aliases.iter().map(String::as_str));
+    let entries: Vec<Entry> = names
+        .map(|name| {
+            let lower = normalize(name);
+            Entry {
+                article: id,
+                display: crate::text::clean_whitespace(name),
+                starts: word_starts(&lower).map(|p| p as u32).collect(),
+                lower,
+            }
+        })
+        .collect();
+    let title = crate::text::clean_whitespace(&a.title);
+    let slug_entry = entries
+        .iter()
+        .rposition(|e| e.display == title)
+        .unwrap_or(entries.len() - 1);
+    (entries, slug_entry)
+}
+
+/// The word starts after the first of entry `e` (what `words` holds for it).
+fn entry_words(e: u32, entry: &Entry) -> impl Iterator<Item = (u32, u32)> + '_ {
+    word_starts(&entry.lower)
+        .filter(|&p| p > 0)
+        .map(move |p| (e, p as u32))
+}
+
+/// `old` and `fresh`, each sorted by `order`, as one sorted list.
+fn merged<U>(
+    old: impl ExactSizeIterator<Item = U>,
+    fresh: Vec<U>,
+    order: impl Fn(&U, &U) -> std::cmp::Ordering,
+) -> Vec<U> {
+    let mut out = Vec::with_capacity(old.len() + fresh.len());
+    let mut fresh = fresh.into_iter().peekable();
+    for x in old {
+        while let Some(f) = fresh.next_if(|f| order(f, &x).is_lt()) {
+            out.push(f);
+        }
+        out.push(x);
+    }
+    out.extend(fresh);
+    out
+}
+
 impl NameIndex {
     pub fn new(articles: &[Article]) -> NameIndex {
         let mut idx = NameIndex::default();
         for (i, a) in articles.iter().enumerate() {
-            let mut names: Vec<&str> = vec![a.title.as_str()];
-            names.extend(a.aliases.iter().map(String::as_str));
-            for name in names {
-                let e = idx.entries.len() as u32;
-                let lower = normalize(name);
-                idx.keys.push((lower.clone(), e));
-                idx.entries.push(Entry {
-                    article: i as u32,
-                    display: crate::text::clean_whitespace(name),
-                    starts: word_starts(&lower).map(|p| p as u32).collect(),
-                    lower,
-                });
+            let first = idx.entries.len();
+            let (entries, slug_entry) = article_entries(i as u32, a);
+            for (k, entry) in entries.iter().enumerate() {
+                idx.keys.push((entry.lower.clone(), (first + k) as u32));
             }
-            // The slug finds the title entry too.
-            let title_entry = idx
-                .entries
-                .iter()
-                .rposition(|e| {
-                    e.article == i as u32 && e.display == crate::text::clean_whitespace(&a.title)
-                })
-                .unwrap_or(idx.entries.len() - 1) as u32;
-            idx.keys.push((a.slug.clone(), title_entry));
-        }
-        for entry in &idx.entries {
-            let text = idx.fuzzy_text.len() as u32;
-            idx.fuzzy_text.push_str(&entry.lower);
-            let starts = idx.fuzzy_starts.len() as u32;
-            idx.fuzzy_starts.extend_from_slice(&entry.starts);
-            idx.heads.push(Head {
-                text: (text, idx.fuzzy_text.len() as u32),
-                starts: (starts, idx.fuzzy_starts.len() as u32),
-                ascii: entry.lower.is_ascii(),
-            });
+            idx.keys.push((a.slug.clone(), (first + slug_entry) as u32));
+            idx.entries.extend(entries);
         }
         for (e, entry) in idx.entries.iter().enumerate() {
-            let lower = &entry.lower;
-            for pos in word_starts(lower).filter(|&p| p > 0) {
-                idx.words.push((e as u32, pos as u32));
-            }
-            for t in trigrams(lower) {
+            idx.words.extend(entry_words(e as u32, entry));
+            for t in trigrams(&entry.lower) {
                 idx.trigrams.entry(t).or_default().push(e as u32);
             }
         }
         idx.keys.sort_unstable();
         let entries = &idx.entries;
-        idx.words.sort_unstable_by(|a, b| {
-            suffix(entries, *a)
-                .cmp(suffix(entries, *b))
-                .then(a.0.cmp(&b.0))
-        });
+        idx.words.sort_unstable_by(|a, b| word_order(entries, a, b));
         let mut alphabetical: Vec<u32> = (0..idx.entries.len() as u32).collect();
         alphabetical.sort_by(|&a, &b| {
             idx.entries[a as usize]
@@ -224,8 +256,113 @@ impl NameIndex {
                 .cmp(&idx.entries[b as usize].lower)
         });
         idx.alphabetical = alphabetical;
-        idx.longest = idx.keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        idx.finish();
         idx
+    }
+
+    /// The index [`NameIndex::new`] makes of a new collection, made from this one's (the
+    /// old collection's) in proportion to the change: `moved[a]` is the new id of old
+    /// article `a` (`None` when it is gone; the kept articles keep their order), and `fresh`
+    /// the articles that are new or read again, with their new ids, ascending. The kept
+    /// articles' names are renumbered, not made again; the sorted lists are merged.
+    pub fn updated(&self, moved: &[Option<u32>], fresh: &[(u32, &Article)]) -> NameIndex {
+        let mut idx = NameIndex::default();
+        // Entries in article order, as `new` numbers them; each old entry's new number.
+        let mut renumbered: Vec<Option<u32>> = vec![None; self.entries.len()];
+        let mut fresh_keys: Vec<(String, u32)> = Vec::new();
+        let mut fresh_entries: Vec<u32> = Vec::new();
+        let mut next = fresh.iter().peekable();
+        let mut add_fresh = |idx: &mut NameIndex, upto: u32| {
+            while let Some(&(id, a)) = next.next_if(|f| f.0 < upto) {
+                let first = idx.entries.len() as u32;
+                let (entries, slug_entry) = article_entries(id, a);
+                for (k, entry) in entries.iter().enumerate() {
+                    fresh_keys.push((entry.lower.clone(), first + k as u32));
+                    fresh_entries.push(first + k as u32);
+                }
+                fresh_keys.push((a.slug.clone(), first + slug_entry as u32));
+                idx.entries.extend(entries);
+            }
+        };
+        for (e, entry) in self.entries.iter().enumerate() {
+            let Some(to) = moved.get(entry.article as usize).copied().flatten() else {
+                continue;
+            };
+            add_fresh(&mut idx, to);
+            renumbered[e] = Some(idx.entries.len() as u32);
+            idx.entries.push(Entry {
+                article: to,
+                ..entry.clone()
+            });
+        }
+        add_fresh(&mut idx, u32::MAX);
+        let renumber = |e: u32| renumbered[e as usize];
+
+        fresh_keys.sort_unstable();
+        let kept: Vec<(String, u32)> = self
+            .keys
+            .iter()
+            .filter_map(|(k, e)| renumber(*e).map(|e| (k.clone(), e)))
+            .collect();
+        idx.keys = merged(kept.into_iter(), fresh_keys, |a, b| a.cmp(b));
+        let entries = &idx.entries;
+        let mut words: Vec<(u32, u32)> = fresh_entries
+            .iter()
+            .flat_map(|&e| entry_words(e, &entries[e as usize]))
+            .collect();
+        words.sort_unstable_by(|a, b| word_order(entries, a, b));
+        let kept: Vec<(u32, u32)> = self
+            .words
+            .iter()
+            .filter_map(|&(e, p)| renumber(e).map(|e| (e, p)))
+            .collect();
+        idx.words = merged(kept.into_iter(), words, |a, b| word_order(entries, a, b));
+        let mut alphabetical = fresh_entries.clone();
+        let by_name = |a: &u32, b: &u32| {
+            entries[*a as usize]
+                .lower
+                .cmp(&entries[*b as usize].lower)
+                .then(a.cmp(b))
+        };
+        alphabetical.sort_unstable_by(by_name);
+        let kept: Vec<u32> = self
+            .alphabetical
+            .iter()
+            .filter_map(|&e| renumber(e))
+            .collect();
+        idx.alphabetical = merged(kept.into_iter(), alphabetical, by_name);
+        for (t, list) in &self.trigrams {
+            let kept: Vec<u32> = list.iter().filter_map(|&e| renumber(e)).collect();
+            if !kept.is_empty() {
+                idx.trigrams.insert(*t, kept);
+            }
+        }
+        for &e in &fresh_entries {
+            for t in trigrams(&idx.entries[e as usize].lower) {
+                let list = idx.trigrams.entry(t).or_default();
+                let at = list.partition_point(|&x| x < e);
+                list.insert(at, e);
+            }
+        }
+        idx.finish();
+        idx
+    }
+
+    /// Fills what is read from the entries alone: the fuzzy stage's dense buffers and the
+    /// longest key.
+    fn finish(&mut self) {
+        for entry in &self.entries {
+            let text = self.fuzzy_text.len() as u32;
+            self.fuzzy_text.push_str(&entry.lower);
+            let starts = self.fuzzy_starts.len() as u32;
+            self.fuzzy_starts.extend_from_slice(&entry.starts);
+            self.heads.push(Head {
+                text: (text, self.fuzzy_text.len() as u32),
+                starts: (starts, self.fuzzy_starts.len() as u32),
+                ascii: entry.lower.is_ascii(),
+            });
+        }
+        self.longest = self.keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     }
 
     /// The slug words, tags and authors of `articles`, which must be the articles this index
@@ -489,6 +626,13 @@ impl NameIndex {
 /// The lower-cased name of entry `w.0` from byte `w.1`.
 fn suffix(entries: &[Entry], w: (u32, u32)) -> &str {
     &entries[w.0 as usize].lower[w.1 as usize..]
+}
+
+/// The order of `words`: by suffix, then entry.
+fn word_order(entries: &[Entry], a: &(u32, u32), b: &(u32, u32)) -> std::cmp::Ordering {
+    suffix(entries, *a)
+        .cmp(suffix(entries, *b))
+        .then(a.0.cmp(&b.0))
 }
 
 /// How many times each ASCII character occurs in a text.
@@ -826,6 +970,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_updated_index_is_the_one_made_whole() {
+        let old: Vec<Article> = vec![
+            article("tide-pools", "Tide Pools", &["Rock pools"]),
+            article("cycling", "Urban Cycling", &[]),
+            article("bees", "Honey Bees", &["Apiculture", "Bee keeping"]),
+            article("pools", "Pools of the coast", &[]),
+            article("zebra", "Zebra crossings", &["Tide Pools"]),
+        ];
+        let whole = NameIndex::new(&old);
+        // Article 1 removed, article 2 read again with other names, one added first and one
+        // between: every kept article moves.
+        let new = vec![
+            article("aa", "A first article", &["Tide"]),
+            old[0].clone(),
+            article("bees", "Bees", &["Honey bees"]),
+            article("middle", "Pool cleaning", &[]),
+            old[3].clone(),
+            old[4].clone(),
+        ];
+        let moved = [Some(1), None, None, Some(4), Some(5)];
+        let fresh = [(0, &new[0]), (2, &new[2]), (3, &new[3])];
+        let updated = whole.updated(&moved, &fresh);
+        let made = NameIndex::new(&new);
+        assert!(updated == made, "{updated:#?}\n{made:#?}");
+        for q in ["tide", "pool", "bees", "", "honey", "cycling", "tid pols"] {
+            assert_eq!(updated.lookup(q, 10), made.lookup(q, 10), "{q:?}");
+        }
+        // Nothing changed: the same index; everything gone: an empty one.
+        let same = whole.updated(&[Some(0), Some(1), Some(2), Some(3), Some(4)], &[]);
+        assert!(same == whole);
+        assert!(whole.updated(&[None; 5], &[]) == NameIndex::new(&[]));
+        assert!(updated != whole);
     }
 
     #[test]

@@ -371,6 +371,7 @@ fn assert_same(step: &str, updated: &Library, full: &Library) {
     assert_eq!(updated.articles, full.articles, "{step}: articles");
     assert_eq!(updated.passages, full.passages, "{step}: passages");
     assert_eq!(updated.vectors, full.vectors, "{step}: related vectors");
+    assert!(*updated.names == *full.names, "{step}: name index");
     assert_eq!(updated.warnings, full.warnings, "{step}: warnings");
     assert_eq!(updated.index.num_docs(), full.index.num_docs(), "{step}");
     assert_eq!(
@@ -389,7 +390,7 @@ fn assert_same(step: &str, updated: &Library, full: &Library) {
 type Step<'a> = Box<dyn Fn() + 'a>;
 
 /// An incremental reload (persisted and in memory) answers exactly as a full build of the
-/// same files: after edits, deletes, adds (before every other article, so that every id
+/// same files, and holds the same related vectors and name index: after edits, deletes, adds (before every other article, so that every id
 /// shifts), a rejected file, and several updates in a row (deleted documents accumulate in the
 /// index's segments).
 #[test]
@@ -429,6 +430,14 @@ fn incremental_reload_answers_as_a_full_build() {
                 f.write("n03.md", &generated(3, 4));
                 std::fs::remove_file(content.join("n30.md")).unwrap();
                 f.write("n31.md", "+++\ntitle = \"x\"\nbogus = 1\n+++\ntext\n");
+            }),
+        ),
+        (
+            "two edits and nothing else (the articles keep their ids: only the vectors whose \
+             weights moved are weighed again)",
+            Box::new(|| {
+                f.write("n05.md", &generated(5, 6));
+                f.write("n33.md", &generated(33, 7));
             }),
         ),
         (

@@ -180,6 +180,18 @@ impl Names {
     }
 }
 
+impl Names {
+    /// A name index already made (an update's: see [`NameIndex::updated`]).
+    fn made(index: NameIndex) -> Names {
+        let ready = OnceLock::new();
+        let _ = ready.set(index);
+        Names {
+            ready,
+            making: Mutex::new(None),
+        }
+    }
+}
+
 impl std::ops::Deref for Names {
     type Target = NameIndex;
 
@@ -523,6 +535,25 @@ impl Library {
         files: Vec<FileStamp>,
         counts: Option<Arc<TermCounts>>,
     ) -> Library {
+        let names = Names::spawn(&articles);
+        Library::assemble_named(
+            articles, passages, vectors, warnings, names, index, info, files, counts,
+        )
+    }
+
+    /// [`Library::assemble`] with the name index in hand (an update renumbers the old one's).
+    #[allow(clippy::too_many_arguments)]
+    fn assemble_named(
+        articles: Vec<Article>,
+        passages: Vec<Passage>,
+        vectors: ArticleVectors,
+        warnings: Vec<Warning>,
+        names: Names,
+        index: SearchIndex,
+        info: BuildInfo,
+        files: Vec<FileStamp>,
+        counts: Option<Arc<TermCounts>>,
+    ) -> Library {
         let by_slug = articles
             .iter()
             .enumerate()
@@ -539,7 +570,6 @@ impl Library {
                 r.end = i + 1;
             }
         }
-        let names = Names::spawn(&articles);
         Library {
             articles,
             passages,

@@ -50,7 +50,7 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 7;
+pub(super) const FORMAT_VERSION: u32 = 8;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";

@@ -29,7 +29,7 @@ use crate::passage::{cut_passages, Passage};
 use super::persist::{self, FileStamp};
 use super::staging;
 use super::vectors::{ArticleVectors, TermCounts, VectorWeights};
-use super::{ArticleDiff, BuildInfo, BuildProgress, Library, OpenMode};
+use super::{ArticleDiff, BuildInfo, BuildProgress, Library, Names, OpenMode};
 
 /// When more than this share of the files changed, a full build is made instead.
 pub const MAX_CHANGED_SHARE: f64 = 0.25;
@@ -212,7 +212,21 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         .collect();
     let counts = old_counts.remix(&order, &weights);
     drop(order);
-    let vectors = ArticleVectors::from_counts(&counts, &weights);
+    // The vectors of the kept articles stay when every article keeps its id (edits only):
+    // see `ArticleVectors::updated`.
+    let same_ids = origins.len() == old.articles.len()
+        && origins.iter().enumerate().all(|(i, o)| match *o {
+            Origin::Kept(id) => id as usize == i,
+            Origin::Fresh => true,
+        });
+    let vectors = if same_ids {
+        let fresh: Vec<u32> = (0..origins.len() as u32)
+            .filter(|&i| matches!(origins[i as usize], Origin::Fresh))
+            .collect();
+        old.vectors.updated(&old_counts, &counts, &fresh, &weights)
+    } else {
+        ArticleVectors::from_counts(&counts, &weights)
+    };
 
     let mut warnings = scan_warnings;
     warnings.extend(
@@ -257,14 +271,16 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         diff: Some(diff(&change)),
     };
 
+    let names = renamed(old, &articles, &origins);
     let Some(dir) = dir else {
         let index = old.index.update(&change)?;
         drop(change);
-        let mut lib = Library::assemble(
+        let mut lib = Library::assemble_named(
             articles,
             passages,
             vectors,
             warnings,
+            names,
             index,
             info,
             stamps,
@@ -310,11 +326,25 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let layout = Layout::new(&articles, &passages)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
     persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
-    let mut lib = Library::assemble(
-        articles, passages, vectors, warnings, index, info, stamps, None,
+    let mut lib = Library::assemble_named(
+        articles, passages, vectors, warnings, names, index, info, stamps, None,
     );
     lib.shape = old.shape.clone();
     Ok(Some(lib))
+}
+
+/// The new library's name index, from the old one's: the kept articles' names renumbered,
+/// the fresh articles' added ([`NameIndex::updated`]).
+fn renamed(old: &Library, articles: &[Article], origins: &[Origin]) -> Names {
+    let mut moved: Vec<Option<u32>> = vec![None; old.articles.len()];
+    let mut fresh: Vec<(u32, &Article)> = Vec::new();
+    for (id, (a, origin)) in articles.iter().zip(origins).enumerate() {
+        match *origin {
+            Origin::Kept(o) => moved[o as usize] = Some(id as u32),
+            Origin::Fresh => fresh.push((id as u32, a)),
+        }
+    }
+    Names::made(old.names.updated(&moved, &fresh))
 }
 
 /// The slugs an update added, removed and changed: the articles of the files that changed,

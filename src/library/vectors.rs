@@ -46,27 +46,37 @@ impl Default for VectorWeights {
 }
 
 /// The vectors of every article of a library, by article id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// A term id is the stem's id in the [`TermCounts`] the vectors were made from (stems in no
+/// vector are kept as empty strings): an update recomputes some articles' vectors from the
+/// new counts, whose ids are the old ones plus new stems, and keeps the others as they are.
+/// Two vectors are equal when they hold the same stems with the same weights in the same
+/// order, whatever their ids (`PartialEq`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ArticleVectors {
-    /// The stems that are in some article's vector; a term id indexes this.
+    /// The stems by term id ("" for a stem in no article's vector).
     terms: Vec<String>,
     /// Article `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
     starts: Vec<u32>,
-    /// `(term id, weight)`, sorted by term id within an article; each article's weights have
+    /// `(term id, weight)`, strongest first within an article (ties by stem): the order
+    /// `nearest` adds in, the same however the ids were given. Each article's weights have
     /// an L2 norm of 1 (or there are none).
     entries: Vec<(u32, f32)>,
-    /// Per term id, the articles whose vector holds it, with the weight: made from `entries`
-    /// by the first `nearest`, never stored (a library that is never asked for related
-    /// articles does not pay for them: about 80 MB at 100,000 articles, and a tenth of the
-    /// instructions of a start at 10,000; BENCHMARKS.md, issue 18).
+    /// Per term id `t`, the articles whose vector holds it, with the weight, in article
+    /// order: made from `entries` by the first `nearest`, never stored (a library that is
+    /// never asked for related articles does not pay for them: about 80 MB at 100,000
+    /// articles, and a tenth of the instructions of a start at 10,000; BENCHMARKS.md, issue
+    /// 18).
     #[serde(skip)]
     postings: Postings,
 }
 
-/// The inverted lists of [`ArticleVectors`], made on first use. Equal whether made or not:
-/// they are derived from the vectors, which are compared.
+/// The inverted lists of [`ArticleVectors`], made on first use: term `t`'s list is
+/// `lists[starts[t]..starts[t + 1]]`, one flat list rather than a list per term (making tens
+/// of thousands of small lists was a tenth of an update at 10,000 articles). Equal whether
+/// made or not: they are derived from the vectors, which are compared.
 #[derive(Debug, Clone, Default)]
-struct Postings(std::sync::OnceLock<Vec<Vec<(u32, f32)>>>);
+struct Postings(std::sync::OnceLock<(Vec<u32>, Vec<(u32, f32)>)>);
 
 impl PartialEq for Postings {
     fn eq(&self, _: &Postings) -> bool {
@@ -188,6 +198,15 @@ impl TermCounts {
         self.len() == 0
     }
 
+    /// The number of articles that hold each stem, by stem id.
+    fn document_frequencies(&self) -> Vec<u32> {
+        let mut df = vec![0u32; self.stems.len()];
+        for &(t, _) in &self.entries {
+            df[t as usize] += 1;
+        }
+        df
+    }
+
     fn article(&self, id: usize) -> &[(u32, f32)] {
         &self.entries[self.starts[id] as usize..self.starts[id + 1] as usize]
     }
@@ -249,6 +268,55 @@ impl TermCounts {
     }
 }
 
+/// An article's vector from its counts: each term weighed (sublinear term frequency times
+/// inverse document frequency), the strongest `w.terms` kept, strongest first (ties by stem,
+/// as `stem_order` orders two stem ids), L2-normalised.
+fn strongest(
+    counts: &[(u32, f32)],
+    df: &[u32],
+    n: f32,
+    w: &VectorWeights,
+    stem_order: impl Fn(u32, u32) -> std::cmp::Ordering,
+) -> Vec<(u32, f32)> {
+    let mut v: Vec<(u32, f32)> = counts
+        .iter()
+        .map(|&(t, f)| (t, (1.0 + f).ln() * (n / df[t as usize] as f32).ln()))
+        // A term in every article tells nothing about which one is near.
+        .filter(|&(_, x)| x > 0.0)
+        .collect();
+    // Strongest first, ties by stem: a total order, since stems are distinct, so selecting
+    // the strongest before sorting only them gives what sorting all did; the full sort was
+    // most of an update's time at 10,000 articles (see BENCHMARKS.md).
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(stem_order(a.0, b.0));
+    if v.len() > w.terms && w.terms > 0 {
+        v.select_nth_unstable_by(w.terms - 1, order);
+    }
+    v.truncate(w.terms);
+    v.sort_by(order);
+    let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+    for e in &mut v {
+        e.1 /= norm;
+    }
+    v
+}
+
+/// Equal when every article's vector holds the same stems with the same weights in the same
+/// order: the ids are the counts' (an update's counts number stems in another order than a
+/// build's), so they are compared by the stems they name.
+impl PartialEq for ArticleVectors {
+    fn eq(&self, other: &ArticleVectors) -> bool {
+        self.len() == other.len()
+            && (0..self.len() as u32).all(|id| {
+                let (a, b) = (self.vector(id), other.vector(id));
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        x.1.to_bits() == y.1.to_bits()
+                            && self.terms[x.0 as usize] == other.terms[y.0 as usize]
+                    })
+            })
+    }
+}
+
 impl ArticleVectors {
     /// The vectors of `articles` (their bodies must be at hand: a library being built).
     pub fn build(articles: &[Article], w: &VectorWeights) -> ArticleVectors {
@@ -258,10 +326,7 @@ impl ArticleVectors {
     /// The vectors of the articles `counts` counts: the same, whichever way the counts were
     /// made (a build or an update), since only the counts and their order enter.
     pub fn from_counts(counts: &TermCounts, w: &VectorWeights) -> ArticleVectors {
-        let mut df = vec![0u32; counts.stems.len()];
-        for &(t, _) in &counts.entries {
-            df[t as usize] += 1;
-        }
+        let df = counts.document_frequencies();
         let n = counts.len() as f32;
         let stems = &counts.stems;
         // Each stem's place in the stems' alphabetical order: ties of weight are broken by
@@ -274,58 +339,96 @@ impl ArticleVectors {
             rank[t as usize] = r as u32;
         }
         drop(alphabetical);
-        // Each article's strongest terms, weighed in parallel; the term ids are then given in
-        // article order.
+        // Each article's strongest terms, weighed in parallel.
+        let by_rank = |a: u32, b: u32| rank[a as usize].cmp(&rank[b as usize]);
         let vectors: Vec<Vec<(u32, f32)>> = (0..counts.len())
             .into_par_iter()
+            .map(|i| strongest(counts.article(i), &df, n, w, by_rank))
+            .collect();
+        ArticleVectors::assemble(counts, vectors.iter().map(Vec::as_slice))
+    }
+
+    /// The vectors [`ArticleVectors::from_counts`] makes of `new`, made from these (the
+    /// vectors of `old`) in proportion to the change when the articles are the same ones
+    /// (same number, same ids; `changed` the ids counted again, ascending): only the articles
+    /// whose weights can have moved are weighed again, the changed ones and those holding a
+    /// stem whose document frequency changed (every weight of such a stem moves, and with it
+    /// the article's cut and norm). Any other change (an article added or removed moves every
+    /// weight: the number of articles is in each) weighs every article.
+    ///
+    /// `new`'s stem ids must extend `old`'s (as [`TermCounts::remix`] gives them).
+    pub fn updated(
+        &self,
+        old: &TermCounts,
+        new: &TermCounts,
+        changed: &[u32],
+        w: &VectorWeights,
+    ) -> ArticleVectors {
+        let same_articles = old.len() == new.len() && self.len() == old.len();
+        // These vectors' ids are `old`'s, and `old`'s are `new`'s first ones: checked, since
+        // vectors read with counts of another making would be mixed up silently.
+        let same_ids = self.terms.len() <= old.stems.len()
+            && new.stems.get(..old.stems.len()) == Some(&old.stems[..])
+            && self
+                .terms
+                .iter()
+                .zip(&old.stems)
+                .all(|(t, s)| t.is_empty() || t == s);
+        if !same_articles || !same_ids {
+            return ArticleVectors::from_counts(new, w);
+        }
+        // The stems whose document frequency moved: held by more (or fewer) of the changed
+        // articles than before.
+        let mut delta = vec![0i32; new.stems.len()];
+        for &id in changed {
+            for &(t, _) in old.article(id as usize) {
+                delta[t as usize] -= 1;
+            }
+            for &(t, _) in new.article(id as usize) {
+                delta[t as usize] += 1;
+            }
+        }
+        let moved: Vec<bool> = delta.iter().map(|&d| d != 0).collect();
+        drop(delta);
+        let df = new.document_frequencies();
+        let n = new.len() as f32;
+        let stems = &new.stems;
+        let by_stem = |a: u32, b: u32| stems[a as usize].cmp(&stems[b as usize]);
+        let again: Vec<Option<Vec<(u32, f32)>>> = (0..new.len())
+            .into_par_iter()
             .map(|i| {
-                let mut v: Vec<(u32, f32)> = counts
-                    .article(i)
-                    .iter()
-                    .map(|&(t, f)| (t, (1.0 + f).ln() * (n / df[t as usize] as f32).ln()))
-                    // A term in every article tells nothing about which one is near.
-                    .filter(|&(_, x)| x > 0.0)
-                    .collect();
-                // Strongest first, ties by stem (by its rank): a total order, since stems are
-                // distinct, so selecting the strongest before sorting only them gives what
-                // sorting all did; the full sort was most of an update's time at 10,000
-                // articles (see BENCHMARKS.md).
-                let order = |a: &(u32, f32), b: &(u32, f32)| {
-                    b.1.total_cmp(&a.1)
-                        .then(rank[a.0 as usize].cmp(&rank[b.0 as usize]))
-                };
-                if v.len() > w.terms && w.terms > 0 {
-                    v.select_nth_unstable_by(w.terms - 1, order);
-                }
-                v.truncate(w.terms);
-                v.sort_by(order);
-                let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
-                for e in &mut v {
-                    e.1 /= norm;
-                }
-                v
+                let counts = new.article(i);
+                let weigh = changed.binary_search(&(i as u32)).is_ok()
+                    || counts.iter().any(|&(t, _)| moved[t as usize]);
+                weigh.then(|| strongest(counts, &df, n, w, by_stem))
             })
             .collect();
-        let mut ids: FxHashMap<u32, u32> = FxHashMap::default();
+        let vectors = again
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.as_deref().unwrap_or_else(|| self.vector(i as u32)));
+        ArticleVectors::assemble(new, vectors)
+    }
+
+    /// The vectors of `counts`' articles given as `(stem id, weight)` lists, strongest first.
+    fn assemble<'a>(
+        counts: &TermCounts,
+        vectors: impl Iterator<Item = &'a [(u32, f32)]>,
+    ) -> ArticleVectors {
         let mut out = ArticleVectors {
+            terms: vec![String::new(); counts.stems.len()],
             starts: Vec::with_capacity(counts.len() + 1),
+            entries: Vec::new(),
             ..ArticleVectors::default()
         };
         out.starts.push(0);
         for v in vectors {
-            let mut entries: Vec<(u32, f32)> = v
-                .into_iter()
-                .map(|(t, x)| {
-                    let next = ids.len() as u32;
-                    let id = *ids.entry(t).or_insert_with(|| {
-                        out.terms.push(stems[t as usize].clone());
-                        next
-                    });
-                    (id, x)
-                })
-                .collect();
-            entries.sort_by_key(|&(t, _)| t);
-            out.entries.extend(entries);
+            for &(t, _) in v {
+                if out.terms[t as usize].is_empty() {
+                    out.terms[t as usize].clone_from(&counts.stems[t as usize]);
+                }
+            }
+            out.entries.extend_from_slice(v);
             out.starts.push(out.entries.len() as u32);
         }
         out
@@ -354,16 +457,36 @@ impl ArticleVectors {
     }
 
     /// The inverted lists, made on the first call (of vectors built or checked).
-    fn postings(&self) -> &[Vec<(u32, f32)>] {
+    fn postings(&self) -> &(Vec<u32>, Vec<(u32, f32)>) {
         self.postings.0.get_or_init(|| {
-            let mut postings = vec![Vec::new(); self.terms.len()];
-            for a in 0..self.starts.len().saturating_sub(1) {
+            let mut starts = vec![0u32; self.terms.len() + 1];
+            for &(t, _) in &self.entries {
+                starts[t as usize + 1] += 1;
+            }
+            for t in 0..self.terms.len() {
+                starts[t + 1] += starts[t];
+            }
+            let mut next = starts.clone();
+            let mut lists = vec![(0u32, 0f32); self.entries.len()];
+            for a in 0..self.len() {
                 for &(t, x) in self.vector(a as u32) {
-                    postings[t as usize].push((a as u32, x));
+                    let at = &mut next[t as usize];
+                    lists[*at as usize] = (a as u32, x);
+                    *at += 1;
                 }
             }
-            postings
+            (starts, lists)
         })
+    }
+
+    /// The articles whose vector holds term `t`, with its weight there.
+    fn posting<'a>(&self, postings: &'a (Vec<u32>, Vec<(u32, f32)>), t: u32) -> &'a [(u32, f32)] {
+        let (starts, lists) = postings;
+        let t = t as usize;
+        match (starts.get(t), starts.get(t + 1)) {
+            (Some(&s), Some(&e)) => &lists[s as usize..e as usize],
+            _ => &[],
+        }
     }
 
     /// Number of articles with a vector.
@@ -397,7 +520,12 @@ impl ArticleVectors {
 
     /// The cosine similarity of two articles' vectors.
     pub fn cosine(&self, a: u32, b: u32) -> f32 {
-        let (x, y) = (self.vector(a), self.vector(b));
+        let by_id = |id: u32| {
+            let mut v = self.vector(id).to_vec();
+            v.sort_by_key(|&(t, _)| t);
+            v
+        };
+        let (x, y) = (by_id(a), by_id(b));
         let (mut i, mut j, mut sum) = (0, 0, 0.0);
         while i < x.len() && j < y.len() {
             match x[i].0.cmp(&y[j].0) {
@@ -419,7 +547,7 @@ impl ArticleVectors {
         let mut acc: FxHashMap<u32, f32> = FxHashMap::default();
         let postings = self.postings();
         for &(t, x) in self.vector(id) {
-            for &(a, y) in postings.get(t as usize).map_or(&[][..], |p| &p[..]) {
+            for &(a, y) in self.posting(postings, t) {
                 if a != id {
                     *acc.entry(a).or_default() += x * y;
                 }
@@ -513,6 +641,38 @@ mod tests {
         for &(a, s) in &all {
             assert!((s - v.cosine(1, a)).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn updated_vectors_are_the_ones_made_whole() {
+        let w = VectorWeights {
+            terms: 3,
+            ..VectorWeights::default()
+        };
+        let old = collection();
+        let old_counts = TermCounts::of(&old, &w);
+        let vectors = ArticleVectors::from_counts(&old_counts, &w);
+        // An edit that adds a new stem and a shared one ("honey": its weight moves in every
+        // article that has it) and drops one ("night").
+        let mut new = old.clone();
+        new[2] = article(
+            "trains",
+            "# Sleeper trains\n\nSleeper trains carry honey across Europe. Book a glacier couchette.\n",
+        );
+        let order: Vec<Result<u32, &Article>> = vec![Ok(0), Ok(1), Err(&new[2]), Ok(3)];
+        let new_counts = old_counts.remix(&order, &w);
+        let updated = vectors.updated(&old_counts, &new_counts, &[2], &w);
+        let whole = ArticleVectors::from_counts(&TermCounts::of(&new, &w), &w);
+        assert_eq!(updated, whole);
+        assert_ne!(updated, vectors, "the edit moved some vector");
+        for id in 0..4 {
+            assert_eq!(updated.nearest(id, 3), whole.nearest(id, 3));
+            assert_eq!(updated.terms_of(id), whole.terms_of(id));
+        }
+        // Counts that do not extend the vectors' own are not mixed with them.
+        let other = TermCounts::of(&[new[3].clone(), new[0].clone()], &w);
+        let fallback = vectors.updated(&other, &other, &[0], &w);
+        assert_eq!(fallback, ArticleVectors::from_counts(&other, &w));
     }
 
     #[test]
