@@ -236,8 +236,9 @@ pub struct Library {
     article_passages: Vec<Range<u32>>,
     /// The content files the library was made of: what an update compares a new scan with.
     files: Vec<FileStamp>,
-    /// The articles' term counts, kept for an update of an in-memory library (a persisted one
-    /// keeps them in `counts.bin`).
+    /// The articles' term counts, kept for the next update: by an in-memory library and by a
+    /// persisted one made by an update (a persisted library built or opened keeps them only in
+    /// `counts.bin`, which its first update reads).
     counts: Option<Arc<TermCounts>>,
     /// The settings the library was made with, as [`update::shape`] sums them up (empty for
     /// a library made from articles in hand, which is never updated).

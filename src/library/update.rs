@@ -322,12 +322,15 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         Ok(bodies_len)
     })();
     let bodies_len = kept_or_discard(&staging, written)?;
-    drop(counts);
     let layout = Layout::new(&articles, &passages)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
     persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+    // The counts stay with the library: the next update in this process starts from them
+    // instead of reading `counts.bin` back whole (a library opened from the folder holds
+    // none until its first update, which reads them).
+    let counts = Some(Arc::new(counts));
     let mut lib = Library::assemble_named(
-        articles, passages, vectors, warnings, names, index, info, stamps, None,
+        articles, passages, vectors, warnings, names, index, info, stamps, counts,
     );
     lib.shape = old.shape.clone();
     Ok(Some(lib))

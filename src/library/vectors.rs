@@ -9,6 +9,8 @@
 //! number of articles) changes with every article added, changed or removed, so an update
 //! recomputes every vector from the kept counts, and only the changed articles' counts.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -129,10 +131,7 @@ pub(super) struct Counting {
 impl Counting {
     pub(super) fn new(weights: VectorWeights) -> Counting {
         Counting {
-            counts: TermCounts {
-                starts: vec![0],
-                ..TermCounts::default()
-            },
+            counts: TermCounts::default(),
             ids: FxHashMap::default(),
             weights,
         }
@@ -159,9 +158,9 @@ impl Counting {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermCounts {
     pub(super) stems: Vec<String>,
-    /// Article `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
-    pub(super) starts: Vec<u32>,
-    pub(super) entries: Vec<(u32, f32)>,
+    /// Each article's entries, by article id: shared, not copied, by the counts an update
+    /// makes of these ([`TermCounts::remix`]; copying them was most of its cost).
+    pub(super) articles: Vec<Arc<[(u32, f32)]>>,
 }
 
 impl TermCounts {
@@ -174,6 +173,7 @@ impl TermCounts {
 
     /// Appends an article's counts, interning its stems in `ids`.
     fn push(&mut self, counts: FxHashMap<String, f32>, ids: &mut FxHashMap<String, u32>) {
+        let mut entries = Vec::with_capacity(counts.len());
         for (t, f) in counts {
             let id = match ids.get(&t) {
                 Some(&id) => id,
@@ -184,14 +184,14 @@ impl TermCounts {
                     id
                 }
             };
-            self.entries.push((id, f));
+            entries.push((id, f));
         }
-        self.starts.push(self.entries.len() as u32);
+        self.articles.push(entries.into());
     }
 
     /// Number of articles.
     pub fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.articles.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -201,14 +201,14 @@ impl TermCounts {
     /// The number of articles that hold each stem, by stem id.
     fn document_frequencies(&self) -> Vec<u32> {
         let mut df = vec![0u32; self.stems.len()];
-        for &(t, _) in &self.entries {
+        for &(t, _) in self.articles.iter().flat_map(|a| a.iter()) {
             df[t as usize] += 1;
         }
         df
     }
 
-    fn article(&self, id: usize) -> &[(u32, f32)] {
-        &self.entries[self.starts[id] as usize..self.starts[id + 1] as usize]
+    pub(super) fn article(&self, id: usize) -> &[(u32, f32)] {
+        &self.articles[id]
     }
 
     /// The counts of a new collection: for each of its articles, either an article of this
@@ -229,16 +229,11 @@ impl TermCounts {
         }
         let mut out = TermCounts {
             stems: self.stems.clone(),
-            starts: Vec::with_capacity(order.len() + 1),
-            entries: Vec::with_capacity(self.entries.len()),
+            articles: Vec::with_capacity(order.len()),
         };
-        out.starts.push(0);
         for (o, f) in order.iter().zip(fresh) {
             match (o, f) {
-                (Ok(old), _) => {
-                    out.entries.extend_from_slice(self.article(*old as usize));
-                    out.starts.push(out.entries.len() as u32);
-                }
+                (Ok(old), _) => out.articles.push(self.articles[*old as usize].clone()),
                 (Err(_), Some(c)) => out.push(c, &mut ids),
                 (Err(_), None) => unreachable!("an article counted afresh has counts"),
             }
@@ -246,20 +241,12 @@ impl TermCounts {
         out
     }
 
-    /// Checks counts read back (positions in order, term ids known).
+    /// Checks counts read back (term ids known).
     pub(super) fn checked(self) -> anyhow::Result<TermCounts> {
-        let ordered = self.starts.first() == Some(&0)
-            && self.starts.windows(2).all(|w| w[0] <= w[1])
-            && self
-                .starts
-                .last()
-                .is_some_and(|&e| e as usize == self.entries.len());
-        if !ordered {
-            anyhow::bail!("the term counts' positions are out of order or out of range");
-        }
         if self
-            .entries
+            .articles
             .iter()
+            .flat_map(|a| a.iter())
             .any(|&(t, _)| t as usize >= self.stems.len())
         {
             anyhow::bail!("a term count names a term that is not in the term list");
