@@ -337,7 +337,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
 }
 
 /// The new library's name index, from the old one's: the kept articles' names renumbered,
-/// the fresh articles' added ([`NameIndex::updated`]).
+/// the fresh articles' added ([`crate::names::NameIndex::updated`]).
 fn renamed(old: &Library, articles: &[Article], origins: &[Origin]) -> Names {
     let mut moved: Vec<Option<u32>> = vec![None; old.articles.len()];
     let mut fresh: Vec<(u32, &Article)> = Vec::new();

@@ -78,7 +78,10 @@ pub struct ArticleVectors {
 /// of thousands of small lists was a tenth of an update at 10,000 articles). Equal whether
 /// made or not: they are derived from the vectors, which are compared.
 #[derive(Debug, Clone, Default)]
-struct Postings(std::sync::OnceLock<(Vec<u32>, Vec<(u32, f32)>)>);
+struct Postings(std::sync::OnceLock<Lists>);
+
+/// Inverted lists: where each term's list starts, and the lists one after the other.
+type Lists = (Vec<u32>, Vec<(u32, f32)>);
 
 impl PartialEq for Postings {
     fn eq(&self, _: &Postings) -> bool {
@@ -444,7 +447,7 @@ impl ArticleVectors {
     }
 
     /// The inverted lists, made on the first call (of vectors built or checked).
-    fn postings(&self) -> &(Vec<u32>, Vec<(u32, f32)>) {
+    fn postings(&self) -> &Lists {
         self.postings.0.get_or_init(|| {
             let mut starts = vec![0u32; self.terms.len() + 1];
             for &(t, _) in &self.entries {
@@ -467,7 +470,7 @@ impl ArticleVectors {
     }
 
     /// The articles whose vector holds term `t`, with its weight there.
-    fn posting<'a>(&self, postings: &'a (Vec<u32>, Vec<(u32, f32)>), t: u32) -> &'a [(u32, f32)] {
+    fn posting<'a>(&self, postings: &'a Lists, t: u32) -> &'a [(u32, f32)] {
         let (starts, lists) = postings;
         let t = t as usize;
         match (starts.get(t), starts.get(t + 1)) {
