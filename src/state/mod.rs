@@ -114,26 +114,37 @@ pub struct Announced {
 }
 
 impl Announced {
-    /// As sent: `id<TAB>guild<TAB>by` (an empty id or guild for none); `by` last, so that it
-    /// may hold any character.
-    pub fn encode(&self) -> String {
+    /// As sent by instance `origin`: `origin[/id]<TAB>guild<TAB>by` (an empty guild for none);
+    /// `by` last, so that it may hold any character. The id rides in the origin's field
+    /// because an instance of an older version reads `origin<TAB>guild<TAB>by`: to it this
+    /// is still an announcement from another instance, with the guild and the name in their
+    /// places (a shifted field would show a moderator's name in every guild's `/stats`).
+    pub fn encode(&self, origin: &str) -> String {
         let guild = self.guild.map(|g| g.to_string()).unwrap_or_default();
-        let id = self.id.as_deref().unwrap_or_default();
-        format!("{id}\t{guild}\t{}", self.by)
+        match &self.id {
+            Some(id) => format!("{origin}/{id}\t{guild}\t{}", self.by),
+            None => format!("{origin}\t{guild}\t{}", self.by),
+        }
     }
 
-    pub fn decode(text: &str) -> Announced {
+    /// The sender's origin and the reload, from a payload [`Announced::encode`] made.
+    pub fn decode(text: &str) -> (&str, Announced) {
         let mut parts = text.splitn(3, '\t');
-        let (id, guild, by) = (
+        let (from, guild, by) = (
             parts.next().unwrap_or_default(),
             parts.next().unwrap_or_default(),
             parts.next().unwrap_or_default(),
         );
-        Announced {
-            id: Some(id.to_string()).filter(|id| !id.is_empty()),
+        let (origin, id) = match from.split_once('/') {
+            Some((origin, id)) => (origin, Some(id.to_string()).filter(|id| !id.is_empty())),
+            None => (from, None),
+        };
+        let reload = Announced {
+            id,
             by: by.to_string(),
             guild: guild.parse().ok(),
-        }
+        };
+        (origin, reload)
     }
 }
 
@@ -412,7 +423,17 @@ mod tests {
                 guild: None,
             },
         ] {
-            assert_eq!(Announced::decode(&reload.encode()), reload);
+            assert_eq!(
+                Announced::decode(&reload.encode("c0ffee")),
+                ("c0ffee", reload)
+            );
         }
+        // What an instance of the version before reload ids sent still reads right.
+        let (origin, old) = Announced::decode("c0ffee\t42\tmia");
+        assert_eq!(origin, "c0ffee");
+        assert_eq!(
+            (old.id, old.guild, old.by.as_str()),
+            (None, Some(42), "mia")
+        );
     }
 }

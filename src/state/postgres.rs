@@ -312,7 +312,7 @@ impl StatsStore for PgStore {
     }
 
     fn announce_reload(&self, origin: &str, reload: &Announced) -> anyhow::Result<()> {
-        let payload = format!("{origin}\t{}", reload.encode());
+        let payload = reload.encode(origin);
         self.run(move |client| {
             client.execute("SELECT pg_notify($1, $2)", &[&RELOAD_CHANNEL, &payload])?;
             Ok(())
@@ -321,7 +321,7 @@ impl StatsStore for PgStore {
 }
 
 /// The LISTEN/NOTIFY channel reloads are announced on; a payload is
-/// `origin<TAB>id<TAB>guild<TAB>by` ([`Announced::encode`] after the origin).
+/// `origin[/id]<TAB>guild<TAB>by` ([`Announced::encode`]).
 const RELOAD_CHANNEL: &str = "articlebot_reload";
 
 /// How often an instance's reload listener says the instance is alive (see [`ALIVE_WITHIN`]).
@@ -431,8 +431,8 @@ fn listen(
         while beaten.elapsed() < HEARTBEAT_EVERY {
             match postgres::fallible_iterator::FallibleIterator::next(&mut batch) {
                 Ok(Some(n)) => {
-                    let (from, reload) = n.payload().split_once('\t').unwrap_or(("", ""));
-                    if from != origin && tx.send(Announced::decode(reload)).is_err() {
+                    let (from, reload) = Announced::decode(n.payload());
+                    if from != origin && tx.send(reload).is_err() {
                         return;
                     }
                 }
