@@ -71,8 +71,9 @@ pub struct ReloadReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstancesReport {
     pub instances: Vec<InstanceOutcome>,
-    /// Why the other instances could not be listed (the shared store did not answer); they
-    /// were told if the announcement got through, and reload on their own.
+    /// Why the other instances could not be listed, or their outcomes read (the shared store
+    /// did not answer); they were told if the announcement got through, and reload on their
+    /// own.
     pub unreachable: Option<String>,
     /// How long the alive instances were waited for, at most.
     #[serde(serialize_with = "millis")]

@@ -281,8 +281,9 @@ impl Service {
             return (self.reload_here(by, guild).await, None);
         }
         let id = crate::stats::random_hex(8);
-        // Who was seen lately is read before the others are told, so that it is who was
-        // there when the reload was asked for.
+        // Who was seen lately is read beside the announcement (two blocking tasks, in no
+        // fixed order): an instance that starts in between may go unlisted, and is then not
+        // waited for; it reloads all the same.
         let others = {
             let stats = self.stats.clone();
             tokio::task::spawn_blocking(move || stats.other_instances(INSTANCES_LISTED_WITHIN))
@@ -327,6 +328,7 @@ impl Service {
         others: Vec<crate::state::Instance>,
     ) -> InstancesReport {
         let alive = |i: &crate::state::Instance| i.seen_ago <= crate::state::postgres::ALIVE_WITHIN;
+        let others = one_per_name(others, &here.name, alive);
         let waited_for: Vec<&str> = others
             .iter()
             .filter(|i| alive(i))
@@ -334,12 +336,18 @@ impl Service {
             .collect();
         let started = tokio::time::Instant::now();
         let mut reported = Vec::new();
+        // Why the outcomes could not be read, the last time they were not: said in the
+        // reply, or a database that failed would read as instances that did not answer.
+        let mut unreadable = None;
         while !waited_for.is_empty() {
             let (stats, reload) = (self.stats.clone(), id.to_string());
             match tokio::task::spawn_blocking(move || stats.reload_outcomes(&reload)).await {
-                Ok(Ok(outcomes)) => reported = outcomes,
-                Ok(Err(e)) => tracing::debug!("cannot read the reload's outcomes: {e:#}"),
-                Err(e) => tracing::debug!("cannot read the reload's outcomes: {e}"),
+                Ok(Ok(outcomes)) => {
+                    reported = outcomes;
+                    unreadable = None;
+                }
+                Ok(Err(e)) => unreadable = Some(format!("{e:#}")),
+                Err(e) => unreadable = Some(e.to_string()),
             }
             let all_in = waited_for
                 .iter()
@@ -366,9 +374,12 @@ impl Service {
             .collect();
         instances.sort_by(|a, b| a.name.cmp(&b.name));
         instances.insert(0, here);
+        if let Some(why) = &unreadable {
+            tracing::warn!("cannot read the reload's outcomes: {why}");
+        }
         InstancesReport {
             instances,
-            unreachable: None,
+            unreachable: unreadable.map(|why| format!("their outcomes could not be read: {why}")),
             waited: REPORTS_WAIT,
         }
     }
@@ -547,11 +558,31 @@ fn status_of(applied: bool, outcome: String) -> InstanceStatus {
     }
 }
 
+/// `others` with one row per name: a replica that restarted (or was killed) left the row of
+/// its earlier process, which is not this instance (`here`) nor one alive under the same name
+/// now; of several such rows, the one seen last stands for the name. Alive rows all stay.
+fn one_per_name(
+    mut others: Vec<crate::state::Instance>,
+    here: &str,
+    alive: impl Fn(&crate::state::Instance) -> bool,
+) -> Vec<crate::state::Instance> {
+    others.sort_by(|a, b| a.name.cmp(&b.name).then(a.seen_ago.cmp(&b.seen_ago)));
+    let live_names: std::collections::HashSet<String> = others
+        .iter()
+        .filter(|i| alive(i))
+        .map(|i| i.name.clone())
+        .chain([here.to_string()])
+        .collect();
+    let mut named = std::collections::HashSet::new();
+    others.retain(|i| alive(i) || (!live_names.contains(&i.name) && named.insert(i.name.clone())));
+    others
+}
+
 /// The report when the other instances could not be listed.
 fn unlisted(here: InstanceOutcome, why: String) -> InstancesReport {
     InstancesReport {
         instances: vec![here],
-        unreachable: Some(why),
+        unreachable: Some(format!("the instances could not be listed: {why}")),
         waited: std::time::Duration::ZERO,
     }
 }
@@ -612,5 +643,39 @@ impl Drop for ReloadTriggers {
             t.abort();
         }
         self.stats.leave();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_restarted_instance_is_listed_once() {
+        let row = |id: &str, name: &str, ago: u64| crate::state::Instance {
+            id: id.into(),
+            name: name.into(),
+            seen_ago: Duration::from_secs(ago),
+        };
+        let alive = |i: &crate::state::Instance| i.seen_ago <= Duration::from_secs(15);
+        let others = vec![
+            // http-2 restarted: its old process's row and the new one's.
+            row("a", "http-2", 40),
+            row("b", "http-2", 1),
+            // This instance's own earlier process.
+            row("c", "http-1", 300),
+            // A replica that stopped twice: its latest row stands for it.
+            row("d", "gateway", 900),
+            row("e", "gateway", 60),
+            // Two alive under one name (misconfigured): both are waited for.
+            row("f", "worker", 2),
+            row("g", "worker", 3),
+        ];
+        let kept: Vec<String> = one_per_name(others, "http-1", alive)
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(kept, ["e", "b", "f", "g"]);
     }
 }

@@ -117,10 +117,12 @@ pub(super) async fn command(bot: &Arc<Bot>, ci: &CommandInteraction, name: &str)
     }
 }
 
-/// Instance lines shown at most in a `/reload` reply (the rest are counted).
-const INSTANCE_LINES: usize = 20;
+/// Instance lines shown at most in a `/reload` reply (the rest are counted): with
+/// [`INSTANCE_LINE_CHARS`] at most 1,200 characters, so that the lines and the count fit
+/// Discord's 2,000 beside the report's first line.
+const INSTANCE_LINES: usize = 10;
 /// Characters of one instance's line at most (a long failure reason is cut).
-const INSTANCE_LINE_CHARS: usize = 160;
+const INSTANCE_LINE_CHARS: usize = 120;
 
 /// The reload report `text` with a line per instance after its first line (so that long
 /// lists of articles, cut first at Discord's limit, never push them out).
@@ -156,8 +158,8 @@ fn with_instances(text: &str, everywhere: &crate::reload::InstancesReport) -> St
     if let Some(why) = &everywhere.unreachable {
         lines.push(crate::text::truncate(
             &format!(
-                "The other instances could not be listed (the shared state does not answer: \
-                 {why}); they reload when they are told."
+                "The shared state does not answer ({why}); the other instances reload when \
+                 they are told."
             ),
             2 * INSTANCE_LINE_CHARS,
         ));
