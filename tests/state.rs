@@ -602,6 +602,29 @@ mod kinds {
     /// and leaves; each reports its outcome of a reload under the reload's id (the last word
     /// wins). An instance's reload listener says it is alive from the moment it listens,
     /// hears the others' announcements with their id (not its own), and once dropped, leaves.
+    /// The retry of a keep whose first try timed out (but may have committed) never puts
+    /// an older page back: a page turned since, through another handle, stays.
+    #[test]
+    fn a_retried_keep_never_puts_back_an_older_page() {
+        let pg = Postgres::start();
+        let (a, b) = (
+            PgStore::open(&pg.url()).unwrap(),
+            PgStore::open(&pg.url()).unwrap(),
+        );
+        let timeout = Duration::from_secs(60);
+        a.keep_buttons(7, 1, "page 1", timeout).unwrap();
+        assert!(b.replace_buttons(7, "page 2", timeout).unwrap());
+        a.keep_buttons_unless_kept(7, 1, "page 1").unwrap();
+        let kept = b.buttons(7, timeout).unwrap().expect("kept");
+        assert_eq!((kept.state.as_str(), kept.asker), ("page 2", 1));
+        // Where the first try did not commit, the retry keeps it.
+        a.keep_buttons_unless_kept(8, 2, "page 1").unwrap();
+        assert_eq!(
+            b.buttons(8, timeout).unwrap().expect("kept").state,
+            "page 1"
+        );
+    }
+
     #[test]
     fn instances_say_they_are_alive_report_reloads_and_leave() {
         let pg = Postgres::start();

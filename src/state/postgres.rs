@@ -132,6 +132,23 @@ fn migrate(client: &mut Client) -> anyhow::Result<()> {
 }
 
 impl PgStore {
+    /// Keeps button state under `id` unless a state is kept there already: the retry of a
+    /// keep whose first try timed out on the answer's path, which may have committed all the
+    /// same (a page turned since, on any instance, must not be put back to the first).
+    pub fn keep_buttons_unless_kept(&self, id: u64, asker: u64, state: &str) -> anyhow::Result<()> {
+        let state = state.to_string();
+        self.run(move |client| {
+            client.execute(
+                &format!(
+                    "INSERT INTO buttons (id, asker, state, created) VALUES ($1, $2, $3, \
+                     {CLOCK_MS}) ON CONFLICT (id) DO NOTHING"
+                ),
+                &[&guild_key(id), &guild_key(asker), &state],
+            )?;
+            Ok(())
+        })
+    }
+
     /// A store for `url` (`postgres://user:password@host:port/database?…`). Only the URL is
     /// checked here; the first call connects, so a database that is down at start delays
     /// the statistics, not the bot.

@@ -7,7 +7,8 @@
 //! one statement and button state one row, waited for a bounded time, this instance's memory
 //! standing in while the database is away.
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use super::threads::Threads;
@@ -68,6 +69,7 @@ impl Shared {
             writer: self.writer.clone(),
             health: self.health.clone(),
             local: MemoryButtons::default(),
+            queued: Default::default(),
         }
     }
 
@@ -149,6 +151,36 @@ pub(super) struct SharedButtons {
     writer: Arc<Writer>,
     health: Arc<Health>,
     local: MemoryButtons,
+    /// Ids with writes waiting in the writer's queue, and how many: a later write of the same
+    /// id follows them through the queue, so that an older page never lands after a newer one.
+    queued: Arc<Mutex<HashMap<u64, usize>>>,
+}
+
+impl SharedButtons {
+    /// Sends `write` (of button state `id`) through the writer, retried until it succeeds.
+    fn queue(&self, id: u64, write: impl Fn(&PgStore) -> anyhow::Result<()> + Send + 'static) {
+        *lock(&self.queued).entry(id).or_default() += 1;
+        let (store, queued) = (self.store.clone(), self.queued.clone());
+        self.writer.run(move || {
+            write(&store)?;
+            let mut queued = lock(&queued);
+            if let Some(n) = queued.get_mut(&id) {
+                *n -= 1;
+                if *n == 0 {
+                    queued.remove(&id);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    fn has_queued(&self, id: u64) -> bool {
+        lock(&self.queued).contains_key(&id)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ButtonStore for SharedButtons {
@@ -164,33 +196,45 @@ impl ButtonStore for SharedButtons {
             self.on_answer.keep_buttons(id, asker, state, timeout)
         });
         if kept.is_err() {
-            // Made again once the database is back (it then lives from that moment).
-            let (store, state) = (self.store.clone(), state.to_string());
-            self.writer
-                .run(move || store.keep_buttons(id, asker, &state, timeout));
+            // Made once the database is back (it then lives from that moment), unless the
+            // first try committed after all; not at all once it would have expired.
+            let (state, made) = (state.to_string(), std::time::Instant::now());
+            self.queue(id, move |store| {
+                if made.elapsed() >= timeout {
+                    return Ok(());
+                }
+                store.keep_buttons_unless_kept(id, asker, &state)
+            });
         }
         Ok(())
     }
 
     fn replace_buttons(&self, id: u64, state: &str, timeout: Duration) -> anyhow::Result<bool> {
         let here = self.local.replace_buttons(id, state, timeout)?;
+        let queue = |state: &str| {
+            let state = state.to_string();
+            self.queue(id, move |store| {
+                store.replace_buttons(id, &state, timeout).map(|_| ())
+            });
+        };
+        if self.has_queued(id) {
+            // Earlier writes of this state wait in the queue: the new page follows them.
+            queue(state);
+            return Ok(here);
+        }
         let shared = on_answer(&self.health, "button state", || {
             self.on_answer.replace_buttons(id, state, timeout)
         });
         match shared {
-            // The database lacks what this instance kept: its write failed and waits in the
-            // writer's queue. The new page follows it there, in order.
+            // The database lacks what this instance kept (its first write may still be on
+            // its way): the new page follows it through the queue.
             Ok(false) if here => {
-                let (store, state) = (self.store.clone(), state.to_string());
-                self.writer
-                    .run(move || store.replace_buttons(id, &state, timeout).map(|_| ()));
+                queue(state);
                 Ok(true)
             }
             Ok(there) => Ok(here || there),
             Err(_) => {
-                let (store, state) = (self.store.clone(), state.to_string());
-                self.writer
-                    .run(move || store.replace_buttons(id, &state, timeout).map(|_| ()));
+                queue(state);
                 Ok(here)
             }
         }
