@@ -1053,9 +1053,12 @@ impl SearchIndex {
             .context("cannot make a set of spellings")?;
         let found = Arc::new(CloseSpellings { terms, set });
         let mut cache = self.spellings.lock().expect("spellings lock");
-        if cache.len() < SPELLINGS_CACHED {
-            cache.insert(key, found.clone());
+        if cache.len() >= SPELLINGS_CACHED {
+            // Full: begin again, so that a long-running bot keeps caching the words asked now
+            // (a stream of new typos would otherwise find it full of old ones for good).
+            cache.clear();
         }
+        cache.insert(key, found.clone());
         Ok(found)
     }
 

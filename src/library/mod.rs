@@ -136,7 +136,7 @@ fn take_new_slugs(
 /// library starts serving, and read through `Deref` (a look-up before it is ready waits for
 /// it). Making it was half of the instructions from start to the first answer at 10,000
 /// articles (BENCHMARKS.md, issue 18), and a question needs it only for suggestions; an
-/// update makes it again too.
+/// update renumbers the old one and adds the changed articles' names (`NameIndex::updated`).
 pub struct Names {
     ready: OnceLock<NameIndex>,
     making: Mutex<Option<std::thread::JoinHandle<NameIndex>>>,
@@ -200,12 +200,18 @@ impl std::ops::Deref for Names {
             let handle = self
                 .making
                 .lock()
-                .expect("names lock")
-                .take()
-                .expect("the name index is made once");
-            handle
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            // A thread that panicked leaves the library without names (no suggestions, no
+            // articles found by name) rather than without answers: re-raising its panic here
+            // would panic every look-up and every reload after it.
+            match handle.map(std::thread::JoinHandle::join) {
+                Some(Ok(names)) => names,
+                Some(Err(_)) | None => {
+                    tracing::error!("the name index could not be made; names are not looked up");
+                    NameIndex::default()
+                }
+            }
         })
     }
 }
@@ -627,6 +633,18 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_whose_thread_panicked_are_empty_not_a_panic() {
+        let handle = std::thread::spawn(|| -> NameIndex { panic!("made to fail") });
+        let names = Names {
+            ready: OnceLock::new(),
+            making: Mutex::new(Some(handle)),
+        };
+        // Every look-up, the first and the ones after it, finds nothing and goes on.
+        assert!(names.lookup("anything", 2).is_empty());
+        assert!(names.lookup("again", 2).is_empty());
+    }
 
     #[test]
     fn the_name_index_made_aside_answers_as_one_made_in_place() {

@@ -1,10 +1,12 @@
 //! A reload's way to a new library: the content folders scanned again, their files compared
 //! with the ones the old library was made of (path, size, modification time), and only the
 //! files that changed read, cut and indexed (their articles' documents deleted and added in
-//! one commit); the name index is made again and the related vectors are recomputed from the
-//! kept term counts (`counts.bin`), since the collection-wide statistics they weigh with
-//! change with any article. The result answers exactly as a full build of the same files
-//! (`tests/reload.rs` compares the two).
+//! one commit); the old name index is renumbered and the changed articles' names merged in,
+//! and the related vectors are recomputed from the kept term counts only where their weights
+//! moved (the changed articles and those sharing a word whose document frequency changed;
+//! every vector when an article is added or removed, since the number of articles is in every
+//! weight). The result answers exactly as a full build of the same files (`tests/reload.rs`
+//! compares the two).
 //!
 //! The old library serves until the new one is whole: the update writes into a staging
 //! folder of links to the old index's files ([`staging::link_index`]) and swaps it into place

@@ -7,7 +7,8 @@
 //! The vectors come from each article's weighted term counts ([`TermCounts`]), which the
 //! library keeps (`counts.bin`): a collection-wide statistic (document frequencies, the
 //! number of articles) changes with every article added, changed or removed, so an update
-//! recomputes every vector from the kept counts, and only the changed articles' counts.
+//! counts only the changed articles again and recomputes the vectors whose weights moved
+//! (every one when the number of articles changed) from the kept counts.
 
 use std::sync::Arc;
 
