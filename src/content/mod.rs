@@ -239,14 +239,26 @@ pub fn scan_folders(settings: &ContentSettings) -> anyhow::Result<(Vec<SourceFil
 pub fn load_files(
     settings: &ContentSettings,
     files: &[SourceFile],
+    warnings: Vec<Warning>,
+) -> Loaded {
+    load_files_after(settings, files, warnings, &mut Default::default())
+}
+
+/// [`load_files`] for one batch of a collection loaded in batches (path order throughout):
+/// `seen` holds the slugs earlier batches took (slug → the file that has it) and gets this
+/// batch's, so that a slug taken in any earlier batch is refused as one taken earlier in this
+/// batch is.
+pub fn load_files_after(
+    settings: &ContentSettings,
+    files: &[SourceFile],
     mut warnings: Vec<Warning>,
+    seen: &mut std::collections::HashMap<String, PathBuf>,
 ) -> Loaded {
     let parsed: Vec<Result<WithNotes, Warning>> = files
         .par_iter()
         .map(|file| read_article(settings, file))
         .collect();
     let mut articles: Vec<Article> = Vec::with_capacity(parsed.len());
-    let mut seen: std::collections::HashMap<String, PathBuf> = Default::default();
     for result in parsed {
         match result {
             Ok((article, mut notes)) => {

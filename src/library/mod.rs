@@ -99,39 +99,6 @@ struct Source<'a> {
     stamps: Vec<FileStamp>,
 }
 
-/// The articles of `loaded` (a batch, in path order) whose slug no earlier batch took, and
-/// the batch's warnings. A later file with a taken slug is refused as [`content::load_files`]
-/// refuses one within a batch: its notes dropped, a warning naming the file that has it.
-fn take_new_slugs(
-    loaded: Loaded,
-    seen: &mut HashMap<String, std::path::PathBuf>,
-) -> (Vec<Article>, Vec<Warning>) {
-    let Loaded {
-        articles,
-        mut warnings,
-    } = loaded;
-    let mut kept = Vec::with_capacity(articles.len());
-    for a in articles {
-        if let Some(first) = seen.get(&a.slug) {
-            warnings.retain(|w| w.path != a.path);
-            warnings.push(Warning {
-                path: a.path.clone(),
-                line: None,
-                reason: format!(
-                    "duplicate slug {:?} (already used by {})",
-                    a.slug,
-                    first.display()
-                ),
-                rejected: true,
-            });
-            continue;
-        }
-        seen.insert(a.slug.clone(), a.path.clone());
-        kept.push(a);
-    }
-    (kept, warnings)
-}
-
 /// A library's [`NameIndex`], made on a thread of its own from the articles' names while the
 /// library starts serving, and read through `Deref` (a look-up before it is ready waits for
 /// it). Making it was half of the instructions from start to the first answer at 10,000
@@ -421,9 +388,11 @@ impl Library {
         let mut indexer: Option<Indexer> = None;
         let files = source.files;
         for batch in files.chunks(STREAM_BATCH) {
-            let loaded = content::load_files(&settings.content, batch, Vec::new());
+            let Loaded {
+                articles: mut fresh,
+                warnings: batch_warnings,
+            } = content::load_files_after(&settings.content, batch, Vec::new(), &mut seen);
             progress.advance(batch.len() as u64);
-            let (mut fresh, batch_warnings) = take_new_slugs(loaded, &mut seen);
             warnings.extend(batch_warnings);
             let base = articles.len() as u32;
             let cut = cut_passages(&fresh, settings.content.passage_words);
