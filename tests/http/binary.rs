@@ -121,6 +121,14 @@ impl Binary {
         assert!(status.success());
     }
 
+    /// Stops each of `servers` ([`Binary::stop`]), asserting each exited cleanly.
+    pub async fn stop_all(servers: impl IntoIterator<Item = Binary>) {
+        for server in servers {
+            let (ok, _, log) = server.stop().await;
+            assert!(ok, "{log}");
+        }
+    }
+
     /// SIGTERM, then waits for the exit: (success, the rest of stdout, stderr). The local
     /// Discord must have seen no broken rule.
     pub async fn stop(mut self) -> (bool, Vec<String>, String) {

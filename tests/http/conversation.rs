@@ -7,20 +7,6 @@ use serde_json::json;
 use super::binary::{Binary, CONFIG};
 use super::*;
 
-fn ask_as(user: &str, question: &str) -> Value {
-    command_from(
-        "ask",
-        json!([string_option("question", question)]),
-        member(user, MEMBER_PERMISSIONS),
-    )
-}
-
-fn title(response: &Value) -> &str {
-    response["data"]["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or("")
-}
-
 fn description(response: &Value) -> &str {
     response["data"]["embeds"][0]["description"]
         .as_str()

@@ -503,3 +503,24 @@ fn assert_allowed_mentions_empty(allowed: &Value) {
 fn without_markup(s: &str) -> String {
     s.replace("**", "")
 }
+
+/// `/ask` of `question` from member `user` (member permissions).
+fn ask_as(user: &str, question: &str) -> Value {
+    command_from(
+        "ask",
+        json!([string_option("question", question)]),
+        member(user, MEMBER_PERMISSIONS),
+    )
+}
+
+/// The first embed's title of a response (empty when there is none).
+fn title(response: &Value) -> &str {
+    response["data"]["embeds"][0]["title"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// A response's message content (empty when there is none).
+fn content(response: &Value) -> &str {
+    response["data"]["content"].as_str().unwrap_or("")
+}

@@ -95,10 +95,6 @@ fn curate_from(sub: &str, options: Value, permissions: &str) -> Value {
     )
 }
 
-fn content(response: &Value) -> &str {
-    response["data"]["content"].as_str().unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curated_answers_over_http() {
     let f = Fixture::standard();

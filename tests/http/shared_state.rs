@@ -155,24 +155,6 @@ const DISCORD: &str = "cooldown_seconds = 5\ntoken_env = \"ARTICLEBOT_TEST_TOKEN
 /// The cooldown above, and a little more.
 const COOLDOWN_OVER: Duration = Duration::from_millis(5_500);
 
-fn ask_as(user: &str, question: &str) -> Value {
-    command_from(
-        "ask",
-        json!([string_option("question", question)]),
-        member(user, MEMBER_PERMISSIONS),
-    )
-}
-
-fn title(response: &Value) -> &str {
-    response["data"]["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn content(response: &Value) -> &str {
-    response["data"]["content"].as_str().unwrap_or("")
-}
-
 /// A member id of its own for the `n`th question (each question starts a cooldown).
 fn someone(n: u32) -> String {
     format!("11800000000000{n:05}")
@@ -289,10 +271,7 @@ async fn cooldowns_conversations_curated_answers_and_threads_hold_on_both_instan
     assert!(text.contains("Greens and Browns"), "{text}");
     assert_no_pings(&shown);
 
-    for server in [a, b] {
-        let (ok, _, log) = server.stop().await;
-        assert!(ok, "{log}");
-    }
+    Binary::stop_all([a, b]).await;
 }
 
 /// A reload made while one instance is down (killed): the instance that is up reloads, and
@@ -330,10 +309,7 @@ async fn a_reload_while_one_instance_is_down_is_served_by_it_when_it_starts() {
     assert!(answer.to_string().contains("Flying Kites"), "{answer}");
     // The reload a made is in the shared statistics both report.
     wait_stats(&b, "reloaded 5 articles (+1").await;
-    for server in [a, b] {
-        let (ok, _, log) = server.stop().await;
-        assert!(ok, "{log}");
-    }
+    Binary::stop_all([a, b]).await;
 }
 
 /// PostgreSQL stopped under two instances with a cooldown: answers go on, each instance's own
@@ -394,10 +370,7 @@ async fn cooldowns_fall_back_on_each_instance_while_postgres_is_away() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for server in [a, b] {
-        let (ok, _, log) = server.stop().await;
-        assert!(ok, "{log}");
-    }
+    Binary::stop_all([a, b]).await;
 }
 
 /// A press by `USER_ID` on the button labelled `label` under `response`, as Discord sends it
@@ -504,10 +477,7 @@ async fn buttons_kept_by_one_instance_are_answered_by_the_other() {
         result_line(&caught_up).starts_with("**3.** "),
         "{caught_up}"
     );
-    for server in [a, b] {
-        let (ok, _, log) = server.stop().await;
-        assert!(ok, "{log}");
-    }
+    Binary::stop_all([a, b]).await;
 }
 
 /// The reply to a `/reload` by a moderator of the operator's guild, sent to `server`: the
