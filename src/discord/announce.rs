@@ -58,10 +58,25 @@ pub fn start(
                 Err(RecvError::Closed) => return,
             };
             let library = service.engine().library();
-            let Some(announcement) = announcer.plan(&reloaded, &library) else {
+            // Planning writes `announced.json`: file I/O, off the async workers.
+            let planned = tokio::task::spawn_blocking(move || {
+                let announcement = announcer.plan(&reloaded, &library);
+                (announcer, announcement)
+            })
+            .await;
+            let announcement = match planned {
+                Ok((back, announcement)) => {
+                    announcer = back;
+                    announcement
+                }
+                Err(e) => {
+                    tracing::error!("announcements stopped: {e}");
+                    return;
+                }
+            };
+            let Some(announcement) = announcement else {
                 continue;
             };
-            drop(library);
             for message in messages(&service, &announcement).await {
                 post(&rest, channel, &message).await;
             }
