@@ -274,43 +274,34 @@ impl Feedback {
 
     /// The guild's least helpful answers: tallies with down votes, most down (net) first.
     pub fn least_helpful(&self, guild: u64, limit: usize) -> anyhow::Result<Vec<(Tally, bool)>> {
-        let mut t: Vec<Tally> = self
-            .store
-            .tallies(guild)?
-            .into_iter()
-            .filter(|t| t.down > 0)
-            .collect();
+        Ok(self.worst_of(self.store.tallies(guild)?, limit))
+    }
+
+    /// [`Feedback::least_helpful`] and the passages of the guild most often voted down over
+    /// every question ((passage, 👎, 👍), most down first), from one read of the guild's
+    /// tallies (what `/stats` shows).
+    #[allow(clippy::type_complexity)]
+    pub fn vote_summary(
+        &self,
+        guild: u64,
+        worst: usize,
+        passages: usize,
+    ) -> anyhow::Result<(Vec<(Tally, bool)>, Vec<(String, u64, u64)>)> {
+        let tallies = self.store.tallies(guild)?;
+        let by_passage = most_down_of(&tallies, passages);
+        Ok((self.worst_of(tallies, worst), by_passage))
+    }
+
+    fn worst_of(&self, tallies: Vec<Tally>, limit: usize) -> Vec<(Tally, bool)> {
+        let mut t: Vec<Tally> = tallies.into_iter().filter(|t| t.down > 0).collect();
         t.sort_by_key(|t| std::cmp::Reverse((t.down as i64 - t.up as i64, t.down)));
-        Ok(t.into_iter()
+        t.into_iter()
             .take(limit)
             .map(|t| {
                 let d = t.demotes(self.min_voters);
                 (t, d)
             })
-            .collect())
-    }
-
-    /// The passages of the guild most often voted down, over every question: (passage, 👎,
-    /// 👍), most down first.
-    pub fn most_voted_down(
-        &self,
-        guild: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<(String, u64, u64)>> {
-        let mut by_passage: HashMap<String, (u64, u64)> = HashMap::new();
-        for t in self.store.tallies(guild)? {
-            let e = by_passage.entry(t.passage).or_default();
-            e.0 += t.down;
-            e.1 += t.up;
-        }
-        let mut out: Vec<(String, u64, u64)> = by_passage
-            .into_iter()
-            .filter(|(_, (down, _))| *down > 0)
-            .map(|(p, (down, up))| (p, down, up))
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
-        out.truncate(limit);
-        Ok(out)
+            .collect()
     }
 
     /// A moderator's restore: forgets the votes on `passage` for `question_hash` in `guild`,
@@ -320,6 +311,25 @@ impl Feedback {
         self.refresh(guild)?;
         Ok(n)
     }
+}
+
+/// The passages most often voted down over `tallies` (every question): (passage, 👎, 👍),
+/// most down first, at most `limit`.
+fn most_down_of(tallies: &[Tally], limit: usize) -> Vec<(String, u64, u64)> {
+    let mut by_passage: HashMap<&str, (u64, u64)> = HashMap::new();
+    for t in tallies {
+        let e = by_passage.entry(t.passage.as_str()).or_default();
+        e.0 += t.down;
+        e.1 += t.up;
+    }
+    let mut out: Vec<(String, u64, u64)> = by_passage
+        .into_iter()
+        .filter(|(_, (down, _))| *down > 0)
+        .map(|(p, (down, up))| (p.to_string(), down, up))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+    out.truncate(limit);
+    out
 }
 
 #[cfg(test)]
@@ -430,7 +440,10 @@ mod tests {
         let other = question_hash("what goes with banana peels");
         f.vote(&ballot(1, 11, voter(1), &other, &passage, Vote::Down), None)
             .unwrap();
-        assert_eq!(f.most_voted_down(1, 5).unwrap(), [(passage.clone(), 3, 0)]);
+        assert_eq!(
+            f.vote_summary(1, 5, 5).unwrap().1,
+            [(passage.clone(), 3, 0)]
+        );
         f.restore(1, &other, &passage).unwrap();
         assert_eq!(worst[0].0.question, None, "questions not kept");
         assert_eq!(f.restore(1, &h, &passage).unwrap(), 2);

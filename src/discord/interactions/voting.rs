@@ -118,12 +118,9 @@ impl Bot {
     /// `/stats`' lines on the guild's least helpful answers and the passages most often voted
     /// down (none: empty). Reads the store: call it off the async runtime.
     pub(super) fn least_helpful_text(&self, guild: u64) -> String {
-        let (worst, passages) = match (
-            self.feedback.least_helpful(guild, 5),
-            self.feedback.most_voted_down(guild, 3),
-        ) {
-            (Ok(w), Ok(p)) => (w, p),
-            (Err(e), _) | (_, Err(e)) => {
+        let (worst, passages) = match self.feedback.vote_summary(guild, 5, 3) {
+            Ok(summary) => summary,
+            Err(e) => {
                 tracing::warn!("reading votes: {e:#}");
                 return String::new();
             }
