@@ -810,9 +810,14 @@ impl SearchIndex {
 
     /// Applies `change` to the index in `dir`, a copy of this index's folder (its files linked,
     /// its meta files copied): the gone articles' documents deleted, the added ones' indexed,
-    /// one commit. Returns the live tokens per field after it. The index this one reads is
+    /// one commit. Returns the live tokens per field after it, and the layout of the changed
+    /// library (for [`SearchIndex::open`] of the copy). The index this one reads is
     /// untouched, and serves until the caller swaps the copy in.
-    pub fn update_in(&self, dir: &Path, change: &Change<'_>) -> anyhow::Result<FieldTokens> {
+    pub fn update_in(
+        &self,
+        dir: &Path,
+        change: &Change<'_>,
+    ) -> anyhow::Result<(FieldTokens, Layout)> {
         let index = Index::open_in_dir(dir)
             .with_context(|| format!("cannot open index in {}", dir.display()))?;
         self.write_change(&index, change)
@@ -821,12 +826,15 @@ impl SearchIndex {
     /// Applies `change` to this (in-memory) index and returns the new library's index. The
     /// old reader keeps its commit: the old library answers as before until it is dropped.
     pub fn update(&self, change: &Change<'_>) -> anyhow::Result<SearchIndex> {
-        let tokens = self.write_change(&self.index, change)?;
-        let layout = Layout::new(change.articles, change.passages)?;
+        let (tokens, layout) = self.write_change(&self.index, change)?;
         SearchIndex::from_index(self.index.clone(), self.fields, layout, Some(tokens))
     }
 
-    fn write_change(&self, index: &Index, change: &Change<'_>) -> anyhow::Result<FieldTokens> {
+    fn write_change(
+        &self,
+        index: &Index,
+        change: &Change<'_>,
+    ) -> anyhow::Result<(FieldTokens, Layout)> {
         index.tokenizers().register(TOKENIZER, analyzer());
         let latest = index.load_metas()?.opstamp;
         if latest != self.opstamp {
@@ -885,7 +893,7 @@ impl SearchIndex {
         writer
             .wait_merging_threads()
             .context("index merge failed")?;
-        Ok(tokens)
+        Ok((tokens, layout))
     }
 
     /// The article and passage of every document, per segment of `searcher` (made once: the

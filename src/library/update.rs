@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{IndexLocation, Settings};
 use crate::content::{self, Article};
-use crate::index::{Change, Layout, SearchIndex};
+use crate::index::{Change, SearchIndex};
 use crate::passage::{cut_passages, Passage};
 
 use super::persist::{self, FileStamp};
@@ -298,7 +298,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         old.index
             .update_in(&staging.join(persist::TANTIVY), &change)
     })();
-    let tokens = kept_or_discard(&staging, indexed)?;
+    let (tokens, layout) = kept_or_discard(&staging, indexed)?;
     drop(change);
     let written = (|| -> anyhow::Result<u64> {
         let path = staging.join(persist::ARTICLES);
@@ -324,7 +324,6 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         Ok(bodies_len)
     })();
     let bodies_len = kept_or_discard(&staging, written)?;
-    let layout = Layout::new(&articles, &passages)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
     persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
     // The counts stay with the library: the next update in this process starts from them
