@@ -2,9 +2,13 @@
 //! shares with it: kept beside the analyzer so that `index` is the only module that names
 //! tantivy, and so that the two cannot drift apart.
 
+use std::cell::RefCell;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
-    Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+    TokenFilter, TokenStream, Tokenizer,
 };
 
 /// The tokenizer of every text field, registered with every index under this name;
@@ -15,19 +19,104 @@ pub const TOKENIZER: &str = "articlebot_en";
 pub const MAX_TOKEN_BYTES: usize = 40;
 
 /// The analyzer behind [`TOKENIZER`]: tantivy's `en_stem` with accents folded to ASCII between
-/// lower-casing and stemming, so "pokemon" finds "Pokémon".
+/// lower-casing and stemming, so "pokemon" finds "Pokémon". Its stemmer is tantivy's (the
+/// same Snowball English of `rust_stemmers`) with the stems each thread made remembered
+/// ([`CachedStemmer`]).
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build()
+}
+
+/// Words whose stems an indexing thread remembers before it starts over: a collection's
+/// working vocabulary fits, and the memory stays bounded (a few megabytes per thread).
+const STEMS_CACHED: usize = 100_000;
+
+/// A word (lower-cased, folded) and its stem.
+type StemCache = FxHashMap<Box<str>, Box<str>>;
+
+thread_local! {
+    static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
+    // The stems this thread made. Snowball stemming of every token of every field was a fifth
+    // of a build (BENCHMARKS.md, issue 18); a word of a collection recurs thousands of times,
+    // and a look-up costs a fraction of stemming it again.
+    static STEMS: RefCell<StemCache> = RefCell::new(StemCache::default());
+}
+
+/// tantivy's `Stemmer` filter for English, each word stemmed once per thread: a stem depends on
+/// the word alone, so the tokens are the ones tantivy's filter gives (a test compares them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CachedStemmer;
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter { inner: tokenizer }
+    }
+}
+
+/// The tokenizer [`CachedStemmer`] wraps around the filters before it.
+#[derive(Clone)]
+pub struct CachedStemmerFilter<T> {
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+        }
+    }
+}
+
+/// The tokens of [`CachedStemmerFilter`], stemmed.
+pub struct CachedStemmerStream<T> {
+    tail: T,
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let text = &mut self.tail.token_mut().text;
+        STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(stem) = cache.get(text.as_str()) {
+                if **stem != **text {
+                    text.clear();
+                    text.push_str(stem);
+                }
+                return;
+            }
+            let stem: Box<str> = STEMMER.with(|s| s.stem(text).into());
+            if cache.len() >= STEMS_CACHED {
+                cache.clear();
+            }
+            let word = std::mem::replace(text, String::from(&*stem));
+            cache.insert(word.into_boxed_str(), stem);
+        });
+        true
+    }
+
+    fn token(&self) -> &tantivy::tokenizer::Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
+        self.tail.token_mut()
+    }
 }
 
 thread_local! {
     // The analyzer's folding filter over a whole (already lower-cased) word.
-    static FOLDER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+    static FOLDER: RefCell<TextAnalyzer> = RefCell::new(
         TextAnalyzer::builder(RawTokenizer::default())
             .filter(AsciiFoldingFilter)
             .build(),
@@ -42,4 +131,44 @@ pub fn fold_accents(lower: &str) -> Option<String> {
         let mut stream = f.token_stream(lower);
         stream.next().map(|t| t.text.clone())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::tokenizer::{Language, Stemmer as TantivyStemmer};
+
+    fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    #[test]
+    fn the_cached_stemmer_gives_tantivys_tokens() {
+        let mut uncached = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(TantivyStemmer::new(Language::English))
+            .build();
+        let mut cached = analyzer();
+        let text = "Running runners ran; the Pokémon CAFÉS were generously organised, \
+                    relational relations relate. Flies flying 1999 x ΣΊΣΥΦΟΣ naïveté \
+                    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let expected = tokens(&mut uncached, text);
+        assert!(expected.iter().any(|t| t.0 == "run"), "{expected:?}");
+        // The first pass stems and remembers, the second reads what was remembered, and a
+        // second analyzer (another field's) shares the thread's stems.
+        assert_eq!(tokens(&mut cached, text), expected);
+        assert_eq!(tokens(&mut cached, text), expected);
+        assert_eq!(tokens(&mut analyzer(), text), expected);
+        // On another thread (its own stems), the same.
+        let other = std::thread::spawn(move || tokens(&mut analyzer(), text));
+        assert_eq!(other.join().unwrap(), expected);
+    }
 }
