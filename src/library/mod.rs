@@ -31,7 +31,7 @@ pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
 pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
-use vectors::Counting;
+use vectors::CountingToFile;
 pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
 
 /// How a library came to be.
@@ -90,6 +90,10 @@ pub enum OpenMode {
 /// Files parsed, cut, counted and indexed together by a streaming build: bounds the text
 /// held at once to this many articles (and keeps every core busy parsing each batch).
 const STREAM_BATCH: usize = 512;
+
+/// The file in the staging folder a build writes the term counts to as it counts them, removed
+/// once `counts.bin` is made of it.
+const COUNTS_SPILL: &str = "counts.spill";
 
 /// What a build reads: the scanned files and what the scan noted.
 struct Source<'a> {
@@ -352,9 +356,12 @@ impl Library {
     /// Builds the library of `source` into the index folder `dir`, streaming: the files are
     /// read, parsed, cut into passages, counted, indexed and their bodies written to
     /// `articles.bin` [`STREAM_BATCH`] at a time, and only each article's front matter and
-    /// headings are kept past its batch. The memory a build takes is then the index writer's
-    /// (bounded, [`crate::index::WRITER_BYTES_PER_THREAD`] per thread), the term counts and
-    /// the library a reopened index holds, not the text of the whole collection.
+    /// headings are kept past its batch; the term counts go to a file as they are made (the
+    /// vectors are weighed from it at the end, `counts.bin` is a copy of it). The memory a
+    /// build takes is then the index writer's (bounded,
+    /// [`crate::index::WRITER_BYTES_PER_THREAD`] per thread), the stems and their document
+    /// frequencies, and the library a reopened index holds, not the text or the counts of the
+    /// whole collection.
     ///
     /// The result is the one a build of every article at once gives: the same articles in
     /// the same order (a slug taken by an earlier file, in this batch or a previous one, is
@@ -383,7 +390,10 @@ impl Library {
         let mut warnings = source.warnings;
         let mut articles: Vec<Article> = Vec::new();
         let mut passages: Vec<Passage> = Vec::new();
-        let mut counting = Counting::new(VectorWeights::default());
+        // The articles' term counts go to a file as they are counted (see `CountingToFile`),
+        // which `counts.bin` is then made of.
+        let spill_path = staging.join(COUNTS_SPILL);
+        let mut counting = CountingToFile::create(&spill_path, VectorWeights::default())?;
         let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
         let mut indexer: Option<Indexer> = None;
         let files = source.files;
@@ -417,7 +427,7 @@ impl Library {
                 start = end;
                 progress.advance(1);
             }
-            counting.add(&fresh);
+            counting.add(&fresh)?;
             passages.extend(cut.into_iter().map(|p| Passage {
                 article: base + p.article,
                 ..p
@@ -435,12 +445,12 @@ impl Library {
         let built = indexer.finish(layout.clone())?;
         let tokens = built.tokens();
         drop(built);
-        let counts = counting.finish();
-        let vectors = ArticleVectors::from_counts(&counts, &VectorWeights::default());
+        let counts = counting.finish()?;
+        let vectors = counts.vectors(&VectorWeights::default())?;
         let parts = persist::Parts {
             passages: &passages,
             vectors: &vectors,
-            counts: &counts,
+            counts: persist::Counts::Spilled(&counts),
             warnings: &warnings,
             files: &source.stamps,
             tokens,
@@ -448,6 +458,8 @@ impl Library {
         };
         persist::write_rest(&staging, &articles, &parts, bodies_len)?;
         drop(counts);
+        std::fs::remove_file(&spill_path)
+            .with_context(|| format!("cannot remove {}", spill_path.display()))?;
         staging::swap_into_place(&staging, dir)?;
         let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
         persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
@@ -696,6 +708,17 @@ mod tests {
         // Compared with the parsed articles by their bytes, the bodies are not read...
         let parsed = content::load(&settings.content).unwrap().articles;
         assert_eq!(reopened.articles, parsed);
+        // The counts the build wrote to a file as it went are the ones counted whole, and
+        // the vectors weighed from them too; the file is gone from the index folder.
+        let w = VectorWeights::default();
+        let index_dir = dir.path().join("index");
+        let counts = persist::read_counts(&index_dir, &built.info.fingerprint)
+            .unwrap()
+            .unwrap();
+        assert_eq!(counts, TermCounts::of(&parsed, &w));
+        assert_eq!(built.vectors, ArticleVectors::from_counts(&counts, &w));
+        assert_eq!(reopened.vectors, built.vectors);
+        assert!(!index_dir.join(COUNTS_SPILL).exists());
         assert!(reopened.articles.iter().all(unread));
         // ...and read on first use, they are the parsed ones.
         for (a, p) in reopened.articles.iter().zip(&parsed) {

@@ -29,7 +29,7 @@ use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
 use crate::index::FieldTokens;
 use crate::passage::Passage;
 
-use super::vectors::{ArticleVectors, TermCounts};
+use super::vectors::{put_entry, ArticleVectors, SpilledCounts, TermCounts};
 
 /// A content file as the library was built from it: what an update compares with a new scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,11 +113,19 @@ struct SnapshotRef<'a> {
 pub(super) struct Parts<'a> {
     pub passages: &'a [Passage],
     pub vectors: &'a ArticleVectors,
-    pub counts: &'a TermCounts,
+    pub counts: Counts<'a>,
     pub warnings: &'a [Warning],
     pub files: &'a [FileStamp],
     pub tokens: FieldTokens,
     pub fingerprint: &'a str,
+}
+
+/// The term counts `counts.bin` is written from: held in memory, or written to a file of their
+/// own as a streamed build counted them.
+#[derive(Clone, Copy)]
+pub(super) enum Counts<'a> {
+    Held(&'a TermCounts),
+    Spilled(&'a SpilledCounts),
 }
 
 /// Writes `counts.bin`, `library.bin` and last the manifest into `dir`, for `articles` whose
@@ -165,8 +173,15 @@ fn write_library(
         tokens: parts.tokens,
         bodies_len,
     };
-    let bytes = postcard::to_stdvec(&snapshot).context("cannot encode the library")?;
-    std::fs::write(dir.join(LIBRARY), bytes)?;
+    // Encoded straight into the file: the bytes whole were 130 MB held at the end of a build
+    // of 100,000 articles (BENCHMARKS.md, issue 18).
+    let path = dir.join(LIBRARY);
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut out = postcard::to_io(&snapshot, out).context("cannot encode the library")?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -337,33 +352,48 @@ pub(super) fn waste(articles: &[Article], len: u64) -> u64 {
 const COUNTS_MAGIC: &[u8; 8] = b"abcounts";
 
 /// Writes `counts` to `path` as fixed-width little-endian numbers (read back without decoding
-/// each entry): magic, fingerprint, stems, starts, entries.
-fn write_counts(path: &Path, counts: &TermCounts, fingerprint: &str) -> anyhow::Result<()> {
-    let entries: usize = counts.articles.iter().map(|a| a.len()).sum();
-    let mut out =
-        Vec::with_capacity(64 + entries * 8 + counts.articles.len() * 4 + counts.stems.len() * 12);
-    out.extend_from_slice(COUNTS_MAGIC);
-    let put = |out: &mut Vec<u8>, bytes: &[u8]| {
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(bytes);
+/// each entry): magic, fingerprint, stems, starts, entries. Spilled counts' entries are already
+/// in this form: their file is copied.
+fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+        let (stems, lens): (&[String], Vec<u32>) = match counts {
+            Counts::Held(c) => (
+                &c.stems,
+                c.articles.iter().map(|a| a.len() as u32).collect(),
+            ),
+            Counts::Spilled(s) => (&s.stems, s.lens.clone()),
+        };
+        out.write_all(COUNTS_MAGIC)?;
+        let put = |out: &mut std::io::BufWriter<std::fs::File>, bytes: &[u8]| {
+            out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+            out.write_all(bytes)
+        };
+        put(&mut out, fingerprint.as_bytes())?;
+        out.write_all(&(stems.len() as u32).to_le_bytes())?;
+        for s in stems {
+            put(&mut out, s.as_bytes())?;
+        }
+        out.write_all(&(lens.len() as u32 + 1).to_le_bytes())?;
+        let mut start = 0u32;
+        out.write_all(&start.to_le_bytes())?;
+        for l in lens {
+            start += l;
+            out.write_all(&start.to_le_bytes())?;
+        }
+        match counts {
+            Counts::Held(c) => {
+                for &e in c.articles.iter().flat_map(|a| a.iter()) {
+                    put_entry(&mut out, e)?;
+                }
+            }
+            Counts::Spilled(s) => {
+                std::io::copy(&mut std::fs::File::open(&s.path)?, &mut out)?;
+            }
+        }
+        out.flush()
     };
-    put(&mut out, fingerprint.as_bytes());
-    out.extend_from_slice(&(counts.stems.len() as u32).to_le_bytes());
-    for s in &counts.stems {
-        put(&mut out, s.as_bytes());
-    }
-    out.extend_from_slice(&(counts.articles.len() as u32 + 1).to_le_bytes());
-    let mut start = 0u32;
-    out.extend_from_slice(&start.to_le_bytes());
-    for a in &counts.articles {
-        start += a.len() as u32;
-        out.extend_from_slice(&start.to_le_bytes());
-    }
-    for &(t, f) in counts.articles.iter().flat_map(|a| a.iter()) {
-        out.extend_from_slice(&t.to_le_bytes());
-        out.extend_from_slice(&f.to_bits().to_le_bytes());
-    }
-    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Reads `counts.bin` of `dir`: `None` when it is missing or belongs to another fingerprint.

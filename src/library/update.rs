@@ -313,7 +313,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         let parts = persist::Parts {
             passages: &passages,
             vectors: &vectors,
-            counts: &counts,
+            counts: persist::Counts::Held(&counts),
             warnings: &warnings,
             files: &stamps,
             tokens,

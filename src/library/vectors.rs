@@ -124,8 +124,36 @@ fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
     tf
 }
 
-/// Term counts made a batch of articles at a time (a build streams the articles, see
-/// `Library::open`): the same counts as [`TermCounts::of`] over all the batches in order.
+/// Each article's term counts, in parallel.
+fn count(articles: &[Article], w: &VectorWeights) -> Vec<FxHashMap<String, f32>> {
+    articles.par_iter().map(|a| term_counts(a, w)).collect()
+}
+
+/// An article's counts as `(term id, count)` entries, its stems interned in `stems` and `ids`
+/// (a new stem takes the next id): entries in the map's order, ids in order of first sight.
+fn intern(
+    counts: FxHashMap<String, f32>,
+    stems: &mut Vec<String>,
+    ids: &mut FxHashMap<String, u32>,
+) -> Vec<(u32, f32)> {
+    let mut entries = Vec::with_capacity(counts.len());
+    for (t, f) in counts {
+        let id = match ids.get(&t) {
+            Some(&id) => id,
+            None => {
+                let id = stems.len() as u32;
+                stems.push(t.clone());
+                ids.insert(t, id);
+                id
+            }
+        };
+        entries.push((id, f));
+    }
+    entries
+}
+
+/// Term counts made a batch of articles at a time, held in memory: the same counts as
+/// [`TermCounts::of`] over all the batches in order.
 pub(super) struct Counting {
     counts: TermCounts,
     ids: FxHashMap<String, u32>,
@@ -143,16 +171,141 @@ impl Counting {
 
     /// Counts the next `articles` (their bodies must be at hand), in parallel.
     pub(super) fn add(&mut self, articles: &[Article]) {
-        let w = &self.weights;
-        let counts: Vec<FxHashMap<String, f32>> =
-            articles.par_iter().map(|a| term_counts(a, w)).collect();
-        for c in counts {
+        for c in count(articles, &self.weights) {
             self.counts.push(c, &mut self.ids);
         }
     }
 
     pub(super) fn finish(self) -> TermCounts {
         self.counts
+    }
+}
+
+/// Articles whose entries [`SpilledCounts::vectors`] reads back and weighs at a time.
+const SPILL_READ: usize = 4096;
+
+/// Term counts made a batch of articles at a time by a streamed build, each article's entries
+/// written to a file as it is counted instead of held: at 100,000 articles the counts were
+/// 400 MB held for the whole build (BENCHMARKS.md, issue 18). Kept in memory: the stems, each
+/// article's number of entries and each stem's document frequency, which is what weighing the
+/// entries read back needs.
+///
+/// The file holds the entries of every article in order, each a little-endian term id and
+/// the count's bits: the entries part of `counts.bin` as it is, which `persist` copies.
+pub(super) struct CountingToFile {
+    weights: VectorWeights,
+    ids: FxHashMap<String, u32>,
+    stems: Vec<String>,
+    lens: Vec<u32>,
+    df: Vec<u32>,
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+/// The counts of a [`CountingToFile`] once every article is counted.
+pub(super) struct SpilledCounts {
+    pub(super) stems: Vec<String>,
+    /// Each article's number of entries, by article id.
+    pub(super) lens: Vec<u32>,
+    df: Vec<u32>,
+    /// The entries, as [`CountingToFile`] wrote them.
+    pub(super) path: std::path::PathBuf,
+}
+
+/// Appends an entry as `counts.bin` stores it: term id, then the count's bits, little-endian.
+pub(super) fn put_entry(out: &mut impl std::io::Write, (t, f): (u32, f32)) -> std::io::Result<()> {
+    out.write_all(&t.to_le_bytes())?;
+    out.write_all(&f.to_bits().to_le_bytes())
+}
+
+impl CountingToFile {
+    /// Starts counting into a new file at `path`.
+    pub(super) fn create(
+        path: &std::path::Path,
+        weights: VectorWeights,
+    ) -> anyhow::Result<CountingToFile> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+        Ok(CountingToFile {
+            weights,
+            ids: FxHashMap::default(),
+            stems: Vec::new(),
+            lens: Vec::new(),
+            df: Vec::new(),
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    /// Counts the next `articles` (their bodies must be at hand), in parallel, and writes
+    /// their entries.
+    pub(super) fn add(&mut self, articles: &[Article]) -> anyhow::Result<()> {
+        for c in count(articles, &self.weights) {
+            let entries = intern(c, &mut self.stems, &mut self.ids);
+            self.df.resize(self.stems.len(), 0);
+            for &e in &entries {
+                self.df[e.0 as usize] += 1;
+                put_entry(&mut self.out, e)?;
+            }
+            self.lens.push(entries.len() as u32);
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(self) -> anyhow::Result<SpilledCounts> {
+        use std::io::Write as _;
+        let mut out = self.out;
+        out.flush()?;
+        Ok(SpilledCounts {
+            stems: self.stems,
+            lens: self.lens,
+            df: self.df,
+            path: self.path,
+        })
+    }
+}
+
+impl SpilledCounts {
+    /// The vectors [`ArticleVectors::from_counts`] makes of these counts (the same ones, bit
+    /// for bit), reading the entries back [`SPILL_READ`] articles at a time.
+    pub(super) fn vectors(&self, w: &VectorWeights) -> anyhow::Result<ArticleVectors> {
+        use std::io::Read as _;
+        let n = self.lens.len() as f32;
+        let rank = stem_ranks(&self.stems);
+        let by_rank = |a: u32, b: u32| rank[a as usize].cmp(&rank[b as usize]);
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", self.path.display()))?;
+        let mut file = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut out = ArticleVectors::with_capacity(self.stems.len(), self.lens.len());
+        let mut bytes = Vec::new();
+        for lens in self.lens.chunks(SPILL_READ) {
+            let total: usize = lens.iter().map(|&l| l as usize).sum();
+            bytes.resize(total * 8, 0);
+            file.read_exact(&mut bytes)?;
+            let entries: Vec<(u32, f32)> = bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    let t = u32::from_le_bytes(c[..4].try_into().expect("4 bytes"));
+                    let f = u32::from_le_bytes(c[4..].try_into().expect("4 bytes"));
+                    (t, f32::from_bits(f))
+                })
+                .collect();
+            if entries.iter().any(|&(t, _)| t as usize >= self.stems.len()) {
+                anyhow::bail!("the spilled term counts name a term that is not in the list");
+            }
+            let mut articles = Vec::with_capacity(lens.len());
+            let mut at = 0;
+            for &l in lens {
+                articles.push(&entries[at..at + l as usize]);
+                at += l as usize;
+            }
+            let vectors: Vec<Vec<(u32, f32)>> = articles
+                .par_iter()
+                .map(|c| strongest(c, &self.df, n, w, by_rank))
+                .collect();
+            out.extend(&self.stems, vectors.iter().map(Vec::as_slice));
+        }
+        Ok(out)
     }
 }
 
@@ -177,19 +330,7 @@ impl TermCounts {
 
     /// Appends an article's counts, interning its stems in `ids`.
     fn push(&mut self, counts: FxHashMap<String, f32>, ids: &mut FxHashMap<String, u32>) {
-        let mut entries = Vec::with_capacity(counts.len());
-        for (t, f) in counts {
-            let id = match ids.get(&t) {
-                Some(&id) => id,
-                None => {
-                    let id = self.stems.len() as u32;
-                    self.stems.push(t.clone());
-                    ids.insert(t, id);
-                    id
-                }
-            };
-            entries.push((id, f));
-        }
+        let entries = intern(counts, &mut self.stems, ids);
         self.articles.push(entries.into());
     }
 
@@ -259,6 +400,19 @@ impl TermCounts {
     }
 }
 
+/// Each stem's place in the stems' alphabetical order: ties of weight are broken by stem, and
+/// comparing these numbers instead of the strings is the same order at a fraction of the cost
+/// (ties are many: every term seen once in as many articles).
+fn stem_ranks(stems: &[String]) -> Vec<u32> {
+    let mut alphabetical: Vec<u32> = (0..stems.len() as u32).collect();
+    alphabetical.par_sort_unstable_by(|&a, &b| stems[a as usize].cmp(&stems[b as usize]));
+    let mut rank = vec![0u32; stems.len()];
+    for (r, &t) in alphabetical.iter().enumerate() {
+        rank[t as usize] = r as u32;
+    }
+    rank
+}
+
 /// An article's vector from its counts: each term weighed (sublinear term frequency times
 /// inverse document frequency), the strongest `w.terms` kept, strongest first (ties by stem,
 /// as `stem_order` orders two stem ids), L2-normalised.
@@ -319,24 +473,18 @@ impl ArticleVectors {
     pub fn from_counts(counts: &TermCounts, w: &VectorWeights) -> ArticleVectors {
         let df = counts.document_frequencies();
         let n = counts.len() as f32;
-        let stems = &counts.stems;
-        // Each stem's place in the stems' alphabetical order: ties of weight are broken by
-        // stem, and comparing these numbers instead of the strings is the same order at a
-        // fraction of the cost (ties are many: every term seen once in as many articles).
-        let mut alphabetical: Vec<u32> = (0..stems.len() as u32).collect();
-        alphabetical.par_sort_unstable_by(|&a, &b| stems[a as usize].cmp(&stems[b as usize]));
-        let mut rank = vec![0u32; stems.len()];
-        for (r, &t) in alphabetical.iter().enumerate() {
-            rank[t as usize] = r as u32;
-        }
-        drop(alphabetical);
+        let rank = stem_ranks(&counts.stems);
         // Each article's strongest terms, weighed in parallel.
         let by_rank = |a: u32, b: u32| rank[a as usize].cmp(&rank[b as usize]);
         let vectors: Vec<Vec<(u32, f32)>> = (0..counts.len())
             .into_par_iter()
             .map(|i| strongest(counts.article(i), &df, n, w, by_rank))
             .collect();
-        ArticleVectors::assemble(counts, vectors.iter().map(Vec::as_slice))
+        ArticleVectors::assemble(
+            &counts.stems,
+            counts.len(),
+            vectors.iter().map(Vec::as_slice),
+        )
     }
 
     /// The vectors [`ArticleVectors::from_counts`] makes of `new`, made from these (the
@@ -398,31 +546,44 @@ impl ArticleVectors {
             .iter()
             .enumerate()
             .map(|(i, v)| v.as_deref().unwrap_or_else(|| self.vector(i as u32)));
-        ArticleVectors::assemble(new, vectors)
+        ArticleVectors::assemble(&new.stems, new.len(), vectors)
     }
 
-    /// The vectors of `counts`' articles given as `(stem id, weight)` lists, strongest first.
+    /// The vectors of `articles` articles given as `(stem id, weight)` lists, strongest first,
+    /// their ids naming `stems`.
     fn assemble<'a>(
-        counts: &TermCounts,
+        stems: &[String],
+        articles: usize,
         vectors: impl Iterator<Item = &'a [(u32, f32)]>,
     ) -> ArticleVectors {
+        let mut out = ArticleVectors::with_capacity(stems.len(), articles);
+        out.extend(stems, vectors);
+        out
+    }
+
+    /// No vectors yet, of ids naming `stems` stems, room for `articles`.
+    fn with_capacity(stems: usize, articles: usize) -> ArticleVectors {
         let mut out = ArticleVectors {
-            terms: vec![String::new(); counts.stems.len()],
-            starts: Vec::with_capacity(counts.len() + 1),
+            terms: vec![String::new(); stems],
+            starts: Vec::with_capacity(articles + 1),
             entries: Vec::new(),
             ..ArticleVectors::default()
         };
         out.starts.push(0);
+        out
+    }
+
+    /// Appends the vectors of the next articles (see [`ArticleVectors::assemble`]).
+    fn extend<'a>(&mut self, stems: &[String], vectors: impl Iterator<Item = &'a [(u32, f32)]>) {
         for v in vectors {
             for &(t, _) in v {
-                if out.terms[t as usize].is_empty() {
-                    out.terms[t as usize].clone_from(&counts.stems[t as usize]);
+                if self.terms[t as usize].is_empty() {
+                    self.terms[t as usize].clone_from(&stems[t as usize]);
                 }
             }
-            out.entries.extend_from_slice(v);
-            out.starts.push(out.entries.len() as u32);
+            self.entries.extend_from_slice(v);
+            self.starts.push(self.entries.len() as u32);
         }
-        out
     }
 
     /// Checks vectors read back from `library.bin` (positions in range, term ids known): the
@@ -664,6 +825,44 @@ mod tests {
         let other = TermCounts::of(&[new[3].clone(), new[0].clone()], &w);
         let fallback = vectors.updated(&other, &other, &[0], &w);
         assert_eq!(fallback, ArticleVectors::from_counts(&other, &w));
+    }
+
+    #[test]
+    fn counts_written_to_a_file_weigh_the_vectors_held_counts_do() {
+        let arts = collection();
+        let w = VectorWeights {
+            terms: 3,
+            ..VectorWeights::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut counting = CountingToFile::create(&dir.path().join("spill"), w).unwrap();
+        // In batches, as a streamed build counts.
+        counting.add(&arts[..1]).unwrap();
+        counting.add(&arts[1..]).unwrap();
+        let spilled = counting.finish().unwrap();
+        let held = TermCounts::of(&arts, &w);
+        assert_eq!(spilled.stems, held.stems);
+        assert_eq!(spilled.df, held.document_frequencies());
+        let lens: Vec<u32> = held.articles.iter().map(|a| a.len() as u32).collect();
+        assert_eq!(spilled.lens, lens);
+        let mut entries = Vec::new();
+        for &e in held.articles.iter().flat_map(|a| a.iter()) {
+            put_entry(&mut entries, e).unwrap();
+        }
+        assert_eq!(std::fs::read(&spilled.path).unwrap(), entries);
+        let vectors = spilled.vectors(&w).unwrap();
+        assert_eq!(vectors, ArticleVectors::from_counts(&held, &w));
+        assert_eq!(
+            vectors.entries,
+            ArticleVectors::from_counts(&held, &w).entries
+        );
+        // A file cut short is an error, not vectors of part of the collection.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&spilled.path)
+            .unwrap();
+        f.set_len(entries.len() as u64 - 8).unwrap();
+        assert!(spilled.vectors(&w).is_err());
     }
 
     #[test]
