@@ -473,6 +473,115 @@ fn incremental_reload_answers_as_a_full_build() {
     assert_eq!(d.changed, ["n07"], "{d:?}");
 }
 
+/// Asserts that `lib` holds the articles, passages, related vectors and names `full` holds,
+/// and answers `related` for every article as it does: what the term counts decide. (The
+/// other answers come from the tantivy index, which the counts do not touch: after many
+/// updates its segments can order two passages of equal score otherwise than a fresh build,
+/// by a score's last bit, so they are compared in `incremental_reload_answers_as_a_full_build`
+/// over fewer updates.)
+fn assert_same_related(step: &str, lib: &Library, full: &Library) {
+    assert_eq!(lib.articles, full.articles, "{step}: articles");
+    assert_eq!(lib.passages, full.passages, "{step}: passages");
+    assert_eq!(lib.vectors, full.vectors, "{step}: related vectors");
+    assert!(*lib.names == *full.names, "{step}: name index");
+    let settings = articlebot::config::Settings::for_content(".").answer;
+    for a in &full.articles {
+        let related = Command::Related {
+            article: a.slug.clone(),
+        };
+        let answer = |l: &Library| {
+            let answer = articlebot::answer::execute(l, &settings, &related).expect("an answer");
+            rounded(&serde_json::json!(answer))
+        };
+        assert_eq!(answer(lib), answer(full), "{step}: related to {}", a.slug);
+    }
+}
+
+/// The term counts an update keeps in the index folder (`counts.bin`, a base written whole,
+/// and `counts.log`, the changed articles' counts appended): every update here starts from
+/// the library reopened from the folder, so it reads its counts back from the base and the
+/// log, and must hold the related vectors and names of a full build and answer `related` as it
+/// does. On
+/// the way: edits that bring new stems (appended to the log), an add and a delete (every id
+/// shifts: the places move with the articles), bytes left after the log's end by an update
+/// that died before its manifest (never read), and the log grown past its share of the base
+/// (the counts written whole again, the log emptied).
+#[test]
+fn term_counts_read_back_from_base_and_log_answer_as_a_full_build() {
+    let f = Fixture::new();
+    for i in 0..40 {
+        f.write(&format!("n{i:02}.md"), &generated(i, 0));
+    }
+    let persisted = f.persisted();
+    let mut full_settings = f.settings();
+    full_settings.index = articlebot::config::IndexLocation::Dir(f.dir.path().join("full-index"));
+    Library::open(&persisted, OpenMode::Reuse, &NoProgress).unwrap();
+    let index = f.dir.path().join("index");
+    let log_len = || std::fs::metadata(index.join("counts.log")).unwrap().len();
+    let base = || std::fs::read(index.join("counts.bin")).unwrap();
+    assert_eq!(log_len(), 0, "a build writes the counts whole");
+    let first_base = base();
+    let novel = [
+        "quokka", "narwhal", "axolotl", "pangolin", "okapi", "tapir", "dugong", "kinkajou", "fossa",
+    ];
+    let (mut appended, mut compacted) = (0, 0);
+    for (k, word) in novel.iter().enumerate() {
+        // The library in service, opened from the folder the last update left: it holds no
+        // counts, its update reads them back.
+        let reopened = Library::open(&persisted, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(
+            reopened.info.reused,
+            "step {k}: the folder opens as it was left"
+        );
+        if k > 0 {
+            let full = Library::open(&full_settings, OpenMode::Reuse, &NoProgress).unwrap();
+            assert_same_related(&format!("step {k}: reopened"), &reopened, &full);
+        }
+        for i in [(k * 7 + 3) % 40, (k * 7 + 23) % 40] {
+            let text = format!(
+                "{}\nA {word} sentence: the {word} keeper.\n",
+                generated(i, k + 1)
+            );
+            f.write(&format!("n{i:02}.md"), &text);
+        }
+        if k == 3 {
+            f.write("a00.md", &generated(200, k));
+        }
+        if k == 6 {
+            std::fs::remove_file(f.content().join("n09.md")).unwrap();
+        }
+        if k == 4 {
+            // An update that appended its counts and died before its manifest: the bytes
+            // after the log's end belong to no article.
+            let mut log = std::fs::OpenOptions::new()
+                .append(true)
+                .open(index.join("counts.log"))
+                .unwrap();
+            std::io::Write::write_all(&mut log, &[0xff; 100]).unwrap();
+        }
+        let before = log_len();
+        let updated = Library::update(&persisted, &reopened, &NoProgress).unwrap();
+        assert!(
+            updated.info.updated,
+            "step {k}: the reload was not incremental"
+        );
+        let full = Library::open(&full_settings, OpenMode::Rebuild, &NoProgress).unwrap();
+        assert_same_related(&format!("step {k} ({word})"), &updated, &full);
+        if log_len() > before {
+            appended += 1;
+        } else {
+            assert_eq!(log_len(), 0, "step {k}: the log grows or is emptied");
+            assert_ne!(base(), first_base, "step {k}: a new base");
+            compacted += 1;
+        }
+    }
+    assert!(appended >= 5, "updates appended to the log: {appended}");
+    assert!(
+        compacted >= 1,
+        "the log was written whole again: {compacted}"
+    );
+}
+
 /// The diff an update reports: articles added, removed and changed, and a file touched but
 /// unchanged in content is not changed.
 #[test]

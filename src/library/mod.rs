@@ -217,6 +217,9 @@ pub struct Library {
     /// persisted one made by an update (a persisted library built or opened keeps them only in
     /// `counts.bin`, which its first update reads).
     counts: Option<Arc<TermCounts>>,
+    /// Where the term counts lie in the index folder (`counts.bin`, `counts.log`): what an
+    /// update appends to, and reads back when `counts` is `None` (empty in memory).
+    count_places: persist::CountsPlaces,
     /// The settings the library was made with, as [`update::shape`] sums them up (empty for
     /// a library made from articles in hand, which is never updated).
     shape: String,
@@ -450,29 +453,32 @@ impl Library {
         let parts = persist::Parts {
             passages: &passages,
             vectors: &vectors,
-            counts: persist::Counts::Spilled(&counts),
+            counts: persist::CountsOut::Whole(persist::Counts::Spilled(&counts)),
             warnings: &warnings,
             files: &source.stamps,
             tokens,
             fingerprint: &source.fingerprint,
         };
-        persist::write_rest(&staging, &articles, &parts, bodies_len)?;
+        let count_places = persist::write_rest(&staging, &articles, parts, bodies_len)?;
         drop(counts);
         std::fs::remove_file(&spill_path)
             .with_context(|| format!("cannot remove {}", spill_path.display()))?;
         staging::swap_into_place(&staging, dir)?;
         let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
         persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
-        Ok(Library::assemble(
-            articles,
-            passages,
-            vectors,
-            warnings,
-            index,
-            info,
-            source.stamps,
-            None,
-        ))
+        Ok(Library {
+            count_places,
+            ..Library::assemble(
+                articles,
+                passages,
+                vectors,
+                warnings,
+                index,
+                info,
+                source.stamps,
+                None,
+            )
+        })
     }
 
     /// The library `persisted` (from [`persist::read`]) when it was built from
@@ -494,22 +500,25 @@ impl Library {
         if index.num_docs() != p.passages.len() as u64 {
             anyhow::bail!("index and library.bin disagree on the passage count");
         }
-        Ok(Some(Library::assemble(
-            p.articles,
-            p.passages,
-            p.vectors,
-            p.warnings,
-            index,
-            BuildInfo {
-                fingerprint: fingerprint.to_string(),
-                reused: true,
-                updated: false,
-                took: Duration::ZERO,
-                diff: None,
-            },
-            p.files,
-            None,
-        )))
+        Ok(Some(Library {
+            count_places: p.counts,
+            ..Library::assemble(
+                p.articles,
+                p.passages,
+                p.vectors,
+                p.warnings,
+                index,
+                BuildInfo {
+                    fingerprint: fingerprint.to_string(),
+                    reused: true,
+                    updated: false,
+                    took: Duration::ZERO,
+                    diff: None,
+                },
+                p.files,
+                None,
+            )
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -570,6 +579,7 @@ impl Library {
             article_passages,
             files,
             counts,
+            count_places: persist::CountsPlaces::default(),
             shape: String::new(),
         }
     }
@@ -712,7 +722,7 @@ mod tests {
         // the vectors weighed from them too; the file is gone from the index folder.
         let w = VectorWeights::default();
         let index_dir = dir.path().join("index");
-        let counts = persist::read_counts(&index_dir, &built.info.fingerprint)
+        let counts = persist::read_counts(&index_dir, &built.count_places)
             .unwrap()
             .unwrap();
         assert_eq!(counts, TermCounts::of(&parsed, &w));

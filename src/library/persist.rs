@@ -2,9 +2,9 @@
 //! fingerprint), `library.bin` (passages, warnings and every article's front matter and
 //! section headings, with where each section's blocks and the takeaways lie in `articles.bin`,
 //! and the articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each article's takeaways, each its own
-//! postcard record, read on first use: see [`crate::content::Lazy`]), `counts.bin` (every
-//! article's weighted term counts, the related vectors' input, read only by an update) and
-//! `tantivy/`.
+//! postcard record, read on first use: see [`crate::content::Lazy`]), `counts.bin` and
+//! `counts.log` (every article's weighted term counts, the related vectors' input, read only
+//! by an update) and `tantivy/`.
 //!
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
@@ -16,9 +16,18 @@
 //! full build ([`waste`] says how many bytes). A library reads only within the length its
 //! `library.bin` names, so bytes appended after it (by an update that failed later) are
 //! harmless.
+//!
+//! The term counts are kept the same way: `counts.bin` is a base written whole by a build
+//! and never changed after, `counts.log` is appended to by updates (the counts of the articles
+//! read again, and the stems they brought), and `library.bin` says where each article's counts
+//! lie in the two ([`CountsPlaces`]) and how much of the log it reads. An update of one article
+//! writes a few kilobytes instead of the whole counts (40 MB at 10,000 articles); when the log
+//! grows past [`COMPACT_SHARE`] of the base, an update writes a new base whole and an empty
+//! log (into its staging folder: the old folder's base is a link and stays as it was).
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use rayon::prelude::*;
@@ -50,18 +59,24 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 8;
+pub(super) const FORMAT_VERSION: u32 = 9;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
 pub(super) const LIBRARY: &str = "library.bin";
 pub(super) const ARTICLES: &str = "articles.bin";
 pub(super) const COUNTS: &str = "counts.bin";
+pub(super) const COUNTS_LOG: &str = "counts.log";
 pub(super) const TANTIVY: &str = "tantivy";
 
 /// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
 /// the encoded bytes held at once while building.
 pub(super) const WRITE_BATCH: usize = 1024;
+
+/// When `counts.log` would grow past this share of `counts.bin`, an update writes the counts
+/// whole again (a new base and an empty log) rather than appending: bounds what the first
+/// update after a start reads beside the base, and the bytes of counts no article reads.
+pub(super) const COMPACT_SHARE: u64 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct Manifest {
@@ -83,6 +98,8 @@ struct Snapshot {
     tokens: FieldTokens,
     /// The length of `articles.bin`: a file cut short or replaced is noticed at open.
     bodies_len: u64,
+    /// Where the articles' term counts lie in `counts.bin` and `counts.log`.
+    counts: CountsPlaces,
 }
 
 /// A persisted library read back, before its fingerprint is compared with the content's.
@@ -94,6 +111,7 @@ pub(super) struct Persisted {
     pub warnings: Vec<Warning>,
     pub files: Vec<FileStamp>,
     pub tokens: FieldTokens,
+    pub counts: CountsPlaces,
 }
 
 /// `library.bin` as written: the same fields as [`Snapshot`], borrowed (postcard encodes a
@@ -107,13 +125,21 @@ struct SnapshotRef<'a> {
     files: &'a [FileStamp],
     tokens: FieldTokens,
     bodies_len: u64,
+    counts: &'a CountsPlaces,
 }
 
-/// What [`write`] writes beside the index, borrowed.
+/// How the term counts are written: whole (a build, or an update that compacts), or already
+/// appended to `counts.log` at these places ([`append_counts`]).
+pub(super) enum CountsOut<'a> {
+    Whole(Counts<'a>),
+    Appended(CountsPlaces),
+}
+
+/// What [`write_rest`] writes beside the index, borrowed.
 pub(super) struct Parts<'a> {
     pub passages: &'a [Passage],
     pub vectors: &'a ArticleVectors,
-    pub counts: Counts<'a>,
+    pub counts: CountsOut<'a>,
     pub warnings: &'a [Warning],
     pub files: &'a [FileStamp],
     pub tokens: FieldTokens,
@@ -128,25 +154,36 @@ pub(super) enum Counts<'a> {
     Spilled(&'a SpilledCounts),
 }
 
-/// Writes `counts.bin`, `library.bin` and last the manifest into `dir`, for `articles` whose
-/// bodies are stored in an `articles.bin` of `bodies_len` bytes.
+/// Writes the term counts (whole, or only `library.bin`'s places of counts already appended),
+/// `library.bin` and last the manifest into `dir`, for `articles` whose bodies are stored in
+/// an `articles.bin` of `bodies_len` bytes. Returns where the counts lie.
 pub(super) fn write_rest(
     dir: &Path,
     articles: &[Article],
-    parts: &Parts<'_>,
+    parts: Parts<'_>,
     bodies_len: u64,
-) -> anyhow::Result<()> {
-    // The two files are encoded and written at once: each is tens of megabytes at 10,000
-    // articles, and a reload waits for both.
-    let written = std::thread::scope(|s| {
-        let counts = s.spawn(|| write_counts(&dir.join(COUNTS), parts.counts, parts.fingerprint));
-        let library = write_library(dir, articles, parts, bodies_len);
-        let counts = counts
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        library.and(counts)
-    });
-    written?;
+) -> anyhow::Result<CountsPlaces> {
+    let places = match parts.counts {
+        CountsOut::Whole(counts) => {
+            let places = CountsPlaces::whole(counts, parts.fingerprint);
+            // The two files are encoded and written at once: each is tens of megabytes at
+            // 10,000 articles, and a build waits for both.
+            let written = std::thread::scope(|s| {
+                let counts = s.spawn(|| write_counts_whole(dir, counts, parts.fingerprint));
+                let library = write_library(dir, articles, &parts, &places, bodies_len);
+                let counts = counts
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                library.and(counts)
+            });
+            written?;
+            places
+        }
+        CountsOut::Appended(ref places) => {
+            write_library(dir, articles, &parts, places, bodies_len)?;
+            places.clone()
+        }
+    };
     let manifest = Manifest {
         format: FORMAT_VERSION,
         fingerprint: parts.fingerprint.to_string(),
@@ -154,7 +191,7 @@ pub(super) fn write_rest(
         passages: parts.passages.len(),
     };
     std::fs::write(dir.join(MANIFEST), serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(())
+    Ok(places)
 }
 
 /// Writes `library.bin`.
@@ -162,6 +199,7 @@ fn write_library(
     dir: &Path,
     articles: &[Article],
     parts: &Parts<'_>,
+    counts: &CountsPlaces,
     bodies_len: u64,
 ) -> anyhow::Result<()> {
     let snapshot = SnapshotRef {
@@ -172,6 +210,7 @@ fn write_library(
         files: parts.files,
         tokens: parts.tokens,
         bodies_len,
+        counts,
     };
     // Encoded straight into the file: the bytes whole were 130 MB held at the end of a build
     // of 100,000 articles (BENCHMARKS.md, issue 18).
@@ -205,8 +244,12 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     if articles.len() != manifest.articles
         || snapshot.passages.len() != manifest.passages
         || snapshot.vectors.len() != manifest.articles
+        || snapshot.counts.articles.len() != manifest.articles
     {
-        anyhow::bail!("manifest and library.bin disagree on the article, passage or vector count");
+        anyhow::bail!(
+            "manifest and library.bin disagree on the article, passage, vector or term count \
+             count"
+        );
     }
     let vectors = snapshot.vectors.checked()?;
     Ok(Some(Persisted {
@@ -217,6 +260,7 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         warnings: snapshot.warnings,
         files: snapshot.files,
         tokens: snapshot.tokens,
+        counts: snapshot.counts,
     }))
 }
 
@@ -396,8 +440,153 @@ fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::R
     write().with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Reads `counts.bin` of `dir`: `None` when it is missing or belongs to another fingerprint.
-pub(super) fn read_counts(dir: &Path, fingerprint: &str) -> anyhow::Result<Option<TermCounts>> {
+/// Where every article's term counts lie in `counts.bin` (the base) and `counts.log`, and
+/// which stems the two hold: kept in `library.bin`, so that the counts of a library opened
+/// from the folder are read back only by its first update, and an update appends only what
+/// changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct CountsPlaces {
+    /// The tag at the head of `counts.bin` (the fingerprint of the library that wrote it): a
+    /// base written by another library is not read.
+    base: String,
+    /// The stems of the base: term ids `0..base_stems`.
+    base_stems: u32,
+    /// The bytes of `counts.log` this library reads: what was appended after them (by an
+    /// update that failed before its manifest) is never read.
+    log_len: u64,
+    /// The stems added after the base's, in term id order: runs in the log (byte position,
+    /// how many stems).
+    stems: Vec<(u64, u32)>,
+    /// Each article's counts, by article id.
+    articles: Vec<Place>,
+}
+
+/// Where one article's term counts lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Place {
+    /// The base's article `k`.
+    Base(u32),
+    /// `n` entries at byte `at` of the log.
+    Log { at: u64, n: u32 },
+}
+
+impl CountsPlaces {
+    /// The places of `counts` written whole, as a base tagged `tag`.
+    fn whole(counts: Counts<'_>, tag: &str) -> CountsPlaces {
+        let (stems, articles) = match counts {
+            Counts::Held(c) => (c.stems.len(), c.len()),
+            Counts::Spilled(s) => (s.stems.len(), s.lens.len()),
+        };
+        CountsPlaces {
+            base: tag.to_string(),
+            base_stems: stems as u32,
+            log_len: 0,
+            stems: Vec::new(),
+            articles: (0..articles as u32).map(Place::Base).collect(),
+        }
+    }
+
+    /// The number of stems, the base's and the log's.
+    fn stems(&self) -> usize {
+        self.base_stems as usize + self.stems.iter().map(|&(_, n)| n as usize).sum::<usize>()
+    }
+
+    /// Whether these places can be appended to for counts that extend `old` (its stems are
+    /// the ones these places name: counts read with them, or an update's made from such).
+    pub(super) fn extend(&self, old: &TermCounts) -> bool {
+        !self.base.is_empty() && self.articles.len() == old.len() && self.stems() == old.stems.len()
+    }
+}
+
+/// Writes `counts` whole into `dir`: a new `counts.bin` tagged `tag` and an empty
+/// `counts.log`. Entries of those names are removed first, not written through: in an
+/// update's staging folder they are links to the files the old library reads.
+fn write_counts_whole(dir: &Path, counts: Counts<'_>, tag: &str) -> anyhow::Result<()> {
+    for name in [COUNTS, COUNTS_LOG] {
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot replace {name}")),
+        }
+    }
+    write_counts(&dir.join(COUNTS), counts, tag)?;
+    let log = dir.join(COUNTS_LOG);
+    std::fs::write(&log, []).with_context(|| format!("cannot write {}", log.display()))
+}
+
+/// A length (u32) and the bytes.
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Term count entries as `counts.bin` stores them ([`put_entry`]).
+fn put_entries(out: &mut Vec<u8>, entries: &[(u32, f32)]) {
+    for &e in entries {
+        put_entry(out, e).expect("a Vec takes every byte");
+    }
+}
+
+/// Appends to `counts.log` in `dir` what `new` holds that `old` (the places of the counts it
+/// was made from) does not: the stems past the old ones, and the counts of the articles of
+/// `new` that `order` gives as fresh (`None`; `Some(id)` is old article `id`, kept). Returns
+/// the places of `new`. Writes a few kilobytes per article changed, whatever the collection's
+/// size.
+pub(super) fn append_counts(
+    dir: &Path,
+    old: &CountsPlaces,
+    new: &TermCounts,
+    order: &[Option<u32>],
+) -> anyhow::Result<CountsPlaces> {
+    let path = dir.join(COUNTS_LOG);
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {} to append", path.display()))?;
+    // Appended after whatever the file holds: bytes an update that failed left after
+    // `old.log_len` are no article's and stay unread.
+    let start = file.metadata()?.len();
+    let mut out = Vec::new();
+    let mut places = CountsPlaces {
+        base: old.base.clone(),
+        base_stems: old.base_stems,
+        log_len: 0,
+        stems: old.stems.clone(),
+        articles: Vec::with_capacity(order.len()),
+    };
+    let known = old.stems();
+    if new.stems.len() > known {
+        places.stems.push((start, (new.stems.len() - known) as u32));
+        for s in &new.stems[known..] {
+            put_bytes(&mut out, s.as_bytes());
+        }
+    }
+    for (id, o) in order.iter().enumerate() {
+        let place = match *o {
+            Some(k) => old.articles[k as usize],
+            None => {
+                let entries = new.article(id);
+                let at = start + out.len() as u64;
+                put_entries(&mut out, entries);
+                Place::Log {
+                    at,
+                    n: entries.len() as u32,
+                }
+            }
+        };
+        places.articles.push(place);
+    }
+    let mut file = std::io::BufWriter::new(file);
+    file.write_all(&out)?;
+    file.flush()?;
+    places.log_len = start + out.len() as u64;
+    Ok(places)
+}
+
+/// Reads the term counts `places` names back from `counts.bin` and `counts.log` of `dir`:
+/// `None` when the base is missing or was written by another library (its tag). The log is
+/// read up to the length the places name; the articles' entries are decoded in parallel.
+pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<Option<TermCounts>> {
     let bytes = match std::fs::read(dir.join(COUNTS)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -411,15 +600,19 @@ pub(super) fn read_counts(dir: &Path, fingerprint: &str) -> anyhow::Result<Optio
         anyhow::bail!("counts.bin is not a file of term counts");
     }
     let n = r.u32()? as usize;
-    if r.take(n)? != fingerprint.as_bytes() {
+    if places.base.is_empty() || r.take(n)? != places.base.as_bytes() {
         return Ok(None);
     }
     let stems_len = r.u32()? as usize;
-    let mut stems = Vec::with_capacity(stems_len);
+    if stems_len != places.base_stems as usize {
+        anyhow::bail!(
+            "counts.bin holds {stems_len} stems, library.bin expects {}",
+            places.base_stems
+        );
+    }
+    let mut stems = Vec::with_capacity(places.stems());
     for _ in 0..stems_len {
-        let n = r.u32()? as usize;
-        let s = std::str::from_utf8(r.take(n)?).context("counts.bin: a stem is not UTF-8")?;
-        stems.push(s.to_string());
+        stems.push(r.string()?);
     }
     let starts_len = r.u32()? as usize;
     let starts: Vec<u32> = r
@@ -431,25 +624,62 @@ pub(super) fn read_counts(dir: &Path, fingerprint: &str) -> anyhow::Result<Optio
         anyhow::bail!("the term counts' positions are out of order");
     }
     let entries_len = starts.last().copied().unwrap_or(0) as usize;
-    let entries = r.take(entries_len * 8)?;
+    let base = r.take(entries_len * 8)?;
+
+    let log = read_log(&dir.join(COUNTS_LOG), places.log_len)?;
+    for &(at, n) in &places.stems {
+        let mut r = Cursor {
+            bytes: &log,
+            at: usize::try_from(at)?,
+        };
+        for _ in 0..n {
+            stems.push(r.string()?);
+        }
+    }
     let entry = |c: &[u8]| {
         (
             u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
             f32::from_bits(u32::from_le_bytes(c[4..].try_into().expect("4 bytes"))),
         )
     };
-    let articles = starts
-        .windows(2)
-        .map(|w| {
-            let bytes = &entries[w[0] as usize * 8..w[1] as usize * 8];
-            bytes.chunks_exact(8).map(entry).collect()
+    let articles = places
+        .articles
+        .par_iter()
+        .map(|place| -> anyhow::Result<Arc<[(u32, f32)]>> {
+            let bytes = match *place {
+                Place::Base(k) => {
+                    let (s, e) = (starts.get(k as usize), starts.get(k as usize + 1));
+                    let (Some(&s), Some(&e)) = (s, e) else {
+                        anyhow::bail!("library.bin names an article counts.bin does not hold");
+                    };
+                    &base[s as usize * 8..e as usize * 8]
+                }
+                Place::Log { at, n } => usize::try_from(at)
+                    .ok()
+                    .and_then(|at| log.get(at..at.checked_add(n as usize * 8)?))
+                    .context("library.bin points past the end of counts.log")?,
+            };
+            Ok(bytes.chunks_exact(8).map(entry).collect())
         })
-        .collect();
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let counts = TermCounts { stems, articles };
     Ok(Some(counts.checked()?))
 }
 
-/// Reads `counts.bin` front to back.
+/// The first `len` bytes of the log at `path` (none when `len` is 0 and there is no file).
+fn read_log(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = vec![0u8; usize::try_from(len)?];
+    std::io::Read::read_exact(&mut file, &mut bytes)
+        .with_context(|| format!("{} is shorter than library.bin expects", path.display()))?;
+    Ok(bytes)
+}
+
+/// Reads the counts' files front to back.
 struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -460,7 +690,7 @@ impl<'a> Cursor<'a> {
         let s = self
             .bytes
             .get(self.at..self.at.saturating_add(n))
-            .context("counts.bin is cut short")?;
+            .context("counts.bin or counts.log is cut short")?;
         self.at += n;
         Ok(s)
     }
@@ -469,5 +699,12 @@ impl<'a> Cursor<'a> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
         ))
+    }
+
+    /// A stem: its length, then its UTF-8 bytes.
+    fn string(&mut self) -> anyhow::Result<String> {
+        let n = self.u32()? as usize;
+        let s = std::str::from_utf8(self.take(n)?).context("counts: a stem is not UTF-8")?;
+        Ok(s.to_string())
     }
 }

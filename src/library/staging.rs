@@ -11,11 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::persist::{ARTICLES, COUNTS, LIBRARY, MANIFEST, TANTIVY};
+use super::persist::{ARTICLES, COUNTS, COUNTS_LOG, LIBRARY, MANIFEST, TANTIVY};
 
 /// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
 /// folder is ever written or removed.
-const OWNED: &[&str] = &[MANIFEST, LIBRARY, ARTICLES, COUNTS, TANTIVY];
+const OWNED: &[&str] = &[MANIFEST, LIBRARY, ARTICLES, COUNTS, COUNTS_LOG, TANTIVY];
 
 /// Why a folder named as the index folder is not written to: it is not the bot's own.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +219,8 @@ fn idle_for(path: &Path) -> Duration {
 /// Fills the empty `staging` folder with links to the index in `dir` that an update changes
 /// there: every file of `tantivy/` linked (tantivy's meta files copied, its lock files left
 /// out: tantivy replaces the meta files by renaming, but a copy keeps the two folders
-/// independent whatever it does) and `articles.bin` linked (an update appends to it).
+/// independent whatever it does), `articles.bin` and `counts.log` linked (an update appends
+/// to them) and `counts.bin` linked (an update that writes the counts whole replaces it).
 pub(super) fn link_index(dir: &Path, staging: &Path) -> anyhow::Result<()> {
     let from = dir.join(TANTIVY);
     let to = staging.join(TANTIVY);
@@ -241,9 +242,11 @@ pub(super) fn link_index(dir: &Path, staging: &Path) -> anyhow::Result<()> {
         }
         .with_context(|| format!("cannot link {} into {}", src.display(), to.display()))?;
     }
-    let (src, dst) = (dir.join(ARTICLES), staging.join(ARTICLES));
-    std::fs::hard_link(&src, &dst)
-        .with_context(|| format!("cannot link {} into {}", src.display(), staging.display()))?;
+    for name in [ARTICLES, COUNTS, COUNTS_LOG] {
+        let (src, dst) = (dir.join(name), staging.join(name));
+        std::fs::hard_link(&src, &dst)
+            .with_context(|| format!("cannot link {} into {}", src.display(), staging.display()))?;
+    }
     Ok(())
 }
 

@@ -191,45 +191,6 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         }
     }
 
-    // The related vectors, from the kept counts and the fresh articles' own.
-    let weights = VectorWeights::default();
-    let old_counts = match (&old.counts, dir) {
-        (Some(c), _) => c.clone(),
-        (None, Some(d)) => match persist::read_counts(d, &old.info.fingerprint)? {
-            Some(c) if c.len() == old.articles.len() => Arc::new(c),
-            _ => {
-                tracing::info!("counts.bin missing or stale: counting every article again");
-                Arc::new(TermCounts::of(&old.articles, &weights))
-            }
-        },
-        (None, None) => Arc::new(TermCounts::of(&old.articles, &weights)),
-    };
-    let order: Vec<Result<u32, &Article>> = articles
-        .iter()
-        .zip(&origins)
-        .map(|(a, o)| match *o {
-            Origin::Kept(id) => Ok(id),
-            Origin::Fresh => Err(a),
-        })
-        .collect();
-    let counts = old_counts.remix(&order, &weights);
-    drop(order);
-    // The vectors of the kept articles stay when every article keeps its id (edits only):
-    // see `ArticleVectors::updated`.
-    let same_ids = origins.len() == old.articles.len()
-        && origins.iter().enumerate().all(|(i, o)| match *o {
-            Origin::Kept(id) => id as usize == i,
-            Origin::Fresh => true,
-        });
-    let vectors = if same_ids {
-        let fresh: Vec<u32> = (0..origins.len() as u32)
-            .filter(|&i| matches!(origins[i as usize], Origin::Fresh))
-            .collect();
-        old.vectors.updated(&old_counts, &counts, &fresh, &weights)
-    } else {
-        ArticleVectors::from_counts(&counts, &weights)
-    };
-
     let mut warnings = scan_warnings;
     warnings.extend(
         old.warnings
@@ -273,34 +234,66 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         diff: Some(diff(&change)),
     };
 
-    let names = renamed(old, &articles, &origins);
-    let Some(dir) = dir else {
-        let index = old.index.update(&change)?;
-        drop(change);
-        let mut lib = Library::assemble_named(
-            articles,
-            passages,
-            vectors,
-            warnings,
-            names,
-            index,
-            info,
-            stamps,
-            Some(Arc::new(counts)),
-        );
-        lib.shape = old.shape.clone();
-        return Ok(Some(lib));
+    let staging = match dir {
+        Some(d) => Some(staging::staging_dir(d)?),
+        None => None,
+    };
+    // The related vectors (the term counts read back by a first update, remixed, the vectors
+    // whose weights moved weighed again) are made beside the name index and the index update,
+    // which waits on the disk (tantivy's commit syncs its files): on two cores the first
+    // update after a start took a third longer with its read of the counts in line.
+    let (related, names, indexed) = std::thread::scope(|s| {
+        let related = s.spawn(|| related_vectors(old, dir, &articles, &origins));
+        let names = renamed(old, &articles, &origins);
+        let indexed = match (dir, &staging) {
+            (Some(dir), Some(staging)) => (|| {
+                staging::link_index(dir, staging)?;
+                old.index
+                    .update_in(&staging.join(persist::TANTIVY), &change)
+                    .map(Indexed::Dir)
+            })(),
+            _ => old.index.update(&change).map(Indexed::Memory),
+        };
+        let related = related
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (related, names, indexed)
+    });
+    drop(change);
+    let both = related.and_then(|r| indexed.map(|i| (r, i)));
+    let (related, indexed) = match (both, &staging) {
+        (Ok(x), _) => x,
+        (Err(e), Some(staging)) => return kept_or_discard(staging, Err(e)),
+        (Err(e), None) => return Err(e),
+    };
+    let Related {
+        counts,
+        vectors,
+        placed,
+    } = related;
+    let (dir, staging, tokens, layout) = match (dir, staging, indexed) {
+        (Some(dir), Some(staging), Indexed::Dir((tokens, layout))) => {
+            (dir, staging, tokens, layout)
+        }
+        (None, None, Indexed::Memory(index)) => {
+            let mut lib = Library::assemble_named(
+                articles,
+                passages,
+                vectors,
+                warnings,
+                names,
+                index,
+                info,
+                stamps,
+                Some(Arc::new(counts)),
+            );
+            lib.shape = old.shape.clone();
+            return Ok(Some(lib));
+        }
+        _ => unreachable!("an index folder is updated in its staging folder, memory in place"),
     };
 
-    let staging = staging::staging_dir(dir)?;
-    let indexed = (|| {
-        staging::link_index(dir, &staging)?;
-        old.index
-            .update_in(&staging.join(persist::TANTIVY), &change)
-    })();
-    let (tokens, layout) = kept_or_discard(&staging, indexed)?;
-    drop(change);
-    let written = (|| -> anyhow::Result<u64> {
+    let written = (|| -> anyhow::Result<(u64, persist::CountsPlaces)> {
         let path = staging.join(persist::ARTICLES);
         let start = std::fs::metadata(&path)?.len();
         let mut fresh: Vec<&mut Article> = articles
@@ -310,20 +303,24 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
             .map(|(a, _)| a)
             .collect();
         let bodies_len = persist::write_articles(&path, &mut fresh, start)?;
+        let counts = match appended_counts(&staging, old, placed, &counts, &origins)? {
+            Some(places) => persist::CountsOut::Appended(places),
+            None => persist::CountsOut::Whole(persist::Counts::Held(&counts)),
+        };
         let parts = persist::Parts {
             passages: &passages,
             vectors: &vectors,
-            counts: persist::Counts::Held(&counts),
+            counts,
             warnings: &warnings,
             files: &stamps,
             tokens,
             fingerprint: &fingerprint,
         };
-        persist::write_rest(&staging, &articles, &parts, bodies_len)?;
+        let places = persist::write_rest(&staging, &articles, parts, bodies_len)?;
         staging::swap_into_place(&staging, dir)?;
-        Ok(bodies_len)
+        Ok((bodies_len, places))
     })();
-    let bodies_len = kept_or_discard(&staging, written)?;
+    let (bodies_len, count_places) = kept_or_discard(&staging, written)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
     persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
     // The counts stay with the library: the next update in this process starts from them
@@ -334,7 +331,119 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         articles, passages, vectors, warnings, names, index, info, stamps, counts,
     );
     lib.shape = old.shape.clone();
+    lib.count_places = count_places;
     Ok(Some(lib))
+}
+
+/// The places of `counts` once the fresh articles' counts are appended to `counts.log` in
+/// `staging` (linked to the old folder's), or `None` when the counts are to be written whole
+/// instead: the old library's counts were made again (`placed` false: their stems are
+/// numbered otherwise than the persisted ones), or the log would grow past
+/// [`persist::COMPACT_SHARE`] of the base.
+fn appended_counts(
+    staging: &Path,
+    old: &Library,
+    placed: bool,
+    counts: &TermCounts,
+    origins: &[Origin],
+) -> anyhow::Result<Option<persist::CountsPlaces>> {
+    if !placed {
+        return Ok(None);
+    }
+    let base = std::fs::metadata(staging.join(persist::COUNTS))?.len();
+    let log = std::fs::metadata(staging.join(persist::COUNTS_LOG))?.len();
+    let fresh = origins
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, Origin::Fresh))
+        .map(|(i, _)| counts.article(i).len() as u64 * 8)
+        .sum::<u64>();
+    if (log + fresh) * persist::COMPACT_SHARE > base {
+        tracing::info!("counts.log past its share of counts.bin: writing the counts whole");
+        return Ok(None);
+    }
+    let order: Vec<Option<u32>> = origins
+        .iter()
+        .map(|o| match *o {
+            Origin::Kept(id) => Some(id),
+            Origin::Fresh => None,
+        })
+        .collect();
+    persist::append_counts(staging, &old.count_places, counts, &order).map(Some)
+}
+
+/// The index an update made: a new in-memory one, or the tokens and layout of the one
+/// written into the staging folder.
+enum Indexed {
+    Memory(SearchIndex),
+    Dir((crate::index::FieldTokens, crate::index::Layout)),
+}
+
+/// The new library's term counts and related vectors, and whether the counts extend the
+/// persisted ones of `old` (see [`appended_counts`]).
+struct Related {
+    counts: TermCounts,
+    vectors: ArticleVectors,
+    placed: bool,
+}
+
+/// The related vectors of `articles` (from `origins`), from the kept counts and the fresh
+/// articles' own.
+fn related_vectors(
+    old: &Library,
+    dir: Option<&Path>,
+    articles: &[Article],
+    origins: &[Origin],
+) -> anyhow::Result<Related> {
+    let weights = VectorWeights::default();
+    let old_counts = match (&old.counts, dir) {
+        (Some(c), _) => Some(c.clone()),
+        (None, Some(d)) => match persist::read_counts(d, &old.count_places)? {
+            Some(c) if c.len() == old.articles.len() => Some(Arc::new(c)),
+            _ => None,
+        },
+        (None, None) => None,
+    };
+    // Counts made again here number their stems otherwise than the persisted ones: the
+    // update then writes the counts whole rather than appending to those.
+    let placed = old_counts
+        .as_ref()
+        .is_some_and(|c| old.count_places.extend(c));
+    let old_counts = old_counts.unwrap_or_else(|| {
+        tracing::info!("term counts missing or stale: counting every article again");
+        Arc::new(TermCounts::of(&old.articles, &weights))
+    });
+    let order: Vec<Result<u32, &Article>> = articles
+        .iter()
+        .zip(origins)
+        .map(|(a, o)| match *o {
+            Origin::Kept(id) => Ok(id),
+            Origin::Fresh => Err(a),
+        })
+        .collect();
+    let counts = old_counts.remix(&order, &weights);
+    drop(order);
+    // The vectors of the kept articles stay when every article keeps its id (edits only):
+    // see `ArticleVectors::updated`.
+    let same_ids = origins.len() == old.articles.len()
+        && origins.iter().enumerate().all(|(i, o)| match *o {
+            Origin::Kept(id) => id as usize == i,
+            Origin::Fresh => true,
+        });
+    let vectors = if same_ids {
+        let fresh: Vec<u32> = (0..origins.len() as u32)
+            .filter(|&i| matches!(origins[i as usize], Origin::Fresh))
+            .collect();
+        old.vectors.updated(&old_counts, &counts, &fresh, &weights)
+    } else {
+        ArticleVectors::from_counts(&counts, &weights)
+    };
+
+    Ok(Related {
+        counts,
+        vectors,
+        placed,
+    })
 }
 
 /// The new library's name index, from the old one's: the kept articles' names renumbered,
