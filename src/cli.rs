@@ -330,7 +330,10 @@ pub fn open_library(
     mode: OpenMode,
     progress: &dyn BuildProgress,
 ) -> Result<Library, Failure> {
-    let lib = Library::open(settings, mode, progress).map_err(classify)?;
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let mut lib = Library::open(settings, mode, progress).map_err(classify)?;
+    #[cfg(feature = "embeddings")]
+    crate::embed::attach(settings, &mut lib, None).map_err(classify)?;
     report_content(settings, &lib);
     Ok(lib)
 }

@@ -53,6 +53,15 @@ struct RawConfig {
     /// TOML that name is the list of `[[sources]]` tables).
     #[serde(default)]
     sync: RawSync,
+    /// `[embeddings]`: the optional sentence-embedding layer (feature `embeddings`).
+    #[serde(default)]
+    embeddings: RawEmbeddings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbeddings {
+    model_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -559,6 +568,15 @@ pub struct CurateSettings {
     pub min_similarity: f32,
 }
 
+/// `[embeddings]`: the optional sentence-embedding layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbeddingSettings {
+    /// The local model folder (`config.json`, `tokenizer.json`, `model.safetensors`); `None`
+    /// (the default) leaves the layer off. Only accepted by a build with the `embeddings`
+    /// feature.
+    pub model_dir: Option<PathBuf>,
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -577,6 +595,7 @@ pub struct Settings {
     /// before it is demoted for that question (votes are kept in `curate.db`).
     pub feedback_min_voters: u64,
     pub sources: SourcesSettings,
+    pub embeddings: EmbeddingSettings,
 }
 
 /// Command-line values that override the file.
@@ -872,6 +891,7 @@ impl Settings {
             Some(n @ 1..=1000) => n,
             Some(n) => bail!("feedback.min_voters: {n} is outside 1..=1000"),
         };
+        let embeddings = resolve_embeddings(raw.embeddings, base)?;
         Ok(Settings {
             content: ContentSettings {
                 dir,
@@ -897,8 +917,28 @@ impl Settings {
             curate,
             feedback_min_voters,
             sources,
+            embeddings,
         })
     }
+}
+
+/// Resolves `[embeddings]`: a model folder is accepted only by a build that can use it.
+fn resolve_embeddings(raw: RawEmbeddings, base: &Path) -> anyhow::Result<EmbeddingSettings> {
+    let model_dir = match raw.model_dir {
+        None => None,
+        Some(d) if d.trim().is_empty() => {
+            bail!("embeddings.model_dir: empty (leave it out to turn the layer off)")
+        }
+        Some(d) => Some(base.join(d)),
+    };
+    if model_dir.is_some() && !cfg!(feature = "embeddings") {
+        bail!(
+            "embeddings.model_dir: this articlebot was built without the sentence-embedding \
+             layer; build it with `cargo build --release --features embeddings`, or remove \
+             the [embeddings] section"
+        );
+    }
+    Ok(EmbeddingSettings { model_dir })
 }
 
 /// Resolves the `[[sources]]` tables; an error names the table (`sources[2]`, and its name

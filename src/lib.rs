@@ -45,6 +45,8 @@ pub mod content;
 pub mod conversation;
 pub mod curate;
 pub mod discord;
+#[cfg(feature = "embeddings")]
+pub mod embed;
 pub mod feedback;
 pub mod http;
 pub mod index;

@@ -270,7 +270,13 @@ impl Reloader {
                         )));
                     }
                 }
-                Ok(Ok(Library::update(&settings, &serving, &NoProgress)?))
+                #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+                let mut lib = Library::update(&settings, &serving, &NoProgress)?;
+                // The layer reuses the serving library's model and the vectors of every text
+                // that did not change: only the changed articles' passages are embedded.
+                #[cfg(feature = "embeddings")]
+                crate::embed::attach(&settings, &mut lib, Some(&serving))?;
+                Ok(Ok(lib))
             },
         )
         .await;

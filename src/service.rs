@@ -65,7 +65,10 @@ impl Service {
     /// Opens the library the settings describe (a persisted index is reused while the content
     /// is unchanged) and starts the service over it.
     pub fn open(settings: Settings, progress: &dyn BuildProgress) -> anyhow::Result<Arc<Service>> {
-        let library = Library::open(&settings, OpenMode::Reuse, progress)?;
+        #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+        let mut library = Library::open(&settings, OpenMode::Reuse, progress)?;
+        #[cfg(feature = "embeddings")]
+        crate::embed::attach(&settings, &mut library, None)?;
         Service::new(settings, library)
     }
 

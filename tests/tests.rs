@@ -12,6 +12,7 @@ mod conversation;
 mod crash;
 mod curate;
 mod discord;
+mod embeddings;
 mod engine_fixes;
 mod eval;
 mod http;

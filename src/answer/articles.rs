@@ -260,6 +260,12 @@ pub(super) fn card(
 /// so the answer holds `limit` articles whenever the collection has that many others.
 pub(super) fn related(lib: &Library, id: u32, limit: usize) -> RelatedAnswer {
     let a = lib.article(id);
+    #[cfg(feature = "embeddings")]
+    let mut picked = match lib.embeddings() {
+        Some(layer) => nearest_blended(lib, layer, id, limit),
+        None => lib.vectors.nearest(id, limit),
+    };
+    #[cfg(not(feature = "embeddings"))]
     let mut picked = lib.vectors.nearest(id, limit);
     if picked.len() < limit {
         let have: HashSet<u32> = picked.iter().map(|&(o, _)| o).collect();
@@ -283,6 +289,41 @@ pub(super) fn related(lib: &Library, id: u32, limit: usize) -> RelatedAnswer {
             })
             .collect(),
     }
+}
+
+/// The `limit` articles nearest to `id` by a blend of the term vectors' cosine and the
+/// embedding layer's (`layer.weights.related` on the dense side), best first (ties by id).
+/// Every other article has a dense cosine, so the answer is full whenever the collection is.
+#[cfg(feature = "embeddings")]
+fn nearest_blended(
+    lib: &Library,
+    layer: &crate::embed::layer::Embeddings,
+    id: u32,
+    limit: usize,
+) -> Vec<(u32, f32)> {
+    let w = layer.weights.related;
+    let mut scores: Vec<f32> = layer
+        .article_similarities(id)
+        .into_iter()
+        .map(|d| w * d)
+        .collect();
+    // Every article sharing a term (the term vectors' cosine is 0 for the others).
+    for (o, lexical) in lib.vectors.nearest(id, lib.articles.len()) {
+        scores[o as usize] += (1.0 - w) * lexical;
+    }
+    let mut hits: Vec<(u32, f32)> = scores
+        .into_iter()
+        .enumerate()
+        .map(|(o, s)| (o as u32, s))
+        .filter(|&(o, _)| o != id)
+        .collect();
+    let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if hits.len() > limit && limit > 0 {
+        hits.select_nth_unstable_by(limit - 1, by_score);
+    }
+    hits.truncate(limit);
+    hits.sort_by(by_score);
+    hits
 }
 
 pub(super) fn autocomplete(lib: &Library, prefix: &str, limit: usize) -> Vec<Choice> {

@@ -264,6 +264,11 @@ fn rank_in_collection(
 ) -> anyhow::Result<Vec<RankedSentence>> {
     let query = retrieval_query(lib, snap, q);
     let hits = lib.index.top_passages(snap, &query, CANDIDATES)?;
+    #[cfg(feature = "embeddings")]
+    let hits = match lib.embeddings() {
+        Some(layer) => blend_dense(layer, q, hits)?,
+        None => hits,
+    };
     let unknown = unknown_terms(lib, snap, q);
     let hits = tokenize_passages(lib, &hits);
     if unknown.is_empty() {
@@ -276,6 +281,33 @@ fn rank_in_collection(
         &hits,
         SentenceOrder::BestPerPassage,
     ))
+}
+
+/// The retrieved passages' scores blended with the embedding layer's: (1 - w) × BM25 relative
+/// to the best retrieved + w × the cosine of the question's and the passage's vectors, w
+/// being `layer.weights.ask`; best first. The sentence scorer then takes the passage's score
+/// as it takes BM25's (relative to the best), so a passage the model finds closer to the
+/// question lends its sentences more.
+#[cfg(feature = "embeddings")]
+fn blend_dense(
+    layer: &crate::embed::layer::Embeddings,
+    q: &Question,
+    mut hits: Vec<(u32, f32)>,
+) -> anyhow::Result<Vec<(u32, f32)>> {
+    let w = layer.weights.ask;
+    // Weight 0 is the lexical order: no question to embed.
+    if hits.is_empty() || w <= 0.0 {
+        return Ok(hits);
+    }
+    let question = layer.embed_query(&q.text)?;
+    let best = hits.iter().map(|h| h.1).fold(0.0f32, f32::max);
+    for (p, s) in &mut hits {
+        let lexical = if best > 0.0 { *s / best } else { 0.0 };
+        let dense = crate::embed::layer::dot(&question, layer.passage(*p)).max(0.0);
+        *s = (1.0 - w) * lexical + w * dense;
+    }
+    hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(hits)
 }
 
 /// The stems of the words of `hits`, in order.

@@ -223,6 +223,10 @@ pub struct Library {
     /// The settings the library was made with, as [`update::shape`] sums them up (empty for
     /// a library made from articles in hand, which is never updated).
     shape: String,
+    /// The optional sentence-embedding layer, given by `embed::attach` after a build or an
+    /// update (never by the library's own code).
+    #[cfg(feature = "embeddings")]
+    embeddings: Option<Arc<crate::embed::layer::Embeddings>>,
 }
 
 impl Library {
@@ -581,6 +585,8 @@ impl Library {
             counts,
             count_places: persist::CountsPlaces::default(),
             shape: String::new(),
+            #[cfg(feature = "embeddings")]
+            embeddings: None,
         }
     }
 
@@ -613,6 +619,17 @@ impl Library {
         let p = &self.passages[id as usize];
         let s = &self.articles[p.article as usize].sections[p.section as usize];
         &s.blocks[p.blocks.start as usize..p.blocks.end as usize]
+    }
+
+    /// The sentence-embedding layer, when one is attached.
+    #[cfg(feature = "embeddings")]
+    pub fn embeddings(&self) -> Option<&crate::embed::layer::Embeddings> {
+        self.embeddings.as_deref()
+    }
+
+    #[cfg(feature = "embeddings")]
+    pub fn set_embeddings(&mut self, layer: Option<Arc<crate::embed::layer::Embeddings>>) {
+        self.embeddings = layer;
     }
 
     /// Files rejected by the load that made this library.
