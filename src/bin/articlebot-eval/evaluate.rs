@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use articlebot::answer::{self, Answer, Command, Scope};
-use articlebot::config::{AnswerSettings, ContentSettings};
+use articlebot::config::{AnswerSettings, ContentSettings, Settings};
 use articlebot::content::{self, Format, Loaded};
 use articlebot::library::Library;
 use articlebot::text;
@@ -38,9 +38,12 @@ pub enum Benchmark {
         /// The similarity set (JSON: documents with id, title, text, optional tags; judgements
         /// with a, b, score)
         file: PathBuf,
-        /// Also measure a grid of vector weights (title weight × terms kept) on both halves
+        /// Also measure a grid of vector weights (title weight × terms kept) on both halves,
+        /// and with --embeddings a grid of dense weights and article vectors
         #[arg(long)]
         grid: bool,
+        #[command(flatten)]
+        dense: DenseArgs,
     },
     /// `ask` on a reading-comprehension set with answer spans in whole articles (answer in
     /// the top excerpt @1/@3, article@1, excerpt length; BM25 baselines over 1-, 2- and
@@ -52,7 +55,30 @@ pub enum Benchmark {
         /// Which half's questions to ask: choose weights with `development` only
         #[arg(long, value_enum, default_value = "both")]
         half: reading::Half,
+        #[command(flatten)]
+        dense: DenseArgs,
+        /// With --embeddings: also measure these dense weights for ask (comma-separated)
+        #[arg(long, value_delimiter = ',', value_name = "W,…")]
+        ask_weights: Vec<f32>,
     },
+}
+
+/// The optional sentence-embedding layer for `related` and `reading` (a build with
+/// `--features embeddings`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DenseArgs {
+    /// A local sentence-embedding model folder (config.json, tokenizer.json,
+    /// model.safetensors): the commands use the embedding layer, and the same run reports
+    /// them without it [default: the config's embeddings.model_dir]
+    #[arg(long, value_name = "DIR")]
+    pub embeddings: Option<PathBuf>,
+    /// The dense weight (0-1) instead of the chosen default (related's or ask's)
+    #[arg(long, value_name = "W")]
+    pub dense_weight: Option<f32>,
+    /// What an article's vector is made of: `passages` (their mean) or `head` (title and
+    /// start of the body)
+    #[arg(long, value_name = "KIND")]
+    pub article_vector: Option<String>,
 }
 
 /// The seed of every random tie-break.
@@ -395,10 +421,11 @@ fn sentence_scores(
 /// malformed file) name the file and line; `main` turns them into exit code 2.
 pub fn run(
     benchmark: &Benchmark,
-    content: &ContentSettings,
+    settings: &Settings,
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let content = &settings.content;
     let read = |file: &PathBuf| {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
     };
@@ -413,9 +440,15 @@ pub fn run(
                 write!(out, "{}", render(&report))?;
             }
         }
-        Benchmark::Reading { file, half } => {
+        Benchmark::Reading {
+            file,
+            half,
+            dense,
+            ask_weights,
+        } => {
             let set = reading::parse_reading(file, &read(file)?)?;
-            let report = reading::evaluate(content, &set, *half)?;
+            let dense = crate::dense::Dense::resolve(dense, settings)?;
+            let report = reading::evaluate(content, &set, *half, dense.as_ref(), ask_weights)?;
             if json {
                 serde_json::to_writer(&mut *out, &report)?;
                 writeln!(out)?;
@@ -423,9 +456,10 @@ pub fn run(
                 write!(out, "{}", reading::render(&report))?;
             }
         }
-        Benchmark::Related { file, grid } => {
+        Benchmark::Related { file, grid, dense } => {
             let set = related::parse_similarity(file, &read(file)?)?;
-            let report = related::evaluate(content, &set, *grid)?;
+            let dense = crate::dense::Dense::resolve(dense, settings)?;
+            let report = related::evaluate(content, &set, *grid, dense.as_ref())?;
             if json {
                 serde_json::to_writer(&mut *out, &report)?;
                 writeln!(out)?;

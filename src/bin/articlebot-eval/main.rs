@@ -22,6 +22,7 @@
 //!
 //! Exit codes: 0 measured, 2 usage error or an unreadable or malformed file or config.
 
+mod dense;
 mod evaluate;
 mod measures;
 mod reading;
@@ -64,12 +65,7 @@ fn main() -> ExitCode {
         None => Settings::load_or_defaults(std::path::Path::new("config.toml"), &overrides),
     };
     let result = settings.and_then(|settings| {
-        evaluate::run(
-            &cli.benchmark,
-            &settings.content,
-            cli.json,
-            &mut std::io::stdout(),
-        )
+        evaluate::run(&cli.benchmark, &settings, cli.json, &mut std::io::stdout())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

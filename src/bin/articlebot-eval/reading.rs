@@ -29,6 +29,7 @@ use articlebot::content::{self, Format, Loaded};
 use articlebot::library::Library;
 use articlebot::text;
 
+use crate::dense::Dense;
 use crate::evaluate::SEED;
 use crate::measures::{bootstrap_ci95, mean, SplitMix64};
 
@@ -305,6 +306,18 @@ pub struct ReadingReport {
     /// articlebot minus the best baseline by answer@1 on the development half, per question
     /// (answer@1), with paired intervals.
     pub difference: Option<Difference>,
+    /// With `--embeddings`: what embedding the passages took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<String>,
+    /// Time per question of each `ask` measured (the machine's load included).
+    pub timing: Vec<Timing>,
+}
+
+/// Mean time of one `ask` of a system, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    pub system: String,
+    pub ms_per_question: f64,
 }
 
 /// articlebot's answer@1 minus a baseline's, per question, with its paired interval.
@@ -453,29 +466,18 @@ fn units(set: &ReadingSet, n: usize) -> Vec<Unit> {
 }
 
 /// Runs the evaluation on the questions of `half`.
-pub fn evaluate(
-    settings: &ContentSettings,
+/// `ask`'s outcome on every question of `asked`.
+fn run_ask(
+    lib: &Library,
     set: &ReadingSet,
-    half: Half,
-) -> anyhow::Result<ReadingReport> {
-    let (lib, ids) = build_library(settings, set)?;
-    let dev_article: Vec<bool> = set
-        .articles
-        .iter()
-        .map(|a| is_development(&a.title))
-        .collect();
-    let asked: Vec<&RcQuestion> = set
-        .questions
-        .iter()
-        .filter(|q| half.asks(dev_article[q.article]))
-        .collect();
-    let dev: Vec<bool> = asked.iter().map(|q| dev_article[q.article]).collect();
+    ids: &[u32],
+    asked: &[&RcQuestion],
+) -> anyhow::Result<Vec<Outcome>> {
     let answer_settings = AnswerSettings::default();
-
     let mut ours: Vec<Outcome> = Vec::with_capacity(asked.len());
-    for q in &asked {
+    for q in asked {
         let answer = answer::execute(
-            &lib,
+            lib,
             &answer_settings,
             &Command::Ask {
                 question: q.text.clone(),
@@ -498,9 +500,82 @@ pub fn evaluate(
             chars: a.results.first().map(|r| r.excerpt.chars().count()),
         });
     }
+    Ok(ours)
+}
 
-    let mut systems_outcomes: Vec<(String, Vec<Outcome>)> =
-        vec![("articlebot (ask)".to_string(), ours)];
+/// Runs the evaluation; with `dense`, `ask` with the embedding layer (at its weight, and at
+/// each of `ask_weights`) beside the lexical `ask` of the same run.
+pub fn evaluate(
+    settings: &ContentSettings,
+    set: &ReadingSet,
+    half: Half,
+    dense: Option<&Dense>,
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_variables))] ask_weights: &[f32],
+) -> anyhow::Result<ReadingReport> {
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let (mut lib, ids) = build_library(settings, set)?;
+    let dev_article: Vec<bool> = set
+        .articles
+        .iter()
+        .map(|a| is_development(&a.title))
+        .collect();
+    let asked: Vec<&RcQuestion> = set
+        .questions
+        .iter()
+        .filter(|q| half.asks(dev_article[q.article]))
+        .collect();
+    let dev: Vec<bool> = asked.iter().map(|q| dev_article[q.article]).collect();
+
+    let start = std::time::Instant::now();
+    let lexical = run_ask(&lib, set, &ids, &asked)?;
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let mut timing = vec![Timing {
+        system: "ask, lexical only".into(),
+        ms_per_question: start.elapsed().as_secs_f64() * 1000.0 / asked.len().max(1) as f64,
+    }];
+    let mut systems_outcomes: Vec<(String, Vec<Outcome>)> = Vec::new();
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let mut embedding = None;
+    match dense {
+        None => systems_outcomes.push(("articlebot (ask)".to_string(), lexical)),
+        #[cfg(not(feature = "embeddings"))]
+        Some(_) => bail!("--embeddings needs a build with the `embeddings` feature"),
+        #[cfg(feature = "embeddings")]
+        Some(d) => {
+            use crate::dense::{recipe, Session};
+            let mut session = Session::open(d)?;
+            let r = recipe(d, true);
+            session.attach(&mut lib, &r)?;
+            embedding = Some(format!(
+                "{} passages embedded in {:.1} s",
+                session.texts,
+                session.embedding.as_secs_f64()
+            ));
+            let layer = lib.embeddings().expect("attached").with_weights(r.weights);
+            let mut weights = vec![r.weights.ask];
+            weights.extend(ask_weights.iter().filter(|&&w| w != r.weights.ask));
+            for w in weights {
+                lib.set_embeddings(Some(std::sync::Arc::new(layer.with_weights(
+                    articlebot::embed::Weights {
+                        ask: w,
+                        ..r.weights
+                    },
+                ))));
+                let start = std::time::Instant::now();
+                let outcomes = run_ask(&lib, set, &ids, &asked)?;
+                let name = format!("ask + dense {w:.2}");
+                timing.push(Timing {
+                    system: name.clone(),
+                    ms_per_question: start.elapsed().as_secs_f64() * 1000.0
+                        / asked.len().max(1) as f64,
+                });
+                systems_outcomes.push((name, outcomes));
+            }
+            systems_outcomes.push(("ask, lexical only".to_string(), lexical));
+        }
+    }
+    let baselines_from = systems_outcomes.len();
+
     for (name, n) in [
         ("BM25, 1-sentence windows", 1),
         ("BM25, 2-sentence windows", 2),
@@ -563,7 +638,8 @@ pub fn evaluate(
             s.untouched.answer_at_1
         }
     };
-    let best = (1..systems.len()).max_by(|&a, &b| key(&systems[a]).total_cmp(&key(&systems[b])));
+    let best = (baselines_from..systems.len())
+        .max_by(|&a, &b| key(&systems[a]).total_cmp(&key(&systems[b])));
     let difference = best.map(|b| {
         let diff: Vec<f64> = systems_outcomes[0]
             .1
@@ -603,6 +679,8 @@ pub fn evaluate(
         unanswerable_skipped: set.unanswerable,
         systems,
         difference,
+        embedding,
+        timing,
     })
 }
 
@@ -669,6 +747,15 @@ pub fn render(r: &ReadingReport) -> String {
     }
     out += "(answer@k: one of the first k excerpts comes from the question's article and holds a \
             reference answer; 95% intervals: bootstrap over questions)\n";
+    if let Some(e) = &r.embedding {
+        out += &format!("embedding layer: {e}\n");
+    }
+    for t in &r.timing {
+        out += &format!(
+            "{:<28} {:.1} ms per question\n",
+            t.system, t.ms_per_question
+        );
+    }
     out
 }
 

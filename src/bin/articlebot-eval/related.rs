@@ -22,6 +22,7 @@ use articlebot::content::{self, Format, Loaded};
 use articlebot::library::{ArticleVectors, Library, VectorWeights};
 use articlebot::text;
 
+use crate::dense::Dense;
 use crate::evaluate::SEED;
 use crate::measures::{bootstrap_ci95, mean, ndcg_at, rank_with_random_ties, SplitMix64};
 
@@ -207,6 +208,34 @@ pub struct RelatedReport {
     /// Vector weights tried (`--grid`): each with its figures.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid: Vec<GridRow>,
+    /// With `--embeddings`: the lexical `related` (no layer) of the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical_only: Option<Figures>,
+    /// With `--embeddings`: what the layer cost and the recipe measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingCost>,
+    /// With `--embeddings --grid`: dense weights and article vectors tried.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dense_grid: Vec<DenseRow>,
+}
+
+/// The embedding layer's cost in a run and the recipe measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbeddingCost {
+    /// Texts embedded (passages, and article heads when a recipe used them).
+    pub texts: usize,
+    pub seconds: f64,
+    pub weight: f32,
+    pub article: String,
+}
+
+/// One dense setting of `related` and its NDCG@5 on both halves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DenseRow {
+    pub article: String,
+    pub weight: f32,
+    pub development: f64,
+    pub untouched: f64,
 }
 
 /// One setting of the vector weights and its NDCG@5 on both halves.
@@ -287,36 +316,24 @@ fn ndcg_of(set: &SimilaritySet, q: usize, ranked: &[usize]) -> f64 {
     ndcg_at(K, ranked, &gains).unwrap_or(0.0)
 }
 
-/// Runs the evaluation; with `grid`, also every vector weight setting of the grid.
-pub fn evaluate(
-    settings: &ContentSettings,
+/// The `related` answer's NDCG of every query, and the number of answers shorter than `K`.
+fn run_related(
+    lib: &Library,
     set: &SimilaritySet,
-    grid: bool,
-) -> anyhow::Result<RelatedReport> {
-    let (lib, ids) = build_library(settings, set)?;
+    ids: &[u32],
+    queries: &[usize],
+) -> anyhow::Result<(PerQuery, usize)> {
     let doc_of: HashMap<u32, usize> = ids.iter().enumerate().map(|(d, &id)| (id, d)).collect();
     let n = set.documents.len();
-    let queries: Vec<usize> = (0..n)
-        .filter(|&q| (0..n).any(|d| d != q && set.score(q, d) > 0.0))
-        .collect();
-    let dev: Vec<bool> = queries
-        .iter()
-        .map(|&q| is_development(&set.documents[q].id))
-        .collect();
     let answer_settings = AnswerSettings {
         related: K,
         ..AnswerSettings::default()
     };
-    let tfidf = tfidf_vectors(set);
-    let mut ours = PerQuery(Vec::new());
-    let mut base = PerQuery(Vec::new());
-    let mut random = PerQuery(Vec::new());
+    let mut values = PerQuery(Vec::new());
     let mut short_answers = 0;
-    let mut rng_base = SplitMix64::new(SEED ^ 0x11);
-    let mut rng_random = SplitMix64::new(SEED ^ 0x12);
-    for &q in &queries {
+    for &q in queries {
         let answer = answer::execute(
-            &lib,
+            lib,
             &answer_settings,
             &Command::Related {
                 article: lib.article(ids[q]).slug.clone(),
@@ -336,8 +353,37 @@ pub fn evaluate(
             .iter()
             .map(|item| doc_of[&lib.by_slug(&item.slug).expect("a slug of the library")])
             .collect();
-        ours.0.push(ndcg_of(set, q, &ranked));
+        values.0.push(ndcg_of(set, q, &ranked));
+    }
+    Ok((values, short_answers))
+}
 
+/// Runs the evaluation; with `grid`, also every vector weight setting of the grid; with
+/// `dense`, `related` with the embedding layer, beside the lexical `related` of the same run.
+pub fn evaluate(
+    settings: &ContentSettings,
+    set: &SimilaritySet,
+    grid: bool,
+    dense: Option<&Dense>,
+) -> anyhow::Result<RelatedReport> {
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let (mut lib, ids) = build_library(settings, set)?;
+    let doc_of: HashMap<u32, usize> = ids.iter().enumerate().map(|(d, &id)| (id, d)).collect();
+    let n = set.documents.len();
+    let queries: Vec<usize> = (0..n)
+        .filter(|&q| (0..n).any(|d| d != q && set.score(q, d) > 0.0))
+        .collect();
+    let dev: Vec<bool> = queries
+        .iter()
+        .map(|&q| is_development(&set.documents[q].id))
+        .collect();
+    let tfidf = tfidf_vectors(set);
+    let (lexical, lexical_short) = run_related(&lib, set, &ids, &queries)?;
+    let mut base = PerQuery(Vec::new());
+    let mut random = PerQuery(Vec::new());
+    let mut rng_base = SplitMix64::new(SEED ^ 0x11);
+    let mut rng_random = SplitMix64::new(SEED ^ 0x12);
+    for &q in &queries {
         let others: Vec<usize> = (0..n).filter(|&d| d != q).collect();
         let sims: Vec<f64> = others
             .iter()
@@ -355,6 +401,52 @@ pub fn evaluate(
             .collect();
         random.0.push(ndcg_of(set, q, &order));
     }
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let mut dense_rows = Vec::new();
+    #[cfg_attr(not(feature = "embeddings"), allow(unused_mut))]
+    let mut cost = None;
+    let (ours, short_answers) = match dense {
+        None => (PerQuery(lexical.0.clone()), lexical_short),
+        #[cfg(not(feature = "embeddings"))]
+        Some(_) => bail!("--embeddings needs a build with the `embeddings` feature"),
+        #[cfg(feature = "embeddings")]
+        Some(d) => {
+            use crate::dense::{recipe, ArticleVector, Session};
+            use articlebot::embed::Weights;
+            let mut session = Session::open(d)?;
+            if grid {
+                for article in [ArticleVector::Passages, ArticleVector::Head] {
+                    for w in [0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+                        let r = articlebot::embed::Recipe {
+                            article: article.into(),
+                            weights: Weights {
+                                related: w,
+                                ..Weights::default()
+                            },
+                        };
+                        session.attach(&mut lib, &r)?;
+                        let (values, _) = run_related(&lib, set, &ids, &queries)?;
+                        let f = figures(&values, &dev, &mut SplitMix64::new(SEED));
+                        dense_rows.push(DenseRow {
+                            article: format!("{article:?}").to_lowercase(),
+                            weight: w,
+                            development: f.development,
+                            untouched: f.untouched,
+                        });
+                    }
+                }
+            }
+            let r = recipe(d, false);
+            session.attach(&mut lib, &r)?;
+            cost = Some(EmbeddingCost {
+                texts: session.texts,
+                seconds: session.embedding.as_secs_f64(),
+                weight: r.weights.related,
+                article: format!("{:?}", r.article),
+            });
+            run_related(&lib, set, &ids, &queries)?
+        }
+    };
     let diff = PerQuery(ours.0.iter().zip(&base.0).map(|(a, b)| a - b).collect());
     let mut rng = SplitMix64::new(SEED ^ 0x13);
     let mut rows = Vec::new();
@@ -400,8 +492,11 @@ pub fn evaluate(
         tfidf: figures(&base, &dev, &mut rng),
         random: figures(&random, &dev, &mut rng),
         difference: figures(&diff, &dev, &mut rng),
+        lexical_only: dense.is_some().then(|| figures(&lexical, &dev, &mut rng)),
+        embedding: cost,
         short_answers,
         grid: rows,
+        dense_grid: dense_rows,
     })
 }
 
@@ -428,7 +523,15 @@ pub fn render(r: &RelatedReport) -> String {
         uq = r.untouched_queries,
         k = r.k,
     );
-    out += &row("articlebot (related)", &r.articlebot);
+    match &r.embedding {
+        Some(e) => {
+            out += &row(&format!("related + dense {:.2}", e.weight), &r.articlebot);
+            if let Some(l) = &r.lexical_only {
+                out += &row("related, lexical only", l);
+            }
+        }
+        None => out += &row("articlebot (related)", &r.articlebot),
+    }
     out += &row("TF-IDF cosine (same run)", &r.tfidf);
     out += &row("random order", &r.random);
     out += &row("articlebot - TF-IDF", &r.difference);
@@ -436,6 +539,21 @@ pub fn render(r: &RelatedReport) -> String {
         "(95% intervals: bootstrap over queries; answers with fewer than {} articles: {})\n",
         r.k, r.short_answers
     );
+    if let Some(e) = &r.embedding {
+        out += &format!(
+            "embedding layer: article vectors {}, {} texts embedded in {:.1} s\n",
+            e.article, e.texts, e.seconds
+        );
+    }
+    if !r.dense_grid.is_empty() {
+        out += "\ndense weights (choose on development only)\narticle    weight  development  untouched\n";
+        for g in &r.dense_grid {
+            out += &format!(
+                "{:<10} {:<7} {:.4}       {:.4}\n",
+                g.article, g.weight, g.development, g.untouched
+            );
+        }
+    }
     if !r.grid.is_empty() {
         out += "\nvector weights (choose on development only)\ntitle  terms   development  untouched\n";
         for g in &r.grid {
