@@ -311,19 +311,13 @@ fn nearest_blended(
     for (o, lexical) in lib.vectors.nearest(id, lib.articles.len()) {
         scores[o as usize] += (1.0 - w) * lexical;
     }
-    let mut hits: Vec<(u32, f32)> = scores
+    let hits: Vec<(u32, f32)> = scores
         .into_iter()
         .enumerate()
         .map(|(o, s)| (o as u32, s))
         .filter(|&(o, _)| o != id)
         .collect();
-    let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if hits.len() > limit && limit > 0 {
-        hits.select_nth_unstable_by(limit - 1, by_score);
-    }
-    hits.truncate(limit);
-    hits.sort_by(by_score);
-    hits
+    crate::library::best_first(hits, limit)
 }
 
 pub(super) fn autocomplete(lib: &Library, prefix: &str, limit: usize) -> Vec<Choice> {

@@ -31,6 +31,7 @@ pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
 pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+pub(crate) use vectors::best_first;
 use vectors::CountingToFile;
 pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
 
@@ -90,10 +91,6 @@ pub enum OpenMode {
 /// Files parsed, cut, counted and indexed together by a streaming build: bounds the text
 /// held at once to this many articles (and keeps every core busy parsing each batch).
 const STREAM_BATCH: usize = 512;
-
-/// The file in the staging folder a build writes the term counts to as it counts them, removed
-/// once `counts.bin` is made of it.
-const COUNTS_SPILL: &str = "counts.spill";
 
 /// What a build reads: the scanned files and what the scan noted.
 struct Source<'a> {
@@ -215,7 +212,7 @@ pub struct Library {
     files: Vec<FileStamp>,
     /// The articles' term counts, kept for the next update: by an in-memory library and by a
     /// persisted one made by an update (a persisted library built or opened keeps them only in
-    /// `counts.bin`, which its first update reads).
+    /// `counts.bin` and `counts.log`, which its first update reads).
     counts: Option<Arc<TermCounts>>,
     /// Where the term counts lie in the index folder (`counts.bin`, `counts.log`): what an
     /// update appends to, and reads back when `counts` is `None` (empty in memory).
@@ -399,7 +396,7 @@ impl Library {
         let mut passages: Vec<Passage> = Vec::new();
         // The articles' term counts go to a file as they are counted (see `CountingToFile`),
         // which `counts.bin` is then made of.
-        let spill_path = staging.join(COUNTS_SPILL);
+        let spill_path = staging.join(persist::COUNTS_SPILL);
         let mut counting = CountingToFile::create(&spill_path, VectorWeights::default())?;
         let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
         let mut indexer: Option<Indexer> = None;
@@ -745,7 +742,7 @@ mod tests {
         assert_eq!(counts, TermCounts::of(&parsed, &w));
         assert_eq!(built.vectors, ArticleVectors::from_counts(&counts, &w));
         assert_eq!(reopened.vectors, built.vectors);
-        assert!(!index_dir.join(COUNTS_SPILL).exists());
+        assert!(!index_dir.join(persist::COUNTS_SPILL).exists());
         assert!(reopened.articles.iter().all(unread));
         // ...and read on first use, they are the parsed ones.
         for (a, p) in reopened.articles.iter().zip(&parsed) {

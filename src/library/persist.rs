@@ -67,6 +67,10 @@ pub(super) const LIBRARY: &str = "library.bin";
 pub(super) const ARTICLES: &str = "articles.bin";
 pub(super) const COUNTS: &str = "counts.bin";
 pub(super) const COUNTS_LOG: &str = "counts.log";
+/// The file in the staging folder a build writes the term counts to as it counts them, removed
+/// once `counts.bin` is made of it (an owned entry, so a build that died leaves nothing that
+/// stops the next one from clearing its staging folder).
+pub(super) const COUNTS_SPILL: &str = "counts.spill";
 pub(super) const TANTIVY: &str = "tantivy";
 
 /// Articles encoded together (in parallel) before they are written to `articles.bin`: bounds
@@ -610,7 +614,9 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
             places.base_stems
         );
     }
-    let mut stems = Vec::with_capacity(places.stems());
+    // A hint from library.bin, bounded by the file (each stem takes at least its 4-byte
+    // length), so a damaged count cannot ask for gigabytes.
+    let mut stems = Vec::with_capacity(places.stems().min(bytes.len() / 4));
     for _ in 0..stems_len {
         stems.push(r.string()?);
     }
@@ -673,6 +679,18 @@ fn read_log(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
     }
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    // The length comes from library.bin: checked against the file before it sizes a buffer, so
+    // a damaged number is an error (and a full build), not an allocation that aborts.
+    let on_disk = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if on_disk < len {
+        anyhow::bail!(
+            "{} holds {on_disk} bytes where library.bin expects {len}",
+            path.display()
+        );
+    }
     let mut bytes = vec![0u8; usize::try_from(len)?];
     std::io::Read::read_exact(&mut file, &mut bytes)
         .with_context(|| format!("{} is shorter than library.bin expects", path.display()))?;

@@ -11,11 +11,20 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::persist::{ARTICLES, COUNTS, COUNTS_LOG, LIBRARY, MANIFEST, TANTIVY};
+use super::persist::{ARTICLES, COUNTS, COUNTS_LOG, COUNTS_SPILL, LIBRARY, MANIFEST, TANTIVY};
 
 /// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
-/// folder is ever written or removed.
-const OWNED: &[&str] = &[MANIFEST, LIBRARY, ARTICLES, COUNTS, COUNTS_LOG, TANTIVY];
+/// folder is ever written or removed. `counts.spill` lives only in a staging folder, but a
+/// build that died leaves it there, and the next build must be able to clear that folder.
+const OWNED: &[&str] = &[
+    MANIFEST,
+    LIBRARY,
+    ARTICLES,
+    COUNTS,
+    COUNTS_LOG,
+    COUNTS_SPILL,
+    TANTIVY,
+];
 
 /// Why a folder named as the index folder is not written to: it is not the bot's own.
 #[derive(Debug, thiserror::Error)]
@@ -285,4 +294,33 @@ pub(super) fn swap_into_place(staging: &Path, dir: &Path) -> anyhow::Result<()> 
             .with_context(|| format!("cannot move the new index into {}", dir.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staging_folder_left_by_a_build_that_died_counting_is_removed_whole() {
+        // A build killed while it spilled its term counts leaves `counts.spill` beside a part
+        // of the index: the next build given the same staging name (a container's pid 1) must
+        // be able to clear it, or every start after fails.
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".index.building-1-0");
+        std::fs::create_dir_all(staging.join(TANTIVY)).unwrap();
+        std::fs::write(staging.join(TANTIVY).join("meta.json"), b"{}").unwrap();
+        std::fs::write(staging.join(ARTICLES), b"bodies").unwrap();
+        std::fs::write(staging.join(COUNTS_SPILL), b"counts").unwrap();
+        remove_owned(&staging).unwrap();
+        assert!(!staging.exists());
+
+        // A file the build did not make keeps the folder (and says so).
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join(COUNTS_SPILL), b"counts").unwrap();
+        std::fs::write(staging.join("notes.txt"), b"mine").unwrap();
+        let kept = remove_owned(&staging).unwrap_err();
+        assert!(kept.to_string().contains("did not make"), "{kept}");
+        assert!(staging.join("notes.txt").exists());
+        assert!(!staging.join(COUNTS_SPILL).exists());
+    }
 }

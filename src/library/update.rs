@@ -324,7 +324,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
     persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
     // The counts stay with the library: the next update in this process starts from them
-    // instead of reading `counts.bin` back whole (a library opened from the folder holds
+    // instead of reading `counts.bin` and `counts.log` back (a library opened from the folder holds
     // none until its first update, which reads them).
     let counts = Some(Arc::new(counts));
     let mut lib = Library::assemble_named(

@@ -5,7 +5,7 @@
 //! one by cosine similarity, with no index query per call.
 //!
 //! The vectors come from each article's weighted term counts ([`TermCounts`]), which the
-//! library keeps (`counts.bin`): a collection-wide statistic (document frequencies, the
+//! library keeps (`counts.bin` and `counts.log`): a collection-wide statistic (document frequencies, the
 //! number of articles) changes with every article added, changed or removed, so an update
 //! counts only the changed articles again and recomputes the vectors whose weights moved
 //! (every one when the number of articles changed) from the kept counts.
@@ -705,15 +705,20 @@ impl ArticleVectors {
                 }
             }
         }
-        let mut hits: Vec<(u32, f32)> = acc.into_iter().filter(|&(_, s)| s > 0.0).collect();
-        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if hits.len() > limit && limit > 0 {
-            hits.select_nth_unstable_by(limit - 1, by_score);
-        }
-        hits.truncate(limit);
-        hits.sort_by(by_score);
-        hits
+        best_first(acc.into_iter().filter(|&(_, s)| s > 0.0).collect(), limit)
     }
+}
+
+/// The `limit` best of `hits` (article, score), best first, ties by article id: selected
+/// before they are sorted, since a collection has far more candidates than an answer shows.
+pub(crate) fn best_first(mut hits: Vec<(u32, f32)>, limit: usize) -> Vec<(u32, f32)> {
+    let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if hits.len() > limit && limit > 0 {
+        hits.select_nth_unstable_by(limit - 1, by_score);
+    }
+    hits.truncate(limit);
+    hits.sort_by(by_score);
+    hits
 }
 
 #[cfg(test)]
