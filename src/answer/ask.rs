@@ -266,7 +266,7 @@ fn rank_in_collection(
     let hits = lib.index.top_passages(snap, &query, CANDIDATES)?;
     #[cfg(feature = "embeddings")]
     let hits = match lib.embeddings() {
-        Some(layer) => blend_dense(layer, q, hits)?,
+        Some(layer) => blend_dense(layer, q, hits),
         None => hits,
     };
     let unknown = unknown_terms(lib, snap, q);
@@ -287,19 +287,26 @@ fn rank_in_collection(
 /// to the best retrieved + w × the cosine of the question's and the passage's vectors, w
 /// being `layer.weights.ask`; best first. The sentence scorer then takes the passage's score
 /// as it takes BM25's (relative to the best), so a passage the model finds closer to the
-/// question lends its sentences more.
+/// question lends its sentences more. A question the model fails on keeps the lexical order
+/// (logged): the layer may only add to an answer, never take it away.
 #[cfg(feature = "embeddings")]
 fn blend_dense(
     layer: &crate::embed::layer::Embeddings,
     q: &Question,
     mut hits: Vec<(u32, f32)>,
-) -> anyhow::Result<Vec<(u32, f32)>> {
+) -> Vec<(u32, f32)> {
     let w = layer.weights.ask;
     // Weight 0 is the lexical order: no question to embed.
     if hits.is_empty() || w <= 0.0 {
-        return Ok(hits);
+        return hits;
     }
-    let question = layer.embed_query(&q.text)?;
+    let question = match layer.embed_query(&q.text) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!("the embedding model failed on a question ({e:#}); lexical order kept");
+            return hits;
+        }
+    };
     let best = hits.iter().map(|h| h.1).fold(0.0f32, f32::max);
     for (p, s) in &mut hits {
         let lexical = if best > 0.0 { *s / best } else { 0.0 };
@@ -307,7 +314,7 @@ fn blend_dense(
         *s = (1.0 - w) * lexical + w * dense;
     }
     hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(hits)
+    hits
 }
 
 /// The stems of the words of `hits`, in order.

@@ -64,6 +64,8 @@ pub(crate) struct Stored {
 }
 
 /// The format of [`Stored`]; a file of another format is ignored (its vectors made again).
+/// The model's fingerprint covers its files, not our forward pass: bump this when `bert.rs`,
+/// the pooling or the text a passage is embedded as changes, or old vectors are reused.
 pub(crate) const FORMAT: u32 = 1;
 
 impl Cache {

@@ -100,6 +100,7 @@ pub fn build(
         vectors: Default::default(),
     };
     let mut missing: Vec<usize> = Vec::new();
+    let mut pending: rustc_hash::FxHashSet<layer::Key> = Default::default();
     for (i, k) in keys.iter().enumerate() {
         if cache.vectors.contains_key(k) {
             continue;
@@ -110,7 +111,7 @@ pub fn build(
             }
             None => {
                 // A text held twice is embedded once.
-                if !missing.iter().any(|&j| keys[j] == *k) {
+                if pending.insert(*k) {
                     missing.push(i);
                 }
             }
@@ -164,13 +165,16 @@ pub fn build(
 /// Where the vectors of a library persisted in `index` are kept: a file beside the index
 /// folder (`<index>.embeddings`), not in it, since the index folder holds only what the index
 /// build writes and is replaced whole by a rebuild (the vectors outlive it: they are reused by
-/// the text they were made of). `None` for an index in memory.
+/// the text they were made of). `None` for an index in memory (or a folder with no name).
 pub fn cache_path(index: &IndexLocation) -> Option<PathBuf> {
     match index {
         IndexLocation::Dir(dir) => {
-            let mut name = dir.as_os_str().to_owned();
-            name.push(".embeddings");
-            Some(PathBuf::from(name))
+            // The folder's own name, whatever way it was written ("data/index/", "."): a name
+            // pushed onto "data/index/" would put the file inside the index folder, which
+            // refuses files it did not make.
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.components().collect());
+            let name = dir.file_name()?.to_string_lossy().into_owned();
+            Some(dir.with_file_name(format!("{name}.embeddings")))
         }
         IndexLocation::Memory => None,
     }
@@ -202,8 +206,9 @@ pub fn read_cache(path: &Path) -> Cache {
 /// Writes `cache` to `path` whole (a temporary file renamed over it).
 pub fn write_cache(path: &Path, cache: &Cache) -> anyhow::Result<()> {
     let bytes = postcard::to_allocvec(&cache.stored())?;
+    // A name of this process's own: the bot and a command-line run may write at once.
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -248,4 +253,35 @@ pub fn attach(
     }
     lib.set_embeddings(Some(Arc::new(layer)));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vectors_file_lies_beside_the_index_folder_however_the_folder_is_written() {
+        // "data/index/" once put the file inside the index folder, which then refused to be
+        // updated (a file it did not make).
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index");
+        let beside = std::fs::canonicalize(dir.path())
+            .unwrap()
+            .join("index.embeddings");
+        let missing = |p: &str| cache_path(&IndexLocation::Dir(PathBuf::from(p))).unwrap();
+        assert_eq!(
+            missing("data/index/"),
+            PathBuf::from("data/index.embeddings")
+        );
+        assert_eq!(
+            missing("data/index"),
+            PathBuf::from("data/index.embeddings")
+        );
+        std::fs::create_dir(&index).unwrap();
+        for written in [index.clone(), index.join(""), index.join(".")] {
+            let path = cache_path(&IndexLocation::Dir(written.clone())).unwrap();
+            assert_eq!(path, beside, "{}", written.display());
+        }
+        assert_eq!(cache_path(&IndexLocation::Memory), None);
+    }
 }
