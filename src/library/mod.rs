@@ -31,6 +31,8 @@ pub use crate::passage::{cut_passages, Passage};
 pub use persist::fingerprint;
 pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+// Only the embedding layer's `related` ranks outside `vectors`.
+#[cfg(feature = "embeddings")]
 pub(crate) use vectors::best_first;
 use vectors::CountingToFile;
 pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
