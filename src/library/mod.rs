@@ -21,6 +21,7 @@ use anyhow::Context;
 use crate::index::{indexing_threads, Indexer, Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
+mod counting;
 mod persist;
 mod staging;
 mod update;
@@ -28,13 +29,13 @@ mod vectors;
 
 pub use crate::index::{BuildProgress, NoProgress};
 pub use crate::passage::{cut_passages, Passage};
+use counting::CountingToFile;
 pub use persist::fingerprint;
 pub use persist::FileStamp;
 pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
 // Only the embedding layer's `related` ranks outside `vectors`.
 #[cfg(feature = "embeddings")]
 pub(crate) use vectors::best_first;
-use vectors::CountingToFile;
 pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
 
 /// How a library came to be.

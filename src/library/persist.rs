@@ -38,7 +38,8 @@ use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
 use crate::index::FieldTokens;
 use crate::passage::Passage;
 
-use super::vectors::{put_entry, ArticleVectors, SpilledCounts, TermCounts};
+use super::counting::{put_entry, SpilledCounts};
+use super::vectors::{ArticleVectors, TermCounts};
 
 /// A content file as the library was built from it: what an update compares with a new scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
