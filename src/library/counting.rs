@@ -72,6 +72,56 @@ pub(super) fn intern(
     entries
 }
 
+/// Making term counts: of a collection, and of a new collection from an old one.
+impl TermCounts {
+    /// The counts of `articles` (their bodies must be at hand).
+    pub fn of(articles: &[Article], w: &VectorWeights) -> TermCounts {
+        let mut counting = Counting::new(*w);
+        counting.add(articles);
+        counting.finish()
+    }
+
+    /// Appends an article's counts, interning its stems in `ids`.
+    pub(super) fn push(
+        &mut self,
+        counts: FxHashMap<String, f32>,
+        ids: &mut FxHashMap<String, u32>,
+    ) {
+        let entries = intern(counts, &mut self.stems, ids);
+        self.articles.push(entries.into());
+    }
+
+    /// The counts of a new collection: for each of its articles, either an article of this
+    /// one (`Ok(old id)`) or one counted afresh (`Err(article)`), in order.
+    pub fn remix(&self, order: &[Result<u32, &Article>], w: &VectorWeights) -> TermCounts {
+        let fresh: Vec<Option<FxHashMap<String, f32>>> = order
+            .par_iter()
+            .map(|o| o.as_ref().err().map(|a| term_counts(a, w)))
+            .collect();
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        if fresh.iter().any(Option::is_some) {
+            ids = self
+                .stems
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect();
+        }
+        let mut out = TermCounts {
+            stems: self.stems.clone(),
+            articles: Vec::with_capacity(order.len()),
+        };
+        for (o, f) in order.iter().zip(fresh) {
+            match (o, f) {
+                (Ok(old), _) => out.articles.push(self.articles[*old as usize].clone()),
+                (Err(_), Some(c)) => out.push(c, &mut ids),
+                (Err(_), None) => unreachable!("an article counted afresh has counts"),
+            }
+        }
+        out
+    }
+}
+
 /// Term counts made a batch of articles at a time, held in memory: the same counts as
 /// [`TermCounts::of`] over all the batches in order.
 pub(super) struct Counting {

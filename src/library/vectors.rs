@@ -16,7 +16,6 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::counting::{intern, term_counts, Counting};
 use crate::content::Article;
 
 /// How an article's terms are weighted. [`VectorWeights::default`] holds the weights chosen
@@ -102,23 +101,6 @@ pub struct TermCounts {
 }
 
 impl TermCounts {
-    /// The counts of `articles` (their bodies must be at hand).
-    pub fn of(articles: &[Article], w: &VectorWeights) -> TermCounts {
-        let mut counting = Counting::new(*w);
-        counting.add(articles);
-        counting.finish()
-    }
-
-    /// Appends an article's counts, interning its stems in `ids`.
-    pub(super) fn push(
-        &mut self,
-        counts: FxHashMap<String, f32>,
-        ids: &mut FxHashMap<String, u32>,
-    ) {
-        let entries = intern(counts, &mut self.stems, ids);
-        self.articles.push(entries.into());
-    }
-
     /// Number of articles.
     pub fn len(&self) -> usize {
         self.articles.len()
@@ -139,36 +121,6 @@ impl TermCounts {
 
     pub(super) fn article(&self, id: usize) -> &[(u32, f32)] {
         &self.articles[id]
-    }
-
-    /// The counts of a new collection: for each of its articles, either an article of this
-    /// one (`Ok(old id)`) or one counted afresh (`Err(article)`), in order.
-    pub fn remix(&self, order: &[Result<u32, &Article>], w: &VectorWeights) -> TermCounts {
-        let fresh: Vec<Option<FxHashMap<String, f32>>> = order
-            .par_iter()
-            .map(|o| o.as_ref().err().map(|a| term_counts(a, w)))
-            .collect();
-        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
-        if fresh.iter().any(Option::is_some) {
-            ids = self
-                .stems
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.clone(), i as u32))
-                .collect();
-        }
-        let mut out = TermCounts {
-            stems: self.stems.clone(),
-            articles: Vec::with_capacity(order.len()),
-        };
-        for (o, f) in order.iter().zip(fresh) {
-            match (o, f) {
-                (Ok(old), _) => out.articles.push(self.articles[*old as usize].clone()),
-                (Err(_), Some(c)) => out.push(c, &mut ids),
-                (Err(_), None) => unreachable!("an article counted afresh has counts"),
-            }
-        }
-        out
     }
 
     /// Checks counts read back (term ids known).
