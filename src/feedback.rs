@@ -18,6 +18,7 @@ use anyhow::Context;
 use rusqlite::{params, Connection};
 
 use crate::answer::AskAnswer;
+use crate::state::unix_now as now;
 
 /// The default number of distinct voters before a passage can be demoted for a question:
 /// three, so that one member with a second account cannot demote alone, while a small
@@ -161,13 +162,6 @@ impl std::fmt::Debug for Feedback {
             .field("min_voters", &self.min_voters)
             .finish_non_exhaustive()
     }
-}
-
-/// Seconds since the Unix epoch.
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Feedback {

@@ -25,6 +25,7 @@ use crate::library::Library;
 use crate::reload::{Outcome, ReloadReport};
 use crate::state::postgres::PgStore;
 use crate::state::sqlite::SqliteStore;
+use crate::state::unix_now as now;
 use crate::state::{
     Announced, Health, Instance, InstanceReload, InstanceStore, QuestionRow, ReloadRow, StatsStore,
     Writer,
@@ -116,12 +117,6 @@ pub struct Stats {
     shared: Option<String>,
     /// The instances sharing the store and their reloads' outcomes (PostgreSQL only).
     instances: Option<Arc<dyn InstanceStore>>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Stats {

@@ -148,6 +148,14 @@ impl Announced {
     }
 }
 
+/// Seconds since the Unix epoch (0 for a clock set before it): the time every kind of state
+/// is stamped with.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Writes `value` as JSON to `path` whole or not at all (a temporary file beside it, renamed
 /// over it), creating its folder: the embedded form of the state kept in JSON files (lasting
 /// conversations, `/discuss` threads, announced articles).

@@ -293,9 +293,7 @@ fn read_everything(store: &PgStore, parts: &Parts<'_>) -> anyhow::Result<()> {
         parts.threads.absorb(thread, slug);
     }
     let idle = parts.conversations.settings().idle_seconds;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::state::unix_now();
     for (key, json) in store.conversations(now.saturating_sub(idle))? {
         parts.conversations.absorb(&key, &json);
     }

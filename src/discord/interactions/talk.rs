@@ -37,6 +37,7 @@ use super::Bot;
 use crate::answer::{Answer, Command, Scope};
 use crate::conversation::{self, Intent, Response, State};
 use crate::service::Asker;
+use crate::state::unix_now as now;
 
 /// Bot messages whose conversation is remembered at most (the oldest are forgotten first).
 const CHAINS_KEPT: usize = 50_000;
@@ -109,13 +110,6 @@ fn thread_key(channel: u64) -> String {
 
 fn member_key(channel: u64, user: u64) -> String {
     format!("member:{channel}:{user}")
-}
-
-/// Seconds since the Unix epoch.
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Bot {
