@@ -35,6 +35,7 @@ use crate::config::Settings;
 use crate::content::{Article, Warning};
 use crate::library::{Library, NoProgress};
 use crate::sources::{self, Limits, SourceReport};
+use crate::state::{unix_now, AnnouncedStore};
 
 /// What became of a reload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -378,11 +379,28 @@ pub enum Announcement {
 /// every article it starts with as seen: no flood on the first run. A changed article is not
 /// new. The record is written before anything is posted, so a post that fails is not tried
 /// again: never twice rather than maybe twice.
-#[derive(Debug)]
+///
+/// Instances sharing a store (`[state] url`) each reload the same content and would each post
+/// the same news: with [`Announcer::sharing`], an article is announced only by the instance
+/// whose store statement saw it first ([`AnnouncedStore::see`]), besides being new to its own
+/// record. While the store cannot be reached, the instance goes by its own record alone (a
+/// post may then be made by two instances rather than by none).
 pub struct Announcer {
     path: Option<PathBuf>,
     seen: BTreeSet<String>,
     digest_over: usize,
+    shared: Option<Arc<dyn AnnouncedStore>>,
+}
+
+impl std::fmt::Debug for Announcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Announcer")
+            .field("path", &self.path)
+            .field("seen", &self.seen.len())
+            .field("digest_over", &self.digest_over)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl Announcer {
@@ -419,6 +437,7 @@ impl Announcer {
             path,
             seen,
             digest_over,
+            shared: None,
         };
         if fresh {
             announcer.save();
@@ -430,10 +449,27 @@ impl Announcer {
     /// seen before, a post each or one digest over the threshold. Every article the reload
     /// added is seen from now on, news or not.
     pub fn plan(&mut self, reloaded: &Reloaded, library: &Library) -> Option<Announcement> {
-        let news: Vec<NewArticle> = reloaded
+        let mut news: Vec<&String> = reloaded
             .news
             .iter()
             .filter(|slug| !self.seen.contains(*slug))
+            .collect();
+        if let Some(store) = &self.shared {
+            // Every added article is seen in one statement; of the news, the ones this
+            // statement saw first are this instance's to post.
+            match store.see(&reloaded.report.added, unix_now()) {
+                Ok(first) => {
+                    let first: HashSet<&String> = first.iter().collect();
+                    news.retain(|slug| first.contains(slug));
+                }
+                Err(e) => tracing::warn!(
+                    "announcements: the shared store did not answer ({e:#}); going by this \
+                     instance's own record, so another instance may post the same news"
+                ),
+            }
+        }
+        let news: Vec<NewArticle> = news
+            .into_iter()
             .filter_map(|slug| library.by_slug(slug))
             .map(|id| {
                 let a = library.article(id);
@@ -454,6 +490,21 @@ impl Announcer {
             n if n > self.digest_over => Some(Announcement::Digest(news)),
             _ => Some(Announcement::Each(news)),
         }
+    }
+
+    /// This announcer, announcing only what the instances sharing `store` have not seen (see
+    /// [`Announcer`]). A store that has seen nothing yet takes `library`'s articles as seen,
+    /// as a fresh record does. Blocks on the store.
+    pub fn sharing(mut self, store: Arc<dyn AnnouncedStore>, library: &Library) -> Announcer {
+        let slugs: Vec<String> = library.articles.iter().map(|a| a.slug.clone()).collect();
+        if let Err(e) = store.seed_seen(&slugs, unix_now()) {
+            tracing::warn!(
+                "announcements: the shared store did not answer ({e:#}); its record is made \
+                 when it does"
+            );
+        }
+        self.shared = Some(store);
+        self
     }
 
     /// Writes the record whole to a temporary file, then renames it into place (a crash

@@ -294,8 +294,8 @@ mod kinds {
     use articlebot::state::memory::{MemoryButtons, MemoryCooldowns};
     use articlebot::state::postgres::{listen_reloads, watch, Change, PgStore};
     use articlebot::state::{
-        Announced, ButtonStore, ConversationStore, CooldownStore, InstanceReload, InstanceStore,
-        KeptButtons, StatsStore, ThreadStore,
+        Announced, AnnouncedStore, ButtonStore, ConversationStore, CooldownStore, InstanceReload,
+        InstanceStore, KeptButtons, StatsStore, ThreadStore,
     };
 
     use crate::pg::Postgres;
@@ -623,6 +623,42 @@ mod kinds {
             b.buttons(8, timeout).unwrap().expect("kept").state,
             "page 1"
         );
+    }
+
+    /// The articles seen for announcements: the first seeding of an empty store takes its
+    /// slugs, a later one nothing; seeing slugs returns, in the order asked, those no handle
+    /// saw before, so two instances seeing the same news split it and never both get one.
+    #[test]
+    fn each_announced_article_is_seen_first_by_one_instance() {
+        let pg = Postgres::start();
+        let (a, b) = (
+            PgStore::open(&pg.url()).unwrap(),
+            PgStore::open(&pg.url()).unwrap(),
+        );
+        let slugs = |s: &[&str]| -> Vec<String> { s.iter().map(|s| s.to_string()).collect() };
+        assert!(a.seed_seen(&slugs(&["old-1", "old-2"]), 1).unwrap());
+        assert!(
+            !b.seed_seen(&slugs(&["old-3"]), 2).unwrap(),
+            "seeded already"
+        );
+        assert_eq!(b.see(&slugs(&["old-1", "old-3"]), 3).unwrap(), ["old-3"]);
+        assert_eq!(b.see(&[], 3).unwrap(), Vec::<String>::new());
+        let news = slugs(&["z-new", "a-new", "old-2", "m-new"]);
+        let first = a.see(&news, 4).unwrap();
+        assert_eq!(first, ["z-new", "a-new", "m-new"], "in the order asked");
+        assert_eq!(b.see(&news, 5).unwrap(), Vec::<String>::new());
+        // Two handles seeing the same slugs at once: each slug goes to exactly one.
+        let many: Vec<String> = (0..200).map(|i| format!("n{i}")).collect();
+        let (x, y) = std::thread::scope(|s| {
+            let x = s.spawn(|| a.see(&many, 6).unwrap());
+            let y = s.spawn(|| b.see(&many, 6).unwrap());
+            (x.join().unwrap(), y.join().unwrap())
+        });
+        let mut both: Vec<String> = x.into_iter().chain(y).collect();
+        both.sort();
+        let mut expected = many.clone();
+        expected.sort();
+        assert_eq!(both, expected);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! into messages — a post per new article (its title and link, summary and takeaways, as
 //! `/discuss` shows them) or one digest listing them — within Discord's limits and with no
 //! pings, and posts them with the bot token (the gateway's, or `serve-http`'s when the token's
-//! variable is set).
+//! variable is set). Instances sharing a store (`[state] url`) share what was announced, so
+//! each new article is posted by one of them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use super::rest::Rest;
 use crate::answer::{Answer, Command};
 use crate::reload::{Announcement, Announcer, NewArticle};
 use crate::service::Service;
+use crate::state::postgres::PgStore;
+use crate::state::AnnouncedStore;
 
 /// The file in the bot's data folder that remembers what was seen and announced.
 pub const ANNOUNCED_FILE: &str = "announced.json";
@@ -46,8 +49,32 @@ pub fn start(
     let mut reloads = service.reloader().subscribe();
     let path = state_dir.map(|d| d.join(ANNOUNCED_FILE));
     let digest_over = service.settings().discord.announce_digest_over;
-    let mut announcer = Announcer::open(path, &service.engine().library(), digest_over);
+    let shared = match service.settings().state.url.as_deref().map(PgStore::open) {
+        Some(Ok(store)) => Some(Arc::new(store) as Arc<dyn AnnouncedStore>),
+        Some(Err(e)) => {
+            tracing::warn!("announcements: not shared with the other instances: {e:#}");
+            None
+        }
+        None => None,
+    };
+    let library = service.engine().library();
     let task = tokio::spawn(async move {
+        // Reading the record and seeding the shared one block (a file, a database).
+        let opened = tokio::task::spawn_blocking(move || {
+            let announcer = Announcer::open(path, &library, digest_over);
+            match shared {
+                Some(store) => announcer.sharing(store, &library),
+                None => announcer,
+            }
+        })
+        .await;
+        let mut announcer = match opened {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!("announcements stopped: {e}");
+                return;
+            }
+        };
         loop {
             let reloaded = match reloads.recv().await {
                 Ok(r) => r,

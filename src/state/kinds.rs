@@ -202,3 +202,15 @@ pub trait InstanceStore: Send + Sync {
     /// The outcomes reported for `reload` so far.
     fn reload_outcomes(&self, reload: &str) -> anyhow::Result<Vec<InstanceReload>>;
 }
+
+/// The articles the instances sharing a store have seen (announced, or taken as not news), so
+/// that each new article is announced by one of them only: seeing a slug is one statement,
+/// and the instance whose statement saw it first is the one to post. Calls block.
+pub trait AnnouncedStore: Send + Sync {
+    /// Takes `slugs` as seen if the store has seen nothing yet (the articles of the first
+    /// instance to start are its back catalogue, not news); whether it did.
+    fn seed_seen(&self, slugs: &[String], at: u64) -> anyhow::Result<bool>;
+    /// Takes `slugs` as seen, as of `at` (seconds since the epoch); returns those no instance
+    /// had seen before, in `slugs`' order: the caller's to announce.
+    fn see(&self, slugs: &[String], at: u64) -> anyhow::Result<Vec<String>>;
+}

@@ -25,8 +25,10 @@
 //! Reloads are announced on their own channel ([`listen_reloads`]), whose listener also says
 //! every few seconds that its instance is alive (the `instances` table); each instance told
 //! of a reload records its outcome under the reload's id ([`InstanceStore`]), for the
-//! instance that was asked for it.
+//! instance that was asked for it. The articles seen for announcements are one table
+//! ([`AnnouncedStore`]), so that a new article is posted by one instance only.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -35,9 +37,10 @@ use anyhow::Context;
 use postgres::{Client, Config, NoTls};
 
 use super::{
-    guild_key, Announced, Asked, ButtonStore, ConversationStore, CooldownStore, CurateStore,
-    Curated, GuildCounts, Instance, InstanceReload, InstanceStore, KeptButtons, LastReload,
-    NewCurated, NewVote, QuestionRow, ReloadRow, StatsStore, Tally, ThreadStore, VoteStore,
+    guild_key, Announced, AnnouncedStore, Asked, ButtonStore, ConversationStore, CooldownStore,
+    CurateStore, Curated, GuildCounts, Instance, InstanceReload, InstanceStore, KeptButtons,
+    LastReload, NewCurated, NewVote, QuestionRow, ReloadRow, StatsStore, Tally, ThreadStore,
+    VoteStore,
 };
 
 mod embedded {
@@ -876,6 +879,52 @@ impl ThreadStore for PgStore {
                 .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
                 .collect())
         })
+    }
+}
+
+impl AnnouncedStore for PgStore {
+    fn seed_seen(&self, slugs: &[String], at: u64) -> anyhow::Result<bool> {
+        let slugs = slugs.to_vec();
+        self.run(move |client| {
+            let mut tx = client.transaction()?;
+            // Two fresh instances starting at once both find the table empty: each inserts
+            // its articles, and a slug both hold goes in once.
+            let empty = tx
+                .query_opt("SELECT 1 FROM announced LIMIT 1", &[])?
+                .is_none();
+            if empty {
+                tx.execute(
+                    "INSERT INTO announced (slug, at) SELECT unnest($1::text[]), $2 \
+                     ON CONFLICT (slug) DO NOTHING",
+                    &[&slugs, &(at as i64)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(empty)
+        })
+    }
+
+    fn see(&self, slugs: &[String], at: u64) -> anyhow::Result<Vec<String>> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let asked = slugs.to_vec();
+        let fresh: HashSet<String> = self.run(move |client| {
+            Ok(client
+                .query(
+                    "INSERT INTO announced (slug, at) SELECT unnest($1::text[]), $2 \
+                     ON CONFLICT (slug) DO NOTHING RETURNING slug",
+                    &[&asked, &(at as i64)],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect())
+        })?;
+        Ok(slugs
+            .iter()
+            .filter(|s| fresh.contains(*s))
+            .cloned()
+            .collect())
     }
 }
 

@@ -1,23 +1,29 @@
 //! Announcements of new articles in `discord.announce_channel_id`, posted to the local
 //! Discord (which checks every message against Discord's limits and refuses pings): one post
 //! per new article, a digest over the threshold, nothing for a changed article or for what a
-//! fresh bot starts with, nothing twice across a restart; and the gateway bot's own hook.
+//! fresh bot starts with, nothing twice across a restart, once across instances sharing a
+//! store; and the gateway bot's own hook.
 
 use std::sync::Arc;
 
+use articlebot::config::StateSettings;
 use articlebot::discord::announce::{self, Announcing};
 use articlebot::discord::rest::Rest;
 use articlebot::library::{Library, NoProgress, OpenMode};
 use articlebot::reload::NewArticle;
 use articlebot::service::Service;
+use articlebot::stats::Stats;
 use serde_json::Value;
 use serenity::all::HttpBuilder;
 
 use super::fake::{Fake, BOT_TOKEN};
 use super::{mia, rig_with, Options};
+use crate::pg::Postgres;
 use crate::util::Fixture;
 
 const CHANNEL: u64 = 800_000_000_000_000_001;
+/// The statistics key instances sharing a store are given (`ARTICLEBOT_STATS_KEY`).
+const STATS_KEY: &str = "a long random value shared by both instances";
 
 /// A news article whose text tries to ping everyone, with a summary and takeaways.
 fn article(i: usize) -> String {
@@ -245,6 +251,57 @@ async fn a_sources_first_articles_are_its_back_catalogue() {
     let mut titles: Vec<String> = p.iter().map(title).collect();
     titles.sort();
     assert_eq!(titles, ["News item 1", "News item 104"], "{p:#?}");
+    fake.assert_clean();
+}
+
+/// Two instances sharing one PostgreSQL (`[state] url`), each reloading the same content:
+/// every new article is posted once, by one of them, and neither posts what the first to start
+/// had when it seeded the shared record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_a_store_announce_each_article_once() {
+    let fake = Fake::start().await;
+    let pg = Postgres::start();
+    let state = StateSettings::with_url(&pg.url(), "test").unwrap();
+    let fixtures = [Fixture::new(), Fixture::new()];
+    for f in &fixtures {
+        for i in 0..3 {
+            f.write(&format!("a{i}.md"), &article(i));
+        }
+    }
+    let bots: Vec<(Arc<Service>, Announcing)> = fixtures
+        .iter()
+        .map(|f| {
+            let mut settings = f.persisted();
+            settings.discord.announce_channel_id = Some(CHANNEL);
+            settings.discord.announce_digest_over = 3;
+            settings.state = state.clone();
+            let lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+            let stats = Stats::open_with(&settings.stats, &settings.state, Some(STATS_KEY));
+            let svc = Service::with_stats(settings, lib, stats.unwrap()).unwrap();
+            let state_dir = Some(f.dir.path().join("state"));
+            let announcing = announce::start(svc.clone(), rest(&fake), state_dir).unwrap();
+            (svc, announcing)
+        })
+        .collect();
+    // Each round: the same new files in both instances' content, both reloaded at once; then
+    // time for a second post to show up if one were coming.
+    let mut expected = Vec::new();
+    for round in [vec![11], vec![12, 13]] {
+        for f in &fixtures {
+            for &i in &round {
+                f.write(&format!("b{i}.md"), &article(i));
+            }
+        }
+        let (a, b) = tokio::join!(bots[0].0.reload("test"), bots[1].0.reload("test"));
+        assert_eq!(a.added.len(), round.len(), "{a:?}");
+        assert_eq!(b.added.len(), round.len(), "{b:?}");
+        expected.extend(round.iter().map(|i| format!("News item {i}")));
+        wait_posts(&fake, expected.len()).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let mut titles: Vec<String> = posts(&fake).iter().map(title).collect();
+        titles.sort();
+        assert_eq!(titles, expected, "each new article posted once");
+    }
     fake.assert_clean();
 }
 
