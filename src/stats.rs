@@ -281,6 +281,7 @@ impl Stats {
                 .collect::<String>()
         });
         writer.question(QuestionRow {
+            id: crate::state::unique_id(),
             at,
             kind,
             asker: asker.map(|a| self.hash_asker(a)),
@@ -306,6 +307,7 @@ impl Stats {
         };
         let outcome = outcome_text(report);
         writer.reload(ReloadRow {
+            id: crate::state::unique_id(),
             at: now(),
             by: by.to_string(),
             outcome,

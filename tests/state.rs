@@ -295,7 +295,7 @@ mod kinds {
     use articlebot::state::postgres::{listen_reloads, watch, Change, PgStore};
     use articlebot::state::{
         Announced, AnnouncedStore, ButtonStore, ConversationStore, CooldownStore, InstanceReload,
-        InstanceStore, KeptButtons, StatsStore, ThreadStore,
+        InstanceStore, KeptButtons, QuestionRow, ReloadRow, StatsStore, ThreadStore,
     };
 
     use crate::pg::Postgres;
@@ -622,6 +622,52 @@ mod kinds {
         assert_eq!(
             b.buttons(8, timeout).unwrap().expect("kept").state,
             "page 1"
+        );
+    }
+
+    /// A statistics write tried again after a try that committed unseen (the connection
+    /// broke before its answer) is counted once: the row's id is unique in PostgreSQL. Two
+    /// rows alike but for their id are two questions.
+    #[test]
+    fn a_statistics_write_made_twice_is_counted_once() {
+        let pg = Postgres::start();
+        let store = PgStore::open(&pg.url()).unwrap();
+        let row = |id: u64| QuestionRow {
+            id,
+            at: articlebot::state::unix_now(),
+            kind: "ask",
+            asker: Some([7; 32]),
+            question: Some("how long does composting take".into()),
+            fate: "answered",
+            score: Some(1.0),
+            guild: Some(42),
+        };
+        store.add_question(&row(1)).unwrap();
+        store.add_question(&row(1)).unwrap();
+        store.add_question(&row(2)).unwrap();
+        let reload = ReloadRow {
+            id: 3,
+            at: articlebot::state::unix_now(),
+            by: "SIGHUP".into(),
+            outcome: "reloaded".into(),
+            guild: None,
+        };
+        store.add_reload(&reload).unwrap();
+        store.add_reload(&reload).unwrap();
+        let counts = store.counts(42, 0, "another guild").unwrap();
+        assert_eq!(counts.questions, 2);
+        assert_eq!(counts.top_questions[0].count, 2);
+        assert_eq!(
+            store
+                .counts(42, 0, "x")
+                .unwrap()
+                .last_reload
+                .map(|r| r.outcome),
+            Some("reloaded".to_string())
+        );
+        assert_ne!(
+            articlebot::state::unique_id(),
+            articlebot::state::unique_id()
         );
     }
 

@@ -31,6 +31,10 @@ use serde::Serialize;
 /// (only while `stats.keep_questions`), how it fared, the best score, the guild.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuestionRow {
+    /// Random, chosen when the row is made: a write tried again after a try that committed
+    /// but whose answer was lost (the connection broke) is not counted twice (PostgreSQL
+    /// keeps it unique; an SQLite write cannot commit unseen).
+    pub id: u64,
     pub at: u64,
     pub kind: &'static str,
     pub asker: Option<[u8; 32]>,
@@ -44,6 +48,8 @@ pub struct QuestionRow {
 /// A reload as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReloadRow {
+    /// Random, as [`QuestionRow::id`].
+    pub id: u64,
     pub at: u64,
     /// The trigger ("SIGHUP") or the moderator's display name.
     pub by: String,
@@ -154,6 +160,26 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A number no other call, in this process or another, gives (but by a chance of about one in
+/// 2^64 per pair): the time in nanoseconds, the process id, a count of the calls and where
+/// this process's stack lies (placed at random by the system), hashed. Names a process among
+/// those sharing a store, and each statistics row written to it.
+pub fn unique_id() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let here = 0u8;
+    let mut h = blake3::Hasher::new();
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&MADE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.update(&(std::ptr::addr_of!(here) as usize).to_le_bytes());
+    let bytes = h.finalize();
+    u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 /// Writes `value` as JSON to `path` whole or not at all (a temporary file beside it, renamed

@@ -233,8 +233,9 @@ impl StatsStore for PgStore {
         let q = q.clone();
         self.run(move |client| {
             client.execute(
-                "INSERT INTO questions (at, kind, asker, question, fate, score, guild) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO questions (at, kind, asker, question, fate, score, guild, \
+                 write_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (write_id) DO NOTHING",
                 &[
                     &(q.at as i64),
                     &q.kind,
@@ -243,6 +244,7 @@ impl StatsStore for PgStore {
                     &q.fate,
                     &q.score,
                     &q.guild.map(guild_key),
+                    &(q.id as i64),
                 ],
             )?;
             Ok(())
@@ -254,8 +256,15 @@ impl StatsStore for PgStore {
         self.run(move |client| {
             client
                 .execute(
-                    "INSERT INTO reloads (at, \"by\", outcome, guild) VALUES ($1, $2, $3, $4)",
-                    &[&(r.at as i64), &r.by, &r.outcome, &r.guild.map(guild_key)],
+                    "INSERT INTO reloads (at, \"by\", outcome, guild, write_id) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (write_id) DO NOTHING",
+                    &[
+                        &(r.at as i64),
+                        &r.by,
+                        &r.outcome,
+                        &r.guild.map(guild_key),
+                        &(r.id as i64),
+                    ],
                 )
                 .context("cannot record the reload")?;
             Ok(())
@@ -572,19 +581,7 @@ fn client_config(url: &str) -> anyhow::Result<Config> {
 
 /// A name for this process among those sharing the database: random, made once per store.
 fn new_origin() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut h = blake3::Hasher::new();
-    h.update(&nanos.to_le_bytes());
-    h.update(&std::process::id().to_le_bytes());
-    h.update(
-        &MADE
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .to_le_bytes(),
-    );
-    h.finalize().to_hex()[..16].to_string()
+    format!("{:016x}", super::unique_id())
 }
 
 /// The LISTEN/NOTIFY channel changes of the shared state are announced on; a payload is
