@@ -62,6 +62,45 @@ thread_local! {
 /// colliding keys to slow the map down.
 pub use rustc_hash::FxHashMap;
 
+/// A word of at most [`InlineWord::MAX_BYTES`] bytes held in the value itself, for the keys
+/// (and stems) of word caches. A look-up compares the key where the table holds it; with a
+/// `Box<str>` key every look-up also read a heap allocation of its own, a cache miss once the
+/// vocabulary outgrows the processor's caches: the build's word caches spent more time on
+/// those misses than on anything else of ours (BENCHMARKS.md, issue 18).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(align(8))]
+pub struct InlineWord([u8; 24]);
+
+impl InlineWord {
+    /// The longest word held: 23 bytes and their length fill 24, three machine words.
+    pub const MAX_BYTES: usize = 23;
+
+    /// `word` held inline, or `None` when it is longer than [`InlineWord::MAX_BYTES`].
+    #[inline]
+    pub fn new(word: &str) -> Option<InlineWord> {
+        let len = word.len();
+        if len > Self::MAX_BYTES {
+            return None;
+        }
+        let mut bytes = [0u8; 24];
+        bytes[0] = len as u8;
+        bytes[1..=len].copy_from_slice(word.as_bytes());
+        Some(InlineWord(bytes))
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        let len = usize::from(self.0[0]);
+        std::str::from_utf8(&self.0[1..=len]).expect("made from a str")
+    }
+}
+
+impl std::fmt::Debug for InlineWord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// Stems one lower-cased word.
 pub fn stem(lower: &str) -> String {
     STEMS.with(|cache| {
@@ -132,19 +171,40 @@ pub fn words(text: &str) -> Vec<Word> {
 
 /// Byte ranges of the maximal runs of alphanumeric characters in `text`.
 pub fn word_spans(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut chars = text.char_indices().peekable();
+    let mut at = 0;
     std::iter::from_fn(move || {
-        let (start, _) = chars.by_ref().find(|(_, c)| c.is_alphanumeric())?;
-        let mut end = text.len();
-        while let Some(&(i, c)) = chars.peek() {
-            if !c.is_alphanumeric() {
-                end = i;
+        let start = loop {
+            if at >= text.len() {
+                return None;
+            }
+            let (alphanumeric, len) = char_at(text, at);
+            at += len;
+            if alphanumeric {
+                break at - len;
+            }
+        };
+        while at < text.len() {
+            let (alphanumeric, len) = char_at(text, at);
+            if !alphanumeric {
                 break;
             }
-            chars.next();
+            at += len;
         }
-        Some(start..end)
+        Some(start..at)
     })
+}
+
+/// Whether the character at byte `i` of `text` (a character boundary) is alphanumeric, and
+/// its length. Every text is split into words several times over during a build (passages,
+/// counts, sentences): an ASCII byte, nearly every one, is answered without decoding a `char`.
+#[inline]
+fn char_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    if b.is_ascii() {
+        return (b.is_ascii_alphanumeric(), 1);
+    }
+    let c = text[i..].chars().next().expect("a character at a boundary");
+    (c.is_alphanumeric(), c.len_utf8())
 }
 
 /// Number of words in `text`.
@@ -349,18 +409,40 @@ pub fn truncate_around(text: &str, at: usize, max: usize) -> String {
 
 /// Removes control characters and collapses white space into single spaces.
 pub fn clean_whitespace(text: &str) -> String {
+    // Every block of every article passes through here: runs of kept characters are copied
+    // whole, and an ASCII byte is classed without decoding a `char`.
+    let blank_at = |i: usize| -> (bool, usize) {
+        let b = text.as_bytes()[i];
+        if b.is_ascii() {
+            return (b.is_ascii_whitespace() || b.is_ascii_control(), 1);
+        }
+        let c = text[i..].chars().next().expect("a character at a boundary");
+        (c.is_whitespace() || c.is_control(), c.len_utf8())
+    };
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c.is_control() {
+    let mut at = 0;
+    while at < text.len() {
+        let (blank, len) = blank_at(at);
+        if blank {
             space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            out.push(c);
+            at += len;
+            continue;
         }
+        let start = at;
+        at += len;
+        while at < text.len() {
+            let (blank, len) = blank_at(at);
+            if blank {
+                break;
+            }
+            at += len;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push_str(&text[start..at]);
     }
     out
 }
@@ -484,6 +566,86 @@ mod tests {
     fn whitespace() {
         assert_eq!(clean_whitespace("  a\n\tb \u{7} c "), "a b c");
         assert_eq!(floor_char_boundary("héllo", 2), "h");
+    }
+
+    /// The definitions the byte-wise fast paths of [`word_spans`] and [`clean_whitespace`]
+    /// must keep: `char` by `char`.
+    fn spans_by_char(text: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            match (c.is_alphanumeric(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    out.push(s..i);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out.extend(start.map(|s| s..text.len()));
+        out
+    }
+
+    fn clean_by_char(text: &str) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in text.chars() {
+            if c.is_whitespace() || c.is_control() {
+                space = !out.is_empty();
+            } else {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn byte_wise_splitting_and_cleaning_keep_the_char_wise_definitions() {
+        let samples = [
+            "",
+            "   ",
+            "a",
+            "Pokémon, CAFÉ\u{a0}naïve\u{85}x\u{2003}y \u{7f}z\u{b}w\u{c}v",
+            "ΣΊΣΥΦΟΣ 1937—٣٤ 漢字かな ﬁnal\u{200b}zero-width\tend\r\n",
+            "trailing  ",
+            "\u{1F600}emoji\u{1F600} mixed42abc",
+        ];
+        for text in samples {
+            assert_eq!(
+                word_spans(text).collect::<Vec<_>>(),
+                spans_by_char(text),
+                "{text:?}"
+            );
+            assert_eq!(clean_whitespace(text), clean_by_char(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn inline_words_hold_words_up_to_their_limit() {
+        let longest = "é".repeat(11) + "x";
+        assert_eq!(longest.len(), InlineWord::MAX_BYTES);
+        for word in ["", "a", "café", "pokemon", longest.as_str()] {
+            let inline = InlineWord::new(word).unwrap();
+            assert_eq!(inline.as_str(), word);
+            assert_eq!(format!("{inline:?}"), format!("{word:?}"));
+        }
+        assert!(InlineWord::new(&format!("{longest}y")).is_none());
+        // Words that are prefixes of each other are different keys.
+        assert_ne!(InlineWord::new("run"), InlineWord::new("runs"));
+        assert_ne!(InlineWord::new(""), InlineWord::new("a"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_splits_and_cleans_as_char_by_char(text in "(\\PC|[ \t\n\u{b}\u{c}\r\u{7f}\u{85}\u{a0}\u{2003}]){0,40}") {
+            proptest::prop_assert_eq!(word_spans(&text).collect::<Vec<_>>(), spans_by_char(&text));
+            proptest::prop_assert_eq!(clean_whitespace(&text), clean_by_char(&text));
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ use tantivy::tokenizer::{
     TokenFilter, TokenStream, Tokenizer,
 };
 
+use crate::text::InlineWord;
+
 /// The tokenizer of every text field, registered with every index under this name;
 /// [`crate::text::tokenize`] mirrors it.
 pub const TOKENIZER: &str = "articlebot_en";
@@ -35,8 +37,52 @@ pub fn analyzer() -> TextAnalyzer {
 /// working vocabulary fits, and the memory stays bounded (a few megabytes per thread).
 const STEMS_CACHED: usize = 100_000;
 
-/// A word (lower-cased, folded) and its stem.
-type StemCache = FxHashMap<Box<str>, Box<str>>;
+/// Each word (lower-cased, folded) a thread stemmed and its stem: nearly every word held
+/// inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones on
+/// the heap.
+#[derive(Default)]
+struct StemCache {
+    short: FxHashMap<InlineWord, InlineWord>,
+    long: FxHashMap<Box<str>, Box<str>>,
+}
+
+impl StemCache {
+    /// Replaces `word` with its stem.
+    fn stem_in_place(&mut self, word: &mut String) {
+        let short = InlineWord::new(word);
+        if let Some(key) = &short {
+            if let Some(stem) = self.short.get(key) {
+                if stem != key {
+                    word.clear();
+                    word.push_str(stem.as_str());
+                }
+                return;
+            }
+        } else if let Some(stem) = self.long.get(word.as_str()) {
+            if **stem != **word {
+                word.clear();
+                word.push_str(stem);
+            }
+            return;
+        }
+        let stem: Box<str> = STEMMER.with(|s| s.stem(word).into());
+        if self.short.len() + self.long.len() >= STEMS_CACHED {
+            self.short.clear();
+            self.long.clear();
+        }
+        match (short, InlineWord::new(&stem)) {
+            (Some(key), Some(inline)) => {
+                self.short.insert(key, inline);
+                word.clear();
+                word.push_str(&stem);
+            }
+            _ => {
+                let word = std::mem::replace(word, String::from(&*stem));
+                self.long.insert(word.into_boxed_str(), stem);
+            }
+        }
+    }
+}
 
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
@@ -86,22 +132,7 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
             return false;
         }
         let text = &mut self.tail.token_mut().text;
-        STEMS.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if let Some(stem) = cache.get(text.as_str()) {
-                if **stem != **text {
-                    text.clear();
-                    text.push_str(stem);
-                }
-                return;
-            }
-            let stem: Box<str> = STEMMER.with(|s| s.stem(text).into());
-            if cache.len() >= STEMS_CACHED {
-                cache.clear();
-            }
-            let word = std::mem::replace(text, String::from(&*stem));
-            cache.insert(word.into_boxed_str(), stem);
-        });
+        STEMS.with(|cache| cache.borrow_mut().stem_in_place(text));
         true
     }
 
@@ -159,7 +190,9 @@ mod tests {
         let mut cached = analyzer();
         let text = "Running runners ran; the Pokémon CAFÉS were generously organised, \
                     relational relations relate. Flies flying 1999 x ΣΊΣΥΦΟΣ naïveté \
-                    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+                    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \
+                    internationalisational internationalisationally \
+                    internationalisationalities";
         let expected = tokens(&mut uncached, text);
         assert!(expected.iter().any(|t| t.0 == "run"), "{expected:?}");
         // The first pass stems and remembers, the second reads what was remembered, and a

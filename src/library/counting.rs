@@ -3,44 +3,135 @@
 //! either held ([`Counting`]) or written to a file as it goes ([`CountingToFile`], a streamed
 //! build's way at 100,000 articles). [`super::vectors`] weighs the vectors from these counts.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::vectors::{stem_ranks, strongest, ArticleVectors, TermCounts, VectorWeights};
 use crate::content::Article;
-use crate::text;
+use crate::text::{self, InlineWord};
 
 /// Whether a word is a term at all: not a stop word, not a number, longer than two letters.
 fn is_term(lower: &str) -> bool {
     lower.len() > 2 && !text::is_stop_word(lower) && !lower.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Words a counting thread remembers before it starts over: a collection's working
+/// vocabulary fits, and the memory stays bounded (a few megabytes per thread).
+const WORDS_CACHED: usize = 100_000;
+
+/// The words a counting thread met, as written, and their terms: nearly every word held
+/// inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones on
+/// the heap. A term is its stem, `None` for a word that is no term.
+#[derive(Default)]
+struct TermCache {
+    short: FxHashMap<InlineWord, Option<Stem>>,
+    long: FxHashMap<Box<str>, Option<Stem>>,
+}
+
+/// A term's stem as [`TermCache`] holds it.
+enum Stem {
+    Short(InlineWord),
+    Long(Box<str>),
+}
+
+impl Stem {
+    fn of(stem: String) -> Stem {
+        match InlineWord::new(&stem) {
+            Some(inline) => Stem::Short(inline),
+            None => Stem::Long(stem.into_boxed_str()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Stem::Short(s) => s.as_str(),
+            Stem::Long(s) => s,
+        }
+    }
+}
+
+impl TermCache {
+    /// The term of the word `raw` (as written).
+    fn term(&mut self, raw: &str) -> Option<&str> {
+        if self.short.len() + self.long.len() >= WORDS_CACHED {
+            self.short.clear();
+            self.long.clear();
+        }
+        let term = match InlineWord::new(raw) {
+            Some(key) => self.short.entry(key).or_insert_with(|| term_of(raw)),
+            None => {
+                if !self.long.contains_key(raw) {
+                    self.long.insert(raw.into(), term_of(raw));
+                }
+                &self.long[raw]
+            }
+        };
+        term.as_ref().map(Stem::as_str)
+    }
+}
+
+thread_local! {
+    // The term of each word a counting thread met. Counting read every word of every article
+    // through `text::words` (a `Vec` of reference-counted forms per block, a stop-word search
+    // and a `String` per word): 28% of a build's instructions (BENCHMARKS.md, issue 18). A word
+    // recurs thousands of times; one look-up by the word as written now answers all of it.
+    static TERMS: RefCell<TermCache> = RefCell::new(TermCache::default());
+}
+
+/// The term of the word `raw` (as written), as [`text::words`] and [`is_term`] make it.
+fn term_of(raw: &str) -> Option<Stem> {
+    let lower = text::fold(raw.to_lowercase());
+    is_term(&lower).then(|| Stem::of(text::stem(&lower)))
+}
+
+/// Adds each term of `text` at `weight` to `tf`: the words of [`text::words`] (the same spans
+/// and forms), counted in their order, so that `tf` is the map, in its very order, that
+/// counting them one by one gives.
+fn add_terms(text: &str, weight: f32, tf: &mut FxHashMap<String, f32>, cache: &mut TermCache) {
+    for span in text::word_spans(text) {
+        if span.len() > text::MAX_TOKEN_BYTES {
+            continue;
+        }
+        let Some(stem) = cache.term(&text[span]) else {
+            continue;
+        };
+        // A `String` only for an article's first sight of a term. The count starts at the
+        // weight itself (`0.0 + weight` is `weight`, bit for bit).
+        match tf.get_mut(stem) {
+            Some(count) => *count += weight,
+            None => {
+                tf.insert(stem.to_string(), weight);
+            }
+        }
+    }
+}
+
 /// Each term of an article with its weighted count (title, tag and heading words counted at
 /// their weights).
 pub(super) fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
     let mut tf: FxHashMap<String, f32> = FxHashMap::default();
-    let mut add = |s: &str, weight: f32| {
-        if weight <= 0.0 {
-            return;
+    TERMS.with(|cache| {
+        let cache = &mut cache.borrow_mut();
+        let mut add = |s: &str, weight: f32| {
+            if weight > 0.0 {
+                add_terms(s, weight, &mut tf, cache);
+            }
+        };
+        add(&a.title, w.title);
+        for t in a.tags.iter().chain(&a.aliases) {
+            add(t, w.tags);
         }
-        for t in text::words(s) {
-            if is_term(&t.lower) {
-                *tf.entry(t.stem.to_string()).or_default() += weight;
+        for s in &a.sections {
+            if let Some(h) = &s.heading {
+                add(h, w.headings);
+            }
+            for b in s.blocks.iter() {
+                add(&b.text, 1.0);
             }
         }
-    };
-    add(&a.title, w.title);
-    for t in a.tags.iter().chain(&a.aliases) {
-        add(t, w.tags);
-    }
-    for s in &a.sections {
-        if let Some(h) = &s.heading {
-            add(h, w.headings);
-        }
-        for b in s.blocks.iter() {
-            add(&b.text, 1.0);
-        }
-    }
+    });
     tf
 }
 
@@ -49,21 +140,62 @@ fn count(articles: &[Article], w: &VectorWeights) -> Vec<FxHashMap<String, f32>>
     articles.par_iter().map(|a| term_counts(a, w)).collect()
 }
 
+/// Stems and their term ids, as [`intern`] looks them up and adds them.
+pub(super) trait StemIds {
+    fn id(&self, stem: &str) -> Option<u32>;
+    fn insert(&mut self, stem: &str, id: u32);
+}
+
+impl StemIds for FxHashMap<String, u32> {
+    fn id(&self, stem: &str) -> Option<u32> {
+        self.get(stem).copied()
+    }
+
+    fn insert(&mut self, stem: &str, id: u32) {
+        FxHashMap::insert(self, stem.to_string(), id);
+    }
+}
+
+/// Stems and their term ids with nearly every stem held inline ([`InlineWord`]): a build
+/// interns every article's terms, and a look-up by a `String` key read a heap allocation of
+/// its own.
+#[derive(Default)]
+struct InlineIds {
+    short: FxHashMap<InlineWord, u32>,
+    long: FxHashMap<String, u32>,
+}
+
+impl StemIds for InlineIds {
+    fn id(&self, stem: &str) -> Option<u32> {
+        match InlineWord::new(stem) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(stem).copied(),
+        }
+    }
+
+    fn insert(&mut self, stem: &str, id: u32) {
+        match InlineWord::new(stem) {
+            Some(key) => self.short.insert(key, id),
+            None => self.long.insert(stem.to_string(), id),
+        };
+    }
+}
+
 /// An article's counts as `(term id, count)` entries, its stems interned in `stems` and `ids`
 /// (a new stem takes the next id): entries in the map's order, ids in order of first sight.
 pub(super) fn intern(
     counts: FxHashMap<String, f32>,
     stems: &mut Vec<String>,
-    ids: &mut FxHashMap<String, u32>,
+    ids: &mut impl StemIds,
 ) -> Vec<(u32, f32)> {
     let mut entries = Vec::with_capacity(counts.len());
     for (t, f) in counts {
-        let id = match ids.get(&t) {
-            Some(&id) => id,
+        let id = match ids.id(&t) {
+            Some(id) => id,
             None => {
                 let id = stems.len() as u32;
-                stems.push(t.clone());
-                ids.insert(t, id);
+                ids.insert(&t, id);
+                stems.push(t);
                 id
             }
         };
@@ -164,7 +296,7 @@ const SPILL_READ: usize = 4096;
 /// the count's bits: the entries part of `counts.bin` as it is, which `persist` copies.
 pub(super) struct CountingToFile {
     weights: VectorWeights,
-    ids: FxHashMap<String, u32>,
+    ids: InlineIds,
     stems: Vec<String>,
     lens: Vec<u32>,
     df: Vec<u32>,
@@ -198,7 +330,7 @@ impl CountingToFile {
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
         Ok(CountingToFile {
             weights,
-            ids: FxHashMap::default(),
+            ids: InlineIds::default(),
             stems: Vec::new(),
             lens: Vec::new(),
             df: Vec::new(),
@@ -276,5 +408,81 @@ impl SpilledCounts {
             out.extend(&self.stems, vectors.iter().map(Vec::as_slice));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{self, Format};
+    use std::path::PathBuf;
+
+    /// Counting as it was before the word cache: every word through [`text::words`], in
+    /// order, a `String` per word. The counts, and their map's order, must stay these.
+    fn counted_word_by_word(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
+        let mut tf: FxHashMap<String, f32> = FxHashMap::default();
+        let mut add = |s: &str, weight: f32| {
+            if weight <= 0.0 {
+                return;
+            }
+            for t in text::words(s) {
+                if is_term(&t.lower) {
+                    *tf.entry(t.stem.to_string()).or_default() += weight;
+                }
+            }
+        };
+        add(&a.title, w.title);
+        for t in a.tags.iter().chain(&a.aliases) {
+            add(t, w.tags);
+        }
+        for s in &a.sections {
+            if let Some(h) = &s.heading {
+                add(h, w.headings);
+            }
+            for b in s.blocks.iter() {
+                add(&b.text, 1.0);
+            }
+        }
+        tf
+    }
+
+    #[test]
+    fn counts_are_the_word_by_word_counts_in_the_same_order() {
+        let settings = crate::config::Settings::for_content(".").content;
+        let long = "x".repeat(text::MAX_TOKEN_BYTES);
+        let longer = "y".repeat(text::MAX_TOKEN_BYTES + 1);
+        let source = format!(
+            "+++\ntitle = \"Running Pokémon cafés\"\ntags = [\"Night trains\", \"café\"]\n\
+             aliases = [\"the runners\"]\n+++\n\n\
+             Intro: runners RUN, running 1999 and 42nd ΣΊΣΥΦΟΣ naïveté {long} {longer}.\n\n\
+             ## Cafés of Vienna\n\nThe café, the CAFÉ and the cafe: coffee, coffees. It is 2024.\n\n\
+             - Trains at night\n- Sleeper trains, couchettes and {long}\n\n## Empty\n\n## Last\n\n\
+             Words again: running, runners, Pokémon, pokemon, trains.\n"
+        );
+        let a =
+            content::parse_article(&settings, &PathBuf::from("a.md"), Format::Markdown, &source)
+                .unwrap();
+        for weights in [
+            VectorWeights::default(),
+            VectorWeights {
+                title: 0.0,
+                tags: 0.5,
+                headings: 3.0,
+                ..VectorWeights::default()
+            },
+        ] {
+            let expected: Vec<(String, f32)> =
+                counted_word_by_word(&a, &weights).into_iter().collect();
+            assert!(expected.iter().any(|(t, _)| t == "run"), "{expected:?}");
+            assert!(expected.iter().any(|(t, _)| *t == long), "{expected:?}");
+            // Twice: the second time every word comes from the thread's cache.
+            for _ in 0..2 {
+                let counted: Vec<(String, f32)> = term_counts(&a, &weights).into_iter().collect();
+                let bits = |v: &[(String, f32)]| -> Vec<(String, u32)> {
+                    v.iter().map(|(t, f)| (t.clone(), f.to_bits())).collect()
+                };
+                assert_eq!(bits(&counted), bits(&expected));
+            }
+        }
     }
 }
