@@ -11,7 +11,7 @@ use tantivy::tokenizer::{
     TokenFilter, TokenStream, Tokenizer,
 };
 
-use crate::text::InlineWord;
+use crate::text::{HotWords, InlineWord};
 
 /// The tokenizer of every text field, registered with every index under this name;
 /// [`crate::text::tokenize`] mirrors it.
@@ -40,8 +40,11 @@ const STEMS_CACHED: usize = 100_000;
 /// Each word (lower-cased, folded) a thread stemmed and its stem: nearly every word held
 /// inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones on
 /// the heap.
+/// The common words are also kept in a small table of their own ([`HotWords`]) that stays in
+/// the processor's cache.
 #[derive(Default)]
 struct StemCache {
+    hot: HotWords<InlineWord>,
     short: FxHashMap<InlineWord, InlineWord>,
     long: FxHashMap<Box<str>, Box<str>>,
 }
@@ -51,8 +54,13 @@ impl StemCache {
     fn stem_in_place(&mut self, word: &mut String) {
         let short = InlineWord::new(word);
         if let Some(key) = &short {
-            if let Some(stem) = self.short.get(key) {
-                if stem != key {
+            let known = self.hot.get(key).or_else(|| {
+                let stem = *self.short.get(key)?;
+                self.hot.put(*key, stem);
+                Some(stem)
+            });
+            if let Some(stem) = known {
+                if stem != *key {
                     word.clear();
                     word.push_str(stem.as_str());
                 }
@@ -73,6 +81,7 @@ impl StemCache {
         match (short, InlineWord::new(&stem)) {
             (Some(key), Some(inline)) => {
                 self.short.insert(key, inline);
+                self.hot.put(key, inline);
                 word.clear();
                 word.push_str(&stem);
             }

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::vectors::{stem_ranks, strongest, ArticleVectors, TermCounts, VectorWeights};
 use crate::content::Article;
-use crate::text::{self, InlineWord};
+use crate::text::{self, HotWords, InlineWord};
 
 /// Whether a word is a term at all: not a stop word, not a number, longer than two letters.
 fn is_term(lower: &str) -> bool {
@@ -23,9 +23,11 @@ const WORDS_CACHED: usize = 100_000;
 
 /// The words a counting thread met, as written, and their terms: nearly every word held
 /// inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones on
-/// the heap. A term is its stem, `None` for a word that is no term.
+/// the heap, and the common words also in a small table of their own ([`HotWords`]) that
+/// stays in the processor's cache. A term is its stem, `None` for a word that is no term.
 #[derive(Default)]
 struct TermCache {
+    hot: HotWords<Option<InlineWord>>,
     short: FxHashMap<InlineWord, Option<Stem>>,
     long: FxHashMap<Box<str>, Option<Stem>>,
 }
@@ -53,14 +55,23 @@ impl Stem {
 }
 
 impl TermCache {
-    /// The term of the word `raw` (as written).
-    fn term(&mut self, raw: &str) -> Option<&str> {
+    /// The term of the word `raw` (as written; `key` when it is held inline), from the
+    /// tables behind the hot one, which it then holds too when it fits.
+    fn term(&mut self, raw: &str, key: Option<InlineWord>) -> Option<&str> {
         if self.short.len() + self.long.len() >= WORDS_CACHED {
             self.short.clear();
             self.long.clear();
         }
-        let term = match InlineWord::new(raw) {
-            Some(key) => self.short.entry(key).or_insert_with(|| term_of(raw)),
+        let term = match key {
+            Some(key) => {
+                let term = self.short.entry(key).or_insert_with(|| term_of(raw));
+                match term {
+                    None => self.hot.put(key, None),
+                    Some(Stem::Short(stem)) => self.hot.put(key, Some(*stem)),
+                    Some(Stem::Long(_)) => {}
+                }
+                term
+            }
             None => {
                 if !self.long.contains_key(raw) {
                     self.long.insert(raw.into(), term_of(raw));
@@ -94,7 +105,17 @@ fn add_terms(text: &str, weight: f32, tf: &mut FxHashMap<String, f32>, cache: &m
         if span.len() > text::MAX_TOKEN_BYTES {
             continue;
         }
-        let Some(stem) = cache.term(&text[span]) else {
+        let raw = &text[span];
+        let key = InlineWord::new(raw);
+        let hot: Option<InlineWord>;
+        let term = match key.and_then(|k| cache.hot.get(&k)) {
+            Some(known) => {
+                hot = known;
+                hot.as_ref().map(InlineWord::as_str)
+            }
+            None => cache.term(raw, key),
+        };
+        let Some(stem) = term else {
             continue;
         };
         // A `String` only for an article's first sight of a term. The count starts at the
@@ -142,12 +163,12 @@ fn count(articles: &[Article], w: &VectorWeights) -> Vec<FxHashMap<String, f32>>
 
 /// Stems and their term ids, as [`intern`] looks them up and adds them.
 pub(super) trait StemIds {
-    fn id(&self, stem: &str) -> Option<u32>;
+    fn id(&mut self, stem: &str) -> Option<u32>;
     fn insert(&mut self, stem: &str, id: u32);
 }
 
 impl StemIds for FxHashMap<String, u32> {
-    fn id(&self, stem: &str) -> Option<u32> {
+    fn id(&mut self, stem: &str) -> Option<u32> {
         self.get(stem).copied()
     }
 
@@ -158,26 +179,36 @@ impl StemIds for FxHashMap<String, u32> {
 
 /// Stems and their term ids with nearly every stem held inline ([`InlineWord`]): a build
 /// interns every article's terms, and a look-up by a `String` key read a heap allocation of
-/// its own.
+/// its own; the common stems also in a small table of their own ([`HotWords`]).
 #[derive(Default)]
 struct InlineIds {
+    hot: HotWords<u32>,
     short: FxHashMap<InlineWord, u32>,
     long: FxHashMap<String, u32>,
 }
 
 impl StemIds for InlineIds {
-    fn id(&self, stem: &str) -> Option<u32> {
+    fn id(&mut self, stem: &str) -> Option<u32> {
         match InlineWord::new(stem) {
-            Some(key) => self.short.get(&key).copied(),
+            Some(key) => self.hot.get(&key).or_else(|| {
+                let id = *self.short.get(&key)?;
+                self.hot.put(key, id);
+                Some(id)
+            }),
             None => self.long.get(stem).copied(),
         }
     }
 
     fn insert(&mut self, stem: &str, id: u32) {
         match InlineWord::new(stem) {
-            Some(key) => self.short.insert(key, id),
-            None => self.long.insert(stem.to_string(), id),
-        };
+            Some(key) => {
+                self.short.insert(key, id);
+                self.hot.put(key, id);
+            }
+            None => {
+                self.long.insert(stem.to_string(), id);
+            }
+        }
     }
 }
 
