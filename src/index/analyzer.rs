@@ -11,7 +11,7 @@ use tantivy::tokenizer::{
     TokenFilter, TokenStream, Tokenizer,
 };
 
-use crate::text::{HotWords, InlineWord};
+use crate::text::cache::{HotWords, InlineWord};
 
 /// The tokenizer of every text field, registered with every index under this name;
 /// [`crate::text::tokenize`] mirrors it.

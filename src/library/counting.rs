@@ -10,7 +10,8 @@ use rustc_hash::FxHashMap;
 
 use super::vectors::{stem_ranks, strongest, ArticleVectors, TermCounts, VectorWeights};
 use crate::content::Article;
-use crate::text::{self, HotWords, InlineWord};
+use crate::text;
+use crate::text::cache::{HotWords, InlineWord};
 
 /// Whether a word is a term at all: not a stop word, not a number, longer than two letters.
 fn is_term(lower: &str) -> bool {
