@@ -252,7 +252,7 @@ impl TermCounts {
         ids: &mut FxHashMap<String, u32>,
     ) {
         let entries = intern(counts, &mut self.stems, ids);
-        self.articles.push(entries.into());
+        self.push_entries(entries);
     }
 
     /// The counts of a new collection: for each of its articles, either an article of this
@@ -271,10 +271,7 @@ impl TermCounts {
                 .map(|(i, s)| (s.clone(), i as u32))
                 .collect();
         }
-        let mut out = TermCounts {
-            stems: self.stems.clone(),
-            articles: Vec::with_capacity(order.len()),
-        };
+        let mut out = self.remixed(order);
         for (o, f) in order.iter().zip(fresh) {
             match (o, f) {
                 (Ok(old), _) => out.articles.push(self.articles[*old as usize].clone()),

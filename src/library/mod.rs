@@ -779,4 +779,107 @@ mod tests {
         assert!(built.article(last).takeaways.is_empty());
         assert!(built.article(last).sections[1].blocks.is_empty());
     }
+
+    /// The document frequencies of each stem, by stem.
+    fn frequencies(c: &TermCounts) -> HashMap<&str, u32> {
+        c.stems
+            .iter()
+            .zip(&c.df)
+            .filter(|(_, &d)| d > 0)
+            .map(|(s, &d)| (s.as_str(), d))
+            .collect()
+    }
+
+    #[test]
+    fn counts_read_where_they_lie_after_updates_are_the_counts_made_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        let write = |name: &str, words: &str| {
+            std::fs::write(
+                content.join(format!("{name}.md")),
+                format!("# {name}\n\n{words}\n"),
+            )
+            .unwrap()
+        };
+        write("bees", "Bees make honey from nectar in the hive.");
+        write("wasps", "Wasps build paper nests and make no honey.");
+        write("trains", "Sleeper trains cross Europe at night.");
+        // Enough other articles that the updates' counts go to the log, not a new base.
+        for i in 0..40 {
+            write(
+                &format!("other{i:02}"),
+                &format!("Other article {i} of honey, nests, trains and gauges, number {i}."),
+            );
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let index_dir = dir.path().join("index");
+        let w = VectorWeights::default();
+        Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        // Each article's entries by stem, and each stem's document frequency.
+        let by_stem = |c: &TermCounts| {
+            let articles: Vec<Vec<(String, u32)>> = (0..c.len())
+                .map(|i| {
+                    let mut v: Vec<(String, u32)> = c
+                        .article(i)
+                        .iter()
+                        .map(|(t, f)| (c.stems[t as usize].clone(), f.to_bits()))
+                        .collect();
+                    v.sort();
+                    v
+                })
+                .collect();
+            let df: HashMap<String, u32> = frequencies(c)
+                .into_iter()
+                .map(|(s, d)| (s.to_string(), d))
+                .collect();
+            (articles, df)
+        };
+        let whole = || {
+            let parsed = content::load(&settings.content).unwrap().articles;
+            by_stem(&TermCounts::of(&parsed, &w))
+        };
+        // Edits that drop a stem ("nectar") and bring new ones, an article added and one
+        // removed: the base's frequencies less the replaced articles' and plus the log's must
+        // be the collection's.
+        let steps: [&dyn Fn(); 3] = [
+            &|| write("bees", "Bees make honey in the hive; a glacier of honey."),
+            &|| write("rails", "Trains in Spain ran on a broad gauge."),
+            &|| std::fs::remove_file(content.join("wasps.md")).unwrap(),
+        ];
+        for (k, step) in steps.iter().enumerate() {
+            // The library in service opened from the folder the last update left: its
+            // update reads the counts back from the base and the log.
+            let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+            assert!(opened.info.reused && opened.counts.is_none(), "step {k}");
+            let read = persist::read_counts(&index_dir, &opened.count_places)
+                .unwrap()
+                .unwrap();
+            let stored = read
+                .articles
+                .iter()
+                .filter(|e| matches!(e, vectors::Entries::Stored { .. }))
+                .count();
+            match k {
+                0 => assert_eq!(stored, read.len(), "a build's counts are all in the base"),
+                _ => assert!(stored < read.len(), "step {k}: the log holds some"),
+            }
+            assert_eq!(by_stem(&read), whole(), "step {k}: read back");
+            step();
+            let lib = Library::update(&settings, &opened, &NoProgress).unwrap();
+            assert!(lib.info.updated, "step {k}");
+            let kept = lib.counts.clone().unwrap();
+            assert_eq!(by_stem(&kept), whole(), "step {k}: kept");
+        }
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let read = persist::read_counts(&index_dir, &opened.count_places)
+            .unwrap()
+            .unwrap();
+        let parsed = content::load(&settings.content).unwrap().articles;
+        assert_eq!(
+            frequencies(&read),
+            frequencies(&TermCounts::of(&parsed, &w))
+        );
+    }
 }

@@ -24,6 +24,8 @@
 //! writes a few kilobytes instead of the whole counts (40 MB at 10,000 articles); when the log
 //! grows past [`COMPACT_SHARE`] of the base, an update writes a new base whole and an empty
 //! log (into its staging folder: the old folder's base is a link and stays as it was).
+//! The base holds each stem's document frequency beside the entries, and is mapped rather
+//! than decoded when an update reads it back ([`read_counts`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -39,7 +41,9 @@ use crate::index::FieldTokens;
 use crate::passage::Passage;
 
 use super::counting::{put_entry, SpilledCounts};
-use super::vectors::{ArticleVectors, TermCounts};
+use super::vectors::{
+    entry, ArticleVectors, Entries, EntriesRef, EntryBytes, TermCounts, ENTRY_BYTES,
+};
 
 /// A content file as the library was built from it: what an update compares with a new scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +64,7 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 9;
+pub(super) const FORMAT_VERSION: u32 = 10;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
@@ -401,17 +405,22 @@ pub(super) fn waste(articles: &[Article], len: u64) -> u64 {
 const COUNTS_MAGIC: &[u8; 8] = b"abcounts";
 
 /// Writes `counts` to `path` as fixed-width little-endian numbers (read back without decoding
-/// each entry): magic, fingerprint, stems, starts, entries. Spilled counts' entries are already
-/// in this form: their file is copied.
+/// each entry): magic, fingerprint, stems, their document frequencies, starts, entries.
+/// Spilled counts' entries are already in this form: their file is copied.
+///
+/// A `counts.bin` is written once, into a folder of its own making (a staging folder), and
+/// never written again: a library reads its entries where they lie, mapped in memory
+/// ([`read_counts`]), for as long as it lives.
 fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::Result<()> {
     let write = || -> std::io::Result<()> {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-        let (stems, lens): (&[String], Vec<u32>) = match counts {
+        let (stems, df, lens): (&[String], &[u32], Vec<u32>) = match counts {
             Counts::Held(c) => (
                 &c.stems,
-                c.articles.iter().map(|a| a.len() as u32).collect(),
+                &c.df,
+                (0..c.len()).map(|i| c.article(i).len() as u32).collect(),
             ),
-            Counts::Spilled(s) => (&s.stems, s.lens.clone()),
+            Counts::Spilled(s) => (&s.stems, &s.df, s.lens.clone()),
         };
         out.write_all(COUNTS_MAGIC)?;
         let put = |out: &mut std::io::BufWriter<std::fs::File>, bytes: &[u8]| {
@@ -423,6 +432,9 @@ fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::R
         for s in stems {
             put(&mut out, s.as_bytes())?;
         }
+        for d in df {
+            out.write_all(&d.to_le_bytes())?;
+        }
         out.write_all(&(lens.len() as u32 + 1).to_le_bytes())?;
         let mut start = 0u32;
         out.write_all(&start.to_le_bytes())?;
@@ -432,7 +444,7 @@ fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::R
         }
         match counts {
             Counts::Held(c) => {
-                for &e in c.articles.iter().flat_map(|a| a.iter()) {
+                for e in (0..c.len()).flat_map(|i| c.article(i).iter()) {
                     put_entry(&mut out, e)?;
                 }
             }
@@ -526,8 +538,8 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Term count entries as `counts.bin` stores them ([`put_entry`]).
-fn put_entries(out: &mut Vec<u8>, entries: &[(u32, f32)]) {
-    for &e in entries {
+fn put_entries(out: &mut Vec<u8>, entries: EntriesRef<'_>) {
+    for e in entries.iter() {
         put_entry(out, e).expect("a Vec takes every byte");
     }
 }
@@ -588,21 +600,40 @@ pub(super) fn append_counts(
     Ok(places)
 }
 
+/// `counts.bin` mapped in memory: what the stored entries of counts read back point into.
+#[derive(Debug)]
+struct MappedCounts(memmap2::Mmap);
+
+impl EntryBytes for MappedCounts {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Reads the term counts `places` names back from `counts.bin` and `counts.log` of `dir`:
-/// `None` when the base is missing or was written by another library (its tag). The log is
-/// read up to the length the places name; the articles' entries are decoded in parallel.
+/// `None` when the base is missing or was written by another library (its tag). The base is
+/// mapped in memory and its articles' entries read where they lie (decoding them was most of
+/// the first update's extra time after a start, and 40 MB of memory at 10,000 articles held
+/// by every library made from it); the stems and their frequencies are read, and the log up
+/// to the length the places name, its articles' entries decoded.
 pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<Option<TermCounts>> {
-    let bytes = match std::fs::read(dir.join(COUNTS)) {
-        Ok(b) => b,
+    let path = dir.join(COUNTS);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
     };
-    let mut r = Cursor {
-        bytes: &bytes,
-        at: 0,
-    };
+    // SAFETY: a mapped file changed by another process under the mapping would change these
+    // bytes; `counts.bin` is never written once made (`write_counts`: each is written anew
+    // into a staging folder, and replaced by unlinking, which leaves a mapping its inode), and
+    // the index folder is the bot's own (`staging::check_index_folder`). tantivy maps its
+    // segment files in the same folder on the same terms.
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("cannot map {}", path.display()))?;
+    let bytes: &[u8] = &map;
+    let mut r = Cursor { bytes, at: 0 };
     if r.take(8)? != COUNTS_MAGIC {
-        anyhow::bail!("counts.bin is not a file of term counts");
+        anyhow::bail!("{} is not a file of term counts", path.display());
     }
     let n = r.u32()? as usize;
     if places.base.is_empty() || r.take(n)? != places.base.as_bytes() {
@@ -611,7 +642,8 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
     let stems_len = r.u32()? as usize;
     if stems_len != places.base_stems as usize {
         anyhow::bail!(
-            "counts.bin holds {stems_len} stems, library.bin expects {}",
+            "{} holds {stems_len} stems, library.bin expects {}",
+            path.display(),
             places.base_stems
         );
     }
@@ -621,17 +653,26 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
     for _ in 0..stems_len {
         stems.push(r.string()?);
     }
+    let mut df: Vec<u32> = r
+        .take(stems_len.saturating_mul(4))?
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
     let starts_len = r.u32()? as usize;
     let starts: Vec<u32> = r
-        .take(starts_len * 4)?
+        .take(starts_len.saturating_mul(4))?
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
         .collect();
     if starts.first().is_some_and(|&s| s != 0) || starts.windows(2).any(|w| w[0] > w[1]) {
-        anyhow::bail!("the term counts' positions are out of order");
+        anyhow::bail!(
+            "the term counts' positions in {} are out of order",
+            path.display()
+        );
     }
+    let entries_at = r.at;
     let entries_len = starts.last().copied().unwrap_or(0) as usize;
-    let base = r.take(entries_len * 8)?;
+    r.take(entries_len.saturating_mul(ENTRY_BYTES))?;
 
     let log = read_log(&dir.join(COUNTS_LOG), places.log_len)?;
     for &(at, n) in &places.stems {
@@ -643,33 +684,65 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
             stems.push(r.string()?);
         }
     }
-    let entry = |c: &[u8]| {
-        (
-            u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
-            f32::from_bits(u32::from_le_bytes(c[4..].try_into().expect("4 bytes"))),
-        )
-    };
-    let articles = places
-        .articles
-        .par_iter()
-        .map(|place| -> anyhow::Result<Arc<[(u32, f32)]>> {
-            let bytes = match *place {
-                Place::Base(k) => {
-                    let (s, e) = (starts.get(k as usize), starts.get(k as usize + 1));
-                    let (Some(&s), Some(&e)) = (s, e) else {
-                        anyhow::bail!("library.bin names an article counts.bin does not hold");
-                    };
-                    &base[s as usize * 8..e as usize * 8]
+    df.resize(stems.len(), 0);
+    let mut articles = Vec::with_capacity(places.articles.len());
+    for place in &places.articles {
+        let entries = match *place {
+            Place::Base(k) => {
+                let (s, e) = (starts.get(k as usize), starts.get(k as usize + 1));
+                let (Some(&s), Some(&e)) = (s, e) else {
+                    anyhow::bail!(
+                        "library.bin names an article {} does not hold",
+                        path.display()
+                    );
+                };
+                Entries::Stored {
+                    at: entries_at + s as usize * ENTRY_BYTES,
+                    n: e - s,
                 }
-                Place::Log { at, n } => usize::try_from(at)
+            }
+            Place::Log { at, n } => {
+                let bytes = usize::try_from(at)
                     .ok()
-                    .and_then(|at| log.get(at..at.checked_add(n as usize * 8)?))
-                    .context("library.bin points past the end of counts.log")?,
-            };
-            Ok(bytes.chunks_exact(8).map(entry).collect())
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let counts = TermCounts { stems, articles };
+                    .and_then(|at| log.get(at..at.checked_add(n as usize * ENTRY_BYTES)?))
+                    .context("library.bin points past the end of counts.log")?;
+                Entries::Held(bytes.chunks_exact(ENTRY_BYTES).map(entry).collect())
+            }
+        };
+        articles.push(entries);
+    }
+    // The base's frequencies count its own articles: those an update replaced or removed (no
+    // place names them) are taken out, and the log's articles put in.
+    let mut named = vec![false; starts.len().saturating_sub(1)];
+    for place in &places.articles {
+        if let Place::Base(k) = *place {
+            named[k as usize] = true;
+        }
+    }
+    for (k, _) in named.iter().enumerate().filter(|(_, n)| !**n) {
+        let s = entries_at + starts[k] as usize * ENTRY_BYTES;
+        let e = entries_at + starts[k + 1] as usize * ENTRY_BYTES;
+        for (t, _) in bytes[s..e].chunks_exact(ENTRY_BYTES).map(entry) {
+            let d = df
+                .get_mut(t as usize)
+                .with_context(|| format!("{}: a term count names no stem", path.display()))?;
+            *d = d.saturating_sub(1);
+        }
+    }
+    for entries in &articles {
+        if let Entries::Held(e) = entries {
+            for &(t, _) in e.iter() {
+                *df.get_mut(t as usize)
+                    .context("counts.log: a term count names no stem")? += 1;
+            }
+        }
+    }
+    let counts = TermCounts {
+        stems,
+        df,
+        articles,
+        stored: Some(Arc::new(MappedCounts(map))),
+    };
     Ok(Some(counts.checked()?))
 }
 

@@ -90,14 +90,97 @@ impl PartialEq for Postings {
 }
 
 /// Every article's weighted term counts, by article id: the stems (interned: a term id
-/// indexes `stems`) and per article its `(term id, count)` entries. What the vectors are
-/// computed from, kept so that an update does not read every article again.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// indexes `stems`), each stem's document frequency, and per article its `(term id, count)`
+/// entries. What the vectors are computed from, kept so that an update does not read every
+/// article again.
+#[derive(Debug, Clone, Default)]
 pub struct TermCounts {
     pub(super) stems: Vec<String>,
+    /// The number of articles that hold each stem, by stem id: kept beside the entries (and
+    /// in `counts.bin`) and moved by the changed articles only, since summing it over every
+    /// entry was a fifth of an update's weighing at 10,000 articles.
+    pub(super) df: Vec<u32>,
     /// Each article's entries, by article id: shared, not copied, by the counts an update
     /// makes of these ([`TermCounts::remix`]; copying them was most of its cost).
-    pub(super) articles: Vec<Arc<[(u32, f32)]>>,
+    pub(super) articles: Vec<Entries>,
+    /// The stored form [`Entries::Stored`] points into: `counts.bin` mapped in memory
+    /// (see `persist::read_counts`), when these counts were read back from it.
+    pub(super) stored: Option<Arc<StoredEntries>>,
+}
+
+/// One article's term counts.
+#[derive(Debug, Clone)]
+pub(super) enum Entries {
+    /// Counted in this process (or read from `counts.log`).
+    Held(Arc<[(u32, f32)]>),
+    /// `n` entries at byte `at` of the counts' [`StoredEntries`], read where they lie: the
+    /// first update after a start decoded every article's 40 MB at 10,000 articles into
+    /// entries of its own, most of which it never looks at again.
+    Stored { at: usize, n: u32 },
+}
+
+/// Bytes holding stored entries, each [`ENTRY_BYTES`] bytes: a little-endian term id, then
+/// the count's bits (as `counting::put_entry` writes them).
+pub(super) trait EntryBytes: std::fmt::Debug + Send + Sync {
+    fn bytes(&self) -> &[u8];
+}
+
+/// The entries' bytes an [`Entries::Stored`] reads from.
+pub(super) type StoredEntries = dyn EntryBytes;
+
+/// The size of one stored entry.
+pub(super) const ENTRY_BYTES: usize = 8;
+
+/// One entry from its stored bytes.
+pub(super) fn entry(c: &[u8]) -> (u32, f32) {
+    let t = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    let f = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+    (t, f32::from_bits(f))
+}
+
+/// An article's entries, wherever they lie.
+#[derive(Clone, Copy)]
+pub(super) enum EntriesRef<'a> {
+    Held(&'a [(u32, f32)]),
+    Stored(&'a [u8]),
+}
+
+impl<'a> EntriesRef<'a> {
+    pub(super) fn len(self) -> usize {
+        match self {
+            EntriesRef::Held(e) => e.len(),
+            EntriesRef::Stored(b) => b.len() / ENTRY_BYTES,
+        }
+    }
+
+    pub(super) fn iter(self) -> impl Iterator<Item = (u32, f32)> + 'a {
+        match self {
+            EntriesRef::Held(e) => either::Either::Left(e.iter().copied()),
+            EntriesRef::Stored(b) => either::Either::Right(b.chunks_exact(ENTRY_BYTES).map(entry)),
+        }
+    }
+
+    /// Whether any entry's term id satisfies `f`: one loop per form, since the loops that
+    /// ask it pass over every article's entries (an iterator of either form took several
+    /// times as many instructions per entry).
+    pub(super) fn any_term(self, f: impl Fn(u32) -> bool) -> bool {
+        match self {
+            EntriesRef::Held(e) => e.iter().any(|&(t, _)| f(t)),
+            EntriesRef::Stored(b) => b
+                .chunks_exact(ENTRY_BYTES)
+                .any(|c| f(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+        }
+    }
+}
+
+impl PartialEq for TermCounts {
+    /// The same stems, frequencies and entries, however each article's entries are kept.
+    fn eq(&self, other: &TermCounts) -> bool {
+        self.stems == other.stems
+            && self.df == other.df
+            && self.len() == other.len()
+            && (0..self.len()).all(|i| self.article(i).iter().eq(other.article(i).iter()))
+    }
 }
 
 impl TermCounts {
@@ -110,27 +193,64 @@ impl TermCounts {
         self.len() == 0
     }
 
-    /// The number of articles that hold each stem, by stem id.
-    fn document_frequencies(&self) -> Vec<u32> {
-        let mut df = vec![0u32; self.stems.len()];
-        for &(t, _) in self.articles.iter().flat_map(|a| a.iter()) {
-            df[t as usize] += 1;
+    /// Article `id`'s entries.
+    pub(super) fn article(&self, id: usize) -> EntriesRef<'_> {
+        match &self.articles[id] {
+            Entries::Held(e) => EntriesRef::Held(e),
+            Entries::Stored { at, n } => {
+                let bytes = self.stored.as_ref().map_or(&[][..], |s| s.bytes());
+                EntriesRef::Stored(&bytes[*at..*at + *n as usize * ENTRY_BYTES])
+            }
         }
-        df
     }
 
-    pub(super) fn article(&self, id: usize) -> &[(u32, f32)] {
-        &self.articles[id]
+    /// Appends an article's entries (term ids interned in `stems`), counting its stems'
+    /// document frequencies.
+    pub(super) fn push_entries(&mut self, entries: Vec<(u32, f32)>) {
+        self.df.resize(self.stems.len(), 0);
+        for &(t, _) in &entries {
+            self.df[t as usize] += 1;
+        }
+        self.articles.push(Entries::Held(entries.into()));
     }
 
-    /// Checks counts read back (term ids known).
+    /// The start of the counts of a new collection made of these ([`TermCounts::remix`]):
+    /// the same stems and stored entries, no articles yet, and the document frequencies less
+    /// the articles `order` leaves out (it gives each new article as `Ok(old id)` or
+    /// `Err(_)`, counted afresh). The kept articles' entries are then pushed as they are and
+    /// the fresh ones counted ([`TermCounts::push_entries`]): the frequencies move by the
+    /// changed articles only.
+    pub(super) fn remixed<T>(&self, order: &[Result<u32, T>]) -> TermCounts {
+        let mut df = self.df.clone();
+        let mut kept = vec![false; self.len()];
+        for &id in order.iter().filter_map(|o| o.as_ref().ok()) {
+            kept[id as usize] = true;
+        }
+        for (id, _) in kept.iter().enumerate().filter(|(_, k)| !**k) {
+            for (t, _) in self.article(id).iter() {
+                // Saturating: frequencies read from a damaged file give wrong weights, not
+                // a panic in the middle of a reload.
+                df[t as usize] = df[t as usize].saturating_sub(1);
+            }
+        }
+        TermCounts {
+            stems: self.stems.clone(),
+            df,
+            articles: Vec::with_capacity(order.len()),
+            stored: self.stored.clone(),
+        }
+    }
+
+    /// Checks counts read back (term ids known, a frequency per stem).
     pub(super) fn checked(self) -> anyhow::Result<TermCounts> {
-        if self
-            .articles
-            .iter()
-            .flat_map(|a| a.iter())
-            .any(|&(t, _)| t as usize >= self.stems.len())
-        {
+        if self.df.len() != self.stems.len() {
+            anyhow::bail!("the term counts' frequencies do not match their stems");
+        }
+        let stems = self.stems.len();
+        let bad = (0..self.len())
+            .into_par_iter()
+            .any(|i| self.article(i).any_term(|t| t as usize >= stems));
+        if bad {
             anyhow::bail!("a term count names a term that is not in the term list");
         }
         Ok(self)
@@ -160,9 +280,19 @@ pub(super) fn strongest(
     w: &VectorWeights,
     stem_order: impl Fn(u32, u32) -> std::cmp::Ordering,
 ) -> Vec<(u32, f32)> {
+    strongest_of(counts.iter().copied(), df, n, w, stem_order)
+}
+
+/// [`strongest`] of entries wherever they lie.
+fn strongest_of(
+    counts: impl Iterator<Item = (u32, f32)>,
+    df: &[u32],
+    n: f32,
+    w: &VectorWeights,
+    stem_order: impl Fn(u32, u32) -> std::cmp::Ordering,
+) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> = counts
-        .iter()
-        .map(|&(t, f)| (t, (1.0 + f).ln() * (n / df[t as usize] as f32).ln()))
+        .map(|(t, f)| (t, (1.0 + f).ln() * (n / df[t as usize] as f32).ln()))
         // A term in every article tells nothing about which one is near.
         .filter(|&(_, x)| x > 0.0)
         .collect();
@@ -208,14 +338,13 @@ impl ArticleVectors {
     /// The vectors of the articles `counts` counts: the same, whichever way the counts were
     /// made (a build or an update), since only the counts and their order enter.
     pub fn from_counts(counts: &TermCounts, w: &VectorWeights) -> ArticleVectors {
-        let df = counts.document_frequencies();
         let n = counts.len() as f32;
         let rank = stem_ranks(&counts.stems);
         // Each article's strongest terms, weighed in parallel.
         let by_rank = |a: u32, b: u32| rank[a as usize].cmp(&rank[b as usize]);
         let vectors: Vec<Vec<(u32, f32)>> = (0..counts.len())
             .into_par_iter()
-            .map(|i| strongest(counts.article(i), &df, n, w, by_rank))
+            .map(|i| strongest_of(counts.article(i).iter(), &counts.df, n, w, by_rank))
             .collect();
         ArticleVectors::assemble(
             &counts.stems,
@@ -257,16 +386,16 @@ impl ArticleVectors {
         // articles than before.
         let mut delta = vec![0i32; new.stems.len()];
         for &id in changed {
-            for &(t, _) in old.article(id as usize) {
+            for (t, _) in old.article(id as usize).iter() {
                 delta[t as usize] -= 1;
             }
-            for &(t, _) in new.article(id as usize) {
+            for (t, _) in new.article(id as usize).iter() {
                 delta[t as usize] += 1;
             }
         }
         let moved: Vec<bool> = delta.iter().map(|&d| d != 0).collect();
         drop(delta);
-        let df = new.document_frequencies();
+        let df = &new.df;
         let n = new.len() as f32;
         let stems = &new.stems;
         let by_stem = |a: u32, b: u32| stems[a as usize].cmp(&stems[b as usize]);
@@ -275,8 +404,8 @@ impl ArticleVectors {
             .map(|i| {
                 let counts = new.article(i);
                 let weigh = changed.binary_search(&(i as u32)).is_ok()
-                    || counts.iter().any(|&(t, _)| moved[t as usize]);
-                weigh.then(|| strongest(counts, &df, n, w, by_stem))
+                    || counts.any_term(|t| moved[t as usize]);
+                weigh.then(|| strongest_of(counts.iter(), df, n, w, by_stem))
             })
             .collect();
         let vectors = again
@@ -589,11 +718,13 @@ mod tests {
         let spilled = counting.finish().unwrap();
         let held = TermCounts::of(&arts, &w);
         assert_eq!(spilled.stems, held.stems);
-        assert_eq!(spilled.df, held.document_frequencies());
-        let lens: Vec<u32> = held.articles.iter().map(|a| a.len() as u32).collect();
+        assert_eq!(spilled.df, held.df);
+        let lens: Vec<u32> = (0..held.len())
+            .map(|i| held.article(i).len() as u32)
+            .collect();
         assert_eq!(spilled.lens, lens);
         let mut entries = Vec::new();
-        for &e in held.articles.iter().flat_map(|a| a.iter()) {
+        for e in (0..held.len()).flat_map(|i| held.article(i).iter()) {
             put_entry(&mut entries, e).unwrap();
         }
         assert_eq!(std::fs::read(&spilled.path).unwrap(), entries);
