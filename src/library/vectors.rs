@@ -312,6 +312,53 @@ fn strongest_of(
     v
 }
 
+/// Whether an article's vector `kept` (made by [`strongest`] from its `counts` with the same
+/// number of articles `n`) can change when the stems `moved` take the document frequencies
+/// `df`: when one of them is in it (its weight and the norm move), or would now rank before
+/// the weakest term kept (or, with fewer terms kept than the cut, weigh more than nothing).
+/// Otherwise every kept term has the count, frequency and so the weight it had, and nothing
+/// else enters: the vector is the one [`strongest`] makes, bit for bit.
+///
+/// An edit that gave an article a common word (a stem in nine articles of ten) had every
+/// article holding it weighed again, 90,000 at 100,000 articles (three quarters of that
+/// update's time); such a word is in almost no article's strongest terms.
+fn can_move(
+    kept: &[(u32, f32)],
+    counts: EntriesRef<'_>,
+    moved: &[bool],
+    df: &[u32],
+    n: f32,
+    w: &VectorWeights,
+    stem_order: impl Fn(u32, u32) -> std::cmp::Ordering,
+) -> bool {
+    if kept.iter().any(|&(t, _)| moved[t as usize]) {
+        return true;
+    }
+    // The weight and the order `strongest` gives.
+    let weight = |t: u32, f: f32| (1.0 + f).ln() * (n / df[t as usize] as f32).ln();
+    let before = |a: (u32, f32), b: (u32, f32)| {
+        b.1.total_cmp(&a.1).then(stem_order(a.0, b.0)) == std::cmp::Ordering::Less
+    };
+    let mut entering = counts
+        .iter()
+        .filter(|&(t, _)| moved[t as usize])
+        .map(|(t, f)| (t, weight(t, f)))
+        .filter(|&(_, x)| x > 0.0);
+    if kept.len() < w.terms {
+        return entering.next().is_some();
+    }
+    let Some(&(weakest, _)) = kept.last() else {
+        // No term is kept at all (a cut of none): nothing can enter.
+        return false;
+    };
+    let Some((_, f)) = counts.iter().find(|&(t, _)| t == weakest) else {
+        // A vector not made from these counts: weighed again rather than trusted.
+        return true;
+    };
+    let cut = (weakest, weight(weakest, f));
+    entering.any(|e| before(e, cut))
+}
+
 /// Equal when every article's vector holds the same stems with the same weights in the same
 /// order: the ids are the counts' (an update's counts number stems in another order than a
 /// build's), so they are compared by the stems they name.
@@ -356,10 +403,11 @@ impl ArticleVectors {
     /// The vectors [`ArticleVectors::from_counts`] makes of `new`, made from these (the
     /// vectors of `old`) in proportion to the change when the articles are the same ones
     /// (same number, same ids; `changed` the ids counted again, ascending): only the articles
-    /// whose weights can have moved are weighed again, the changed ones and those holding a
-    /// stem whose document frequency changed (every weight of such a stem moves, and with it
-    /// the article's cut and norm). Any other change (an article added or removed moves every
-    /// weight: the number of articles is in each) weighs every article.
+    /// whose vector can have moved are weighed again: the changed ones, and those holding a
+    /// stem whose document frequency changed when that stem is in their vector (its weight
+    /// moves, and with it the norm) or now weighs enough to enter it ([`can_move`]). Any
+    /// other change (an article added or removed moves every weight: the number of articles
+    /// is in each) weighs every article.
     ///
     /// `new`'s stem ids must extend `old`'s (as [`TermCounts::remix`] gives them).
     pub fn updated(
@@ -404,7 +452,8 @@ impl ArticleVectors {
             .map(|i| {
                 let counts = new.article(i);
                 let weigh = changed.binary_search(&(i as u32)).is_ok()
-                    || counts.any_term(|t| moved[t as usize]);
+                    || (counts.any_term(|t| moved[t as usize])
+                        && can_move(self.vector(i as u32), counts, &moved, df, n, w, by_stem));
                 weigh.then(|| strongest_of(counts.iter(), df, n, w, by_stem))
             })
             .collect();
@@ -701,6 +750,67 @@ mod tests {
         let other = TermCounts::of(&[new[3].clone(), new[0].clone()], &w);
         let fallback = vectors.updated(&other, &other, &[0], &w);
         assert_eq!(fallback, ArticleVectors::from_counts(&other, &w));
+    }
+
+    #[test]
+    fn vectors_kept_past_a_moved_frequency_are_the_ones_made_whole() {
+        // Edits that move a stem held by most articles ("honey", "train", "europ"), make one
+        // held by all (its weight falls to nothing) and then by all but one (it weighs again
+        // in articles that could not keep it), or leave it in one: the articles not weighed
+        // again must hold what a weighing gives, with cuts of none to 4 terms and 100.
+        let base = collection();
+        let names = ["bees", "wasps", "trains", "rails"];
+        let edits: [(usize, &str); 7] = [
+            (
+                1,
+                "# Wasps\n\nWasps build nests of paper near trains in Europe; no honey.\n",
+            ),
+            (
+                0,
+                "# Honey bees\n\nBees make honey. A hive of bees rides trains.\n",
+            ),
+            (
+                1,
+                "# Wasps\n\nWasps build nests of paper near Europe; no honey.\n",
+            ),
+            (1, "# Wasps\n\nWasps build nests.\n"),
+            (
+                1,
+                "# Wasps\n\nHoney, trains, Europe, gauge, bees, hive, nectar, night.\n",
+            ),
+            (1, "# Wasps\n\nWasps and honey and a couchette, in Spain.\n"),
+            (
+                1,
+                "# Wasps\n\nWasps and trains and honey and a couchette, in Spain.\n",
+            ),
+        ];
+        for terms in [0, 1, 2, 3, 4, 100] {
+            let w = VectorWeights {
+                terms,
+                ..VectorWeights::default()
+            };
+            let mut old = base.clone();
+            let mut old_counts = TermCounts::of(&old, &w);
+            let mut vectors = ArticleVectors::from_counts(&old_counts, &w);
+            for (k, &(id, text)) in edits.iter().enumerate() {
+                let mut new = old.clone();
+                new[id] = article(names[id], text);
+                let order: Vec<Result<u32, &Article>> = (0..4u32)
+                    .map(|i| {
+                        if i as usize == id {
+                            Err(&new[id])
+                        } else {
+                            Ok(i)
+                        }
+                    })
+                    .collect();
+                let new_counts = old_counts.remix(&order, &w);
+                let updated = vectors.updated(&old_counts, &new_counts, &[id as u32], &w);
+                let whole = ArticleVectors::from_counts(&TermCounts::of(&new, &w), &w);
+                assert_eq!(updated, whole, "{terms} terms, edit {k}");
+                (old, old_counts, vectors) = (new, new_counts, updated);
+            }
+        }
     }
 
     #[test]
