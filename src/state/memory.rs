@@ -67,7 +67,7 @@ impl ButtonStore for MemoryButtons {
         // Expired entries go now and then, and the oldest when the bot is very busy, so
         // memory stays bounded without scanning on every answer.
         let made = self.made.fetch_add(1, Ordering::Relaxed);
-        if made % 64 == 0 || map.len() >= BUTTONS_KEPT_MAX {
+        if made.is_multiple_of(64) || map.len() >= BUTTONS_KEPT_MAX {
             map.retain(|_, k| k.created.elapsed() <= timeout);
         }
         if map.len() >= BUTTONS_KEPT_MAX && !map.contains_key(&id) {

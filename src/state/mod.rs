@@ -316,7 +316,12 @@ impl Writer {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 // One warning per thousand, not one per question, during a long outage.
-                if self.health.dropped.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+                if self
+                    .health
+                    .dropped
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(1000)
+                {
                     tracing::warn!(
                         "the state store is unreachable and {QUEUE} writes are waiting: \
                          statistics are being dropped ({} so far)",

@@ -936,7 +936,7 @@ impl ConversationStore for PgStore {
             )?;
             // Now and then, the conversations idle for a month go (a member's is kept a few
             // minutes; a thread's returns to its article, which `threads` keeps).
-            if at % 64 == 0 {
+            if at.is_multiple_of(64) {
                 client.execute(
                     "DELETE FROM conversations WHERE at < $1",
                     &[&(at.saturating_sub(CONVERSATIONS_KEPT_SECS) as i64)],
@@ -1039,7 +1039,7 @@ impl ButtonStore for PgStore {
                 &[&guild_key(id), &guild_key(asker), &state],
             )?;
             // Now and then (ids are random), the expired states go.
-            if id % 64 == 0 {
+            if id.is_multiple_of(64) {
                 client.execute(
                     &format!("DELETE FROM buttons WHERE created < {CLOCK_MS} - $1"),
                     &[&timeout_ms],

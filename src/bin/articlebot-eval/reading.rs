@@ -201,7 +201,7 @@ fn in_paragraph(paragraph: &str, excerpt: &str) -> bool {
 /// The fixed half an article's questions belong to: development (true) or untouched, by the
 /// first byte of the hash of its title (as the file spells it, underscores and all).
 pub fn is_development(title: &str) -> bool {
-    blake3::hash(title.as_bytes()).as_bytes()[0] % 2 == 0
+    blake3::hash(title.as_bytes()).as_bytes()[0].is_multiple_of(2)
 }
 
 /// Which questions a run asks.

@@ -132,7 +132,7 @@ pub fn parse_similarity(path: &Path, source: &str) -> anyhow::Result<SimilarityS
 /// The fixed half a document's queries belong to: development (true) or untouched, by the
 /// first byte of the hash of its id.
 pub fn is_development(id: &str) -> bool {
-    blake3::hash(id.as_bytes()).as_bytes()[0] % 2 == 0
+    blake3::hash(id.as_bytes()).as_bytes()[0].is_multiple_of(2)
 }
 
 /// Builds the library of the set's documents (plain-text articles; tags as front matter).
