@@ -22,6 +22,7 @@ use crate::index::{indexing_threads, Indexer, Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
 mod counting;
+mod lock;
 mod persist;
 mod staging;
 mod update;
@@ -241,10 +242,18 @@ impl Library {
         progress: &dyn BuildProgress,
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
-        if let IndexLocation::Dir(dir) = &settings.index {
-            staging::check_index_folder(dir)?;
-            staging::remove_stale_staging(dir);
-        }
+        // Held until the library is made: another process building or updating the folder
+        // finishes first (see `lock`). Taken once the folder is known to be ours, so that no
+        // lock file is made beside a folder that is refused.
+        let _lock = match &settings.index {
+            IndexLocation::Dir(dir) => {
+                staging::check_index_folder(dir)?;
+                let held = lock::lock(dir)?;
+                staging::remove_stale_staging(dir);
+                Some(held)
+            }
+            IndexLocation::Memory => None,
+        };
         let reuse = match (&settings.index, mode) {
             (IndexLocation::Dir(dir), OpenMode::Reuse) => Some(dir),
             _ => None,

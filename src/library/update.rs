@@ -28,6 +28,7 @@ use crate::content::{self, Article};
 use crate::index::{Change, SearchIndex};
 use crate::passage::{cut_passages, Passage};
 
+use super::lock;
 use super::persist::{self, FileStamp};
 use super::staging;
 use super::vectors::{ArticleVectors, TermCounts, VectorWeights};
@@ -90,13 +91,16 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     if old.shape.is_empty() || old.shape != shape(settings) {
         return Ok(None);
     }
-    let dir = match &settings.index {
+    // Held until the new library is in place (see `lock`); released before a full build is
+    // made instead, which takes it again.
+    let (dir, _lock) = match &settings.index {
         IndexLocation::Dir(dir) => {
             staging::check_index_folder(dir)?;
+            let held = lock::lock(dir)?;
             staging::remove_stale_staging(dir);
-            Some(dir.as_path())
+            (Some(dir.as_path()), Some(held))
         }
-        IndexLocation::Memory => None,
+        IndexLocation::Memory => (None, None),
     };
     let (files, scan_warnings) = content::scan_folders(&settings.content)?;
     let fingerprint = persist::fingerprint(&settings.content, &files);
