@@ -891,4 +891,60 @@ mod tests {
             frequencies(&TermCounts::of(&parsed, &w))
         );
     }
+
+    /// A damaged document frequency in `counts.bin` (stored since format 10, no longer summed
+    /// from the entries) is an error when the counts are read, so the reload builds whole
+    /// instead of weighing every later vector with a wrong IDF.
+    #[test]
+    fn a_damaged_document_frequency_is_refused_and_the_reload_builds_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        let write = |name: &str, words: &str| {
+            std::fs::write(
+                content.join(format!("{name}.md")),
+                format!("# {name}\n\n{words}\n"),
+            )
+            .unwrap()
+        };
+        for i in 0..12 {
+            write(
+                &format!("a{i:02}"),
+                &format!("Honey, nests and trains, note {i}."),
+            );
+        }
+        let mut settings = Settings::for_content(&content);
+        let index_dir = dir.path().join("index");
+        settings.index = IndexLocation::Dir(index_dir.clone());
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(persist::read_counts(&index_dir, &opened.count_places).is_ok());
+        // The frequencies follow the magic, the tag and the stems (each a length, then bytes).
+        let path = index_dir.join(persist::COUNTS);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let mut at = 8;
+        at += 4 + u32_at(&bytes, at) as usize;
+        let stems = u32_at(&bytes, at) as usize;
+        at += 4;
+        for _ in 0..stems {
+            at += 4 + u32_at(&bytes, at) as usize;
+        }
+        let df = u32_at(&bytes, at);
+        bytes[at..at + 4].copy_from_slice(&(df + 1).to_le_bytes());
+        // Written anew (the file is never written through: a library may map it).
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let err = persist::read_counts(&index_dir, &opened.count_places).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("document frequencies"),
+            "{err:#}"
+        );
+        write("a00", "Honey, nests and trains, note zero, edited.");
+        let lib = Library::update(&settings, &opened, &NoProgress).unwrap();
+        assert!(
+            !lib.info.updated,
+            "a full build, not an update on damaged counts"
+        );
+        assert_eq!(lib.articles.len(), 12);
+    }
 }

@@ -726,7 +726,14 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
             let d = df
                 .get_mut(t as usize)
                 .with_context(|| format!("{}: a term count names no stem", path.display()))?;
-            *d = d.saturating_sub(1);
+            // A frequency lower than the articles holding its stem is a damaged file, not
+            // something to round away (the vectors would be weighed with a wrong IDF).
+            *d = d.checked_sub(1).with_context(|| {
+                format!(
+                    "{}: a stem's document frequency is lower than its articles",
+                    path.display()
+                )
+            })?;
         }
     }
     for entries in &articles {
@@ -736,6 +743,25 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
                     .context("counts.log: a term count names no stem")? += 1;
             }
         }
+    }
+    // Before format 10 the frequencies were summed from the entries and could not disagree
+    // with them; stored, they are checked: an article's entries name distinct stems, so the
+    // frequencies add up to the entries of the articles named, and none passes their number.
+    let entries: u64 = articles
+        .iter()
+        .map(|a| match a {
+            Entries::Stored { n, .. } => u64::from(*n),
+            Entries::Held(e) => e.len() as u64,
+        })
+        .sum();
+    let most = places.articles.len() as u64;
+    if df.iter().map(|&d| u64::from(d)).sum::<u64>() != entries
+        || df.iter().any(|&d| u64::from(d) > most)
+    {
+        anyhow::bail!(
+            "{}: the stems' document frequencies do not match the term counts",
+            path.display()
+        );
     }
     let counts = TermCounts {
         stems,

@@ -228,8 +228,9 @@ impl TermCounts {
         }
         for (id, _) in kept.iter().enumerate().filter(|(_, k)| !**k) {
             for (t, _) in self.article(id).iter() {
-                // Saturating: frequencies read from a damaged file give wrong weights, not
-                // a panic in the middle of a reload.
+                // Frequencies read back are checked against the entries
+                // (`persist::read_counts`), so this never saturates; if it did, a reload
+                // would weigh wrongly rather than panic.
                 df[t as usize] = df[t as usize].saturating_sub(1);
             }
         }
