@@ -390,6 +390,10 @@ pub struct Announcer {
     seen: BTreeSet<String>,
     digest_over: usize,
     shared: Option<Arc<dyn AnnouncedStore>>,
+    /// The shared record could not be seeded yet (the store did not answer at start): tried
+    /// again before each plan, or a second instance would take this one's back catalogue for
+    /// news.
+    unseeded: bool,
 }
 
 impl std::fmt::Debug for Announcer {
@@ -438,6 +442,7 @@ impl Announcer {
             seen,
             digest_over,
             shared: None,
+            unseeded: false,
         };
         if fresh {
             announcer.save();
@@ -455,6 +460,10 @@ impl Announcer {
             .filter(|slug| !self.seen.contains(*slug))
             .collect();
         if let Some(store) = &self.shared {
+            if self.unseeded {
+                let slugs: Vec<String> = self.seen.iter().cloned().collect();
+                self.unseeded = store.seed_seen(&slugs, unix_now()).is_err();
+            }
             // Every added article is seen in one statement; of the news, the ones this
             // statement saw first are this instance's to post.
             match store.see(&reloaded.report.added, unix_now()) {
@@ -500,8 +509,9 @@ impl Announcer {
         if let Err(e) = store.seed_seen(&slugs, unix_now()) {
             tracing::warn!(
                 "announcements: the shared store did not answer ({e:#}); its record is made \
-                 when it does"
+                 at the first reload it answers"
             );
+            self.unseeded = true;
         }
         self.shared = Some(store);
         self
@@ -597,4 +607,92 @@ pub async fn debounced(
 /// Keeps a content watcher alive.
 pub struct WatchGuard {
     _watcher: Box<dyn std::any::Any + Send>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A shared record in memory whose seeding fails while `down` is set.
+    #[derive(Default)]
+    struct Record {
+        down: std::sync::atomic::AtomicBool,
+        seen: Mutex<BTreeSet<String>>,
+    }
+
+    impl AnnouncedStore for Record {
+        fn seed_seen(&self, slugs: &[String], _at: u64) -> anyhow::Result<bool> {
+            if self.down.load(Ordering::Relaxed) {
+                anyhow::bail!("the store is down");
+            }
+            let mut seen = self.seen.lock().unwrap();
+            let empty = seen.is_empty();
+            if empty {
+                seen.extend(slugs.iter().cloned());
+            }
+            Ok(empty)
+        }
+
+        fn see(&self, slugs: &[String], _at: u64) -> anyhow::Result<Vec<String>> {
+            let mut seen = self.seen.lock().unwrap();
+            Ok(slugs
+                .iter()
+                .filter(|s| seen.insert(s.to_string()))
+                .cloned()
+                .collect())
+        }
+    }
+
+    /// A shared record that could not be seeded at start is seeded with what this instance
+    /// has seen before its first plan, so another instance never takes this one's back
+    /// catalogue for news; the news itself is still this instance's to announce.
+    #[test]
+    fn a_record_the_store_missed_at_start_is_seeded_at_the_first_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["old-one", "old-two"] {
+            std::fs::write(
+                dir.path().join(format!("{name}.md")),
+                format!("# {name}\n\nText.\n"),
+            )
+            .unwrap();
+        }
+        let mut settings = Settings::for_content(dir.path());
+        settings.index = crate::config::IndexLocation::Memory;
+        let library =
+            Library::open(&settings, crate::library::OpenMode::Reuse, &NoProgress).unwrap();
+        let record = Arc::new(Record::default());
+        record.down.store(true, Ordering::Relaxed);
+        let mut announcer = Announcer::open(None, &library, 5).sharing(record.clone(), &library);
+        assert!(
+            record.seen.lock().unwrap().is_empty(),
+            "not seeded while down"
+        );
+        record.down.store(false, Ordering::Relaxed);
+
+        std::fs::write(dir.path().join("fresh.md"), "# fresh\n\nNew text.\n").unwrap();
+        let library =
+            Library::open(&settings, crate::library::OpenMode::Reuse, &NoProgress).unwrap();
+        let reloaded = Reloaded {
+            report: ReloadReport {
+                outcome: Outcome::Swapped,
+                added: vec!["fresh".into()],
+                removed: Vec::new(),
+                changed: Vec::new(),
+                warnings: Vec::new(),
+                articles: library.articles.len(),
+                took: Duration::ZERO,
+                coalesced: false,
+                sources: Vec::new(),
+            },
+            news: vec!["fresh".into()],
+        };
+        let planned = announcer.plan(&reloaded, &library);
+        let seen: Vec<String> = record.seen.lock().unwrap().iter().cloned().collect();
+        assert_eq!(seen, ["fresh", "old-one", "old-two"]);
+        match planned {
+            Some(Announcement::Each(news)) => assert_eq!(news[0].slug, "fresh"),
+            other => panic!("the news is this instance's to post: {other:?}"),
+        }
+    }
 }
