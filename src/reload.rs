@@ -311,7 +311,7 @@ impl Reloader {
         let articles = new.articles.len();
         let by_source = !self.settings.content.source_folders.is_empty();
         let news = news(&added, &old, &new, by_source);
-        self.engine.swap(new);
+        let replaced = self.engine.swap(new);
         let report = ReloadReport {
             outcome: Outcome::Swapped,
             added,
@@ -323,6 +323,12 @@ impl Reloader {
             coalesced: false,
             sources: Vec::new(),
         };
+        // These are usually the old library's last references: dropping it frees every
+        // article, passage and index reader (about 0.1 G instructions at 10,000 articles, ten
+        // times that at 100,000), work for a blocking thread, not for the async worker this
+        // runs on, which has other members' messages to serve. (An answer still holding it
+        // drops it on its own blocking thread.)
+        tokio::task::spawn_blocking(move || drop((old, replaced)));
         (report, news)
     }
 }
