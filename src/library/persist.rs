@@ -1,10 +1,10 @@
 //! The persisted form of a library, in the index folder: `manifest.json` (format version and
-//! fingerprint), `library.bin` (passages, warnings and every article's front matter and
-//! section headings, with where each section's blocks and the takeaways lie in `articles.bin`,
-//! and the articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each article's takeaways, each its own
-//! postcard record, read on first use: see [`crate::content::Lazy`]), `counts.bin` and
-//! `counts.log` (every article's weighted term counts, the related vectors' input, read only
-//! by an update) and `tantivy/`.
+//! fingerprint), `library.bin` (passages, warnings and every article's front matter and section
+//! headings, with where each section's blocks and the takeaways lie in `articles.bin`, and the
+//! articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each
+//! article's takeaways, each its own postcard record, read on first use: see
+//! [`crate::content::Lazy`]), `counts.bin` and `counts.log` (every article's weighted term counts,
+//! the related vectors' input, read only by an update) and `tantivy/`.
 //!
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.

@@ -5,8 +5,8 @@
 //! and the related vectors are recomputed from the kept term counts only where their weights
 //! can move (the changed articles, and those whose vector holds a word whose document
 //! frequency changed or that such a word would now enter; every vector when an article is
-//! added or removed, since the number of articles is in every weight). The result answers exactly as a full build of the same files (`tests/reload.rs`
-//! compares the two).
+//! added or removed, since the number of articles is in every weight). The result answers
+//! exactly as a full build of the same files (`tests/reload.rs` compares the two).
 //!
 //! The old library serves until the new one is whole: the update writes into a staging
 //! folder of links to the old index's files ([`staging::link_index`]) and swaps it into place

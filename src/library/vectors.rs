@@ -5,10 +5,11 @@
 //! one by cosine similarity, with no index query per call.
 //!
 //! The vectors come from each article's weighted term counts ([`TermCounts`], counted by
-//! [`super::counting`]), which the library keeps (`counts.bin` and `counts.log`): a
-//! collection-wide statistic (document frequencies, the number of articles) changes with every
-//! article added, changed or removed, so an update counts only the changed articles again and recomputes the vectors whose weights moved
-//! (every one when the number of articles changed) from the kept counts.
+//! [`super::counting`]), which the library keeps (`counts.bin` and `counts.log`): a collection-wide
+//! statistic (document frequencies, the number of articles) changes with every article added,
+//! changed or removed, so an update counts only the changed articles again and recomputes the
+//! vectors whose weights moved (every one when the number of articles changed) from the kept
+//! counts.
 
 use std::sync::Arc;
 
