@@ -799,18 +799,27 @@ mod tests {
             .collect()
     }
 
+    /// An empty content folder in `dir`.
+    fn content_folder(dir: &Path) -> std::path::PathBuf {
+        let content = dir.join("content");
+        std::fs::create_dir(&content).unwrap();
+        content
+    }
+
+    /// Writes article `name` (a heading, then `words`) into `content`.
+    fn write_article(content: &Path, name: &str, words: &str) {
+        std::fs::write(
+            content.join(format!("{name}.md")),
+            format!("# {name}\n\n{words}\n"),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn counts_read_where_they_lie_after_updates_are_the_counts_made_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let content = dir.path().join("content");
-        std::fs::create_dir(&content).unwrap();
-        let write = |name: &str, words: &str| {
-            std::fs::write(
-                content.join(format!("{name}.md")),
-                format!("# {name}\n\n{words}\n"),
-            )
-            .unwrap()
-        };
+        let content = content_folder(dir.path());
+        let write = |name: &str, words: &str| write_article(&content, name, words);
         write("bees", "Bees make honey from nectar in the hive.");
         write("wasps", "Wasps build paper nests and make no honey.");
         write("trains", "Sleeper trains cross Europe at night.");
@@ -898,15 +907,8 @@ mod tests {
     #[test]
     fn a_damaged_document_frequency_is_refused_and_the_reload_builds_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let content = dir.path().join("content");
-        std::fs::create_dir(&content).unwrap();
-        let write = |name: &str, words: &str| {
-            std::fs::write(
-                content.join(format!("{name}.md")),
-                format!("# {name}\n\n{words}\n"),
-            )
-            .unwrap()
-        };
+        let content = content_folder(dir.path());
+        let write = |name: &str, words: &str| write_article(&content, name, words);
         for i in 0..12 {
             write(
                 &format!("a{i:02}"),
