@@ -136,25 +136,32 @@ pub(super) fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f
     let mut tf: FxHashMap<String, f32> = FxHashMap::default();
     TERMS.with(|cache| {
         let cache = &mut cache.borrow_mut();
-        let mut add = |s: &str, weight: f32| {
-            if weight > 0.0 {
-                add_terms(s, weight, &mut tf, cache);
-            }
-        };
-        add(&a.title, w.title);
-        for t in a.tags.iter().chain(&a.aliases) {
-            add(t, w.tags);
-        }
-        for s in &a.sections {
-            if let Some(h) = &s.heading {
-                add(h, w.headings);
-            }
-            for b in s.blocks.iter() {
-                add(&b.text, 1.0);
-            }
-        }
+        weighted_texts(a, w, |s, weight| add_terms(s, weight, &mut tf, cache));
     });
     tf
+}
+
+/// Each text of an article that counts, in order, with what one occurrence of a word in it
+/// counts: the title, tags and aliases, headings at their weights, the blocks at 1 (a weight
+/// of 0 or less leaves that kind of text out).
+fn weighted_texts(a: &Article, w: &VectorWeights, mut add: impl FnMut(&str, f32)) {
+    let mut add = |s: &str, weight: f32| {
+        if weight > 0.0 {
+            add(s, weight);
+        }
+    };
+    add(&a.title, w.title);
+    for t in a.tags.iter().chain(&a.aliases) {
+        add(t, w.tags);
+    }
+    for s in &a.sections {
+        if let Some(h) = &s.heading {
+            add(h, w.headings);
+        }
+        for b in s.blocks.iter() {
+            add(&b.text, 1.0);
+        }
+    }
 }
 
 /// Each article's term counts, in parallel.
@@ -450,28 +457,13 @@ mod tests {
     /// order, a `String` per word. The counts, and their map's order, must stay these.
     fn counted_word_by_word(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
         let mut tf: FxHashMap<String, f32> = FxHashMap::default();
-        let mut add = |s: &str, weight: f32| {
-            if weight <= 0.0 {
-                return;
-            }
+        weighted_texts(a, w, |s, weight| {
             for t in text::words(s) {
                 if is_term(&t.lower) {
                     *tf.entry(t.stem.to_string()).or_default() += weight;
                 }
             }
-        };
-        add(&a.title, w.title);
-        for t in a.tags.iter().chain(&a.aliases) {
-            add(t, w.tags);
-        }
-        for s in &a.sections {
-            if let Some(h) = &s.heading {
-                add(h, w.headings);
-            }
-            for b in s.blocks.iter() {
-                add(&b.text, 1.0);
-            }
-        }
+        });
         tf
     }
 
