@@ -168,14 +168,7 @@ pub fn build(
 /// the text they were made of). `None` for an index in memory (or a folder with no name).
 pub fn cache_path(index: &IndexLocation) -> Option<PathBuf> {
     match index {
-        IndexLocation::Dir(dir) => {
-            // The folder's own name, whatever way it was written ("data/index/", "."): a name
-            // pushed onto "data/index/" would put the file inside the index folder, which
-            // refuses files it did not make.
-            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.components().collect());
-            let name = dir.file_name()?.to_string_lossy().into_owned();
-            Some(dir.with_file_name(format!("{name}.embeddings")))
-        }
+        IndexLocation::Dir(dir) => crate::library::beside_index_folder(dir, ".embeddings"),
         IndexLocation::Memory => None,
     }
 }

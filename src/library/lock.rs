@@ -25,18 +25,10 @@ pub(super) struct FolderLock {
     _file: Option<std::fs::File>,
 }
 
-/// The lock file of index folder `dir`: `<dir>.lock` beside it, named from the folder's own
-/// name however `dir` is written ("data/index/", "data/index/.").
+/// The lock file of index folder `dir`: `<dir>.lock` beside it.
 pub(super) fn lock_path(dir: &Path) -> anyhow::Result<PathBuf> {
-    let full = std::path::absolute(dir)
-        .with_context(|| format!("cannot resolve the index folder {}", dir.display()))?;
-    let full: PathBuf = full.components().collect();
-    let name = full
-        .file_name()
-        .with_context(|| format!("the index folder {} has no name", dir.display()))?
-        .to_string_lossy()
-        .into_owned();
-    Ok(full.with_file_name(format!("{name}.lock")))
+    super::staging::beside_index_folder(dir, ".lock")
+        .with_context(|| format!("the index folder {} has no name", dir.display()))
 }
 
 /// Takes the lock of index folder `dir`, waiting while another process (or another library in
@@ -100,7 +92,7 @@ mod tests {
     #[test]
     fn the_lock_file_lies_beside_the_folder_however_it_is_written() {
         let tmp = tempfile::tempdir().unwrap();
-        let want = std::path::absolute(tmp.path().join("index.lock")).unwrap();
+        let want = tmp.path().join("index.lock");
         for written in ["index", "index/", "index/."] {
             assert_eq!(
                 lock_path(&tmp.path().join(written)).unwrap(),

@@ -33,7 +33,7 @@ pub use crate::passage::{cut_passages, Passage};
 use counting::CountingToFile;
 pub use persist::fingerprint;
 pub use persist::FileStamp;
-pub use staging::{check_index_folder, FolderProblem, IndexFolderError};
+pub use staging::{beside_index_folder, check_index_folder, FolderProblem, IndexFolderError};
 // Only the embedding layer's `related` ranks outside `vectors`.
 #[cfg(feature = "embeddings")]
 pub(crate) use vectors::best_first;

@@ -26,6 +26,17 @@ const OWNED: &[&str] = &[
     TANTIVY,
 ];
 
+/// The file `<folder name><suffix>` beside index folder `dir` (the folder's lock, the
+/// embedding layer's vectors): beside it, not in it, since the folder holds only the build's own
+/// entries and is replaced whole by a swap. Named from the folder's own name however `dir` is
+/// written ("data/index/", "data/index/."): a name pushed onto "data/index/" would put the
+/// file inside. `None` for a folder with no name.
+pub fn beside_index_folder(dir: &Path, suffix: &str) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.components().collect());
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    Some(dir.with_file_name(format!("{name}{suffix}")))
+}
+
 /// Why a folder named as the index folder is not written to: it is not the bot's own.
 #[derive(Debug, thiserror::Error)]
 #[error(
