@@ -261,14 +261,22 @@ mod tests {
         let beside = std::fs::canonicalize(dir.path())
             .unwrap()
             .join("index.embeddings");
+        // A relative folder that does not exist (not "data/index", which the README's first
+        // command makes in the working folder the tests run in).
         let missing = |p: &str| cache_path(&IndexLocation::Dir(PathBuf::from(p))).unwrap();
+        let name = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert_eq!(
-            missing("data/index/"),
-            PathBuf::from("data/index.embeddings")
+            missing(&format!("{name}-absent/index/")),
+            PathBuf::from(format!("{name}-absent/index.embeddings"))
         );
         assert_eq!(
-            missing("data/index"),
-            PathBuf::from("data/index.embeddings")
+            missing(&format!("{name}-absent/index")),
+            PathBuf::from(format!("{name}-absent/index.embeddings"))
         );
         std::fs::create_dir(&index).unwrap();
         for written in [index.clone(), index.join(""), index.join(".")] {
