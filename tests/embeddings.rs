@@ -380,6 +380,14 @@ mod with_layer {
         embed::attach(&s, &mut lib, None).unwrap();
         let first = lib.embeddings().unwrap();
         assert_eq!(first.embedded(), lib.passages.len());
+        // Every passage was read to be embedded, and no body stays in memory for it.
+        assert!(
+            lib.articles
+                .iter()
+                .all(|a| a.sections.iter().all(|s| !s.blocks.is_loaded())),
+            "the bodies the layer read are let go"
+        );
+        assert!(!lib.passage_text(0).is_empty(), "and read again on use");
         let path = embed::cache_path(&s.index).unwrap();
         assert!(path.is_file(), "{} written", path.display());
         assert!(

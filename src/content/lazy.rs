@@ -123,6 +123,14 @@ impl<T> Lazy<T> {
     pub fn is_loaded(&self) -> bool {
         self.cell.get().is_some()
     }
+
+    /// Drops a value read from its file, which the next use reads again; a value held in
+    /// memory only (never stored, or with no file to read it from) stays.
+    pub fn unload(&mut self) {
+        if self.stored.as_ref().is_some_and(|s| s.file.is_some()) {
+            self.cell.take();
+        }
+    }
 }
 
 impl<T: DeserializeOwned + Default> Lazy<T> {

@@ -244,6 +244,9 @@ pub fn attach(
             write_cache(&path, layer.cache())?;
         }
     }
+    // The layer read every passage's text: the bodies it loaded go, or a serving process would
+    // hold every article (the point of `articles.bin` being read lazily).
+    lib.unload_bodies();
     lib.set_embeddings(Some(Arc::new(layer)));
     Ok(())
 }

@@ -641,6 +641,18 @@ impl Library {
         self.embeddings = layer;
     }
 
+    /// Lets go of every article body read from `articles.bin` (the next use reads it again):
+    /// for work that reads them all once, such as embedding every passage, after which a
+    /// serving process should hold only the bodies its questions touch.
+    pub fn unload_bodies(&mut self) {
+        for a in &mut self.articles {
+            for s in &mut a.sections {
+                s.blocks.unload();
+            }
+            a.takeaways.unload();
+        }
+    }
+
     /// Files rejected by the load that made this library.
     pub fn rejected(&self) -> usize {
         self.warnings.iter().filter(|w| w.rejected).count()
