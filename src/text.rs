@@ -2,7 +2,7 @@
 //! index uses), sentences, slugs, stop words and length-safe truncation.
 //!
 //! The tokenizer here mirrors the index's analyzer ([`crate::index::analyzer`]: split on
-//! non-alphanumeric characters, drop tokens longer than 40 bytes, lower-case, fold accents to
+//! non-alphanumeric characters, drop tokens of 40 bytes or more, lower-case, fold accents to
 //! ASCII, English Snowball stemmer), so a stem computed here is a term that exists in the index.
 //! A test holds the two together.
 
@@ -14,8 +14,14 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 pub mod cache;
 
-/// Tokens longer than this many bytes are dropped, as the index's analyzer drops them.
 pub use crate::index::analyzer::MAX_TOKEN_BYTES;
+
+/// Whether the index's analyzer drops a word of `len` bytes as written: tantivy's
+/// `RemoveLongFilter` keeps a token only when it is shorter than its limit, so a word of
+/// exactly [`MAX_TOKEN_BYTES`] bytes is dropped too.
+pub fn too_long(len: usize) -> bool {
+    len >= MAX_TOKEN_BYTES
+}
 
 /// One word of a text: where it stands, its lower-cased form and its stem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +96,21 @@ pub fn fold(lower: String) -> String {
     crate::index::analyzer::fold_accents(&lower).unwrap_or(lower)
 }
 
+/// The word `raw` (as written) lower-cased and folded as the index's analyzer makes it: each
+/// character lower-cased on its own, as tantivy's `LowerCaser` does (`str::to_lowercase`
+/// would end a word in a final sigma, "ΣΟΣ" → "σος", a term the index never holds), then
+/// [`fold`]ed.
+pub fn lower(raw: &str) -> String {
+    if raw.is_ascii() {
+        return raw.to_ascii_lowercase();
+    }
+    let mut lower = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        lower.extend(c.to_lowercase());
+    }
+    fold(lower)
+}
+
 /// Splits `text` into tokens the way the index does.
 pub fn tokenize(text: &str) -> Vec<Token> {
     words(text)
@@ -109,14 +130,14 @@ pub fn words(text: &str) -> Vec<Word> {
         let mut cache = cache.borrow_mut();
         let mut out = Vec::new();
         for span in word_spans(text) {
-            if span.len() > MAX_TOKEN_BYTES {
+            if too_long(span.len()) {
                 continue;
             }
             let raw = &text[span.clone()];
             let (lower, stem) = match cache.get(raw) {
                 Some((lower, stem)) => (lower.clone(), stem.clone()),
                 None => {
-                    let lower = fold(raw.to_lowercase());
+                    let lower = self::lower(raw);
                     let stem: Rc<str> = self::stem(&lower).into();
                     let lower: Rc<str> = lower.into();
                     if cache.len() >= STEM_CACHE_WORDS {

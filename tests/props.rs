@@ -512,3 +512,40 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The question's words and the index's terms
+
+/// The index's own tokens of `text`: (byte range, term).
+fn analyzer_tokens(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    use tantivy::tokenizer::TokenStream;
+    let mut analyzer = articlebot::index::analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push((t.offset_from..t.offset_to, t.text.clone()));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// A stem the core computes for a word is the term the index holds for it, whatever the
+    /// script, case or length: otherwise a question's word never finds the passages that hold
+    /// it, and the related vectors count terms no search can reach.
+    #[test]
+    fn any_text_tokenizes_as_the_index_does(
+        text in "(\\PC|[ \\-'.,]){0,60}",
+        long in 36usize..44,
+        letter in "[a-z]",
+        words in proptest::collection::vec("[a-zA-ZéÉΣσςßİıŉǅﬁ]{1,12}", 0..6),
+    ) {
+        let word = letter.repeat(long);
+        let words = words.join(" ");
+        for t in [text.clone(), format!("{text} {word} {text}"), words] {
+            let ours: Vec<_> = text::tokenize(&t).into_iter().map(|w| (w.span, w.stem)).collect();
+            prop_assert_eq!(ours, analyzer_tokens(&t), "text {:?}", t);
+        }
+    }
+}

@@ -94,7 +94,7 @@ thread_local! {
 
 /// The term of the word `raw` (as written), as [`text::words`] and [`is_term`] make it.
 fn term_of(raw: &str) -> Option<Stem> {
-    let lower = text::fold(raw.to_lowercase());
+    let lower = text::lower(raw);
     is_term(&lower).then(|| Stem::of(text::stem(&lower)))
 }
 
@@ -103,7 +103,7 @@ fn term_of(raw: &str) -> Option<Stem> {
 /// counting them one by one gives.
 fn add_terms(text: &str, weight: f32, tf: &mut FxHashMap<String, f32>, cache: &mut TermCache) {
     for span in text::word_spans(text) {
-        if span.len() > text::MAX_TOKEN_BYTES {
+        if text::too_long(span.len()) {
             continue;
         }
         let raw = &text[span];
@@ -470,8 +470,9 @@ mod tests {
     #[test]
     fn counts_are_the_word_by_word_counts_in_the_same_order() {
         let settings = crate::config::Settings::for_content(".").content;
-        let long = "x".repeat(text::MAX_TOKEN_BYTES);
-        let longer = "y".repeat(text::MAX_TOKEN_BYTES + 1);
+        // The longest word the index keeps, and the shortest it drops.
+        let long = "x".repeat(text::MAX_TOKEN_BYTES - 1);
+        let longer = "y".repeat(text::MAX_TOKEN_BYTES);
         let source = format!(
             "+++\ntitle = \"Running Pokémon cafés\"\ntags = [\"Night trains\", \"café\"]\n\
              aliases = [\"the runners\"]\n+++\n\n\
@@ -496,6 +497,7 @@ mod tests {
                 counted_word_by_word(&a, &weights).into_iter().collect();
             assert!(expected.iter().any(|(t, _)| t == "run"), "{expected:?}");
             assert!(expected.iter().any(|(t, _)| *t == long), "{expected:?}");
+            assert!(!expected.iter().any(|(t, _)| *t == longer), "{expected:?}");
             // Twice: the second time every word comes from the thread's cache.
             for _ in 0..2 {
                 let counted: Vec<(String, f32)> = term_counts(&a, &weights).into_iter().collect();
