@@ -37,7 +37,7 @@ pub use staging::{beside_index_folder, check_index_folder, FolderProblem, IndexF
 // Only the embedding layer's `related` ranks outside `vectors`.
 #[cfg(feature = "embeddings")]
 pub(crate) use vectors::best_first;
-pub use vectors::{ArticleVectors, TermCounts, VectorWeights};
+pub use vectors::{ArticleVectors, RelatedVectors, TermCounts, VectorWeights};
 
 /// How a library came to be.
 #[derive(Debug, Clone)]
@@ -206,8 +206,9 @@ pub struct Library {
     /// The name index for look-ups and autocomplete, made beside the first answers (see
     /// [`Names`]).
     pub names: Names,
-    /// Each article's term vector, for `related`.
-    pub vectors: ArticleVectors,
+    /// Each article's term vector, for `related` (read from the index folder by the first
+    /// use in a library opened from it).
+    pub vectors: RelatedVectors,
     by_slug: HashMap<String, u32>,
     pub info: BuildInfo,
     /// Passage ids of each article, in order.
@@ -360,7 +361,7 @@ impl Library {
         Ok(Library::assemble(
             articles,
             passages,
-            vectors,
+            RelatedVectors::held(vectors),
             warnings,
             index,
             info,
@@ -484,7 +485,7 @@ impl Library {
             ..Library::assemble(
                 articles,
                 passages,
-                vectors,
+                RelatedVectors::held(vectors),
                 warnings,
                 index,
                 info,
@@ -538,7 +539,7 @@ impl Library {
     fn assemble(
         articles: Vec<Article>,
         passages: Vec<Passage>,
-        vectors: ArticleVectors,
+        vectors: RelatedVectors,
         warnings: Vec<Warning>,
         index: SearchIndex,
         info: BuildInfo,
@@ -556,7 +557,7 @@ impl Library {
     fn assemble_named(
         articles: Vec<Article>,
         passages: Vec<Passage>,
-        vectors: ArticleVectors,
+        vectors: RelatedVectors,
         warnings: Vec<Warning>,
         names: Names,
         index: SearchIndex,
@@ -765,7 +766,12 @@ mod tests {
             .unwrap();
         assert_eq!(counts, TermCounts::of(&parsed, &w));
         assert_eq!(built.vectors, ArticleVectors::from_counts(&counts, &w));
+        // The vectors are read by their first use, not at open, and are the built ones.
+        assert!(built.vectors.is_loaded());
+        assert!(!reopened.vectors.is_loaded());
         assert_eq!(reopened.vectors, built.vectors);
+        assert!(reopened.vectors.is_loaded());
+        assert_eq!(reopened.vectors.nearest(3, 5), built.vectors.nearest(3, 5));
         assert!(!index_dir.join(persist::COUNTS_SPILL).exists());
         assert!(reopened.articles.iter().all(unread));
         // ...and read on first use, they are the parsed ones.
@@ -911,6 +917,80 @@ mod tests {
             frequencies(&read),
             frequencies(&TermCounts::of(&parsed, &w))
         );
+    }
+
+    /// `vectors.bin` is mapped at open and read by the first use: an update of a library
+    /// opened from its folder reads them there, and the library it makes (and the one opened
+    /// after it) holds the vectors a build gives. A file of another size is refused at open
+    /// (a rebuild); one damaged after the open gives no vectors, not a panic.
+    #[test]
+    fn vectors_read_on_first_use_are_the_built_ones_across_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        let write = |name: &str, words: &str| write_article(&content, name, words);
+        for i in 0..30 {
+            write(
+                &format!("a{i:02}"),
+                &format!(
+                    "Honey, nests and trains, note {i}; bees {} and gauges.",
+                    i % 4
+                ),
+            );
+        }
+        let mut settings = Settings::for_content(&content);
+        let index_dir = dir.path().join("index");
+        settings.index = IndexLocation::Dir(index_dir.clone());
+        let w = VectorWeights::default();
+        let whole = || {
+            let parsed = content::load(&settings.content).unwrap().articles;
+            ArticleVectors::build(&parsed, &w)
+        };
+        Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(opened.info.reused && !opened.vectors.is_loaded());
+        write("a07", "Glaciers and honey: an edited note on trains.");
+        let updated = Library::update(&settings, &opened, &NoProgress).unwrap();
+        assert!(updated.info.updated);
+        assert!(
+            opened.vectors.is_loaded(),
+            "the update read the old vectors"
+        );
+        assert_eq!(updated.vectors, whole());
+        let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(reopened.info.reused && !reopened.vectors.is_loaded());
+        assert_eq!(reopened.vectors, whole());
+        assert_eq!(
+            reopened.vectors.nearest(7, 3),
+            updated.vectors.nearest(7, 3)
+        );
+
+        // Damaged after the open (written anew: the file is never written through): no
+        // vectors, and the next update weighs them all again.
+        let path = index_dir.join(persist::VECTORS);
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let broken = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(broken.vectors.is_empty() && broken.vectors.nearest(0, 3).is_empty());
+        assert_eq!(
+            opened.vectors,
+            whole(),
+            "a mapping keeps the file it mapped"
+        );
+        write("a08", "Another edit, of bees this time.");
+        let updated = Library::update(&settings, &broken, &NoProgress).unwrap();
+        assert_eq!(updated.vectors, whole());
+        // Of another collection's size: refused at open, and the library built again.
+        let other =
+            ArticleVectors::build(&content::load(&settings.content).unwrap().articles[..3], &w);
+        let mut bytes = Vec::new();
+        other.write_to(&mut bytes).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let rebuilt = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(!rebuilt.info.reused);
+        assert_eq!(rebuilt.vectors, whole());
     }
 
     /// A damaged document frequency in `counts.bin` (stored since format 10, no longer summed

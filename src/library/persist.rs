@@ -1,10 +1,12 @@
 //! The persisted form of a library, in the index folder: `manifest.json` (format version and
 //! fingerprint), `library.bin` (passages, warnings and every article's front matter and section
-//! headings, with where each section's blocks and the takeaways lie in `articles.bin`, and the
-//! articles' term vectors for `related`, postcard), `articles.bin` (each section's blocks and each
-//! article's takeaways, each its own postcard record, read on first use: see
-//! [`crate::content::Lazy`]), `counts.bin` and `counts.log` (every article's weighted term counts,
-//! the related vectors' input, read only by an update) and `tantivy/`.
+//! headings, with where each section's blocks and the takeaways lie in `articles.bin`,
+//! postcard), `vectors.bin` (the articles' term vectors for `related`, mapped at open and
+//! decoded by the first `related` or update: [`super::vectors::RelatedVectors`]),
+//! `articles.bin` (each section's blocks and each article's takeaways, each its own postcard
+//! record, read on first use: see [`crate::content::Lazy`]), `counts.bin` and `counts.log`
+//! (every article's weighted term counts, the related vectors' input, read only by an update)
+//! and `tantivy/`.
 //!
 //! The fingerprint covers every article file's path, size and modification time and the
 //! settings that shape the index, so an unchanged collection is opened, not rebuilt.
@@ -42,7 +44,7 @@ use crate::passage::Passage;
 
 use super::counting::{put_entry, SpilledCounts};
 use super::vectors::{
-    entry, ArticleVectors, Entries, EntriesRef, EntryBytes, TermCounts, ENTRY_BYTES,
+    entry, ArticleVectors, Entries, EntriesRef, EntryBytes, RelatedVectors, TermCounts, ENTRY_BYTES,
 };
 
 /// A content file as the library was built from it: what an update compares with a new scan.
@@ -64,11 +66,12 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 10;
+pub(super) const FORMAT_VERSION: u32 = 11;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
 pub(super) const LIBRARY: &str = "library.bin";
+pub(super) const VECTORS: &str = "vectors.bin";
 pub(super) const ARTICLES: &str = "articles.bin";
 pub(super) const COUNTS: &str = "counts.bin";
 pub(super) const COUNTS_LOG: &str = "counts.log";
@@ -101,7 +104,6 @@ struct Manifest {
 struct Snapshot {
     articles: Vec<Article>,
     passages: Vec<Passage>,
-    vectors: ArticleVectors,
     warnings: Vec<Warning>,
     files: Vec<FileStamp>,
     tokens: FieldTokens,
@@ -116,7 +118,7 @@ pub(super) struct Persisted {
     pub fingerprint: String,
     pub articles: Vec<Article>,
     pub passages: Vec<Passage>,
-    pub vectors: ArticleVectors,
+    pub vectors: RelatedVectors,
     pub warnings: Vec<Warning>,
     pub files: Vec<FileStamp>,
     pub tokens: FieldTokens,
@@ -129,7 +131,6 @@ pub(super) struct Persisted {
 struct SnapshotRef<'a> {
     articles: &'a [Article],
     passages: &'a [Passage],
-    vectors: &'a ArticleVectors,
     warnings: &'a [Warning],
     files: &'a [FileStamp],
     tokens: FieldTokens,
@@ -164,7 +165,7 @@ pub(super) enum Counts<'a> {
 }
 
 /// Writes the term counts (whole, or only `library.bin`'s places of counts already appended),
-/// `library.bin` and last the manifest into `dir`, for `articles` whose bodies are stored in
+/// `library.bin`, `vectors.bin` and last the manifest into `dir`, for `articles` whose bodies are stored in
 /// an `articles.bin` of `bodies_len` bytes. Returns where the counts lie.
 pub(super) fn write_rest(
     dir: &Path,
@@ -193,6 +194,7 @@ pub(super) fn write_rest(
             places.clone()
         }
     };
+    write_vectors(dir, parts.vectors)?;
     let manifest = Manifest {
         format: FORMAT_VERSION,
         fingerprint: parts.fingerprint.to_string(),
@@ -214,7 +216,6 @@ fn write_library(
     let snapshot = SnapshotRef {
         articles,
         passages: parts.passages,
-        vectors: parts.vectors,
         warnings: parts.warnings,
         files: parts.files,
         tokens: parts.tokens,
@@ -233,8 +234,21 @@ fn write_library(
     Ok(())
 }
 
+/// Writes `vectors.bin` into `dir` (a new file: an update's staging folder holds no link to
+/// the old one, which a library in service may have mapped).
+fn write_vectors(dir: &Path, vectors: &ArticleVectors) -> anyhow::Result<()> {
+    let path = dir.join(VECTORS);
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        vectors.write_to(&mut out)?;
+        out.flush()
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Reads the persisted library in `dir`: `None` when there is none or it has another
-/// format version. The articles' bodies are not read: each is read on first use.
+/// format version. The articles' bodies are not read: each is read on first use; nor are the
+/// related vectors (`vectors.bin` is mapped, and decoded by their first use).
 pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     let manifest = match std::fs::read(dir.join(MANIFEST)) {
         Ok(m) => m,
@@ -246,21 +260,27 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         tracing::info!("the index was built by another version; rebuilding");
         return Ok(None);
     }
-    let bytes = std::fs::read(dir.join(LIBRARY)).context("cannot read library.bin")?;
-    let snapshot: Snapshot = postcard::from_bytes(&bytes).context("bad library.bin")?;
+    let snapshot: Snapshot = {
+        let file = std::fs::File::open(dir.join(LIBRARY)).context("cannot open library.bin")?;
+        // Mapped, not read into a buffer: the copy and the pages it took (132 MB at 100,000
+        // articles) were a sixth of the time from start to the first answer (BENCHMARKS.md,
+        // issue 18). SAFETY: `library.bin` is never written once made (each is written anew
+        // into a staging folder and swapped in; the index folder is the bot's own), and the
+        // mapping lives only while it is decoded into owned values.
+        let map = unsafe { memmap2::Mmap::map(&file) }.context("cannot map library.bin")?;
+        postcard::from_bytes(&map).context("bad library.bin")?
+    };
     let mut articles = snapshot.articles;
     attach_bodies(&dir.join(ARTICLES), &mut articles, snapshot.bodies_len)?;
     if articles.len() != manifest.articles
         || snapshot.passages.len() != manifest.passages
-        || snapshot.vectors.len() != manifest.articles
         || snapshot.counts.articles.len() != manifest.articles
     {
         anyhow::bail!(
-            "manifest and library.bin disagree on the article, passage, vector or term count \
-             count"
+            "manifest and library.bin disagree on the article, passage or term count count"
         );
     }
-    let vectors = snapshot.vectors.checked()?;
+    let vectors = RelatedVectors::mapped(&dir.join(VECTORS), articles.len())?;
     Ok(Some(Persisted {
         fingerprint: manifest.fingerprint,
         articles,

@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::persist::{ARTICLES, COUNTS, COUNTS_LOG, COUNTS_SPILL, LIBRARY, MANIFEST, TANTIVY};
+use super::persist::{
+    ARTICLES, COUNTS, COUNTS_LOG, COUNTS_SPILL, LIBRARY, MANIFEST, TANTIVY, VECTORS,
+};
 
 /// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
 /// folder is ever written or removed. `counts.spill` lives only in a staging folder, but a
@@ -19,6 +21,7 @@ use super::persist::{ARTICLES, COUNTS, COUNTS_LOG, COUNTS_SPILL, LIBRARY, MANIFE
 const OWNED: &[&str] = &[
     MANIFEST,
     LIBRARY,
+    VECTORS,
     ARTICLES,
     COUNTS,
     COUNTS_LOG,

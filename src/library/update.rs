@@ -31,7 +31,7 @@ use crate::passage::{cut_passages, Passage};
 use super::lock;
 use super::persist::{self, FileStamp};
 use super::staging;
-use super::vectors::{ArticleVectors, TermCounts, VectorWeights};
+use super::vectors::{ArticleVectors, RelatedVectors, TermCounts, VectorWeights};
 use super::{ArticleDiff, BuildInfo, BuildProgress, Library, Names, OpenMode};
 
 /// When more than this share of the files changed, a full build is made instead.
@@ -283,7 +283,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
             let mut lib = Library::assemble_named(
                 articles,
                 passages,
-                vectors,
+                RelatedVectors::held(vectors),
                 warnings,
                 names,
                 index,
@@ -336,6 +336,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     // keep the unlinked file (400 MB at 100,000 articles) on disk until the process ends; the
     // next update maps the new base instead.
     let counts = (!whole).then(|| Arc::new(counts));
+    let vectors = RelatedVectors::held(vectors);
     let mut lib = Library::assemble_named(
         articles, passages, vectors, warnings, names, index, info, stamps, counts,
     );

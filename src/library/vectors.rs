@@ -11,11 +11,13 @@
 //! vectors whose weights moved (every one when the number of articles changed) from the kept
 //! counts.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::Context;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
 use crate::content::Article;
 
@@ -55,7 +57,7 @@ impl Default for VectorWeights {
 /// new counts, whose ids are the old ones plus new stems, and keeps the others as they are.
 /// Two vectors are equal when they hold the same stems with the same weights in the same
 /// order, whatever their ids (`PartialEq`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ArticleVectors {
     /// The stems by term id ("" for a stem in no article's vector).
     terms: Vec<String>,
@@ -70,7 +72,6 @@ pub struct ArticleVectors {
     /// never asked for related articles does not pay for them: about 80 MB at 100,000
     /// articles, and a tenth of the instructions of a start at 10,000; BENCHMARKS.md, issue
     /// 18).
-    #[serde(skip)]
     postings: Postings,
 }
 
@@ -630,6 +631,221 @@ impl ArticleVectors {
     }
 }
 
+/// The head of `vectors.bin`: the format's own tag, then the numbers of articles, terms and
+/// entries (so that a file of another library's size is noticed when it is mapped, before
+/// anything is decoded).
+const VECTORS_MAGIC: &[u8; 8] = b"ABVEC001";
+
+impl ArticleVectors {
+    /// The vectors as `vectors.bin` holds them: [`VECTORS_MAGIC`], the numbers of articles,
+    /// terms and entries (u32 each, little-endian), each term (its length, then its bytes),
+    /// the articles' starts, then the entries (term id and weight bits), fixed-width so that
+    /// reading them back is a copy, not a decoding of varints.
+    pub(super) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let n = |x: usize| u32::try_from(x).map_err(std::io::Error::other);
+        out.write_all(VECTORS_MAGIC)?;
+        for count in [self.len(), self.terms.len(), self.entries.len()] {
+            out.write_all(&n(count)?.to_le_bytes())?;
+        }
+        for t in &self.terms {
+            out.write_all(&n(t.len())?.to_le_bytes())?;
+            out.write_all(t.as_bytes())?;
+        }
+        // Vectors never assembled (`default`) have no starts at all: written as none.
+        let starts: &[u32] = if self.starts.is_empty() {
+            &[0]
+        } else {
+            &self.starts
+        };
+        for s in starts {
+            out.write_all(&s.to_le_bytes())?;
+        }
+        for &(t, x) in &self.entries {
+            out.write_all(&t.to_le_bytes())?;
+            out.write_all(&x.to_bits().to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The number of articles `vectors.bin`'s bytes say they hold, from its head alone.
+    pub(super) fn stored_len(bytes: &[u8]) -> anyhow::Result<usize> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(8)? != VECTORS_MAGIC {
+            anyhow::bail!("not a file of article vectors");
+        }
+        Ok(r.u32()? as usize)
+    }
+
+    /// The vectors [`ArticleVectors::write_to`] wrote, checked ([`ArticleVectors::checked`]).
+    pub(super) fn read_from(bytes: &[u8]) -> anyhow::Result<ArticleVectors> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(8)? != VECTORS_MAGIC {
+            anyhow::bail!("not a file of article vectors");
+        }
+        let (articles, terms, entries) = (r.u32()? as usize, r.u32()? as usize, r.u32()? as usize);
+        // Each count is bounded by the bytes left before anything is sized by it.
+        let mut names = Vec::with_capacity(terms.min(bytes.len() / 4));
+        for _ in 0..terms {
+            let len = r.u32()? as usize;
+            let s = std::str::from_utf8(r.take(len)?).context("a term is not UTF-8")?;
+            names.push(s.to_string());
+        }
+        let starts = r
+            .take(articles.saturating_add(1).saturating_mul(4))?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let entries = r
+            .take(entries.saturating_mul(ENTRY_BYTES))?
+            .chunks_exact(ENTRY_BYTES)
+            .map(entry)
+            .collect();
+        if r.at != bytes.len() {
+            anyhow::bail!("the article vectors are followed by bytes they do not account for");
+        }
+        ArticleVectors {
+            terms: names,
+            starts,
+            entries,
+            postings: Postings::default(),
+        }
+        .checked()
+    }
+}
+
+/// Reads `vectors.bin` front to back.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        let s = self
+            .bytes
+            .get(self.at..self.at.saturating_add(n))
+            .context("the article vectors are cut short")?;
+        self.at += n;
+        Ok(s)
+    }
+
+    fn u32(&mut self) -> anyhow::Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// A library's [`ArticleVectors`]: in memory (a library built or updated in this process),
+/// or `vectors.bin` mapped and decoded by the first use (a library opened from its folder).
+/// Only `related` and an update read them, and decoding them was a sixth of the time from
+/// start to the first answer at 10,000 articles (80 MB in memory at 100,000; BENCHMARKS.md,
+/// issue 18). Read through `Deref`.
+pub struct RelatedVectors {
+    ready: OnceLock<ArticleVectors>,
+    /// The mapped file, until the first use decodes it and lets it go.
+    mapped: Mutex<Option<MappedVectors>>,
+}
+
+/// `vectors.bin` mapped, with its path for the error a bad file gives.
+struct MappedVectors {
+    map: memmap2::Mmap,
+    path: PathBuf,
+}
+
+impl RelatedVectors {
+    /// Vectors held in memory.
+    pub(super) fn held(vectors: ArticleVectors) -> RelatedVectors {
+        RelatedVectors {
+            ready: OnceLock::from(vectors),
+            mapped: Mutex::new(None),
+        }
+    }
+
+    /// `path` mapped, to be decoded on first use; fails when the file is missing or does not
+    /// hold `articles` articles' vectors (what a damaged folder gives is then a rebuild, as
+    /// for `library.bin` itself).
+    pub(super) fn mapped(path: &Path, articles: usize) -> anyhow::Result<RelatedVectors> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: `vectors.bin` is never written once made: each is written anew into a
+        // staging folder and replaced by unlinking (a mapping keeps its inode), and the index
+        // folder is the bot's own (`staging::check_index_folder`); `counts.bin` and tantivy's
+        // segments are mapped on the same terms.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("cannot map {}", path.display()))?;
+        let held = ArticleVectors::stored_len(&map).with_context(|| path.display().to_string())?;
+        if held != articles {
+            anyhow::bail!(
+                "{} holds {held} articles' vectors, library.bin {articles} articles",
+                path.display()
+            );
+        }
+        Ok(RelatedVectors {
+            ready: OnceLock::new(),
+            mapped: Mutex::new(Some(MappedVectors {
+                map,
+                path: path.to_path_buf(),
+            })),
+        })
+    }
+
+    /// Whether the vectors are in memory (decoded already, or never stored).
+    pub fn is_loaded(&self) -> bool {
+        self.ready.get().is_some()
+    }
+}
+
+impl std::ops::Deref for RelatedVectors {
+    type Target = ArticleVectors;
+
+    /// The vectors, decoded by the first use. A file that cannot be decoded (changed behind
+    /// the library's back: its head was checked at open) gives no vectors, with an error in
+    /// the log: `related` finds nothing, the next update weighs every article again.
+    fn deref(&self) -> &ArticleVectors {
+        self.ready.get_or_init(|| {
+            let mapped = self
+                .mapped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let Some(m) = mapped else {
+                return ArticleVectors::default();
+            };
+            ArticleVectors::read_from(&m.map).unwrap_or_else(|e| {
+                tracing::error!(
+                    "{}: cannot read the article vectors: {e:#}",
+                    m.path.display()
+                );
+                ArticleVectors::default()
+            })
+        })
+    }
+}
+
+impl PartialEq for RelatedVectors {
+    fn eq(&self, other: &RelatedVectors) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<ArticleVectors> for RelatedVectors {
+    fn eq(&self, other: &ArticleVectors) -> bool {
+        **self == *other
+    }
+}
+
+impl std::fmt::Debug for RelatedVectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ready.get() {
+            Some(v) => f
+                .debug_struct("RelatedVectors")
+                .field("articles", &v.len())
+                .finish(),
+            None => f.write_str("RelatedVectors(<mapped, not read yet>)"),
+        }
+    }
+}
+
 /// The `limit` best of `hits` (article, score), best first, ties by article id: selected
 /// before they are sorted, since a collection has far more candidates than an answer shows.
 pub(crate) fn best_first(mut hits: Vec<(u32, f32)>, limit: usize) -> Vec<(u32, f32)> {
@@ -858,10 +1074,14 @@ mod tests {
     #[test]
     fn read_back_vectors_answer_the_same() {
         let built = ArticleVectors::build(&collection(), &VectorWeights::default());
-        let bytes = postcard::to_stdvec(&built).unwrap();
-        let read: ArticleVectors = postcard::from_bytes(&bytes).unwrap();
+        let mut bytes = Vec::new();
+        built.write_to(&mut bytes).unwrap();
+        assert_eq!(ArticleVectors::stored_len(&bytes).unwrap(), built.len());
+        let read = ArticleVectors::read_from(&bytes).unwrap();
         assert!(read.cosine(0, 1) > 0.0, "the vectors themselves are there");
-        let read = read.checked().unwrap();
+        assert_eq!(read.entries, built.entries, "the weights bit for bit");
+        assert_eq!(read.starts, built.starts);
+        assert_eq!(read.terms, built.terms);
         assert!(
             read.postings.0.get().is_none(),
             "no lists before the first use"
@@ -879,5 +1099,19 @@ mod tests {
         let mut bad = built.clone();
         bad.starts[1] = bad.entries.len() as u32 + 1;
         assert!(bad.checked().is_err());
+        // So is a file cut short, one with bytes after the entries, or another kind of file.
+        assert!(ArticleVectors::read_from(&bytes[..bytes.len() - 1]).is_err());
+        let longer = [&bytes[..], &[0]].concat();
+        assert!(ArticleVectors::read_from(&longer).is_err());
+        assert!(ArticleVectors::stored_len(b"ABCNTS01\x01\0\0\0").is_err());
+        // No vectors at all read back as none.
+        let mut none = Vec::new();
+        ArticleVectors::default().write_to(&mut none).unwrap();
+        assert!(ArticleVectors::read_from(&none).unwrap().is_empty());
+        let mut empty = Vec::new();
+        ArticleVectors::with_capacity(0, 0)
+            .write_to(&mut empty)
+            .unwrap();
+        assert_eq!(empty, none);
     }
 }
