@@ -1,7 +1,7 @@
 //! Text primitives shared by every part of the core: tokens and stems (the same ones the
 //! index uses), sentences, slugs, stop words and length-safe truncation.
 //!
-//! The tokenizer here mirrors the index's analyzer ([`crate::index::analyzer`]: split on
+//! The tokenizer here mirrors the index's analyzer ([`crate::index::analyzer()`]: split on
 //! non-alphanumeric characters, drop tokens of 40 bytes or more, lower-case, fold accents to
 //! ASCII, English Snowball stemmer), so a stem computed here is a term that exists in the index.
 //! A test holds the two together.

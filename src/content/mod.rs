@@ -176,7 +176,7 @@ impl Loaded {
     }
 }
 
-/// A file of the collection, found by [`scan`].
+/// A file of the collection, found by [`scan()`].
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Path relative to the content directory.
@@ -201,7 +201,7 @@ pub fn load(settings: &ContentSettings) -> anyhow::Result<Loaded> {
     Ok(load_files(settings, &files, warnings))
 }
 
-/// Lists the article files of every folder the settings name (see [`scan`]), sorted by path;
+/// Lists the article files of every folder the settings name (see [`scan()`]), sorted by path;
 /// the paths of a source's files start with the source's name (`blog/post.md`). A synced
 /// source's folder that does not exist yet (never synced) is a note, not an error.
 pub fn scan_folders(settings: &ContentSettings) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
@@ -235,7 +235,7 @@ pub fn scan_folders(settings: &ContentSettings) -> anyhow::Result<(Vec<SourceFil
     Ok((files, warnings))
 }
 
-/// Parses the given files (from [`scan`]) in parallel; `warnings` are the scan's.
+/// Parses the given files (from [`scan()`]) in parallel; `warnings` are the scan's.
 pub fn load_files(
     settings: &ContentSettings,
     files: &[SourceFile],

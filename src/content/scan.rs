@@ -262,7 +262,7 @@ fn walk_error(dir: &Path, root: &Path, err: &walkdir::Error) -> Warning {
     )
 }
 
-/// An I/O error's own message, without walkdir's "IO error for operation on <path>" prefix
+/// An I/O error's own message, without walkdir's "IO error for operation on `<path>`" prefix
 /// (the warning names the path already).
 fn describe(e: &dyn std::error::Error) -> String {
     match e.source() {

@@ -21,7 +21,7 @@ pub struct Sitemap {
 }
 
 /// Reads a sitemap; the error says why it is not one ("malformed XML at byte 120: …", "not a
-/// sitemap (its root element is <rss>)").
+/// sitemap (its root element is `<rss>`)").
 pub fn parse(bytes: &[u8]) -> Result<Sitemap, String> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().trim_text(true);

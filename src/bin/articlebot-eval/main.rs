@@ -40,7 +40,7 @@ use articlebot::config::{Overrides, Settings};
 #[derive(Debug, Parser)]
 #[command(name = "articlebot-eval", version, about, long_about = None)]
 struct Cli {
-    /// Configuration file whose [content] and [index] settings shape the articles [default:
+    /// Configuration file whose content and index sections shape the articles [default:
     /// ./config.toml, optional]
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
