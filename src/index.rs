@@ -43,6 +43,7 @@ use crate::content::{Article, Section};
 use crate::passage::Passage;
 
 pub mod analyzer;
+mod union;
 
 pub use analyzer::{analyzer, fold_accents, MAX_TOKEN_BYTES, TOKENIZER};
 
@@ -83,7 +84,34 @@ fn fuzzy_allowed<'a>(
 /// The second part, when there is one, lists terms whose documents are exactly the ones the
 /// query matches (a query of words: the union of their posting lists), which is how
 /// [`SearchIndex::count_articles`] counts its articles from the lists, without a collector.
-pub struct Query(Box<dyn tantivy::query::Query>, Option<Vec<Term>>);
+/// The third, when there is one, lists the `Should` clauses the query is the union of, which
+/// is how [`SearchIndex::top_passages`] finds its best passages without scoring every match
+/// (`index/union.rs`).
+pub struct Query(
+    Box<dyn tantivy::query::Query>,
+    Option<Vec<Term>>,
+    Option<Vec<union::Clause>>,
+);
+
+/// The query of a union of `clauses` (each `Should`), which it keeps.
+fn union_query(clauses: Vec<union::Clause>, terms: Option<Vec<Term>>) -> Query {
+    let boolean = BooleanQuery::new(
+        clauses
+            .iter()
+            .map(|c| (Occur::Should, c.query.box_clone()))
+            .collect(),
+    );
+    Query(Box::new(boolean), terms, Some(clauses))
+}
+
+/// The clause matching `term`, scored by BM25 times `boost`.
+fn term_clause(term: Term, boost: f32) -> union::Clause {
+    let q = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+    union::Clause {
+        query: Box::new(BoostQuery::new(Box::new(q), boost)),
+        bound: union::Bound::Term(term, boost),
+    }
+}
 
 impl std::fmt::Debug for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -969,7 +997,17 @@ impl SearchIndex {
             index: self,
             searcher,
             maps: &maps,
+            doc_freqs: Mutex::new(FxHashMap::default()),
         };
+        let same_segments = maps.len() == searcher.segment_readers().len()
+            && maps.iter().zip(searcher.segment_readers()).all(|(m, r)| {
+                m.segment == r.segment_id() && m.passage.len() == r.max_doc() as usize
+            });
+        if let (Some(clauses), true) = (&query.2, same_segments) {
+            if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, limit)? {
+                return Ok(best);
+            }
+        }
         let passage = |addr: DocAddress| -> anyhow::Result<u32> {
             let id = maps[addr.segment_ord as usize].passage[addr.doc_id as usize];
             anyhow::ensure!(id != NO_ARTICLE, "a document of no passage was found");
@@ -1010,23 +1048,66 @@ impl SearchIndex {
         Ok(out)
     }
 
+    /// [`SearchIndex::top_passages`] of a union of `clauses` (see `index/union.rs`); `None`
+    /// when a clause could score below zero (a negative weight), which its bounds do not allow
+    /// for.
+    fn top_of_union(
+        &self,
+        searcher: &tantivy::Searcher,
+        maps: &[Arc<SegmentMap>],
+        stats: &LiveStats<'_>,
+        clauses: &[union::Clause],
+        limit: usize,
+    ) -> anyhow::Result<Option<Vec<(u32, f32)>>> {
+        let scoring = EnableScoring::enabled_from_statistics_provider(stats, searcher);
+        let weights = clauses
+            .iter()
+            .map(|c| c.query.weight(scoring))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let bounds = clauses
+            .iter()
+            .map(|c| match &c.bound {
+                union::Bound::Term(term, boost) => union::term_bound(stats, term, *boost),
+                union::Bound::Constant(score) => Ok(*score),
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        if bounds.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
+            return Ok(None);
+        }
+        let readers = searcher.segment_readers();
+        // A long question's weakest kept score rises slowly from its first passages: a seed
+        // from the largest segment starts it where the best passages are.
+        let seeded = match readers.iter().max_by_key(|r| r.max_doc()) {
+            Some(largest) if clauses.len() >= union::SEED_CLAUSES => {
+                union::seed(&weights, &bounds, largest, limit)?
+            }
+            _ => None,
+        };
+        let mut best = union::Best::new(limit);
+        for (reader, map) in readers.iter().zip(maps) {
+            union::best_in_segment(&weights, &bounds, seeded, reader, &map.passage, &mut best)?;
+        }
+        let out = best.into_sorted();
+        anyhow::ensure!(
+            out.iter().all(|&(id, _)| id != NO_ARTICLE),
+            "a document of no passage was found"
+        );
+        Ok(Some(out))
+    }
+
     /// A query that matches any of `stems` in the weighted text fields (each stem once per
     /// field, boosted by the field's weight and the stem's own weight).
     pub fn terms_query(&self, stems: &[(String, f32)]) -> Query {
-        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut clauses = Vec::new();
         let mut terms = Vec::new();
         for (stem, weight) in stems {
             for (field, boost) in self.fields.weighted() {
                 let term = Term::from_field_text(field, stem);
                 terms.push(term.clone());
-                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(q), boost * weight)),
-                ));
+                clauses.push(term_clause(term, boost * weight));
             }
         }
-        Query(Box::new(BooleanQuery::new(clauses)), Some(terms))
+        union_query(clauses, Some(terms))
     }
 
     /// The close spellings of `stem` in `field` within `distance` edits: from the cache, or
@@ -1074,28 +1155,34 @@ impl SearchIndex {
     /// `FuzzyTermQuery` boosted by `score`), with the terms it matches; `None` when no term is
     /// that close. Should the dictionary not be readable, the `FuzzyTermQuery` itself (and no
     /// terms: the query is then counted by a collector).
-    #[allow(clippy::type_complexity)]
     fn spelling_clause(
         &self,
         field: Field,
         stem: &str,
         distance: u8,
         score: f32,
-    ) -> Option<(Box<dyn tantivy::query::Query>, Option<Vec<Term>>)> {
-        match self.close_spellings(field, stem, distance) {
-            Ok(spellings) if spellings.terms.is_empty() => None,
-            Ok(spellings) => {
-                let terms = spellings.terms.clone();
-                let q = CloseSpellingQuery { field, spellings };
-                Some((Box::new(BoostQuery::new(Box::new(q), score)), Some(terms)))
-            }
-            Err(e) => {
-                tracing::warn!("close spellings of {stem:?} not listed: {e:#}");
-                let term = Term::from_field_text(field, stem);
-                let q = FuzzyTermQuery::new(term, distance, true);
-                Some((Box::new(BoostQuery::new(Box::new(q), score)), None))
-            }
-        }
+    ) -> Option<(union::Clause, Option<Vec<Term>>)> {
+        let (q, terms): (Box<dyn tantivy::query::Query>, _) =
+            match self.close_spellings(field, stem, distance) {
+                Ok(spellings) if spellings.terms.is_empty() => return None,
+                Ok(spellings) => {
+                    let terms = spellings.terms.clone();
+                    (
+                        Box::new(CloseSpellingQuery { field, spellings }),
+                        Some(terms),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!("close spellings of {stem:?} not listed: {e:#}");
+                    let term = Term::from_field_text(field, stem);
+                    (Box::new(FuzzyTermQuery::new(term, distance, true)), None)
+                }
+            };
+        let clause = union::Clause {
+            query: Box::new(BoostQuery::new(q, score)),
+            bound: union::Bound::Constant(score),
+        };
+        Some((clause, terms))
     }
 
     /// A question's query: BM25 over the weighted fields, each spelling of each word once per
@@ -1109,7 +1196,7 @@ impl SearchIndex {
                 .enumerate()
                 .filter_map(|(i, w)| Some((i, *w.stems.first()?, w.fuzzy?))),
         );
-        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut clauses = Vec::new();
         let mut terms = Some(Vec::new());
         for (i, w) in words.iter().enumerate() {
             for stem in &w.stems {
@@ -1118,11 +1205,7 @@ impl SearchIndex {
                     if let Some(t) = &mut terms {
                         t.push(term.clone());
                     }
-                    let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(tq), boost)),
-                    ));
+                    clauses.push(term_clause(term, boost));
                 }
             }
             if let Some(&(_, stem, distance)) = fuzzy.iter().find(|c| c.0 == i) {
@@ -1134,7 +1217,7 @@ impl SearchIndex {
                     else {
                         continue;
                     };
-                    clauses.push((Occur::Should, q));
+                    clauses.push(q);
                     match (&mut terms, matched) {
                         (Some(t), Some(m)) => t.extend(m),
                         _ => terms = None,
@@ -1142,7 +1225,7 @@ impl SearchIndex {
                 }
             }
         }
-        Query(Box::new(BooleanQuery::new(clauses)), terms)
+        union_query(clauses, terms)
     }
 
     /// Close spellings only: each `(stem, distance)` matches the words of the body and title
@@ -1153,12 +1236,12 @@ impl SearchIndex {
         if allowed.is_empty() {
             return None;
         }
-        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut clauses = Vec::new();
         let mut terms = Some(Vec::new());
         for (_, stem, distance) in allowed {
             for field in [self.fields.body, self.fields.title] {
                 if let Some((q, matched)) = self.spelling_clause(field, stem, distance, 1.0) {
-                    clauses.push((Occur::Should, q));
+                    clauses.push(q);
                     match (&mut terms, matched) {
                         (Some(t), Some(m)) => t.extend(m),
                         _ => terms = None,
@@ -1171,14 +1254,15 @@ impl SearchIndex {
             return Some(Query(
                 Box::new(tantivy::query::EmptyQuery),
                 Some(Vec::new()),
+                Some(Vec::new()),
             ));
         }
-        Some(Query(Box::new(BooleanQuery::new(clauses)), terms))
+        Some(union_query(clauses, terms))
     }
 
     /// Every passage.
     pub fn all(&self) -> Query {
-        Query(Box::new(AllQuery), None)
+        Query(Box::new(AllQuery), None, None)
     }
 
     /// The number of distinct articles (of ids below `articles`) of the passages `query`
@@ -1297,6 +1381,7 @@ impl SearchIndex {
                 (Occur::Must, filter(term)),
             ])),
             None,
+            None,
         )
     }
 
@@ -1312,6 +1397,7 @@ impl SearchIndex {
                 ),
             ])),
             None,
+            None,
         )
     }
 
@@ -1323,6 +1409,7 @@ impl SearchIndex {
                 (Occur::Must, query.0),
                 (Occur::Must, filter(term)),
             ])),
+            None,
             None,
         )
     }
@@ -1352,6 +1439,8 @@ struct LiveStats<'a> {
     index: &'a SearchIndex,
     searcher: &'a tantivy::Searcher,
     maps: &'a [Arc<SegmentMap>],
+    /// The document frequencies asked for once (a union's bounds ask them again).
+    doc_freqs: Mutex<FxHashMap<Term, u64>>,
 }
 
 impl Bm25StatisticsProvider for LiveStats<'_> {
@@ -1367,7 +1456,15 @@ impl Bm25StatisticsProvider for LiveStats<'_> {
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        self.index.live_doc_freq(self.searcher, self.maps, term)
+        if let Some(&df) = self.doc_freqs.lock().expect("doc freqs lock").get(term) {
+            return Ok(df);
+        }
+        let df = self.index.live_doc_freq(self.searcher, self.maps, term)?;
+        self.doc_freqs
+            .lock()
+            .expect("doc freqs lock")
+            .insert(term.clone(), df);
+        Ok(df)
     }
 }
 
@@ -1465,6 +1562,190 @@ pub fn idf(doc_freq: u64, num_docs: u64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small generator of numbers (xorshift), so that the collections are the same each run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// A number below `n`, small ones far more often (a vocabulary's ranks).
+        fn skewed(&mut self, n: usize) -> usize {
+            let u = (self.next() % 1_000_000) as f64 / 1e6;
+            ((n as f64) * u * u * u) as usize
+        }
+    }
+
+    /// Word `i` of a vocabulary of syllables (close spellings of one another abound).
+    fn word(i: usize) -> String {
+        const SYLLABLES: [&str; 12] = [
+            "ba", "ke", "mi", "lo", "ru", "sa", "te", "vo", "ni", "pa", "go", "du",
+        ];
+        let mut w = String::new();
+        let mut i = i + 12;
+        while i > 0 {
+            w.push_str(SYLLABLES[i % 12]);
+            i /= 12;
+        }
+        w
+    }
+
+    const VOCABULARY: usize = 600;
+
+    /// `n` articles of a few short sections of words drawn from [`word`]'s vocabulary, and
+    /// their passages (about one a paragraph, so that the index has many documents); `edit`
+    /// changes the text of the articles it names.
+    fn collection(
+        n: usize,
+        seed: u64,
+        edit: &dyn Fn(usize) -> bool,
+    ) -> (Vec<Article>, Vec<Passage>) {
+        let settings = crate::config::Settings::for_content(".").content;
+        let mut rng = Rng(seed);
+        let articles: Vec<Article> = (0..n)
+            .map(|i| {
+                let words = |k: usize, rng: &mut Rng| -> String {
+                    (0..k)
+                        .map(|_| word(rng.skewed(VOCABULARY)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let mut source = format!(
+                    "+++\ntitle = \"{}\"\ntags = [\"{}\"]\n+++\n\n",
+                    words(3, &mut rng),
+                    word(i % 7)
+                );
+                for _ in 0..3 {
+                    source.push_str(&format!("## {}\n\n", words(2, &mut rng)));
+                    for _ in 0..3 {
+                        let len = 5 + (rng.next() % 25) as usize;
+                        source.push_str(&words(len, &mut rng));
+                        source.push_str(".\n\n");
+                    }
+                }
+                if edit(i) {
+                    // Drawn apart, so that the other articles stay as they were.
+                    let mut own = Rng(seed ^ (i as u64 + 1) << 20);
+                    source.push_str(&format!("{} edited.\n", words(40, &mut own)));
+                }
+                crate::content::parse_article(
+                    &settings,
+                    Path::new(&format!("a{i}.md")),
+                    crate::content::Format::Markdown,
+                    &source,
+                )
+                .expect("an article")
+            })
+            .collect();
+        let passages = crate::passage::cut_passages(&articles, 10);
+        (articles, passages)
+    }
+
+    fn stem(w: &str) -> String {
+        crate::text::tokenize(w).remove(0).stem
+    }
+
+    /// Scores as bits: equal means the same float.
+    fn bits(hits: &[(u32, f32)]) -> Vec<(u32, u32)> {
+        hits.iter().map(|&(id, s)| (id, s.to_bits())).collect()
+    }
+
+    /// A union's best passages are found without scoring every match (`index/union.rs`):
+    /// they must be the ones, with the very scores, that tantivy's exhaustive search gives,
+    /// on an index of several segments of several windows of documents, with deleted
+    /// documents, for queries of words, of weighted stems and of close spellings.
+    #[test]
+    fn a_union_has_the_best_passages_of_the_exhaustive_search() {
+        let (articles, passages) = collection(1300, 7, &|_| false);
+        let built =
+            SearchIndex::build(Target::Memory, &articles, &passages, 1, &NoProgress).unwrap();
+        let edited = |i: usize| i % 5 == 2;
+        let (new_articles, new_passages) = collection(1300, 7, &edited);
+        let old_layout = Layout::new(&articles, &passages).unwrap();
+        let change = Change {
+            articles: &new_articles,
+            passages: &new_passages,
+            gone: (0..articles.len())
+                .filter(|&i| edited(i))
+                .map(|i| {
+                    let range = old_layout.first[i] as usize..old_layout.first[i + 1] as usize;
+                    (&articles[i], &passages[range])
+                })
+                .collect(),
+            added: (0..new_articles.len() as u32)
+                .filter(|&i| edited(i as usize))
+                .collect(),
+        };
+        let index = built.update(&change).unwrap();
+        let snap = index.snapshot();
+        assert!(snap.0.segment_readers().len() >= 2, "several segments");
+        assert!(snap.0.segment_readers().iter().any(|r| r.has_deletes()));
+        assert!(
+            snap.0
+                .segment_readers()
+                .iter()
+                .any(|r| r.max_doc() > 2 * 4096),
+            "a segment of several windows: {:?}",
+            snap.0
+                .segment_readers()
+                .iter()
+                .map(|r| r.max_doc())
+                .collect::<Vec<_>>()
+        );
+        let mut rng = Rng(99);
+        let mut checked = 0;
+        for round in 0..160 {
+            let n = 1 + (rng.next() % 14) as usize;
+            let stems: Vec<String> = (0..n)
+                .map(|_| {
+                    // Common words, rare ones, and now and then one no passage holds.
+                    let i = if rng.next().is_multiple_of(3) {
+                        rng.next() as usize % (2 * VOCABULARY)
+                    } else {
+                        rng.skewed(VOCABULARY)
+                    };
+                    stem(&word(i))
+                })
+                .collect();
+            let query = match round % 4 {
+                0 | 1 => {
+                    let words: Vec<WordQuery> = stems
+                        .iter()
+                        .map(|s| WordQuery {
+                            stems: vec![s.as_str()],
+                            fuzzy: (index.doc_freq(&snap, s) == 0).then_some(1 + (round % 2) as u8),
+                        })
+                        .collect();
+                    index.words_query(&words)
+                }
+                2 => {
+                    let weighted: Vec<(String, f32)> = stems
+                        .iter()
+                        .map(|s| (s.clone(), 0.5 + (rng.next() % 100) as f32 / 40.0))
+                        .collect();
+                    index.terms_query(&weighted)
+                }
+                _ => {
+                    let words: Vec<(&str, u8)> = stems.iter().map(|s| (s.as_str(), 1)).collect();
+                    index.spellings_query(&words).unwrap()
+                }
+            };
+            assert!(query.2.is_some());
+            let exhaustive = Query(query.0.box_clone(), None, None);
+            for limit in [1, 3, 24, 65, 400] {
+                let fast = index.top_passages(&snap, &query, limit).unwrap();
+                let all = index.top_passages(&snap, &exhaustive, limit).unwrap();
+                assert_eq!(bits(&fast), bits(&all), "query {stems:?}, limit {limit}");
+                checked += usize::from(!all.is_empty());
+            }
+        }
+        assert!(checked > 500, "{checked} searches found something");
+    }
 
     #[test]
     fn text_tokenizer_matches_the_index_analyzer() {

@@ -1,0 +1,345 @@
+//! The best passages of a union of clauses (a query of words or of close spellings): the
+//! passages and the scores, to the bit, that tantivy's `TopDocs` gives for the `BooleanQuery`
+//! of the same `Should` clauses, without scoring every passage that holds a common word.
+//!
+//! tantivy scores such a union with its `BufferedUnionScorer`: windows of 4,096 documents,
+//! each starting at the smallest document a clause is on; in a window every clause in turn adds
+//! the scores of its documents there, and a clause with no document left is taken out of the
+//! list by `swap_remove` (the last clause moves into its place, and is the next one read). A
+//! passage's score is the sum of its clauses' scores in that order, and a sum of floats depends
+//! on its order. Here the same windows are taken and the same order kept, but within a window
+//! only the clauses that could bring a passage into the best are read whole (MaxScore: the
+//! clauses of smallest bound whose bounds sum below the weakest score kept are read lazily,
+//! at the documents the others found and at the window's end), and each passage found is then
+//! summed in tantivy's order: the same scores, so the same best passages, ties in passage
+//! order as [`super::SearchIndex::top_passages`] orders them. A long question starts from a
+//! seed ([`seed`]): a score its best passages are known to reach, found from its rarest words
+//! alone, so that its common words are read lazily from the first window on.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Scorer, Weight};
+use tantivy::{DocId, Score, SegmentReader, Term, TERMINATED};
+
+/// tantivy's `BufferedUnionScorer` window: 64 words of 64 bits.
+const HORIZON: DocId = 64 * 64;
+
+/// A passage is passed over only when its bound falls short of the weakest score kept by this
+/// share of it: sums of the same scores in other orders differ in their last bits, never by this.
+const ROOM: Score = 1e-4;
+
+/// What a clause can add to a passage's score at most.
+#[derive(Debug, Clone)]
+pub(super) enum Bound {
+    /// A term's BM25 score, boosted: at most its weight ([`term_bound`]).
+    Term(Term, Score),
+    /// A constant score (close spellings).
+    Constant(Score),
+}
+
+/// One `Should` clause of a union, and its bound.
+#[derive(Debug)]
+pub(super) struct Clause {
+    pub query: Box<dyn tantivy::query::Query>,
+    pub bound: Bound,
+}
+
+impl Clone for Clause {
+    fn clone(&self) -> Clause {
+        Clause {
+            query: self.query.box_clone(),
+            bound: self.bound.clone(),
+        }
+    }
+}
+
+/// The most the term query of `term` boosted by `boost` scores a document: BM25's weight, which
+/// a score reaches only as the term frequency grows without end (tantivy's own `max_score`
+/// takes its term frequency in the longest field, which a short one passes).
+pub(super) fn term_bound(
+    stats: &dyn Bm25StatisticsProvider,
+    term: &Term,
+    boost: Score,
+) -> tantivy::Result<Score> {
+    let weight = Bm25Weight::for_terms(stats, std::slice::from_ref(term))?.boost_by(boost);
+    // The shortest field (fieldnorm id 0) and the largest term frequency: the factor
+    // tf / (tf + norm) is 1.0 in floats, and every score is weight × a factor below 1.
+    Ok(weight.score(0, u32::MAX))
+}
+
+/// A passage kept: its score and id, ordered worst first (lowest score, then highest id).
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    score: Score,
+    id: u32,
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Kept) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Kept {}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Kept) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kept {
+    /// Greater is worse, so that the heap's top is the weakest passage kept.
+    fn cmp(&self, other: &Kept) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+/// The best `limit` passages seen, by score and then passage id.
+pub(super) struct Best {
+    limit: usize,
+    heap: BinaryHeap<Kept>,
+}
+
+impl Best {
+    pub(super) fn new(limit: usize) -> Best {
+        Best {
+            limit,
+            heap: BinaryHeap::with_capacity(limit + 1),
+        }
+    }
+
+    /// The weakest score kept, once `limit` passages are: a passage below it cannot enter.
+    fn threshold(&self) -> Option<Score> {
+        (self.heap.len() >= self.limit)
+            .then(|| self.heap.peek().map(|k| k.score))
+            .flatten()
+    }
+
+    fn push(&mut self, score: Score, id: u32) {
+        let kept = Kept { score, id };
+        if self.heap.len() < self.limit {
+            self.heap.push(kept);
+        } else if self.heap.peek().is_some_and(|worst| kept < *worst) {
+            self.heap.pop();
+            self.heap.push(kept);
+        }
+    }
+
+    /// `(passage id, score)`, best first, ties in passage order.
+    pub(super) fn into_sorted(self) -> Vec<(u32, Score)> {
+        let mut out: Vec<Kept> = self.heap.into_vec();
+        out.sort();
+        out.into_iter().map(|k| (k.id, k.score)).collect()
+    }
+}
+
+/// One clause's scorer in a segment, where it is, and its bound.
+struct Live {
+    scorer: Box<dyn Scorer>,
+    doc: DocId,
+    bound: Score,
+    /// Its `(document, score)` in the window, when it is read there.
+    read: Vec<(DocId, Score)>,
+}
+
+/// The seed's clauses hold at most this many documents of the segment in all.
+const SEED_DOCS: u32 = 8192;
+
+/// A seed is looked for only for a union of at least this many clauses (a long question: a
+/// short one fills its best passages early with strong ones).
+pub(super) const SEED_CLAUSES: usize = 12;
+
+/// A score the best passages reach, to start the search from: in one segment, the clauses of
+/// highest bound (the rarest words) are read first, whole, and each passage they find scores at
+/// least its sum over them; the `limit`-th best such sum is one the best reach. `None` when they
+/// find too few passages.
+pub(super) fn seed(
+    weights: &[Box<dyn Weight>],
+    bounds: &[Score],
+    reader: &SegmentReader,
+    limit: usize,
+) -> tantivy::Result<Option<Score>> {
+    let mut by_bound: Vec<usize> = (0..weights.len()).collect();
+    by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
+    let mut docs = 0u32;
+    let mut found: Vec<(DocId, Score)> = Vec::new();
+    for j in by_bound {
+        let mut scorer = weights[j].scorer(reader, 1.0)?;
+        let size = scorer.size_hint();
+        if docs.saturating_add(size) > SEED_DOCS {
+            continue;
+        }
+        docs += size;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            found.push((doc, scorer.score()));
+            doc = scorer.advance();
+        }
+    }
+    found.sort_unstable_by_key(|&(doc, _)| doc);
+    let alive = reader.alive_bitset();
+    let mut sums: Vec<Score> = Vec::new();
+    let mut i = 0;
+    while i < found.len() {
+        let doc = found[i].0;
+        let mut sum: Score = 0.0;
+        while i < found.len() && found[i].0 == doc {
+            sum += found[i].1;
+            i += 1;
+        }
+        if !alive.is_some_and(|a| a.is_deleted(doc)) {
+            sums.push(sum);
+        }
+    }
+    if limit == 0 || sums.len() < limit {
+        return Ok(None);
+    }
+    let (_, kth, _) = sums.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
+    Ok(Some(*kth * (1.0 - ROOM)))
+}
+
+/// Adds to `best` the passages of one segment that the union of the clauses (their `weights`
+/// in clause order, with their `bounds`) matches, with tantivy's scores (see the module).
+/// `passage` gives each document's passage id; deleted documents are left out.
+pub(super) fn best_in_segment(
+    weights: &[Box<dyn Weight>],
+    bounds: &[Score],
+    seeded: Option<Score>,
+    reader: &SegmentReader,
+    passage: &[u32],
+    best: &mut Best,
+) -> tantivy::Result<()> {
+    let alive = reader.alive_bitset();
+    let mut clauses: Vec<Live> = Vec::with_capacity(weights.len());
+    // tantivy drops the clauses with no document before it starts.
+    for (w, &bound) in weights.iter().zip(bounds) {
+        let scorer = w.scorer(reader, 1.0)?;
+        if scorer.doc() != TERMINATED {
+            clauses.push(Live {
+                doc: scorer.doc(),
+                scorer,
+                bound,
+                read: Vec::new(),
+            });
+        }
+    }
+    let threshold = |best: &Best| match (best.threshold(), seeded) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    // The clauses in tantivy's list order.
+    let mut order: Vec<usize> = (0..clauses.len()).collect();
+    let mut present = Vec::new();
+    let mut eager = Vec::new();
+    let mut lazy = Vec::new();
+    let mut sequence = Vec::new();
+    // Per document of the window: the eager clauses' sum (to pass over), then the exact score.
+    let mut partial = vec![0.0 as Score; HORIZON as usize];
+    let mut touched = [0u64; (HORIZON / 64) as usize];
+    let mut chosen = [0u64; (HORIZON / 64) as usize];
+    while let Some(start) = order.iter().map(|&j| clauses[j].doc).min() {
+        let horizon = start.saturating_add(HORIZON);
+        present.clear();
+        present.extend(order.iter().copied().filter(|&j| clauses[j].doc < horizon));
+        eager.clear();
+        lazy.clear();
+        let mut lazy_sum: Score = 0.0;
+        match threshold(best) {
+            Some(weakest) => {
+                present.sort_by(|&a, &b| clauses[a].bound.total_cmp(&clauses[b].bound));
+                for &j in &present {
+                    let bound = clauses[j].bound;
+                    if eager.is_empty() && (lazy_sum + bound) * (1.0 + ROOM) < weakest {
+                        lazy_sum += bound;
+                        lazy.push(j);
+                    } else {
+                        eager.push(j);
+                    }
+                }
+            }
+            None => eager.extend_from_slice(&present),
+        }
+        for &j in &eager {
+            let c = &mut clauses[j];
+            while c.doc < horizon {
+                let score = c.scorer.score();
+                debug_assert!(score <= c.bound, "a score above its clause's bound");
+                let delta = (c.doc - start) as usize;
+                partial[delta] += score;
+                touched[delta / 64] |= 1 << (delta % 64);
+                c.read.push((c.doc, score));
+                c.doc = c.scorer.advance();
+            }
+        }
+        let weakest = threshold(best);
+        for (w, bits) in touched.iter_mut().enumerate() {
+            while *bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                let delta = w * 64 + bit;
+                let sum = std::mem::take(&mut partial[delta]);
+                let doc = start + delta as DocId;
+                if alive.is_some_and(|a| a.is_deleted(doc))
+                    || weakest.is_some_and(|weakest| (sum + lazy_sum) * (1.0 + ROOM) < weakest)
+                {
+                    continue;
+                }
+                chosen[w] |= 1 << bit;
+                for &j in &lazy {
+                    let c = &mut clauses[j];
+                    if c.doc < doc {
+                        c.doc = c.scorer.seek(doc);
+                    }
+                    if c.doc == doc {
+                        let score = c.scorer.score();
+                        debug_assert!(score <= c.bound, "a score above its clause's bound");
+                        c.read.push((doc, score));
+                    }
+                }
+            }
+        }
+        for &j in &lazy {
+            let c = &mut clauses[j];
+            if c.doc < horizon {
+                c.doc = c.scorer.seek(horizon);
+            }
+        }
+        // tantivy's reading of the window: the list in order, a clause that ended replaced by
+        // the last one, which is read next.
+        sequence.clear();
+        let mut k = 0;
+        while k < order.len() {
+            let j = order[k];
+            sequence.push(j);
+            if clauses[j].doc == TERMINATED {
+                order.swap_remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        let is_chosen = |delta: usize| chosen[delta / 64] & (1 << (delta % 64)) != 0;
+        for &j in &sequence {
+            for (doc, score) in clauses[j].read.drain(..) {
+                let delta = (doc - start) as usize;
+                if is_chosen(delta) {
+                    partial[delta] += score;
+                }
+            }
+        }
+        for (w, bits) in chosen.iter_mut().enumerate() {
+            while *bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                let delta = w * 64 + bit;
+                let score = std::mem::take(&mut partial[delta]);
+                best.push(score, passage[start as usize + delta]);
+            }
+        }
+    }
+    Ok(())
+}
