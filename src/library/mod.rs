@@ -104,15 +104,6 @@ struct Source<'a> {
     stamps: Vec<FileStamp>,
 }
 
-/// A batch of a streamed build, read, parsed and cut into passages (numbered within the
-/// batch).
-struct Parsed {
-    /// The files read.
-    files: usize,
-    loaded: Loaded,
-    cut: Vec<Passage>,
-}
-
 /// A library's [`NameIndex`], made on a thread of its own from the articles' names while the
 /// library starts serving, and read through `Deref` (a look-up before it is ready waits for
 /// it). Making it was half of the instructions from start to the first answer at 10,000
@@ -412,101 +403,56 @@ impl Library {
         let bodies_path = staging.join(persist::ARTICLES);
         std::fs::File::create(&bodies_path)
             .with_context(|| format!("cannot create {}", bodies_path.display()))?;
+        let mut bodies_len = 0u64;
         let mut warnings = source.warnings;
+        let mut articles: Vec<Article> = Vec::new();
+        let mut passages: Vec<Passage> = Vec::new();
         // The articles' term counts go to a file as they are counted (see `CountingToFile`),
         // which `counts.bin` is then made of.
         let spill_path = staging.join(persist::COUNTS_SPILL);
-        let counting = CountingToFile::create(&spill_path, VectorWeights::default())?;
+        let mut counting = CountingToFile::create(&spill_path, VectorWeights::default())?;
+        let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
         let mut indexer: Option<Indexer> = None;
         let files = source.files;
-        // Three stages, a thread each, a batch apart: the next batch is read, parsed and cut
-        // while this one's documents go to tantivy's indexing threads and the one before is
-        // counted and written to `articles.bin`. In one thread, the indexing threads waited
-        // for each batch's parsing, counting and writing: a build kept one core of two busy
-        // where raw tantivy kept 1.6 (BENCHMARKS.md, issue 18). Each stage takes the batches
-        // in order, so the files written are the ones a build in one thread writes.
-        let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Parsed>(1);
-        let (indexed_tx, indexed_rx) = std::sync::mpsc::sync_channel::<Parsed>(1);
-        let (mut articles, passages, bodies_len, counting) = std::thread::scope(|s| {
-            let parser = s.spawn(move || {
-                let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
-                for batch in files.chunks(STREAM_BATCH) {
-                    let loaded =
-                        content::load_files_after(&settings.content, batch, Vec::new(), &mut seen);
-                    let cut = cut_passages(&loaded.articles, settings.content.passage_words);
-                    let parsed = Parsed {
-                        files: batch.len(),
-                        loaded,
-                        cut,
-                    };
-                    if parsed_tx.send(parsed).is_err() {
-                        // The indexing stage stopped (an error it returns).
-                        break;
-                    }
+        for batch in files.chunks(STREAM_BATCH) {
+            let Loaded {
+                articles: mut fresh,
+                warnings: batch_warnings,
+            } = content::load_files_after(&settings.content, batch, Vec::new(), &mut seen);
+            progress.advance(batch.len() as u64);
+            warnings.extend(batch_warnings);
+            let base = articles.len() as u32;
+            let cut = cut_passages(&fresh, settings.content.passage_words);
+            // The threads are chosen for the collection's passages, estimated from the first
+            // batch (exact when it is the whole collection).
+            let indexer = match &mut indexer {
+                Some(i) => i,
+                None => {
+                    let estimate = cut.len() * files.len() / batch.len().max(1);
+                    let threads = indexing_threads(settings.index_threads, estimate);
+                    indexer.insert(Indexer::new(Target::Dir(&tantivy_dir), threads)?)
                 }
-            });
-            let writer = s.spawn(move || -> anyhow::Result<_> {
-                let mut counting = counting;
-                let mut bodies_len = 0u64;
-                let mut articles: Vec<Article> = Vec::new();
-                let mut passages: Vec<Passage> = Vec::new();
-                for Parsed { loaded, cut, .. } in indexed_rx {
-                    let mut fresh = loaded.articles;
-                    let base = articles.len() as u32;
-                    counting.add(&fresh)?;
-                    passages.extend(cut.into_iter().map(|p| Passage {
-                        article: base + p.article,
-                        ..p
-                    }));
-                    let mut refs: Vec<&mut Article> = fresh.iter_mut().collect();
-                    bodies_len = persist::write_articles(&bodies_path, &mut refs, bodies_len)?;
-                    articles.append(&mut fresh);
-                }
-                Ok((articles, passages, bodies_len, counting))
-            });
-            let indexed = (|| -> anyhow::Result<()> {
-                for mut parsed in parsed_rx {
-                    progress.advance(parsed.files as u64);
-                    warnings.append(&mut parsed.loaded.warnings);
-                    let cut = &parsed.cut;
-                    // The threads are chosen for the collection's passages, estimated from the
-                    // first batch (exact when it is the whole collection).
-                    let indexer = match &mut indexer {
-                        Some(i) => i,
-                        None => {
-                            let estimate = cut.len() * files.len() / parsed.files.max(1);
-                            let threads = indexing_threads(settings.index_threads, estimate);
-                            indexer.insert(Indexer::new(Target::Dir(&tantivy_dir), threads)?)
-                        }
-                    };
-                    let mut start = 0;
-                    for (i, a) in parsed.loaded.articles.iter().enumerate() {
-                        let end = start
-                            + cut[start..]
-                                .iter()
-                                .take_while(|p| p.article == i as u32)
-                                .count();
-                        indexer.add_article(a, &cut[start..end])?;
-                        start = end;
-                        progress.advance(1);
-                    }
-                    if indexed_tx.send(parsed).is_err() {
-                        // The writing stage stopped: its error is returned below.
-                        break;
-                    }
-                }
-                Ok(())
-            })();
-            // Dropping the channels' ends stops the other stages early when one failed.
-            drop(indexed_tx);
-            let written = writer
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            parser
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            indexed.and(written)
-        })?;
+            };
+            let mut start = 0;
+            for (i, a) in fresh.iter().enumerate() {
+                let end = start
+                    + cut[start..]
+                        .iter()
+                        .take_while(|p| p.article == i as u32)
+                        .count();
+                indexer.add_article(a, &cut[start..end])?;
+                start = end;
+                progress.advance(1);
+            }
+            counting.add(&fresh)?;
+            passages.extend(cut.into_iter().map(|p| Passage {
+                article: base + p.article,
+                ..p
+            }));
+            let mut refs: Vec<&mut Article> = fresh.iter_mut().collect();
+            bodies_len = persist::write_articles(&bodies_path, &mut refs, bodies_len)?;
+            articles.append(&mut fresh);
+        }
         warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         let indexer = match indexer {
             Some(i) => i,
