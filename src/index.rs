@@ -1005,6 +1005,8 @@ impl SearchIndex {
             });
         if let (Some(clauses), true) = (&query.2, same_segments) {
             if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, limit)? {
+                #[cfg(test)]
+                tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
                 return Ok(best);
             }
         }
@@ -1650,6 +1652,77 @@ mod tests {
         crate::text::tokenize(w).remove(0).stem
     }
 
+    thread_local! {
+        /// The searches `index/union.rs` answered on this thread (a test's own).
+        pub(super) static UNION_SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// What `search` gives, which must have been found by the union's bounds (not by
+    /// tantivy's exhaustive search, which `top_passages` falls back to).
+    fn searched_by_bounds(
+        search: impl FnOnce() -> anyhow::Result<Vec<(u32, f32)>>,
+    ) -> Vec<(u32, f32)> {
+        let before = UNION_SEARCHES.with(std::cell::Cell::get);
+        let found = search().unwrap();
+        assert_eq!(
+            UNION_SEARCHES.with(std::cell::Cell::get),
+            before + 1,
+            "searched by the union's bounds"
+        );
+        found
+    }
+
+    /// A collection of paragraphs only: no front matter (no summary, tags or aliases) and no
+    /// headings, so that the section and meta fields hold no word in any passage.
+    #[test]
+    fn a_collection_without_headings_or_tags_is_searched_by_bounds() {
+        let settings = crate::config::Settings::for_content(".").content;
+        let mut rng = Rng(5);
+        let articles: Vec<Article> = (0..400)
+            .map(|i| {
+                let text: Vec<String> = (0..3)
+                    .map(|_| {
+                        let len = 5 + (rng.next() % 25) as usize;
+                        (0..len)
+                            .map(|_| word(rng.skewed(VOCABULARY)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect();
+                crate::content::parse_article(
+                    &settings,
+                    Path::new(&format!("a{i}.txt")),
+                    crate::content::Format::PlainText,
+                    &format!("Note {i}\n\n{}.\n", text.join(".\n\n")),
+                )
+                .expect("an article")
+            })
+            .collect();
+        assert!(articles
+            .iter()
+            .all(|a| a.tags.is_empty() && a.sections.iter().all(|s| s.heading.is_none())));
+        let passages = crate::passage::cut_passages(&articles, 10);
+        let index =
+            SearchIndex::build(Target::Memory, &articles, &passages, 1, &NoProgress).unwrap();
+        let snap = index.snapshot();
+        let stems: Vec<String> = [0, 3, 50, 400].iter().map(|&i| stem(&word(i))).collect();
+        let words: Vec<WordQuery> = stems
+            .iter()
+            .map(|s| WordQuery {
+                stems: vec![s.as_str()],
+                fuzzy: None,
+            })
+            .collect();
+        let query = index.words_query(&words);
+        let exhaustive = Query(query.0.box_clone(), None, None);
+        for limit in [1, 10, 100] {
+            let fast = searched_by_bounds(|| index.top_passages(&snap, &query, limit));
+            let all = index.top_passages(&snap, &exhaustive, limit).unwrap();
+            assert!(!all.is_empty());
+            assert_eq!(bits(&fast), bits(&all), "limit {limit}");
+        }
+    }
+
     /// Scores as bits: equal means the same float.
     fn bits(hits: &[(u32, f32)]) -> Vec<(u32, u32)> {
         hits.iter().map(|&(id, s)| (id, s.to_bits())).collect()
@@ -1738,7 +1811,7 @@ mod tests {
             assert!(query.2.is_some());
             let exhaustive = Query(query.0.box_clone(), None, None);
             for limit in [1, 3, 24, 65, 400] {
-                let fast = index.top_passages(&snap, &query, limit).unwrap();
+                let fast = searched_by_bounds(|| index.top_passages(&snap, &query, limit));
                 let all = index.top_passages(&snap, &exhaustive, limit).unwrap();
                 assert_eq!(bits(&fast), bits(&all), "query {stems:?}, limit {limit}");
                 checked += usize::from(!all.is_empty());

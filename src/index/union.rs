@@ -62,7 +62,13 @@ pub(super) fn term_bound(
     term: &Term,
     boost: Score,
 ) -> tantivy::Result<Score> {
-    let weight = Bm25Weight::for_terms(stats, std::slice::from_ref(term))?.boost_by(boost);
+    // The weight is the IDF × (1 + k1) × the boost whatever the field's average length, made
+    // as the term query makes it; the average only shapes the length factor. Taken from the
+    // field's own statistics, a field no passage has a word in (no headings, no summary or
+    // tags in the whole collection) has an average of 0 / n, its factors are NaN, and the
+    // bound would be too: the whole query would then leave this search for tantivy's.
+    let weight = Bm25Weight::for_one_term(stats.doc_freq(term)?, stats.total_num_docs()?, 1.0)
+        .boost_by(boost);
     // The shortest field (fieldnorm id 0) and the largest term frequency: the factor
     // tf / (tf + norm) is 1.0 in floats, and every score is weight × a factor below 1.
     Ok(weight.score(0, u32::MAX))
