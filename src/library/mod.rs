@@ -964,14 +964,26 @@ mod tests {
             updated.vectors.nearest(7, 3)
         );
 
-        // Damaged after the open (written anew: the file is never written through): no
-        // vectors, and the next update weighs them all again.
+        // Cut short (a crash while it was written): refused at open, and built again.
         let path = index_dir.join(persist::VECTORS);
-        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let rebuilt = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(!rebuilt.info.reused);
+        assert_eq!(rebuilt.vectors, whole());
+
+        // Damaged after the open, its length kept (written anew: the file is never written
+        // through; here the last entry's term id out of range): no vectors, and the next
+        // update weighs them all again.
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - vectors::ENTRY_BYTES;
+        bytes[last..last + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
         let broken = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(broken.info.reused);
         assert!(broken.vectors.is_empty() && broken.vectors.nearest(0, 3).is_empty());
         assert_eq!(
             opened.vectors,

@@ -1,7 +1,7 @@
 //! Article vectors for `related`: each article as its most distinctive stems (TF-IDF over the
 //! collection's articles, sublinear term frequency, title, tag and heading words counted
 //! more), cut to the strongest terms and L2-normalised. Built with the library, persisted in
-//! `library.bin`, and answered from an inverted list of the terms: the articles nearest to
+//! `vectors.bin` (read by the first use, [`RelatedVectors`]), and answered from an inverted list of the terms: the articles nearest to
 //! one by cosine similarity, with no index query per call.
 //!
 //! The vectors come from each article's weighted term counts ([`TermCounts`], counted by
@@ -508,7 +508,7 @@ impl ArticleVectors {
         }
     }
 
-    /// Checks vectors read back from `library.bin` (positions in range, term ids known): the
+    /// Checks vectors read back from `vectors.bin` (positions in range, term ids known): the
     /// inverted lists made from them later are then in range.
     pub(crate) fn checked(self) -> anyhow::Result<ArticleVectors> {
         let ordered = self.starts.first().is_none_or(|&s| s == 0)
@@ -667,13 +667,29 @@ impl ArticleVectors {
         Ok(())
     }
 
-    /// The number of articles `vectors.bin`'s bytes say they hold, from its head alone.
+    /// The number of articles `vectors.bin`'s bytes say they hold, from its head and its
+    /// terms' lengths, which must account for the file's length: a file cut short or grown
+    /// (a crash while it was written, say) is refused at open, and the folder built again,
+    /// rather than found wanting by the first `related` of every start to come.
     pub(super) fn stored_len(bytes: &[u8]) -> anyhow::Result<usize> {
         let mut r = Reader { bytes, at: 0 };
         if r.take(8)? != VECTORS_MAGIC {
             anyhow::bail!("not a file of article vectors");
         }
-        Ok(r.u32()? as usize)
+        let (articles, terms, entries) = (r.u32()? as usize, r.u32()? as usize, r.u32()? as usize);
+        for _ in 0..terms {
+            let len = r.u32()? as usize;
+            r.take(len)?;
+        }
+        let rest = (articles as u64 + 1) * 4 + entries as u64 * ENTRY_BYTES as u64;
+        if (bytes.len() - r.at) as u64 != rest {
+            anyhow::bail!(
+                "the article vectors take {} bytes where their head accounts for {}",
+                bytes.len(),
+                r.at as u64 + rest
+            );
+        }
+        Ok(articles)
     }
 
     /// The vectors [`ArticleVectors::write_to`] wrote, checked ([`ArticleVectors::checked`]).
@@ -1103,6 +1119,9 @@ mod tests {
         assert!(ArticleVectors::read_from(&bytes[..bytes.len() - 1]).is_err());
         let longer = [&bytes[..], &[0]].concat();
         assert!(ArticleVectors::read_from(&longer).is_err());
+        // ...and refused by the head's check at open too.
+        assert!(ArticleVectors::stored_len(&bytes[..bytes.len() - 1]).is_err());
+        assert!(ArticleVectors::stored_len(&longer).is_err());
         assert!(ArticleVectors::stored_len(b"ABCNTS01\x01\0\0\0").is_err());
         // No vectors at all read back as none.
         let mut none = Vec::new();
