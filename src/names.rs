@@ -115,7 +115,7 @@ impl Directory {
                 add(crate::text::stem(part));
             }
             for t in &a.tags {
-                add(crate::text::stem(&t.to_lowercase()));
+                add(crate::text::stem(&crate::text::lower(t)));
                 let key = crate::text::tokenize(t)
                     .into_iter()
                     .map(|t| t.stem)

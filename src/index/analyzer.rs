@@ -17,7 +17,8 @@ use crate::text::cache::{HotWords, InlineWord};
 /// [`crate::text::tokenize`] mirrors it.
 pub const TOKENIZER: &str = "articlebot_en";
 
-/// Tokens longer than this many bytes are dropped (tantivy's `RemoveLongFilter`).
+/// Tokens of this many bytes or more are dropped (tantivy's `RemoveLongFilter` keeps a token
+/// shorter than its limit; [`crate::text::too_long`]).
 pub const MAX_TOKEN_BYTES: usize = 40;
 
 /// The analyzer behind [`TOKENIZER`]: tantivy's `en_stem` with accents folded to ASCII between

@@ -15,7 +15,7 @@ use super::persist::{
     ARTICLES, COUNTS, COUNTS_LOG, COUNTS_SPILL, LIBRARY, MANIFEST, TANTIVY, VECTORS,
 };
 
-/// The entries of an index folder, all written by [`Library`]'s build: nothing else in the
+/// The entries of an index folder, all written by [`super::Library`]'s build: nothing else in the
 /// folder is ever written or removed. `counts.spill` lives only in a staging folder, but a
 /// build that died leaves it there, and the next build must be able to clear that folder.
 const OWNED: &[&str] = &[
