@@ -21,6 +21,7 @@ use anyhow::Context;
 use crate::index::{indexing_threads, Indexer, Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
+mod bytes;
 mod counting;
 mod lock;
 mod persist;

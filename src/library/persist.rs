@@ -42,6 +42,7 @@ use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
 use crate::index::FieldTokens;
 use crate::passage::Passage;
 
+use super::bytes::ByteReader;
 use super::counting::{put_entry, SpilledCounts};
 use super::vectors::{
     entry, ArticleVectors, Entries, EntriesRef, EntryBytes, RelatedVectors, TermCounts, ENTRY_BYTES,
@@ -630,6 +631,9 @@ impl EntryBytes for MappedCounts {
     }
 }
 
+/// What errors call the counts' files.
+const COUNTS_FILES: &str = "counts.bin or counts.log";
+
 /// Reads the term counts `places` names back from `counts.bin` and `counts.log` of `dir`:
 /// `None` when the base is missing or was written by another library (its tag). The base is
 /// mapped in memory and its articles' entries read where they lie (decoding them was most of
@@ -651,7 +655,7 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
     let map = unsafe { memmap2::Mmap::map(&file) }
         .with_context(|| format!("cannot map {}", path.display()))?;
     let bytes: &[u8] = &map;
-    let mut r = Cursor { bytes, at: 0 };
+    let mut r = ByteReader::new(bytes, 0, COUNTS_FILES);
     if r.take(8)? != COUNTS_MAGIC {
         anyhow::bail!("{} is not a file of term counts", path.display());
     }
@@ -673,17 +677,9 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
     for _ in 0..stems_len {
         stems.push(r.string()?);
     }
-    let mut df: Vec<u32> = r
-        .take(stems_len.saturating_mul(4))?
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
+    let mut df: Vec<u32> = r.u32s(stems_len)?;
     let starts_len = r.u32()? as usize;
-    let starts: Vec<u32> = r
-        .take(starts_len.saturating_mul(4))?
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
+    let starts: Vec<u32> = r.u32s(starts_len)?;
     if starts.first().is_some_and(|&s| s != 0) || starts.windows(2).any(|w| w[0] > w[1]) {
         anyhow::bail!(
             "the term counts' positions in {} are out of order",
@@ -696,10 +692,7 @@ pub(super) fn read_counts(dir: &Path, places: &CountsPlaces) -> anyhow::Result<O
 
     let log = read_log(&dir.join(COUNTS_LOG), places.log_len)?;
     for &(at, n) in &places.stems {
-        let mut r = Cursor {
-            bytes: &log,
-            at: usize::try_from(at)?,
-        };
+        let mut r = ByteReader::new(&log, usize::try_from(at)?, COUNTS_FILES);
         for _ in 0..n {
             stems.push(r.string()?);
         }
@@ -815,34 +808,4 @@ fn read_log(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
     std::io::Read::read_exact(&mut file, &mut bytes)
         .with_context(|| format!("{} is shorter than library.bin expects", path.display()))?;
     Ok(bytes)
-}
-
-/// Reads the counts' files front to back.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
-        let s = self
-            .bytes
-            .get(self.at..self.at.saturating_add(n))
-            .context("counts.bin or counts.log is cut short")?;
-        self.at += n;
-        Ok(s)
-    }
-
-    fn u32(&mut self) -> anyhow::Result<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    /// A stem: its length, then its UTF-8 bytes.
-    fn string(&mut self) -> anyhow::Result<String> {
-        let n = self.u32()? as usize;
-        let s = std::str::from_utf8(self.take(n)?).context("counts: a stem is not UTF-8")?;
-        Ok(s.to_string())
-    }
 }

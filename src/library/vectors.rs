@@ -19,6 +19,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::bytes::ByteReader;
 use crate::content::Article;
 
 /// How an article's terms are weighted. [`VectorWeights::default`] holds the weights chosen
@@ -636,6 +637,9 @@ impl ArticleVectors {
 /// anything is decoded).
 const VECTORS_MAGIC: &[u8; 8] = b"ABVEC001";
 
+/// What errors call `vectors.bin`.
+const VECTORS_FILE: &str = "vectors.bin";
+
 impl ArticleVectors {
     /// The vectors as `vectors.bin` holds them: [`VECTORS_MAGIC`], the numbers of articles,
     /// terms and entries (u32 each, little-endian), each term (its length, then its bytes),
@@ -672,7 +676,7 @@ impl ArticleVectors {
     /// (a crash while it was written, say) is refused at open, and the folder built again,
     /// rather than found wanting by the first `related` of every start to come.
     pub(super) fn stored_len(bytes: &[u8]) -> anyhow::Result<usize> {
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = ByteReader::new(bytes, 0, VECTORS_FILE);
         if r.take(8)? != VECTORS_MAGIC {
             anyhow::bail!("not a file of article vectors");
         }
@@ -694,7 +698,7 @@ impl ArticleVectors {
 
     /// The vectors [`ArticleVectors::write_to`] wrote, checked ([`ArticleVectors::checked`]).
     pub(super) fn read_from(bytes: &[u8]) -> anyhow::Result<ArticleVectors> {
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = ByteReader::new(bytes, 0, VECTORS_FILE);
         if r.take(8)? != VECTORS_MAGIC {
             anyhow::bail!("not a file of article vectors");
         }
@@ -702,21 +706,15 @@ impl ArticleVectors {
         // Each count is bounded by the bytes left before anything is sized by it.
         let mut names = Vec::with_capacity(terms.min(bytes.len() / 4));
         for _ in 0..terms {
-            let len = r.u32()? as usize;
-            let s = std::str::from_utf8(r.take(len)?).context("a term is not UTF-8")?;
-            names.push(s.to_string());
+            names.push(r.string()?);
         }
-        let starts = r
-            .take(articles.saturating_add(1).saturating_mul(4))?
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let starts = r.u32s(articles.saturating_add(1))?;
         let entries = r
             .take(entries.saturating_mul(ENTRY_BYTES))?
             .chunks_exact(ENTRY_BYTES)
             .map(entry)
             .collect();
-        if r.at != bytes.len() {
+        if !r.at_end() {
             anyhow::bail!("the article vectors are followed by bytes they do not account for");
         }
         ArticleVectors {
@@ -726,28 +724,6 @@ impl ArticleVectors {
             postings: Postings::default(),
         }
         .checked()
-    }
-}
-
-/// Reads `vectors.bin` front to back.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
-        let s = self
-            .bytes
-            .get(self.at..self.at.saturating_add(n))
-            .context("the article vectors are cut short")?;
-        self.at += n;
-        Ok(s)
-    }
-
-    fn u32(&mut self) -> anyhow::Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 
