@@ -1081,7 +1081,11 @@ impl SearchIndex {
         // from the largest segment starts it where the best passages are.
         let seeded = match readers.iter().max_by_key(|r| r.max_doc()) {
             Some(largest) if clauses.len() >= union::SEED_CLAUSES => {
-                union::seed(&weights, &bounds, largest, limit)?
+                let terms: Vec<bool> = clauses
+                    .iter()
+                    .map(|c| matches!(c.bound, union::Bound::Term(..)))
+                    .collect();
+                union::seed(&weights, &bounds, &terms, largest, limit)?
             }
             _ => None,
         };

@@ -163,14 +163,17 @@ pub(super) const SEED_CLAUSES: usize = 12;
 /// A score the best passages reach, to start the search from: in one segment, the clauses of
 /// highest bound (the rarest words) are read first, whole, and each passage they find scores at
 /// least its sum over them; the `limit`-th best such sum is one the best reach. `None` when they
-/// find too few passages.
+/// find too few passages. Only the clauses `terms` marks are read: a term's scorer tells its
+/// size from its posting list, where a close-spelling clause's would walk the dictionary and
+/// fill its set of documents only to be sized (and again for the search itself).
 pub(super) fn seed(
     weights: &[Box<dyn Weight>],
     bounds: &[Score],
+    terms: &[bool],
     reader: &SegmentReader,
     limit: usize,
 ) -> tantivy::Result<Option<Score>> {
-    let mut by_bound: Vec<usize> = (0..weights.len()).collect();
+    let mut by_bound: Vec<usize> = (0..weights.len()).filter(|&j| terms[j]).collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
     let mut docs = 0u32;
     let mut found: Vec<(DocId, Score)> = Vec::new();
