@@ -494,6 +494,17 @@ struct SegmentMap {
 
 const NO_ARTICLE: u32 = u32::MAX;
 
+/// Whether `maps` are the maps of `searcher`'s segments, one each, in order: what reads a
+/// segment's documents through them (the union's search, the article count) needs it, and
+/// falls back to tantivy's own search or a collector otherwise.
+fn maps_fit(maps: &[Arc<SegmentMap>], searcher: &tantivy::Searcher) -> bool {
+    let readers = searcher.segment_readers();
+    maps.len() == readers.len()
+        && maps.iter().zip(readers).all(|(m, r)| {
+            m.segment == r.segment_id() && m.passage.len() == r.max_doc() as usize
+        })
+}
+
 /// A word in at least this many passages of a field is common: its articles are remembered.
 const COMMON_WORD_DOCS: u64 = 4096;
 /// The remembered articles of common words take at most this many bytes.
@@ -999,11 +1010,7 @@ impl SearchIndex {
             maps: &maps,
             doc_freqs: Mutex::new(FxHashMap::default()),
         };
-        let same_segments = maps.len() == searcher.segment_readers().len()
-            && maps.iter().zip(searcher.segment_readers()).all(|(m, r)| {
-                m.segment == r.segment_id() && m.passage.len() == r.max_doc() as usize
-            });
-        if let (Some(clauses), true) = (&query.2, same_segments) {
+        if let (Some(clauses), true) = (&query.2, maps_fit(&maps, searcher)) {
             if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, limit)? {
                 #[cfg(test)]
                 tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
@@ -1309,15 +1316,10 @@ impl SearchIndex {
         let searcher = &snapshot.0;
         let maps = self.maps(searcher)?;
         let maps = &maps[..];
-        let readers = searcher.segment_readers();
-        if maps.len() != readers.len()
-            || maps
-                .iter()
-                .zip(readers)
-                .any(|(m, r)| m.article.len() != r.max_doc() as usize)
-        {
+        if !maps_fit(maps, searcher) {
             return Ok(None);
         }
+        let readers = searcher.segment_readers();
         let mut seen = ArticleSet::new(articles);
         // A common word's articles are remembered: questions repeat the common words.
         let mut rare = Vec::new();
