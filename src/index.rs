@@ -500,9 +500,10 @@ const NO_ARTICLE: u32 = u32::MAX;
 fn maps_fit(maps: &[Arc<SegmentMap>], searcher: &tantivy::Searcher) -> bool {
     let readers = searcher.segment_readers();
     maps.len() == readers.len()
-        && maps.iter().zip(readers).all(|(m, r)| {
-            m.segment == r.segment_id() && m.passage.len() == r.max_doc() as usize
-        })
+        && maps
+            .iter()
+            .zip(readers)
+            .all(|(m, r)| m.segment == r.segment_id() && m.passage.len() == r.max_doc() as usize)
 }
 
 /// A word in at least this many passages of a field is common: its articles are remembered.
@@ -1571,22 +1572,21 @@ pub fn idf(doc_freq: u64, num_docs: u64) -> f32 {
 mod tests {
     use super::*;
 
-    /// A small generator of numbers (xorshift), so that the collections are the same each run.
-    struct Rng(u64);
+    use rand::rngs::StdRng;
+    use rand::{Rng as _, SeedableRng};
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
+    /// A number below `n`, small ones far more often (a vocabulary's ranks).
+    fn skewed(rng: &mut StdRng, n: usize) -> usize {
+        let u: f64 = rng.gen();
+        ((n as f64) * u * u * u) as usize
+    }
 
-        /// A number below `n`, small ones far more often (a vocabulary's ranks).
-        fn skewed(&mut self, n: usize) -> usize {
-            let u = (self.next() % 1_000_000) as f64 / 1e6;
-            ((n as f64) * u * u * u) as usize
-        }
+    /// `k` words of [`word`]'s vocabulary, the common ones far more often.
+    fn words(k: usize, rng: &mut StdRng) -> String {
+        (0..k)
+            .map(|_| word(skewed(rng, VOCABULARY)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Word `i` of a vocabulary of syllables (close spellings of one another abound).
@@ -1614,15 +1614,9 @@ mod tests {
         edit: &dyn Fn(usize) -> bool,
     ) -> (Vec<Article>, Vec<Passage>) {
         let settings = crate::config::Settings::for_content(".").content;
-        let mut rng = Rng(seed);
+        let mut rng = StdRng::seed_from_u64(seed);
         let articles: Vec<Article> = (0..n)
             .map(|i| {
-                let words = |k: usize, rng: &mut Rng| -> String {
-                    (0..k)
-                        .map(|_| word(rng.skewed(VOCABULARY)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
                 let mut source = format!(
                     "+++\ntitle = \"{}\"\ntags = [\"{}\"]\n+++\n\n",
                     words(3, &mut rng),
@@ -1631,14 +1625,14 @@ mod tests {
                 for _ in 0..3 {
                     source.push_str(&format!("## {}\n\n", words(2, &mut rng)));
                     for _ in 0..3 {
-                        let len = 5 + (rng.next() % 25) as usize;
+                        let len = rng.gen_range(5..30);
                         source.push_str(&words(len, &mut rng));
                         source.push_str(".\n\n");
                     }
                 }
                 if edit(i) {
                     // Drawn apart, so that the other articles stay as they were.
-                    let mut own = Rng(seed ^ (i as u64 + 1) << 20);
+                    let mut own = StdRng::seed_from_u64(seed ^ (i as u64 + 1) << 20);
                     source.push_str(&format!("{} edited.\n", words(40, &mut own)));
                 }
                 crate::content::parse_article(
@@ -1683,16 +1677,13 @@ mod tests {
     #[test]
     fn a_collection_without_headings_or_tags_is_searched_by_bounds() {
         let settings = crate::config::Settings::for_content(".").content;
-        let mut rng = Rng(5);
+        let mut rng = StdRng::seed_from_u64(5);
         let articles: Vec<Article> = (0..400)
             .map(|i| {
                 let text: Vec<String> = (0..3)
                     .map(|_| {
-                        let len = 5 + (rng.next() % 25) as usize;
-                        (0..len)
-                            .map(|_| word(rng.skewed(VOCABULARY)))
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        let len = rng.gen_range(5..30);
+                        words(len, &mut rng)
                     })
                     .collect();
                 crate::content::parse_article(
@@ -1776,17 +1767,17 @@ mod tests {
                 .map(|r| r.max_doc())
                 .collect::<Vec<_>>()
         );
-        let mut rng = Rng(99);
+        let mut rng = StdRng::seed_from_u64(99);
         let mut checked = 0;
         for round in 0..160 {
-            let n = 1 + (rng.next() % 14) as usize;
+            let n = rng.gen_range(1..15);
             let stems: Vec<String> = (0..n)
                 .map(|_| {
                     // Common words, rare ones, and now and then one no passage holds.
-                    let i = if rng.next().is_multiple_of(3) {
-                        rng.next() as usize % (2 * VOCABULARY)
+                    let i = if rng.gen_ratio(1, 3) {
+                        rng.gen_range(0..2 * VOCABULARY)
                     } else {
-                        rng.skewed(VOCABULARY)
+                        skewed(&mut rng, VOCABULARY)
                     };
                     stem(&word(i))
                 })
@@ -1805,7 +1796,7 @@ mod tests {
                 2 => {
                     let weighted: Vec<(String, f32)> = stems
                         .iter()
-                        .map(|s| (s.clone(), 0.5 + (rng.next() % 100) as f32 / 40.0))
+                        .map(|s| (s.clone(), 0.5 + rng.gen_range(0..100) as f32 / 40.0))
                         .collect();
                     index.terms_query(&weighted)
                 }
