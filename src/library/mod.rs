@@ -920,6 +920,93 @@ mod tests {
         );
     }
 
+    /// The kilobytes of this process's memory that map files named `name` below `dir`
+    /// (`/proc/self/smaps`).
+    #[cfg(target_os = "linux")]
+    fn resident_kb(dir: &Path, name: &str) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let dir = dir.to_string_lossy();
+        let mut inside = false;
+        let mut kb = 0;
+        for line in smaps.lines() {
+            let mut fields = line.split_whitespace();
+            match fields.next() {
+                // A mapping's first line: its addresses, then (for a file) the file's path.
+                Some(first) if first.contains('-') && !first.ends_with(':') => {
+                    inside = line.contains(dir.as_ref()) && line.contains(name);
+                }
+                Some("Rss:") if inside => kb += fields.next().unwrap().parse::<u64>().unwrap(),
+                _ => {}
+            }
+        }
+        kb
+    }
+
+    /// A pass over every article's stored counts (the check of counts read back, an update's
+    /// look for the vectors that can move) gives their mapped pages back as it goes: the
+    /// process holds little of `counts.bin` after either, where it held all of it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn passes_over_the_stored_counts_leave_few_of_their_pages_resident() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        // Words of letters only (a term is no number), 150 of 3,000 an article, and "common"
+        // in each, so that an edit bringing it to one more article moves its frequency.
+        let word = |mut i: usize| {
+            let mut w = String::from("q");
+            for _ in 0..3 {
+                w.push((b'a' + (i % 26) as u8) as char);
+                i /= 26;
+            }
+            w
+        };
+        for a in 0..400 {
+            let words: Vec<String> = (0..150).map(|k| word((a * 151 + k * 7) % 3000)).collect();
+            write_article(&content, &format!("a{a:03}"), &words.join(" "));
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let index_dir = dir.path().join("index");
+        Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(opened.info.reused);
+        let before = resident_kb(dir.path(), persist::COUNTS);
+        let read = persist::read_counts(&index_dir, &opened.count_places)
+            .unwrap()
+            .unwrap();
+        let entries_kb = (0..read.len())
+            .map(|i| read.article(i).len() * vectors::ENTRY_BYTES)
+            .sum::<usize>() as u64
+            / 1024;
+        assert!(
+            entries_kb > 400,
+            "{entries_kb} kB of entries: too few to tell"
+        );
+        let held = resident_kb(dir.path(), persist::COUNTS).saturating_sub(before);
+        assert!(
+            held * 4 < entries_kb,
+            "{held} kB resident after the check of {entries_kb} kB of entries"
+        );
+        drop(read);
+        write_article(&content, "a007", "A new word for an old article: qzzzz.");
+        let lib = Library::update(&settings, &opened, &NoProgress).unwrap();
+        assert!(lib.info.updated && lib.counts.is_some());
+        let held = resident_kb(dir.path(), persist::COUNTS).saturating_sub(before);
+        assert!(
+            held * 4 < entries_kb,
+            "{held} kB resident after an update's pass over {entries_kb} kB of entries"
+        );
+        // Pages given back read as they did: the counts are the collection's.
+        let parsed = content::load(&settings.content).unwrap().articles;
+        let w = VectorWeights::default();
+        let whole = TermCounts::of(&parsed, &w);
+        assert_eq!(
+            frequencies(lib.counts.as_ref().unwrap()),
+            frequencies(&whole)
+        );
+        assert_eq!(lib.vectors, ArticleVectors::from_counts(&whole, &w));
+    }
+
     /// `vectors.bin` is mapped at open and read by the first use: an update of a library
     /// opened from its folder reads them there, and the library it makes (and the one opened
     /// after it) holds the vectors a build gives. A file of another size is refused at open

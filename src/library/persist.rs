@@ -629,6 +629,21 @@ impl EntryBytes for MappedCounts {
     fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    #[cfg(unix)]
+    fn let_go(&self, range: std::ops::Range<usize>) {
+        let len = range.end.saturating_sub(range.start);
+        // SAFETY: a read-only shared mapping of a file never written once made (see
+        // `read_counts`): the pages let go hold nothing but the file's bytes, which the next
+        // read of them maps again. (memmap2 rounds the start down to a page.)
+        let given = unsafe {
+            self.0
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, range.start, len)
+        };
+        if let Err(e) = given {
+            tracing::debug!("counts.bin: pages not given back: {e}");
+        }
+    }
 }
 
 /// What errors call the counts' files.

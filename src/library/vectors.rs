@@ -126,7 +126,16 @@ pub(super) enum Entries {
 /// the count's bits (as `counting::put_entry` writes them).
 pub(super) trait EntryBytes: std::fmt::Debug + Send + Sync {
     fn bytes(&self) -> &[u8];
+
+    /// Gives back the process's pages of `range` of [`EntryBytes::bytes`], which stay
+    /// readable (a mapped file's are read from it again when next touched). Nothing to give
+    /// back by default.
+    fn let_go(&self, _range: std::ops::Range<usize>) {}
 }
+
+/// Articles whose stored entries a pass over every article reads before it lets their pages
+/// go ([`TermCounts::in_passes`]).
+const PASS_ARTICLES: usize = 4096;
 
 /// The entries' bytes an [`Entries::Stored`] reads from.
 pub(super) type StoredEntries = dyn EntryBytes;
@@ -245,15 +254,46 @@ impl TermCounts {
         }
     }
 
+    /// `f` of every article id, in order, computed in parallel [`PASS_ARTICLES`] articles at
+    /// a time, the pages of each pass's stored entries let go after it. A pass over every
+    /// article's entries (the check of counts read back, an update looking for the vectors
+    /// that can move) otherwise left all of `counts.bin` in the process's memory (400 MB at
+    /// 100,000 articles, the largest part of a reload's peak; BENCHMARKS.md, issue 18), and
+    /// in every library made from it after.
+    pub(super) fn in_passes<T: Send>(&self, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len());
+        for start in (0..self.len()).step_by(PASS_ARTICLES) {
+            let end = (start + PASS_ARTICLES).min(self.len());
+            out.par_extend((start..end).into_par_iter().map(&f));
+            self.let_go(start..end);
+        }
+        out
+    }
+
+    /// Gives back the pages of the stored entries of articles `ids`.
+    fn let_go(&self, ids: std::ops::Range<usize>) {
+        let Some(stored) = &self.stored else {
+            return;
+        };
+        let spans = self.articles[ids].iter().filter_map(|e| match *e {
+            Entries::Stored { at, n } => Some((at, at + n as usize * ENTRY_BYTES)),
+            Entries::Held(_) => None,
+        });
+        let span = spans.reduce(|(s, e), (s2, e2)| (s.min(s2), e.max(e2)));
+        if let Some((s, e)) = span {
+            stored.let_go(s..e);
+        }
+    }
+
     /// Checks counts read back (term ids known, a frequency per stem).
     pub(super) fn checked(self) -> anyhow::Result<TermCounts> {
         if self.df.len() != self.stems.len() {
             anyhow::bail!("the term counts' frequencies do not match their stems");
         }
         let stems = self.stems.len();
-        let bad = (0..self.len())
-            .into_par_iter()
-            .any(|i| self.article(i).any_term(|t| t as usize >= stems));
+        let bad = self
+            .in_passes(|i| self.article(i).any_term(|t| t as usize >= stems))
+            .contains(&true);
         if bad {
             anyhow::bail!("a term count names a term that is not in the term list");
         }
@@ -451,16 +491,13 @@ impl ArticleVectors {
         let n = new.len() as f32;
         let stems = &new.stems;
         let by_stem = |a: u32, b: u32| stems[a as usize].cmp(&stems[b as usize]);
-        let again: Vec<Option<Vec<(u32, f32)>>> = (0..new.len())
-            .into_par_iter()
-            .map(|i| {
-                let counts = new.article(i);
-                let weigh = changed.binary_search(&(i as u32)).is_ok()
-                    || (counts.any_term(|t| moved[t as usize])
-                        && can_move(self.vector(i as u32), counts, &moved, df, n, w, by_stem));
-                weigh.then(|| strongest_of(counts.iter(), df, n, w, by_stem))
-            })
-            .collect();
+        let again: Vec<Option<Vec<(u32, f32)>>> = new.in_passes(|i| {
+            let counts = new.article(i);
+            let weigh = changed.binary_search(&(i as u32)).is_ok()
+                || (counts.any_term(|t| moved[t as usize])
+                    && can_move(self.vector(i as u32), counts, &moved, df, n, w, by_stem));
+            weigh.then(|| strongest_of(counts.iter(), df, n, w, by_stem))
+        });
         let vectors = again
             .iter()
             .enumerate()
