@@ -55,25 +55,66 @@ impl Default for VectorWeights {
 ///
 /// A term id is the stem's id in the [`TermCounts`] the vectors were made from (stems in no
 /// vector are kept as empty strings): an update recomputes some articles' vectors from the
-/// new counts, whose ids are the old ones plus new stems, and keeps the others as they are.
+/// new counts, whose ids are the old ones plus new stems, and keeps the others as they are
+/// (their blocks shared, not copied).
 /// Two vectors are equal when they hold the same stems with the same weights in the same
 /// order, whatever their ids (`PartialEq`).
 #[derive(Debug, Clone, Default)]
 pub struct ArticleVectors {
-    /// The stems by term id ("" for a stem in no article's vector).
+    /// The stems by term id ("" for a stem in no article's vector made with these; an
+    /// update keeps the names of stems that have left every vector).
     terms: Vec<String>,
-    /// Article `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
-    starts: Vec<u32>,
-    /// `(term id, weight)`, strongest first within an article (ties by stem): the order
-    /// `nearest` adds in, the same however the ids were given. Each article's weights have
-    /// an L2 norm of 1 (or there are none).
-    entries: Vec<(u32, f32)>,
+    /// The vectors, [`BLOCK`] articles a block (every block full but the last): article
+    /// `i`'s is in block `i / BLOCK`. An update that weighs some articles again makes their
+    /// blocks anew and shares the others with the vectors it started from, instead of a
+    /// copy of every vector (80 MB at 100,000 articles, held twice while a reload made its
+    /// library; BENCHMARKS.md, issue 18).
+    blocks: Vec<Arc<Block>>,
     /// Per term id `t`, the articles whose vector holds it, with the weight, in article
     /// order: made from `entries` by the first `nearest`, never stored (a library that is
     /// never asked for related articles does not pay for them: about 80 MB at 100,000
     /// articles, and a tenth of the instructions of a start at 10,000; BENCHMARKS.md, issue
     /// 18).
     postings: Postings,
+}
+
+/// The articles of one block of [`ArticleVectors`].
+const BLOCK: usize = 1024;
+
+/// The vectors of up to [`BLOCK`] consecutive articles.
+#[derive(Debug, Clone)]
+struct Block {
+    /// The block's vector `j` is `entries[starts[j]..starts[j + 1]]`.
+    starts: Vec<u32>,
+    /// `(term id, weight)`, strongest first within an article (ties by stem): the order
+    /// `nearest` adds in, the same however the ids were given. Each article's weights have
+    /// an L2 norm of 1 (or there are none).
+    entries: Vec<(u32, f32)>,
+}
+
+impl Block {
+    fn new() -> Block {
+        Block {
+            starts: vec![0],
+            entries: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    fn push(&mut self, v: &[(u32, f32)]) {
+        self.entries.extend_from_slice(v);
+        self.starts.push(self.entries.len() as u32);
+    }
+
+    fn vector(&self, j: usize) -> &[(u32, f32)] {
+        match (self.starts.get(j), self.starts.get(j + 1)) {
+            (Some(&s), Some(&e)) => self.entries.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 /// The inverted lists of [`ArticleVectors`], made on first use: term `t`'s list is
@@ -498,11 +539,28 @@ impl ArticleVectors {
                     && can_move(self.vector(i as u32), counts, &moved, df, n, w, by_stem));
             weigh.then(|| strongest_of(counts.iter(), df, n, w, by_stem))
         });
-        let vectors = again
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v.as_deref().unwrap_or_else(|| self.vector(i as u32)));
-        ArticleVectors::assemble(&new.stems, new.len(), vectors)
+        let mut out = ArticleVectors {
+            terms: self.terms.clone(),
+            blocks: Vec::with_capacity(self.blocks.len()),
+            postings: Postings::default(),
+        };
+        out.terms.resize(new.stems.len(), String::new());
+        for (b, block) in self.blocks.iter().enumerate() {
+            let first = b * BLOCK;
+            let weighed = &again[first..first + block.len()];
+            if weighed.iter().all(Option::is_none) {
+                out.blocks.push(Arc::clone(block));
+                continue;
+            }
+            let mut made = Block::new();
+            for (j, v) in weighed.iter().enumerate() {
+                let v = v.as_deref().unwrap_or_else(|| block.vector(j));
+                out.name_terms(&new.stems, v);
+                made.push(v);
+            }
+            out.blocks.push(Arc::new(made));
+        }
+        out
     }
 
     /// The vectors of `articles` articles given as `(stem id, weight)` lists, strongest first,
@@ -519,14 +577,11 @@ impl ArticleVectors {
 
     /// No vectors yet, of ids naming `stems` stems, room for `articles`.
     pub(super) fn with_capacity(stems: usize, articles: usize) -> ArticleVectors {
-        let mut out = ArticleVectors {
+        ArticleVectors {
             terms: vec![String::new(); stems],
-            starts: Vec::with_capacity(articles + 1),
-            entries: Vec::new(),
+            blocks: Vec::with_capacity(articles.div_ceil(BLOCK)),
             ..ArticleVectors::default()
-        };
-        out.starts.push(0);
-        out
+        }
     }
 
     /// Appends the vectors of the next articles (see [`ArticleVectors::assemble`]).
@@ -536,33 +591,58 @@ impl ArticleVectors {
         vectors: impl Iterator<Item = &'a [(u32, f32)]>,
     ) {
         for v in vectors {
-            for &(t, _) in v {
-                if self.terms[t as usize].is_empty() {
-                    self.terms[t as usize].clone_from(&stems[t as usize]);
-                }
+            self.name_terms(stems, v);
+            if self.blocks.last().is_none_or(|b| b.len() == BLOCK) {
+                self.blocks.push(Arc::new(Block::new()));
             }
-            self.entries.extend_from_slice(v);
-            self.starts.push(self.entries.len() as u32);
+            let last = self.blocks.last_mut().expect("a block was just pushed");
+            Arc::make_mut(last).push(v);
         }
+    }
+
+    /// Names the terms of vector `v` (ids naming `stems`) not named yet.
+    fn name_terms(&mut self, stems: &[String], v: &[(u32, f32)]) {
+        for &(t, _) in v {
+            if self.terms[t as usize].is_empty() {
+                self.terms[t as usize].clone_from(&stems[t as usize]);
+            }
+        }
+    }
+
+    /// The starts over every article and the entries, as one list each (the stored form).
+    #[cfg(test)]
+    fn flat(&self) -> (Vec<u32>, Vec<(u32, f32)>) {
+        let entries: Vec<(u32, f32)> = self.entries().copied().collect();
+        let mut starts = vec![0];
+        for id in 0..self.len() as u32 {
+            starts.push(starts.last().unwrap() + self.vector(id).len() as u32);
+        }
+        (starts, entries)
+    }
+
+    /// Every entry, block after block (article order).
+    fn entries(&self) -> impl Iterator<Item = &(u32, f32)> {
+        self.blocks.iter().flat_map(|b| b.entries.iter())
     }
 
     /// Checks vectors read back from `vectors.bin` (positions in range, term ids known): the
     /// inverted lists made from them later are then in range.
     pub(crate) fn checked(self) -> anyhow::Result<ArticleVectors> {
-        let ordered = self.starts.first().is_none_or(|&s| s == 0)
-            && self.starts.windows(2).all(|w| w[0] <= w[1])
-            && self
-                .starts
-                .last()
-                .is_none_or(|&e| e as usize == self.entries.len());
+        let last = self.blocks.len().saturating_sub(1);
+        let ordered = self.blocks.iter().enumerate().all(|(b, block)| {
+            let starts = &block.starts;
+            (b == last || block.len() == BLOCK)
+                && block.len() > 0
+                && starts.first() == Some(&0)
+                && starts.windows(2).all(|w| w[0] <= w[1])
+                && starts
+                    .last()
+                    .is_some_and(|&e| e as usize == block.entries.len())
+        });
         if !ordered {
             anyhow::bail!("the article vectors' positions are out of order or out of range");
         }
-        if self
-            .entries
-            .iter()
-            .any(|&(t, _)| t as usize >= self.terms.len())
-        {
+        if self.entries().any(|&(t, _)| t as usize >= self.terms.len()) {
             anyhow::bail!("an article vector names a term that is not in the term list");
         }
         Ok(self)
@@ -572,14 +652,16 @@ impl ArticleVectors {
     fn postings(&self) -> &Lists {
         self.postings.0.get_or_init(|| {
             let mut starts = vec![0u32; self.terms.len() + 1];
-            for &(t, _) in &self.entries {
+            let mut total = 0;
+            for &(t, _) in self.entries() {
                 starts[t as usize + 1] += 1;
+                total += 1;
             }
             for t in 0..self.terms.len() {
                 starts[t + 1] += starts[t];
             }
             let mut next = starts.clone();
-            let mut lists = vec![(0u32, 0f32); self.entries.len()];
+            let mut lists = vec![(0u32, 0f32); total];
             for a in 0..self.len() {
                 for &(t, x) in self.vector(a as u32) {
                     let at = &mut next[t as usize];
@@ -603,7 +685,9 @@ impl ArticleVectors {
 
     /// Number of articles with a vector.
     pub fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.blocks
+            .last()
+            .map_or(0, |b| (self.blocks.len() - 1) * BLOCK + b.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -613,10 +697,9 @@ impl ArticleVectors {
     /// Article `id`'s `(term id, weight)` entries (none for an id out of range).
     fn vector(&self, id: u32) -> &[(u32, f32)] {
         let i = id as usize;
-        match (self.starts.get(i), self.starts.get(i + 1)) {
-            (Some(&s), Some(&e)) => &self.entries[s as usize..e as usize],
-            _ => &[],
-        }
+        self.blocks
+            .get(i / BLOCK)
+            .map_or(&[], |b| b.vector(i % BLOCK))
     }
 
     /// Article `id`'s terms (stems) with their weights, strongest first.
@@ -685,25 +768,36 @@ impl ArticleVectors {
     pub(super) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let n = |x: usize| u32::try_from(x).map_err(std::io::Error::other);
         out.write_all(VECTORS_MAGIC)?;
-        for count in [self.len(), self.terms.len(), self.entries.len()] {
+        let entries: usize = self.blocks.iter().map(|b| b.entries.len()).sum();
+        for count in [self.len(), self.terms.len(), entries] {
             out.write_all(&n(count)?.to_le_bytes())?;
         }
         for t in &self.terms {
             out.write_all(&n(t.len())?.to_le_bytes())?;
             out.write_all(t.as_bytes())?;
         }
-        // Vectors never assembled (`default`) have no starts at all: written as none.
-        let starts: &[u32] = if self.starts.is_empty() {
-            &[0]
-        } else {
-            &self.starts
-        };
-        for s in starts {
-            out.write_all(&s.to_le_bytes())?;
+        // The starts as one list over every article: each block's own, past the entries of
+        // the blocks before it. Encoded a block at a time rather than a number at a time.
+        let mut bytes = Vec::with_capacity(BLOCK * 4 + 4);
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        out.write_all(&bytes)?;
+        let mut before = 0u32;
+        for b in &self.blocks {
+            bytes.clear();
+            for s in &b.starts[1..] {
+                bytes.extend_from_slice(&(before + s).to_le_bytes());
+            }
+            out.write_all(&bytes)?;
+            before += n(b.entries.len())?;
         }
-        for &(t, x) in &self.entries {
-            out.write_all(&t.to_le_bytes())?;
-            out.write_all(&x.to_bits().to_le_bytes())?;
+        for b in &self.blocks {
+            bytes.clear();
+            bytes.reserve(b.entries.len() * ENTRY_BYTES);
+            for &(t, x) in &b.entries {
+                bytes.extend_from_slice(&t.to_le_bytes());
+                bytes.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+            out.write_all(&bytes)?;
         }
         Ok(())
     }
@@ -746,18 +840,35 @@ impl ArticleVectors {
             names.push(r.string()?);
         }
         let starts = r.u32s(articles.saturating_add(1))?;
-        let entries = r
-            .take(entries.saturating_mul(ENTRY_BYTES))?
-            .chunks_exact(ENTRY_BYTES)
-            .map(entry)
-            .collect();
+        let bytes = r.take(entries.saturating_mul(ENTRY_BYTES))?;
         if !r.at_end() {
             anyhow::bail!("the article vectors are followed by bytes they do not account for");
         }
+        // Checked before they cut the entries into blocks (each block's are checked again).
+        let ordered = starts.first() == Some(&0)
+            && starts.windows(2).all(|w| w[0] <= w[1])
+            && starts.last().is_some_and(|&e| e as usize == entries);
+        if !ordered {
+            anyhow::bail!("the article vectors' positions are out of order or out of range");
+        }
+        let blocks = starts[..articles]
+            .chunks(BLOCK)
+            .enumerate()
+            .map(|(b, block)| {
+                let first = block[0];
+                let end = starts[b * BLOCK + block.len()];
+                let mut starts: Vec<u32> = block.iter().map(|s| s - first).collect();
+                starts.push(end - first);
+                let entries = bytes[first as usize * ENTRY_BYTES..end as usize * ENTRY_BYTES]
+                    .chunks_exact(ENTRY_BYTES)
+                    .map(entry)
+                    .collect();
+                Arc::new(Block { starts, entries })
+            })
+            .collect();
         ArticleVectors {
             terms: names,
-            starts,
-            entries,
+            blocks,
             postings: Postings::default(),
         }
         .checked()
@@ -999,6 +1110,75 @@ mod tests {
         assert_eq!(fallback, ArticleVectors::from_counts(&other, &w));
     }
 
+    /// An update's vectors share the blocks it weighed no article of with the vectors it
+    /// started from (a copy of each was a third of a reload's peak memory at 100,000
+    /// articles), and answer, and are written, as vectors made whole.
+    #[test]
+    fn updated_vectors_share_the_blocks_they_did_not_weigh_again() {
+        let w = VectorWeights::default();
+        // Letters only: a term is no number.
+        let name = |prefix: char, mut i: usize| -> String {
+            let mut s = String::from(prefix);
+            for _ in 0..3 {
+                s.push((b'a' + (i % 26) as u8) as char);
+                i /= 26;
+            }
+            s
+        };
+        // Words of each article's own and one all of them hold (weighed nothing): an edit
+        // moves the frequencies of the edited article's words only.
+        let text = |i: usize| {
+            format!(
+                "# {}\n\nShared {} {} and {}.\n",
+                name('w', i),
+                name('w', i),
+                name('v', i),
+                name('u', i)
+            )
+        };
+        let n = 2 * BLOCK + 100;
+        let old: Vec<Article> = (0..n)
+            .map(|i| article(&format!("a{i}"), &text(i)))
+            .collect();
+        let old_counts = TermCounts::of(&old, &w);
+        let vectors = ArticleVectors::from_counts(&old_counts, &w);
+        assert_eq!(vectors.blocks.len(), 3);
+        assert_eq!(vectors.len(), n);
+        let edited = BLOCK + 5;
+        let mut new = old.clone();
+        new[edited] = article(
+            &format!("a{edited}"),
+            "# Glacier\n\nShared glacier couchette.\n",
+        );
+        let order: Vec<Result<u32, &Article>> = (0..n)
+            .map(|i| {
+                if i == edited {
+                    Err(&new[i])
+                } else {
+                    Ok(i as u32)
+                }
+            })
+            .collect();
+        let new_counts = old_counts.remix(&order, &w);
+        let updated = vectors.updated(&old_counts, &new_counts, &[edited as u32], &w);
+        let whole = ArticleVectors::from_counts(&TermCounts::of(&new, &w), &w);
+        assert_eq!(updated, whole);
+        assert!(Arc::ptr_eq(&updated.blocks[0], &vectors.blocks[0]));
+        assert!(!Arc::ptr_eq(&updated.blocks[1], &vectors.blocks[1]));
+        assert!(Arc::ptr_eq(&updated.blocks[2], &vectors.blocks[2]));
+        for id in [0, BLOCK as u32 - 1, edited as u32, n as u32 - 1] {
+            assert_eq!(updated.nearest(id, 3), whole.nearest(id, 3));
+            assert_eq!(updated.terms_of(id), whole.terms_of(id));
+        }
+        // Written and read back, blocks and all, they are the same vectors.
+        let mut bytes = Vec::new();
+        updated.write_to(&mut bytes).unwrap();
+        assert_eq!(ArticleVectors::stored_len(&bytes).unwrap(), n);
+        let read = ArticleVectors::read_from(&bytes).unwrap();
+        assert_eq!(read.flat(), updated.flat());
+        assert_eq!(read, whole);
+    }
+
     #[test]
     fn vectors_kept_past_a_moved_frequency_are_the_ones_made_whole() {
         // Edits that move a stem held by most articles ("honey", "train", "europ"), make one
@@ -1088,8 +1268,8 @@ mod tests {
         let vectors = spilled.vectors(&w).unwrap();
         assert_eq!(vectors, ArticleVectors::from_counts(&held, &w));
         assert_eq!(
-            vectors.entries,
-            ArticleVectors::from_counts(&held, &w).entries
+            vectors.flat(),
+            ArticleVectors::from_counts(&held, &w).flat()
         );
         // A file cut short is an error, not vectors of part of the collection.
         let f = std::fs::OpenOptions::new()
@@ -1108,8 +1288,7 @@ mod tests {
         assert_eq!(ArticleVectors::stored_len(&bytes).unwrap(), built.len());
         let read = ArticleVectors::read_from(&bytes).unwrap();
         assert!(read.cosine(0, 1) > 0.0, "the vectors themselves are there");
-        assert_eq!(read.entries, built.entries, "the weights bit for bit");
-        assert_eq!(read.starts, built.starts);
+        assert_eq!(read.flat(), built.flat(), "the weights bit for bit");
         assert_eq!(read.terms, built.terms);
         assert!(
             read.postings.0.get().is_none(),
@@ -1123,10 +1302,12 @@ mod tests {
         assert!(read.postings.0.get().is_some());
         // A damaged file is refused, not trusted.
         let mut bad = built.clone();
-        bad.entries[0].0 = bad.terms.len() as u32;
+        let terms = bad.terms.len() as u32;
+        Arc::make_mut(&mut bad.blocks[0]).entries[0].0 = terms;
         assert!(bad.checked().is_err());
         let mut bad = built.clone();
-        bad.starts[1] = bad.entries.len() as u32 + 1;
+        let block = Arc::make_mut(&mut bad.blocks[0]);
+        block.starts[1] = block.entries.len() as u32 + 1;
         assert!(bad.checked().is_err());
         // So is a file cut short, one with bytes after the entries, or another kind of file.
         assert!(ArticleVectors::read_from(&bytes[..bytes.len() - 1]).is_err());
