@@ -417,8 +417,24 @@ mod tests {
 
     #[test]
     fn a_relative_path_is_the_one_strip_prefix_gives() {
-        let bases = ["content", "content/", "./content", ".", "/abs/dir", "a/./b", "a//b"];
-        let rests = ["x.md", "sub/x.md", "sub//x.md", "sub/./x.md", "../x.md", "", "/x.md"];
+        let bases = [
+            "content",
+            "content/",
+            "./content",
+            ".",
+            "/abs/dir",
+            "a/./b",
+            "a//b",
+        ];
+        let rests = [
+            "x.md",
+            "sub/x.md",
+            "sub//x.md",
+            "sub/./x.md",
+            "../x.md",
+            "",
+            "/x.md",
+        ];
         for base in bases {
             for rest in rests {
                 for path in [format!("{base}/{rest}"), format!("{base}{rest}")] {
