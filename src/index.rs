@@ -23,7 +23,7 @@ use anyhow::Context;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::index::SegmentId;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::postings::SegmentPostings;
+use tantivy::postings::TermInfo;
 use tantivy::query::{
     AllQuery, AutomatonWeight, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery,
     EnableScoring, FuzzyTermQuery, Occur, TermQuery, Weight,
@@ -484,8 +484,6 @@ struct SegmentMap {
     article: Vec<u32>,
     /// Passage id of each document ([`NO_ARTICLE`] for none or deleted).
     passage: Vec<u32>,
-    /// For each document, the first document after it of another article.
-    run_end: Vec<DocId>,
     /// `(first document, end, article)` of each run.
     runs: Vec<(DocId, DocId, u32)>,
     /// The deleted documents, in order.
@@ -511,25 +509,49 @@ const COMMON_WORD_DOCS: u64 = 4096;
 /// The remembered articles of common words take at most this many bytes.
 const COMMON_CACHE_BYTES: usize = 4 << 20;
 
-/// Adds to `seen` the articles of the documents of `postings` (documents of segment `map`).
-/// An article once counted is skipped (a seek past its run of documents); a list longer than
-/// the articles still uncounted is probed at those articles only.
+/// A seek at an uncounted article's run of documents costs about as much as reading this
+/// many documents of a list block by block (a binary search in a block against a few
+/// instructions a document).
+const DOCS_PER_PROBE: usize = 8;
+
+/// The runs of a segment's articles not counted yet (`None` until a list is probed there):
+/// a list far longer than they are is probed at them only, and they narrow as lists count.
+type Uncounted = Option<Vec<(DocId, DocId, u32)>>;
+
+/// Adds to `seen` the articles of the documents of the term `info` names in `inverted` (the
+/// index of segment `map`). A list read whole is read block by block, an article a bit per
+/// document; a list longer than the articles still uncounted ([`DOCS_PER_PROBE`] times) is
+/// probed at their runs only (`uncounted`, made for the segment by the first such list).
 fn count_list(
-    mut postings: SegmentPostings,
+    inverted: &tantivy::InvertedIndexReader,
+    info: &TermInfo,
     map: &SegmentMap,
     seen: &mut ArticleSet,
-    articles: usize,
-) {
-    let uncounted = articles - seen.count;
-    if uncounted == 0 {
-        return;
+    uncounted: &mut Uncounted,
+) -> std::io::Result<()> {
+    if seen.count >= seen.len {
+        return Ok(());
     }
-    let runs_left = map.runs.len() * uncounted / articles.max(1);
-    if runs_left < postings.doc_freq() as usize {
-        for &(start, end, a) in &map.runs {
-            if seen.has(a) {
-                continue;
+    let runs_left = match uncounted {
+        Some(runs) => runs.len(),
+        None => map.runs.len() * (seen.len - seen.count) / seen.len,
+    };
+    if runs_left.saturating_mul(DOCS_PER_PROBE) < info.doc_freq as usize {
+        let runs = match uncounted {
+            Some(runs) => {
+                runs.retain(|r| !seen.has(r.2));
+                runs
             }
+            None => uncounted.insert(
+                map.runs
+                    .iter()
+                    .copied()
+                    .filter(|r| !seen.has(r.2))
+                    .collect(),
+            ),
+        };
+        let mut postings = inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+        for &(start, end, a) in runs.iter() {
             let mut doc = postings.doc();
             if doc < start {
                 doc = postings.seek(start);
@@ -542,17 +564,20 @@ fn count_list(
             }
         }
     } else {
-        let mut doc = postings.doc();
-        while doc != TERMINATED {
-            seen.insert(map.article[doc as usize]);
-            let end = map.run_end[doc as usize];
-            doc = if end > doc + 1 {
-                postings.seek(end)
-            } else {
-                postings.advance()
-            };
+        let mut block =
+            inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+        loop {
+            let docs = block.docs();
+            if docs.is_empty() {
+                break;
+            }
+            for &doc in docs {
+                seen.insert(map.article[doc as usize]);
+            }
+            block.advance();
         }
     }
+    Ok(())
 }
 
 /// A set of article ids below a bound (others are ignored), a bit each, with its size.
@@ -627,7 +652,6 @@ impl SegmentMap {
                 }
             })
             .collect();
-        let mut run_end = vec![0; article.len()];
         let mut runs = Vec::new();
         let mut start = 0;
         while start < article.len() {
@@ -639,14 +663,12 @@ impl SegmentMap {
                 }
                 runs.push((start as DocId, end as DocId, a));
             }
-            run_end[start..end].fill(end as DocId);
             start = end;
         }
         Ok(SegmentMap {
             segment: reader.segment_id(),
             article,
             passage,
-            run_end,
             runs,
             deleted,
         })
@@ -1012,10 +1034,16 @@ impl SearchIndex {
             doc_freqs: Mutex::new(FxHashMap::default()),
         };
         if let (Some(clauses), true) = (&query.2, maps_fit(&maps, searcher)) {
-            if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, limit)? {
+            let best = union::Best::new(limit);
+            if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, best)? {
                 #[cfg(test)]
                 tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
-                return Ok(best);
+                let out = best.into_sorted();
+                anyhow::ensure!(
+                    out.iter().all(|&(id, _)| id != NO_ARTICLE),
+                    "a document of no passage was found"
+                );
+                return Ok(out);
             }
         }
         let passage = |addr: DocAddress| -> anyhow::Result<u32> {
@@ -1058,17 +1086,54 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// [`SearchIndex::top_passages`] of a union of `clauses` (see `index/union.rs`); `None`
-    /// when a clause could score below zero (a negative weight), which its bounds do not allow
-    /// for.
-    fn top_of_union(
+    /// The `limit` best articles of the passages `query` matches, each by its best passage:
+    /// `(article, passage id, score)`, in the order of [`SearchIndex::top_passages`]'s list of
+    /// their best passages (the articles as they first come in it). `None` when `query` is not
+    /// a query of words (or the search of its union is not possible: see
+    /// [`SearchIndex::top_passages`]), for the caller to group that list itself.
+    pub fn top_articles(
+        &self,
+        snapshot: &Snapshot,
+        query: &Query,
+        limit: usize,
+    ) -> anyhow::Result<Option<Vec<(u32, u32, f32)>>> {
+        let searcher = &snapshot.0;
+        let maps = self.maps(searcher)?;
+        let Some(clauses) = query.2.as_ref().filter(|_| maps_fit(&maps, searcher)) else {
+            return Ok(None);
+        };
+        let stats = LiveStats {
+            index: self,
+            searcher,
+            maps: &maps,
+            doc_freqs: Mutex::new(FxHashMap::default()),
+        };
+        let best = union::BestArticles::new(limit);
+        let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, best)? else {
+            return Ok(None);
+        };
+        #[cfg(test)]
+        tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
+        let out = best.into_sorted();
+        anyhow::ensure!(
+            out.iter()
+                .all(|&(a, id, _)| a != NO_ARTICLE && id != NO_ARTICLE),
+            "a document of no passage was found"
+        );
+        Ok(Some(out))
+    }
+
+    /// The best passages (or articles) of a union of `clauses` kept by `best` (see
+    /// `index/union.rs`); `None` when a clause could score below zero (a negative weight),
+    /// which its bounds do not allow for.
+    fn top_of_union<K: union::Keep>(
         &self,
         searcher: &tantivy::Searcher,
         maps: &[Arc<SegmentMap>],
         stats: &LiveStats<'_>,
         clauses: &[union::Clause],
-        limit: usize,
-    ) -> anyhow::Result<Option<Vec<(u32, f32)>>> {
+        mut best: K,
+    ) -> anyhow::Result<Option<K>> {
         let scoring = EnableScoring::enabled_from_statistics_provider(stats, searcher);
         let weights = clauses
             .iter()
@@ -1087,26 +1152,22 @@ impl SearchIndex {
         let readers = searcher.segment_readers();
         // A long question's weakest kept score rises slowly from its first passages: a seed
         // from the largest segment starts it where the best passages are.
-        let seeded = match readers.iter().max_by_key(|r| r.max_doc()) {
-            Some(largest) if clauses.len() >= union::SEED_CLAUSES => {
+        let seeded = match readers.iter().zip(maps).max_by_key(|(r, _)| r.max_doc()) {
+            Some((largest, map)) if clauses.len() >= union::SEED_CLAUSES => {
                 let terms: Vec<bool> = clauses
                     .iter()
                     .map(|c| matches!(c.bound, union::Bound::Term(..)))
                     .collect();
-                union::seed(&weights, &bounds, &terms, largest, limit)?
+                let articles = K::BY_ARTICLE.then_some(&map.article[..]);
+                union::seed(&weights, &bounds, &terms, largest, best.limit(), articles)?
             }
             _ => None,
         };
-        let mut best = union::Best::new(limit);
         for (reader, map) in readers.iter().zip(maps) {
-            union::best_in_segment(&weights, &bounds, seeded, reader, &map.passage, &mut best)?;
+            let ids = (&map.passage[..], &map.article[..]);
+            union::best_in_segment(&weights, &bounds, seeded, reader, ids, &mut best)?;
         }
-        let out = best.into_sorted();
-        anyhow::ensure!(
-            out.iter().all(|&(id, _)| id != NO_ARTICLE),
-            "a document of no passage was found"
-        );
-        Ok(Some(out))
+        Ok(Some(best))
     }
 
     /// A query that matches any of `stems` in the weighted text fields (each stem once per
@@ -1322,42 +1383,50 @@ impl SearchIndex {
         }
         let readers = searcher.segment_readers();
         let mut seen = ArticleSet::new(articles);
-        // A common word's articles are remembered: questions repeat the common words.
-        let mut rare = Vec::new();
+        // Each term's lists, looked up once per segment: a common word's articles are
+        // remembered (questions repeat the common words), the others counted from the lists.
+        let mut rare: Vec<(Field, Vec<Option<TermInfo>>)> = Vec::new();
         for term in terms {
-            let docs = searcher.doc_freq(term)?;
+            let mut infos = Vec::with_capacity(readers.len());
+            let mut docs = 0u64;
+            for reader in readers {
+                let info = reader.inverted_index(term.field())?.get_term_info(term)?;
+                docs += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
+                infos.push(info);
+            }
             if docs >= COMMON_WORD_DOCS {
-                seen.union(&self.common_articles(searcher, maps, term, articles)?);
+                seen.union(&self.common_articles(searcher, maps, term, &infos, articles)?);
             } else if docs > 0 {
-                rare.push(term);
+                rare.push((term.field(), infos));
             }
         }
-        for (reader, map) in readers.iter().zip(maps) {
-            let mut lists = Vec::new();
-            for term in rare.iter().copied() {
-                let inverted = reader.inverted_index(term.field())?;
-                if let Some(p) = inverted.read_postings(term, IndexRecordOption::Basic)? {
-                    lists.push(p);
-                }
-            }
+        for (s, (reader, map)) in readers.iter().zip(maps).enumerate() {
             // The longest lists first: they count most articles, the others are then probed.
-            lists.sort_by_key(|p| std::cmp::Reverse(p.doc_freq()));
-            for postings in lists {
+            let mut lists: Vec<(Field, &TermInfo)> = rare
+                .iter()
+                .filter_map(|(field, infos)| Some((*field, infos[s].as_ref()?)))
+                .collect();
+            lists.sort_by_key(|(_, info)| std::cmp::Reverse(info.doc_freq));
+            let mut uncounted = None;
+            for (field, info) in lists {
                 if seen.count == articles {
                     break;
                 }
-                count_list(postings, map, &mut seen, articles);
+                let inverted = reader.inverted_index(field)?;
+                count_list(&inverted, info, map, &mut seen, &mut uncounted)?;
             }
         }
         Ok(Some(seen.count))
     }
 
-    /// The articles with `term` (a bit each), from the cache or counted once.
+    /// The articles with `term` (a bit each), from the cache or counted once from its lists
+    /// (`infos`: its term info in each segment).
     fn common_articles(
         &self,
         searcher: &tantivy::Searcher,
         maps: &[Arc<SegmentMap>],
         term: &Term,
+        infos: &[Option<TermInfo>],
         articles: usize,
     ) -> anyhow::Result<std::sync::Arc<[u64]>> {
         let field = term.field();
@@ -1366,10 +1435,10 @@ impl SearchIndex {
             return Ok(bits.clone());
         }
         let mut set = ArticleSet::new(articles);
-        for (reader, map) in searcher.segment_readers().iter().zip(maps) {
-            let inverted = reader.inverted_index(field)?;
-            if let Some(p) = inverted.read_postings(term, IndexRecordOption::Basic)? {
-                count_list(p, map, &mut set, articles);
+        for ((reader, map), info) in searcher.segment_readers().iter().zip(maps).zip(infos) {
+            if let Some(info) = info {
+                let inverted = reader.inverted_index(field)?;
+                count_list(&inverted, info, map, &mut set, &mut None)?;
             }
         }
         let bits: std::sync::Arc<[u64]> = set.bits.into();
@@ -1659,9 +1728,7 @@ mod tests {
 
     /// What `search` gives, which must have been found by the union's bounds (not by
     /// tantivy's exhaustive search, which `top_passages` falls back to).
-    fn searched_by_bounds(
-        search: impl FnOnce() -> anyhow::Result<Vec<(u32, f32)>>,
-    ) -> Vec<(u32, f32)> {
+    fn searched_by_bounds<T>(search: impl FnOnce() -> anyhow::Result<T>) -> T {
         let before = UNION_SEARCHES.with(std::cell::Cell::get);
         let found = search().unwrap();
         assert_eq!(
@@ -1769,6 +1836,7 @@ mod tests {
         );
         let mut rng = StdRng::seed_from_u64(99);
         let mut checked = 0;
+        let mut lists_counted = 0;
         for round in 0..160 {
             let n = rng.gen_range(1..15);
             let stems: Vec<String> = (0..n)
@@ -1813,8 +1881,47 @@ mod tests {
                 assert_eq!(bits(&fast), bits(&all), "query {stems:?}, limit {limit}");
                 checked += usize::from(!all.is_empty());
             }
+            // The best articles: the articles of every match's passage, in the order of their
+            // first (best) passage.
+            let every = index
+                .top_passages(&snap, &exhaustive, snap.num_docs() as usize)
+                .unwrap();
+            let mut grouped: Vec<(u32, u32, u32)> = Vec::new();
+            for &(id, score) in &every {
+                let article = new_passages[id as usize].article;
+                if grouped.iter().all(|g| g.0 != article) {
+                    grouped.push((article, id, score.to_bits()));
+                }
+            }
+            for limit in [1, 3, 10, 40] {
+                let fast = searched_by_bounds(|| {
+                    Ok(index.top_articles(&snap, &query, limit)?.expect("a union"))
+                });
+                let fast: Vec<(u32, u32, u32)> =
+                    fast.iter().map(|&(a, p, s)| (a, p, s.to_bits())).collect();
+                let expected = &grouped[..limit.min(grouped.len())];
+                assert_eq!(fast, expected, "query {stems:?}, {limit} articles");
+            }
+            // The article count from the lists is the collector's.
+            let counted = index
+                .count_articles(&snap, &query, new_articles.len())
+                .unwrap();
+            if let Some(counted) = counted {
+                assert_eq!(counted, grouped.len(), "query {stems:?}");
+                lists_counted += 1;
+            }
+            assert_eq!(
+                index
+                    .count_matching_articles(&snap, &exhaustive, new_articles.len())
+                    .unwrap(),
+                grouped.len()
+            );
         }
         assert!(checked > 500, "{checked} searches found something");
+        assert!(
+            lists_counted > 100,
+            "{lists_counted} counted from the lists"
+        );
     }
 
     #[test]

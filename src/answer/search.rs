@@ -85,16 +85,20 @@ pub(super) fn search(
         return Ok(answer);
     }
     let want = page * settings.page_size;
-    // Fetch passages until enough distinct articles are ranked for this page.
+    // A query of words keeps the best articles as it searches; another query's passages are
+    // fetched until enough distinct articles are ranked for this page.
     let mut limit = (want * 8).max(64);
-    let ranked = loop {
-        let hits = lib.index.top_passages(snap, &query, limit)?;
-        let exhausted = hits.len() < limit;
-        let ranked = group_by_article(lib, &hits);
-        if ranked.len() >= want || exhausted || ranked.len() >= answer.total {
-            break ranked;
-        }
-        limit *= 4;
+    let ranked = match lib.index.top_articles(snap, &query, want)? {
+        Some(ranked) => ranked,
+        None => loop {
+            let hits = lib.index.top_passages(snap, &query, limit)?;
+            let exhausted = hits.len() < limit;
+            let ranked = group_by_article(lib, &hits);
+            if ranked.len() >= want || exhausted || ranked.len() >= answer.total {
+                break ranked;
+            }
+            limit *= 4;
+        },
     };
     let on_page: Vec<(u32, u32, f32)> = ranked
         .into_iter()

@@ -14,10 +14,14 @@
 //! summed in tantivy's order: the same scores, so the same best passages, ties in passage
 //! order as [`super::SearchIndex::top_passages`] orders them. A long question starts from a
 //! seed ([`seed`]): a score its best passages are known to reach, found from its rarest words
-//! alone, so that its common words are read lazily from the first window on.
+//! alone, so that its common words are read lazily from the first window on. `search` keeps
+//! the best articles instead ([`BestArticles`]: each by its best passage), whose weakest is a
+//! higher bar than the weakest of the many passages it would otherwise group.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
+
+use rustc_hash::FxHashMap;
 
 use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Scorer, Weight};
 use tantivy::{DocId, Score, SegmentReader, Term, TERMINATED};
@@ -105,6 +109,22 @@ impl Ord for Kept {
     }
 }
 
+/// What a union's search keeps of the passages it scores.
+pub(super) trait Keep {
+    /// Whether it keeps one passage per article (the seed is then the `limit`-th best
+    /// article's).
+    const BY_ARTICLE: bool;
+
+    /// How many passages (or articles) it keeps.
+    fn limit(&self) -> usize;
+
+    /// The weakest score kept, once `limit` are: a passage below it cannot enter.
+    fn threshold(&self) -> Option<Score>;
+
+    /// Passage `id` of `article`, scoring `score`.
+    fn push(&mut self, score: Score, id: u32, article: u32);
+}
+
 /// The best `limit` passages seen, by score and then passage id.
 pub(super) struct Best {
     limit: usize,
@@ -119,14 +139,28 @@ impl Best {
         }
     }
 
-    /// The weakest score kept, once `limit` passages are: a passage below it cannot enter.
+    /// `(passage id, score)`, best first, ties in passage order.
+    pub(super) fn into_sorted(self) -> Vec<(u32, Score)> {
+        let mut out: Vec<Kept> = self.heap.into_vec();
+        out.sort();
+        out.into_iter().map(|k| (k.id, k.score)).collect()
+    }
+}
+
+impl Keep for Best {
+    const BY_ARTICLE: bool = false;
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
     fn threshold(&self) -> Option<Score> {
         (self.heap.len() >= self.limit)
             .then(|| self.heap.peek().map(|k| k.score))
             .flatten()
     }
 
-    fn push(&mut self, score: Score, id: u32) {
+    fn push(&mut self, score: Score, id: u32, _article: u32) {
         let kept = Kept { score, id };
         if self.heap.len() < self.limit {
             self.heap.push(kept);
@@ -135,12 +169,72 @@ impl Best {
             self.heap.push(kept);
         }
     }
+}
 
-    /// `(passage id, score)`, best first, ties in passage order.
-    pub(super) fn into_sorted(self) -> Vec<(u32, Score)> {
-        let mut out: Vec<Kept> = self.heap.into_vec();
-        out.sort();
-        out.into_iter().map(|k| (k.id, k.score)).collect()
+/// The best `limit` articles seen, each by its best passage (by score, then passage id): the
+/// first `limit` articles of the best passages' list, each where its first passage is, without
+/// the passages of the same articles below them.
+pub(super) struct BestArticles {
+    limit: usize,
+    /// The passage kept of each article, worst last.
+    kept: BTreeSet<(Kept, u32)>,
+    of: FxHashMap<u32, Kept>,
+}
+
+impl BestArticles {
+    pub(super) fn new(limit: usize) -> BestArticles {
+        BestArticles {
+            limit,
+            kept: BTreeSet::new(),
+            of: FxHashMap::default(),
+        }
+    }
+
+    /// `(article, passage id, score)`, best first, ties in passage order.
+    pub(super) fn into_sorted(self) -> Vec<(u32, u32, Score)> {
+        self.kept
+            .into_iter()
+            .map(|(k, article)| (article, k.id, k.score))
+            .collect()
+    }
+}
+
+impl Keep for BestArticles {
+    const BY_ARTICLE: bool = true;
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn threshold(&self) -> Option<Score> {
+        (self.kept.len() >= self.limit)
+            .then(|| self.kept.last().map(|(k, _)| k.score))
+            .flatten()
+    }
+
+    fn push(&mut self, score: Score, id: u32, article: u32) {
+        let kept = Kept { score, id };
+        if let Some(&old) = self.of.get(&article) {
+            if kept < old {
+                self.kept.remove(&(old, article));
+                self.kept.insert((kept, article));
+                self.of.insert(article, kept);
+            }
+            return;
+        }
+        if self.kept.len() >= self.limit {
+            match self.kept.last() {
+                Some(&(worst, gone)) if kept < worst => {
+                    self.kept.pop_last();
+                    self.of.remove(&gone);
+                }
+                _ => return,
+            }
+        }
+        if self.limit > 0 {
+            self.kept.insert((kept, article));
+            self.of.insert(article, kept);
+        }
     }
 }
 
@@ -165,13 +259,15 @@ pub(super) const SEED_CLAUSES: usize = 12;
 /// least its sum over them; the `limit`-th best such sum is one the best reach. `None` when they
 /// find too few passages. Only the clauses `terms` marks are read: a term's scorer tells its
 /// size from its posting list, where a close-spelling clause's would walk the dictionary and
-/// fill its set of documents only to be sized (and again for the search itself).
+/// fill its set of documents only to be sized (and again for the search itself). With
+/// `articles` (each document's article), the `limit`-th best article's best sum.
 pub(super) fn seed(
     weights: &[Box<dyn Weight>],
     bounds: &[Score],
     terms: &[bool],
     reader: &SegmentReader,
     limit: usize,
+    articles: Option<&[u32]>,
 ) -> tantivy::Result<Option<Score>> {
     let mut by_bound: Vec<usize> = (0..weights.len()).filter(|&j| terms[j]).collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
@@ -193,6 +289,7 @@ pub(super) fn seed(
     found.sort_unstable_by_key(|&(doc, _)| doc);
     let alive = reader.alive_bitset();
     let mut sums: Vec<Score> = Vec::new();
+    let mut by_article: FxHashMap<u32, Score> = FxHashMap::default();
     let mut i = 0;
     while i < found.len() {
         let doc = found[i].0;
@@ -201,9 +298,20 @@ pub(super) fn seed(
             sum += found[i].1;
             i += 1;
         }
-        if !alive.is_some_and(|a| a.is_deleted(doc)) {
-            sums.push(sum);
+        if alive.is_some_and(|a| a.is_deleted(doc)) {
+            continue;
         }
+        match articles.and_then(|a| a.get(doc as usize)) {
+            Some(&super::NO_ARTICLE) => {}
+            Some(&article) => {
+                let best = by_article.entry(article).or_insert(sum);
+                *best = best.max(sum);
+            }
+            None => sums.push(sum),
+        }
+    }
+    if articles.is_some() {
+        sums.extend(by_article.into_values());
     }
     if limit == 0 || sums.len() < limit {
         return Ok(None);
@@ -214,14 +322,15 @@ pub(super) fn seed(
 
 /// Adds to `best` the passages of one segment that the union of the clauses (their `weights`
 /// in clause order, with their `bounds`) matches, with tantivy's scores (see the module).
-/// `passage` gives each document's passage id; deleted documents are left out.
-pub(super) fn best_in_segment(
+/// `passage` and `article` give each document's passage and article; deleted documents are
+/// left out.
+pub(super) fn best_in_segment<K: Keep>(
     weights: &[Box<dyn Weight>],
     bounds: &[Score],
     seeded: Option<Score>,
     reader: &SegmentReader,
-    passage: &[u32],
-    best: &mut Best,
+    (passage, article): (&[u32], &[u32]),
+    best: &mut K,
 ) -> tantivy::Result<()> {
     let alive = reader.alive_bitset();
     let mut clauses: Vec<Live> = Vec::with_capacity(weights.len());
@@ -237,7 +346,7 @@ pub(super) fn best_in_segment(
             });
         }
     }
-    let threshold = |best: &Best| match (best.threshold(), seeded) {
+    let threshold = |best: &K| match (best.threshold(), seeded) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
@@ -246,6 +355,7 @@ pub(super) fn best_in_segment(
     let mut present = Vec::new();
     let mut eager = Vec::new();
     let mut lazy = Vec::new();
+    let mut lazy_rest: Vec<Score> = Vec::new();
     let mut sequence = Vec::new();
     // Per document of the window: the eager clauses' sum (to pass over), then the exact score.
     let mut partial = vec![0.0 as Score; HORIZON as usize];
@@ -286,6 +396,14 @@ pub(super) fn best_in_segment(
             }
         }
         let weakest = threshold(best);
+        // What the lazy clauses after each one (highest bound first) could add at most.
+        lazy_rest.clear();
+        let mut rest: Score = 0.0;
+        for &j in &lazy {
+            lazy_rest.push(rest);
+            rest += clauses[j].bound;
+        }
+        lazy_rest.reverse();
         for (w, bits) in touched.iter_mut().enumerate() {
             while *bits != 0 {
                 let bit = bits.trailing_zeros() as usize;
@@ -298,8 +416,12 @@ pub(super) fn best_in_segment(
                 {
                     continue;
                 }
-                chosen[w] |= 1 << bit;
-                for &j in &lazy {
+                // The lazy clauses, the highest bound first: once what they have added and what
+                // the others could still add fall short, the passage is passed over (what was
+                // read of it is then left out of the sums).
+                let mut reached = sum;
+                let mut short = false;
+                for (&j, &rest) in lazy.iter().rev().zip(&lazy_rest) {
                     let c = &mut clauses[j];
                     if c.doc < doc {
                         c.doc = c.scorer.seek(doc);
@@ -308,7 +430,15 @@ pub(super) fn best_in_segment(
                         let score = c.scorer.score();
                         debug_assert!(score <= c.bound, "a score above its clause's bound");
                         c.read.push((doc, score));
+                        reached += score;
                     }
+                    if weakest.is_some_and(|weakest| (reached + rest) * (1.0 + ROOM) < weakest) {
+                        short = true;
+                        break;
+                    }
+                }
+                if !short {
+                    chosen[w] |= 1 << bit;
                 }
             }
         }
@@ -346,7 +476,8 @@ pub(super) fn best_in_segment(
                 *bits &= *bits - 1;
                 let delta = w * 64 + bit;
                 let score = std::mem::take(&mut partial[delta]);
-                best.push(score, passage[start as usize + delta]);
+                let doc = start as usize + delta;
+                best.push(score, passage[doc], article[doc]);
             }
         }
     }
