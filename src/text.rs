@@ -316,19 +316,16 @@ pub fn slugify(s: &str) -> String {
 /// GitHub's heading anchor: lower-case, punctuation other than `-` and `_` removed, spaces
 /// turned into `-`.
 pub fn github_anchor(heading: &str) -> String {
-    heading
-        .trim()
-        .chars()
-        .filter_map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                Some(c.to_lowercase().collect::<String>())
-            } else if c == ' ' {
-                Some("-".to_string())
-            } else {
-                None
-            }
-        })
-        .collect()
+    let heading = heading.trim();
+    let mut out = String::with_capacity(heading.len());
+    for c in heading.chars() {
+        if c.is_alphanumeric() || c == '-' || c == '_' {
+            out.extend(c.to_lowercase());
+        } else if c == ' ' {
+            out.push('-');
+        }
+    }
+    out
 }
 
 /// Cuts `text` to at most `max` characters, at a sentence end when one falls in the last
@@ -393,42 +390,69 @@ pub fn truncate_around(text: &str, at: usize, max: usize) -> String {
 
 /// Removes control characters and collapses white space into single spaces.
 pub fn clean_whitespace(text: &str) -> String {
-    // Every block of every article passes through here: runs of kept characters are copied
-    // whole, and an ASCII byte is classed without decoding a `char`.
-    let blank_at = |i: usize| -> (bool, usize) {
-        let b = text.as_bytes()[i];
-        if b.is_ascii() {
-            return (b.is_ascii_whitespace() || b.is_ascii_control(), 1);
-        }
-        let c = text[i..].chars().next().expect("a character at a boundary");
-        (c.is_whitespace() || c.is_control(), c.len_utf8())
-    };
+    // Every block of every article passes through here (most of a Markdown parse's
+    // instructions once): a run of printable ASCII, what most text is, is found by a plain
+    // byte loop and copied whole; only other bytes are classed one character at a time.
+    let bytes = text.as_bytes();
+    if is_clean_ascii(bytes) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
+    // A blank was seen since the last kept character (written only between kept ones).
     let mut space = false;
     let mut at = 0;
-    while at < text.len() {
-        let (blank, len) = blank_at(at);
-        if blank {
-            space = !out.is_empty();
-            at += len;
+    while at < bytes.len() {
+        let run = bytes[at..]
+            .iter()
+            .position(|&b| b <= b' ' || b >= 0x7f)
+            .unwrap_or(bytes.len() - at);
+        let len = if run > 0 {
+            run
+        } else if bytes[at].is_ascii() {
+            // ASCII white space and control characters: every byte up to the space, and DEL.
+            space = true;
+            at += 1;
             continue;
-        }
-        let start = at;
-        at += len;
-        while at < text.len() {
-            let (blank, len) = blank_at(at);
-            if blank {
-                break;
+        } else {
+            let c = text[at..]
+                .chars()
+                .next()
+                .expect("a character at a boundary");
+            if c.is_whitespace() || c.is_control() {
+                space = true;
+                at += c.len_utf8();
+                continue;
             }
-            at += len;
-        }
-        if space {
+            c.len_utf8()
+        };
+        if space && !out.is_empty() {
             out.push(' ');
-            space = false;
         }
-        out.push_str(&text[start..at]);
+        space = false;
+        out.push_str(&text[at..at + len]);
+        at += len;
     }
     out
+}
+
+/// Printable ASCII with single spaces between words and none at either end: what
+/// [`clean_whitespace`] leaves as it is, and what most blocks of text already are.
+fn is_clean_ascii(bytes: &[u8]) -> bool {
+    // The start counts as a space: a leading space is not clean.
+    let mut after_space = true;
+    for &b in bytes {
+        if b == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if !(b' '..0x7f).contains(&b) {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || bytes.is_empty()
 }
 
 /// Cuts `s` at a character boundary so that it is at most `max_bytes` long.
@@ -544,6 +568,27 @@ mod tests {
         assert!(t.chars().count() <= 14);
         let emoji = "😀".repeat(50);
         assert_eq!(truncate(&emoji, 10).chars().count(), 10);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_anchor_is_the_heading_lowered_char_by_char(heading in "(\\PC|[ _-]){0,30}") {
+            // GitHub's definition, one character at a time.
+            let by_char: String = heading
+                .trim()
+                .chars()
+                .filter_map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        Some(c.to_lowercase().collect::<String>())
+                    } else if c == ' ' {
+                        Some("-".to_string())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(github_anchor(&heading), by_char);
+        }
     }
 
     #[test]

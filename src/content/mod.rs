@@ -538,9 +538,16 @@ fn mark_takeaways(sections: &mut [Section], phrases: &[String]) {
 /// Whether `heading` contains one of `phrases`, case-insensitive, as whole words.
 pub fn is_takeaway_heading(heading: &str, phrases: &[String]) -> bool {
     let h = heading.to_lowercase();
-    phrases
-        .iter()
-        .any(|p| contains_whole(&h, &p.trim().to_lowercase()))
+    phrases.iter().any(|p| {
+        let p = p.trim();
+        // Every heading of every article is asked about every phrase: a phrase already in
+        // lower case (the configured ones are) is not copied each time.
+        if p.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            contains_whole(&h, p)
+        } else {
+            contains_whole(&h, &p.to_lowercase())
+        }
+    })
 }
 
 fn contains_whole(haystack: &str, needle: &str) -> bool {
@@ -618,5 +625,15 @@ mod tests {
                 assert!(!is_takeaway_heading(no, &p), "{no}");
             }
         }
+    }
+
+    #[test]
+    fn a_configured_phrase_matches_whatever_its_case_and_spaces() {
+        let p = vec!["  What We LEARNED ".to_string(), "ǅemal".to_string()];
+        assert!(is_takeaway_heading("what we learned today", &p));
+        assert!(is_takeaway_heading("What We Learned", &p));
+        // A title-case letter is not upper case, yet has a lower-case form.
+        assert!(is_takeaway_heading("Notes on ǆemal", &p));
+        assert!(!is_takeaway_heading("what we learnedx", &p));
     }
 }
