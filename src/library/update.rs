@@ -19,6 +19,8 @@
 //! index that moved on under the library.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,19 +112,18 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     }
 
     // The files that changed (added or modified) and the paths gone.
-    let before: HashMap<&Path, &FileStamp> =
-        old.files.iter().map(|f| (f.rel.as_path(), f)).collect();
-    let now: HashSet<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    let before: FxHashMap<&[u8], &FileStamp> = old.files.iter().map(|f| (key(&f.rel), f)).collect();
+    let now: FxHashSet<&[u8]> = files.iter().map(|f| key(&f.rel)).collect();
     let changed: Vec<content::SourceFile> = files
         .iter()
-        .filter(|f| before.get(f.rel.as_path()) != Some(&&FileStamp::of(f)))
+        .filter(|f| before.get(key(&f.rel)) != Some(&&FileStamp::of(f)))
         .cloned()
         .collect();
-    let mut touched: HashSet<&Path> = changed.iter().map(|f| f.rel.as_path()).collect();
+    let mut touched: FxHashSet<&[u8]> = changed.iter().map(|f| key(&f.rel)).collect();
     touched.extend(
         old.files
             .iter()
-            .map(|f| f.rel.as_path())
+            .map(|f| key(&f.rel))
             .filter(|p| !now.contains(p)),
     );
     let total = files.len().max(old.files.len()).max(1);
@@ -139,7 +140,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     }
     let held_elsewhere = loaded.articles.iter().any(|a| {
         old.by_slug(&a.slug)
-            .is_some_and(|id| !touched.contains(old.article(id).path.as_path()))
+            .is_some_and(|id| !touched.contains(key(&old.article(id).path)))
     });
     if held_elsewhere {
         return Ok(None);
@@ -158,8 +159,8 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let mut origins: Vec<Origin> = Vec::with_capacity(old.articles.len() + loaded.articles.len());
     let mut articles: Vec<Article> = Vec::with_capacity(origins.capacity());
     let mut fresh = loaded.articles.into_iter().peekable();
-    let kept = (0..old.articles.len() as u32)
-        .filter(|&id| !touched.contains(old.article(id).path.as_path()));
+    let kept =
+        (0..old.articles.len() as u32).filter(|&id| !touched.contains(key(&old.article(id).path)));
     for id in kept {
         let a = old.article(id);
         while let Some(f) = fresh.next_if(|f| f.path < a.path) {
@@ -199,9 +200,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     warnings.extend(
         old.warnings
             .iter()
-            .filter(|w| {
-                before.contains_key(w.path.as_path()) && !touched.contains(w.path.as_path())
-            })
+            .filter(|w| before.contains_key(key(&w.path)) && !touched.contains(key(&w.path)))
             .cloned(),
     );
     warnings.extend(loaded.warnings);
@@ -209,7 +208,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let stamps: Vec<FileStamp> = files.iter().map(FileStamp::of).collect();
 
     let gone: Vec<(&Article, &[Passage])> = (0..old.articles.len() as u32)
-        .filter(|&id| touched.contains(old.article(id).path.as_path()))
+        .filter(|&id| touched.contains(key(&old.article(id).path)))
         .map(|id| {
             let r = old.passages_of(id);
             (
@@ -468,6 +467,15 @@ fn renamed(old: &Library, articles: &[Article], origins: &[Origin]) -> Names {
         }
     }
     Names::made(old.names.updated(&moved, &fresh))
+}
+
+/// A path as the key of the maps an update compares files by: its bytes. Every path compared
+/// comes from a scan (the files, their stamps, the articles' and warnings' paths), which
+/// gives one path one spelling; hashing a `Path` (by its components) for each of the
+/// collection's files, several times over, was 2-3% of the samples of three updates at
+/// 100,000 articles (BENCHMARKS.md, issue 18).
+fn key(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 /// The slugs an update added, removed and changed: the articles of the files that changed,
