@@ -352,7 +352,9 @@ pub(super) fn best_in_segment<K: Keep>(
     };
     // The clauses in tantivy's list order.
     let mut order: Vec<usize> = (0..clauses.len()).collect();
-    let mut present = Vec::new();
+    // The clauses by bound, lowest first: sorted once, where each window sorted its own.
+    let mut by_bound = order.clone();
+    by_bound.sort_by(|&a, &b| clauses[a].bound.total_cmp(&clauses[b].bound));
     let mut eager = Vec::new();
     let mut lazy = Vec::new();
     let mut lazy_rest: Vec<Score> = Vec::new();
@@ -363,15 +365,13 @@ pub(super) fn best_in_segment<K: Keep>(
     let mut chosen = [0u64; (HORIZON / 64) as usize];
     while let Some(start) = order.iter().map(|&j| clauses[j].doc).min() {
         let horizon = start.saturating_add(HORIZON);
-        present.clear();
-        present.extend(order.iter().copied().filter(|&j| clauses[j].doc < horizon));
         eager.clear();
         lazy.clear();
         let mut lazy_sum: Score = 0.0;
         match threshold(best) {
             Some(weakest) => {
-                present.sort_by(|&a, &b| clauses[a].bound.total_cmp(&clauses[b].bound));
-                for &j in &present {
+                // A clause that ended is past every window.
+                for &j in by_bound.iter().filter(|&&j| clauses[j].doc < horizon) {
                     let bound = clauses[j].bound;
                     if eager.is_empty() && (lazy_sum + bound) * (1.0 + ROOM) < weakest {
                         lazy_sum += bound;
@@ -381,7 +381,7 @@ pub(super) fn best_in_segment<K: Keep>(
                     }
                 }
             }
-            None => eager.extend_from_slice(&present),
+            None => eager.extend(order.iter().copied().filter(|&j| clauses[j].doc < horizon)),
         }
         for &j in &eager {
             let c = &mut clauses[j];
