@@ -950,8 +950,8 @@ mod tests {
     fn passes_over_the_stored_counts_leave_few_of_their_pages_resident() {
         let dir = tempfile::tempdir().unwrap();
         let content = content_folder(dir.path());
-        // Words of letters only (a term is no number), 150 of 3,000 an article, and "common"
-        // in each, so that an edit bringing it to one more article moves its frequency.
+        // Words of letters only (a term is no number), 150 of 3,000 an article: enough
+        // entries to tell pages held from pages given back.
         let word = |mut i: usize| {
             let mut w = String::from("q");
             for _ in 0..3 {
@@ -995,6 +995,16 @@ mod tests {
         assert!(
             held * 4 < entries_kb,
             "{held} kB resident after an update's pass over {entries_kb} kB of entries"
+        );
+        // An added article changes every weight: every vector is weighed again from the
+        // stored counts, a pass at a time as well.
+        write_article(&content, "a400", "A new article of qzzzz and qyyyy.");
+        let lib = Library::update(&settings, &lib, &NoProgress).unwrap();
+        assert!(lib.info.updated && lib.articles.len() == 401);
+        let held = resident_kb(dir.path(), persist::COUNTS).saturating_sub(before);
+        assert!(
+            held * 4 < entries_kb,
+            "{held} kB resident after an added article's weighing of {entries_kb} kB of entries"
         );
         // Pages given back read as they did: the counts are the collection's.
         let parsed = content::load(&settings.content).unwrap().articles;

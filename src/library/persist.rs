@@ -487,8 +487,14 @@ fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::R
         }
         match counts {
             Counts::Held(c) => {
-                for e in (0..c.len()).flat_map(|i| c.article(i).iter()) {
-                    put_entry(&mut out, e)?;
+                // A pass at a time, its stored pages given back after it (a compaction reads
+                // every article's entries from the mapped base: see `TermCounts::in_passes`).
+                for start in (0..c.len()).step_by(super::vectors::PASS_ARTICLES) {
+                    let end = (start + super::vectors::PASS_ARTICLES).min(c.len());
+                    for e in (start..end).flat_map(|i| c.article(i).iter()) {
+                        put_entry(&mut out, e)?;
+                    }
+                    c.let_go(start..end);
                 }
             }
             Counts::Spilled(s) => {

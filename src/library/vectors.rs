@@ -176,7 +176,7 @@ pub(super) trait EntryBytes: std::fmt::Debug + Send + Sync {
 
 /// Articles whose stored entries a pass over every article reads before it lets their pages
 /// go ([`TermCounts::in_passes`]).
-const PASS_ARTICLES: usize = 4096;
+pub(super) const PASS_ARTICLES: usize = 4096;
 
 /// The entries' bytes an [`Entries::Stored`] reads from.
 pub(super) type StoredEntries = dyn EntryBytes;
@@ -312,7 +312,7 @@ impl TermCounts {
     }
 
     /// Gives back the pages of the stored entries of articles `ids`.
-    fn let_go(&self, ids: std::ops::Range<usize>) {
+    pub(super) fn let_go(&self, ids: std::ops::Range<usize>) {
         let Some(stored) = &self.stored else {
             return;
         };
@@ -472,12 +472,11 @@ impl ArticleVectors {
     pub fn from_counts(counts: &TermCounts, w: &VectorWeights) -> ArticleVectors {
         let n = counts.len() as f32;
         let rank = stem_ranks(&counts.stems);
-        // Each article's strongest terms, weighed in parallel.
+        // Each article's strongest terms, weighed in parallel, a pass at a time: an update
+        // that adds or removes an article weighs every one from the stored counts.
         let by_rank = |a: u32, b: u32| rank[a as usize].cmp(&rank[b as usize]);
-        let vectors: Vec<Vec<(u32, f32)>> = (0..counts.len())
-            .into_par_iter()
-            .map(|i| strongest_of(counts.article(i).iter(), &counts.df, n, w, by_rank))
-            .collect();
+        let vectors: Vec<Vec<(u32, f32)>> =
+            counts.in_passes(|i| strongest_of(counts.article(i).iter(), &counts.df, n, w, by_rank));
         ArticleVectors::assemble(
             &counts.stems,
             counts.len(),
