@@ -1364,8 +1364,9 @@ impl SearchIndex {
     ///
     /// A common word matches most passages, and visiting every match would cost more than the
     /// rest of the search (see BENCHMARKS.md, `search`): a common word's articles are counted
-    /// once and remembered; in the other lists an article once counted is skipped
-    /// ([`count_list`]).
+    /// once and remembered; the other lists are read whole, block by block, or, when one is
+    /// more than [`DOCS_PER_PROBE`] times longer than the runs of articles still uncounted,
+    /// probed at those runs only ([`count_list`]).
     pub fn count_articles(
         &self,
         snapshot: &Snapshot,
