@@ -488,14 +488,13 @@ fn write_counts(path: &Path, counts: Counts<'_>, fingerprint: &str) -> anyhow::R
         match counts {
             Counts::Held(c) => {
                 // A pass at a time, its stored pages given back after it (a compaction reads
-                // every article's entries from the mapped base: see `TermCounts::in_passes`).
-                for start in (0..c.len()).step_by(super::vectors::PASS_ARTICLES) {
-                    let end = (start + super::vectors::PASS_ARTICLES).min(c.len());
-                    for e in (start..end).flat_map(|i| c.article(i).iter()) {
+                // every article's entries from the mapped base).
+                c.passes(|ids| {
+                    for e in ids.flat_map(|i| c.article(i).iter()) {
                         put_entry(&mut out, e)?;
                     }
-                    c.let_go(start..end);
-                }
+                    Ok::<(), std::io::Error>(())
+                })?;
             }
             Counts::Spilled(s) => {
                 std::io::copy(&mut std::fs::File::open(&s.path)?, &mut out)?;

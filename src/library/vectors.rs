@@ -1,8 +1,9 @@
 //! Article vectors for `related`: each article as its most distinctive stems (TF-IDF over the
 //! collection's articles, sublinear term frequency, title, tag and heading words counted
 //! more), cut to the strongest terms and L2-normalised. Built with the library, persisted in
-//! `vectors.bin` (read by the first use, [`RelatedVectors`]), and answered from an inverted list of the terms: the articles nearest to
-//! one by cosine similarity, with no index query per call.
+//! `vectors.bin` (read by the first use, [`RelatedVectors`]), and answered from an inverted
+//! list of the terms: the articles nearest to one by cosine similarity, with no index query
+//! per call.
 //!
 //! The vectors come from each article's weighted term counts ([`TermCounts`], counted by
 //! [`super::counting`]), which the library keeps (`counts.bin` and `counts.log`): a collection-wide
@@ -176,7 +177,7 @@ pub(super) trait EntryBytes: std::fmt::Debug + Send + Sync {
 
 /// Articles whose stored entries a pass over every article reads before it lets their pages
 /// go ([`TermCounts::in_passes`]).
-pub(super) const PASS_ARTICLES: usize = 4096;
+const PASS_ARTICLES: usize = 4096;
 
 /// The entries' bytes an [`Entries::Stored`] reads from.
 pub(super) type StoredEntries = dyn EntryBytes;
@@ -303,16 +304,31 @@ impl TermCounts {
     /// in every library made from it after.
     pub(super) fn in_passes<T: Send>(&self, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len());
-        for start in (0..self.len()).step_by(PASS_ARTICLES) {
-            let end = (start + PASS_ARTICLES).min(self.len());
-            out.par_extend((start..end).into_par_iter().map(&f));
-            self.let_go(start..end);
-        }
+        self.passes(|ids| {
+            out.par_extend(ids.into_par_iter().map(&f));
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
         out
     }
 
+    /// `pass` of each range of [`PASS_ARTICLES`] article ids in turn, the pages of the
+    /// range's stored entries let go after it (see [`TermCounts::in_passes`]); the first
+    /// error ends the passes.
+    pub(super) fn passes<E>(
+        &self,
+        mut pass: impl FnMut(std::ops::Range<usize>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for start in (0..self.len()).step_by(PASS_ARTICLES) {
+            let end = (start + PASS_ARTICLES).min(self.len());
+            pass(start..end)?;
+            self.let_go(start..end);
+        }
+        Ok(())
+    }
+
     /// Gives back the pages of the stored entries of articles `ids`.
-    pub(super) fn let_go(&self, ids: std::ops::Range<usize>) {
+    fn let_go(&self, ids: std::ops::Range<usize>) {
         let Some(stored) = &self.stored else {
             return;
         };
