@@ -1036,8 +1036,6 @@ impl SearchIndex {
         if let (Some(clauses), true) = (&query.2, maps_fit(&maps, searcher)) {
             let best = union::Best::new(limit);
             if let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, best)? {
-                #[cfg(test)]
-                tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
                 let out = best.into_sorted();
                 anyhow::ensure!(
                     out.iter().all(|&(id, _)| id != NO_ARTICLE),
@@ -1112,8 +1110,6 @@ impl SearchIndex {
         let Some(best) = self.top_of_union(searcher, &maps, &stats, clauses, best)? else {
             return Ok(None);
         };
-        #[cfg(test)]
-        tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
         let out = best.into_sorted();
         anyhow::ensure!(
             out.iter()
@@ -1167,6 +1163,8 @@ impl SearchIndex {
             let ids = (&map.passage[..], &map.article[..]);
             union::best_in_segment(&weights, &bounds, seeded, reader, ids, &mut best)?;
         }
+        #[cfg(test)]
+        tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
         Ok(Some(best))
     }
 
