@@ -19,11 +19,11 @@
 //! index that moved on under the library.
 
 use std::collections::{HashMap, HashSet};
-
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::{IndexLocation, Settings};
 use crate::content::{self, Article};
