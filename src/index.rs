@@ -321,8 +321,14 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of `articles` cut into `passages` (in article order, as they are cut).
-    pub fn new(articles: &[Article], passages: &[Passage]) -> anyhow::Result<Layout> {
-        let keys: Vec<u64> = articles.iter().map(|a| article_key(&a.slug)).collect();
+    pub fn new<A: std::borrow::Borrow<Article>>(
+        articles: &[A],
+        passages: &[Passage],
+    ) -> anyhow::Result<Layout> {
+        let keys: Vec<u64> = articles
+            .iter()
+            .map(|a| article_key(&a.borrow().slug))
+            .collect();
         let by_key: FxHashMap<u64, u32> = keys
             .iter()
             .enumerate()
@@ -450,7 +456,7 @@ fn count_tokens(fields: &Fields, a: &Article, passages: &[Passage], tokens: &mut
 /// documents go (from the old library, with their passages there) and the ids (in the new
 /// library) of the articles whose documents are added.
 pub struct Change<'a> {
-    pub articles: &'a [Article],
+    pub articles: &'a [Arc<Article>],
     pub passages: &'a [Passage],
     pub gone: Vec<(&'a Article, &'a [Passage])>,
     pub added: Vec<u32>,
@@ -1803,8 +1809,9 @@ mod tests {
         let edited = |i: usize| i % 5 == 2;
         let (new_articles, new_passages) = collection(1300, 7, &edited);
         let old_layout = Layout::new(&articles, &passages).unwrap();
+        let shared: Vec<Arc<Article>> = new_articles.iter().cloned().map(Arc::new).collect();
         let change = Change {
-            articles: &new_articles,
+            articles: &shared,
             passages: &new_passages,
             gone: (0..articles.len())
                 .filter(|&i| edited(i))

@@ -7,6 +7,7 @@
 //! Beside the names, a [`Directory`] of the collection's slug words, tags and authors, made on
 //! first use (the conversation's slots read it; a library that never converses never pays).
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use crate::content::Article;
@@ -105,11 +106,11 @@ pub struct Directory {
 }
 
 impl Directory {
-    fn new(articles: &[Article]) -> Directory {
+    fn new<A: Borrow<Article>>(articles: &[A]) -> Directory {
         let mut d = Directory::default();
         let mut seen_authors = std::collections::HashSet::new();
         for (id, a) in articles.iter().enumerate() {
-            let id = id as u32;
+            let (id, a) = (id as u32, a.borrow());
             let mut add = |stem: String| {
                 let ids = d.by_word.entry(stem).or_default();
                 if ids.last() != Some(&id) {
@@ -234,9 +235,10 @@ fn merged<U>(
 }
 
 impl NameIndex {
-    pub fn new(articles: &[Article]) -> NameIndex {
+    pub fn new<A: Borrow<Article>>(articles: &[A]) -> NameIndex {
         let mut idx = NameIndex::default();
         for (i, a) in articles.iter().enumerate() {
+            let a = a.borrow();
             let first = idx.entries.len();
             let (entries, slug_entry) = article_entries(i as u32, a);
             for (k, entry) in entries.iter().enumerate() {
@@ -376,7 +378,7 @@ impl NameIndex {
 
     /// The slug words, tags and authors of `articles`, which must be the articles this index
     /// was made from; made on the first call and kept.
-    pub fn directory(&self, articles: &[Article]) -> &Directory {
+    pub fn directory<A: Borrow<Article>>(&self, articles: &[A]) -> &Directory {
         self.directory.get_or_init(|| Directory::new(articles))
     }
 
@@ -1012,7 +1014,7 @@ mod tests {
         // Nothing changed: the same index; everything gone: an empty one.
         let same = whole.updated(&[Some(0), Some(1), Some(2), Some(3), Some(4)], &[]);
         assert!(same == whole);
-        assert!(whole.updated(&[None; 5], &[]) == NameIndex::new(&[]));
+        assert!(whole.updated(&[None; 5], &[]) == NameIndex::new::<Article>(&[]));
         assert!(updated != whole);
     }
 

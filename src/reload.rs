@@ -348,7 +348,7 @@ fn news(added: &[String], old: &Library, new: &Library, by_source: bool) -> Vec<
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    let before: HashSet<String> = old.articles.iter().map(source).collect();
+    let before: HashSet<String> = old.articles.iter().map(|a| source(a)).collect();
     added
         .iter()
         .filter(|slug| {
@@ -536,9 +536,9 @@ impl Announcer {
 }
 
 /// Slugs added, removed and changed between two collections.
-fn diff(old: &[Article], new: &[Article]) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let old_by: HashMap<&str, &Article> = old.iter().map(|a| (a.slug.as_str(), a)).collect();
-    let new_by: HashMap<&str, &Article> = new.iter().map(|a| (a.slug.as_str(), a)).collect();
+fn diff(old: &[Arc<Article>], new: &[Arc<Article>]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let old_by: HashMap<&str, &Article> = old.iter().map(|a| (a.slug.as_str(), &**a)).collect();
+    let new_by: HashMap<&str, &Article> = new.iter().map(|a| (a.slug.as_str(), &**a)).collect();
     let mut added: Vec<String> = new_by
         .keys()
         .filter(|s| !old_by.contains_key(*s))

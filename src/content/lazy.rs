@@ -232,6 +232,20 @@ impl<T: Serialize + DeserializeOwned + Default + PartialEq> PartialEq for Lazy<T
     }
 }
 
+impl<T: DeserializeOwned + Default + Clone> Lazy<T> {
+    /// A copy that reads the value from its record again, on its first use (a value with no
+    /// record to read is copied).
+    pub fn unread(&self) -> Lazy<T> {
+        match &self.stored {
+            Some(s) if s.file.is_some() => Lazy {
+                cell: OnceLock::new(),
+                stored: Some(s.clone()),
+            },
+            _ => self.clone(),
+        }
+    }
+}
+
 impl<T: DeserializeOwned + Default + PartialEq> PartialEq<T> for Lazy<T> {
     fn eq(&self, other: &T) -> bool {
         self.value() == other

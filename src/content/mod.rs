@@ -125,6 +125,35 @@ impl Article {
         }
     }
 
+    /// A copy whose parts read from `articles.bin` are read again on their first use, not
+    /// copied (see [`Lazy::unread`]).
+    pub fn unread(&self) -> Article {
+        Article {
+            sections: self
+                .sections
+                .iter()
+                .map(|s| Section {
+                    heading: s.heading.clone(),
+                    level: s.level,
+                    anchor: s.anchor.clone(),
+                    blocks: s.blocks.unread(),
+                    takeaway: s.takeaway,
+                })
+                .collect(),
+            takeaways: self.takeaways.unread(),
+            slug: self.slug.clone(),
+            title: self.title.clone(),
+            url: self.url.clone(),
+            summary: self.summary.clone(),
+            tags: self.tags.clone(),
+            authors: self.authors.clone(),
+            date: self.date.clone(),
+            aliases: self.aliases.clone(),
+            path: self.path.clone(),
+            format: self.format,
+        }
+    }
+
     /// Number of words in the body.
     pub fn word_count(&self) -> usize {
         self.sections

@@ -3,6 +3,7 @@
 //! either held ([`Counting`]) or written to a file as it goes ([`CountingToFile`], a streamed
 //! build's way at 100,000 articles). [`super::vectors`] weighs the vectors from these counts.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 
 use rayon::prelude::*;
@@ -165,8 +166,14 @@ fn weighted_texts(a: &Article, w: &VectorWeights, mut add: impl FnMut(&str, f32)
 }
 
 /// Each article's term counts, in parallel.
-fn count(articles: &[Article], w: &VectorWeights) -> Vec<FxHashMap<String, f32>> {
-    articles.par_iter().map(|a| term_counts(a, w)).collect()
+fn count<A: Borrow<Article> + Sync>(
+    articles: &[A],
+    w: &VectorWeights,
+) -> Vec<FxHashMap<String, f32>> {
+    articles
+        .par_iter()
+        .map(|a| term_counts(a.borrow(), w))
+        .collect()
 }
 
 /// Stems and their term ids, as [`intern`] looks them up and adds them.
@@ -246,7 +253,7 @@ pub(super) fn intern(
 /// Making term counts: of a collection, and of a new collection from an old one.
 impl TermCounts {
     /// The counts of `articles` (their bodies must be at hand).
-    pub fn of(articles: &[Article], w: &VectorWeights) -> TermCounts {
+    pub fn of<A: Borrow<Article> + Sync>(articles: &[A], w: &VectorWeights) -> TermCounts {
         let mut counting = Counting::new(*w);
         counting.add(articles);
         counting.finish()
@@ -308,7 +315,7 @@ impl Counting {
     }
 
     /// Counts the next `articles` (their bodies must be at hand), in parallel.
-    pub(super) fn add(&mut self, articles: &[Article]) {
+    pub(super) fn add<A: Borrow<Article> + Sync>(&mut self, articles: &[A]) {
         for c in count(articles, &self.weights) {
             self.counts.push(c, &mut self.ids);
         }

@@ -116,25 +116,11 @@ pub struct Names {
 }
 
 impl Names {
-    fn spawn(articles: &[Article]) -> Names {
-        // The thread gets a copy of what the index reads: slugs, titles and aliases.
-        let named: Vec<Article> = articles
-            .iter()
-            .map(|a| Article {
-                slug: a.slug.clone(),
-                title: a.title.clone(),
-                aliases: a.aliases.clone(),
-                url: None,
-                summary: None,
-                tags: Vec::new(),
-                authors: Vec::new(),
-                date: None,
-                sections: Vec::new(),
-                takeaways: content::Lazy::loaded(Vec::new()),
-                path: std::path::PathBuf::new(),
-                format: content::Format::Markdown,
-            })
-            .collect();
+    fn spawn(articles: &[Arc<Article>]) -> Names {
+        // The thread holds the articles it reads (their slugs, titles and aliases) by their
+        // `Arc`s: a copy of every name was a third of the one-core stretch before the first
+        // answer at 100,000 articles (BENCHMARKS.md, issue 18).
+        let named = articles.to_vec();
         let names = Names {
             ready: OnceLock::new(),
             making: Mutex::new(None),
@@ -200,7 +186,10 @@ impl std::fmt::Debug for Names {
 /// Articles, passages and their indexes.
 #[derive(Debug)]
 pub struct Library {
-    pub articles: Vec<Article>,
+    /// Shared with the libraries an update makes from this one: an article whose file did
+    /// not change is the same allocation in both (a copy of every article's front matter and
+    /// headings was 156 MB of a reload's peak at 100,000 articles).
+    pub articles: Vec<Arc<Article>>,
     pub passages: Vec<Passage>,
     pub warnings: Vec<Warning>,
     pub index: SearchIndex,
@@ -360,7 +349,7 @@ impl Library {
             progress,
         )?;
         Ok(Library::assemble(
-            articles,
+            articles.into_iter().map(Arc::new).collect(),
             passages,
             RelatedVectors::held(vectors),
             warnings,
@@ -480,11 +469,15 @@ impl Library {
             .with_context(|| format!("cannot remove {}", spill_path.display()))?;
         staging::swap_into_place(&staging, dir)?;
         let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
-        persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+        persist::attach_bodies(
+            &dir.join(persist::ARTICLES),
+            articles.iter_mut(),
+            bodies_len,
+        )?;
         Ok(Library {
             count_places,
             ..Library::assemble(
-                articles,
+                articles.into_iter().map(Arc::new).collect(),
                 passages,
                 RelatedVectors::held(vectors),
                 warnings,
@@ -538,7 +531,7 @@ impl Library {
 
     #[allow(clippy::too_many_arguments)]
     fn assemble(
-        articles: Vec<Article>,
+        articles: Vec<Arc<Article>>,
         passages: Vec<Passage>,
         vectors: RelatedVectors,
         warnings: Vec<Warning>,
@@ -556,7 +549,7 @@ impl Library {
     /// [`Library::assemble`] with the name index in hand (an update renumbers the old one's).
     #[allow(clippy::too_many_arguments)]
     fn assemble_named(
-        articles: Vec<Article>,
+        articles: Vec<Arc<Article>>,
         passages: Vec<Passage>,
         vectors: RelatedVectors,
         warnings: Vec<Warning>,
@@ -647,11 +640,18 @@ impl Library {
     /// for work that reads them all once, such as embedding every passage, after which a
     /// serving process should hold only the bodies its questions touch.
     pub fn unload_bodies(&mut self) {
-        for a in &mut self.articles {
-            for s in &mut a.sections {
-                s.blocks.unload();
+        for shared in &mut self.articles {
+            match Arc::get_mut(shared) {
+                Some(a) => {
+                    for s in &mut a.sections {
+                        s.blocks.unload();
+                    }
+                    a.takeaways.unload();
+                }
+                // Also the article of the library this one was updated from (which keeps
+                // what it read): this library's own copy reads its bodies anew.
+                None => *shared = Arc::new(shared.unread()),
             }
-            a.takeaways.unload();
         }
     }
 
@@ -698,7 +698,8 @@ mod tests {
             .unwrap()
         })
         .collect();
-        let aside = Names::spawn(&articles);
+        let shared: Vec<Arc<Article>> = articles.iter().cloned().map(Arc::new).collect();
+        let aside = Names::spawn(&shared);
         let in_place = NameIndex::new(&articles);
         for q in ["honey", "apis", "night-trains", "nigth trains", "", "zebra"] {
             assert_eq!(aside.lookup(q, 5), in_place.lookup(q, 5), "{q:?}");
@@ -751,12 +752,13 @@ mod tests {
         let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(reopened.info.reused);
         assert_eq!(reopened.articles.len(), n);
-        let unread = |a: &Article| a.sections.iter().all(|s| !s.blocks.is_loaded());
+        let unread = |a: &Arc<Article>| a.sections.iter().all(|s| !s.blocks.is_loaded());
         assert!(reopened.articles.iter().all(unread));
         assert_eq!(reopened.articles, built.articles);
         assert_eq!(reopened.passages, built.passages);
         // Compared with the parsed articles by their bytes, the bodies are not read...
         let parsed = content::load(&settings.content).unwrap().articles;
+        let parsed: Vec<Arc<Article>> = parsed.into_iter().map(Arc::new).collect();
         assert_eq!(reopened.articles, parsed);
         // The counts the build wrote to a file as it went are the ones counted whole, and
         // the vectors weighed from them too; the file is gone from the index folder.
@@ -832,6 +834,63 @@ mod tests {
             format!("# {name}\n\n{words}\n"),
         )
         .unwrap()
+    }
+
+    /// An update holds the articles whose files did not change as the library it was made
+    /// from holds them (the same allocations, bodies read by either read once), and the
+    /// articles read again as its own; reopened from the folder, it is the collection's.
+    #[test]
+    fn an_update_shares_the_articles_it_kept_with_the_library_it_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        for i in 0..12 {
+            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(opened.info.reused);
+        // A body read by the library in service before the update.
+        assert_eq!(
+            opened.passage_text(opened.passages_of(3).start),
+            "Honey note 3."
+        );
+        write_article(&content, "a05", "Honey note five, edited.");
+        write_article(&content, "a12", "A new note of honey.");
+        let updated = Library::update(&settings, &opened, &NoProgress).unwrap();
+        assert!(updated.info.updated);
+        assert_eq!(updated.articles.len(), 13);
+        for (id, a) in updated.articles.iter().enumerate() {
+            let old = opened
+                .by_slug(&a.slug)
+                .map(|o| &opened.articles[o as usize]);
+            let shared = old.is_some_and(|o| Arc::ptr_eq(o, a));
+            assert_eq!(shared, a.slug != "a05" && a.slug != "a12", "{}", a.slug);
+            // Read by the library in service: read in this one too.
+            let read = a.sections.iter().any(|s| s.blocks.is_loaded());
+            assert_eq!(read, a.slug == "a03", "{}", a.slug);
+            assert_eq!(updated.article(id as u32).slug, a.slug);
+        }
+        let text = |lib: &Library, slug: &str| {
+            lib.passage_text(lib.passages_of(lib.by_slug(slug).unwrap()).start)
+        };
+        assert_eq!(text(&updated, "a05"), "Honey note five, edited.");
+        assert_eq!(text(&updated, "a07"), "Honey note 7.");
+        assert_eq!(text(&updated, "a12"), "A new note of honey.");
+        // The library in service goes, the updated one reads on (the records it shares lie
+        // in the same file, linked into the new folder).
+        drop(opened);
+        assert_eq!(text(&updated, "a09"), "Honey note 9.");
+        let updated = Library::update(&settings, &updated, &NoProgress).unwrap();
+        assert!(updated.info.reused, "nothing changed: reopened");
+        let parsed: Vec<Arc<Article>> = content::load(&settings.content)
+            .unwrap()
+            .articles
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        assert_eq!(updated.articles, parsed);
     }
 
     #[test]

@@ -29,13 +29,14 @@
 //! The base holds each stem's document frequency beside the entries, and is mapped rather
 //! than decoded when an update reads it back ([`read_counts`]).
 
+use std::borrow::Borrow;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::config::ContentSettings;
 use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
@@ -117,7 +118,7 @@ struct Snapshot {
 /// A persisted library read back, before its fingerprint is compared with the content's.
 pub(super) struct Persisted {
     pub fingerprint: String,
-    pub articles: Vec<Article>,
+    pub articles: Vec<Arc<Article>>,
     pub passages: Vec<Passage>,
     pub vectors: RelatedVectors,
     pub warnings: Vec<Warning>,
@@ -129,14 +130,24 @@ pub(super) struct Persisted {
 /// `library.bin` as written: the same fields as [`Snapshot`], borrowed (postcard encodes a
 /// slice as it encodes a `Vec`).
 #[derive(Serialize)]
-struct SnapshotRef<'a> {
-    articles: &'a [Article],
+#[serde(bound(serialize = "A: Borrow<Article>"))]
+struct SnapshotRef<'a, A: Borrow<Article>> {
+    articles: ArticlesRef<'a, A>,
     passages: &'a [Passage],
     warnings: &'a [Warning],
     files: &'a [FileStamp],
     tokens: FieldTokens,
     bodies_len: u64,
     counts: &'a CountsPlaces,
+}
+
+/// Articles held or shared, encoded as a `Vec<Article>` is.
+struct ArticlesRef<'a, A>(&'a [A]);
+
+impl<A: Borrow<Article>> Serialize for ArticlesRef<'_, A> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|a| -> &Article { a.borrow() }))
+    }
 }
 
 /// How the term counts are written: whole (a build, or an update that compacts), or already
@@ -168,9 +179,9 @@ pub(super) enum Counts<'a> {
 /// Writes the term counts (whole, or only `library.bin`'s places of counts already appended),
 /// `library.bin`, `vectors.bin` and last the manifest into `dir`, for `articles` whose bodies are stored in
 /// an `articles.bin` of `bodies_len` bytes. Returns where the counts lie.
-pub(super) fn write_rest(
+pub(super) fn write_rest<A: Borrow<Article>>(
     dir: &Path,
-    articles: &[Article],
+    articles: &[A],
     parts: Parts<'_>,
     bodies_len: u64,
 ) -> anyhow::Result<CountsPlaces> {
@@ -198,9 +209,9 @@ pub(super) fn write_rest(
 }
 
 /// Writes the term counts (see [`write_rest`]) and `library.bin`.
-fn write_counts_and_library(
+fn write_counts_and_library<A: Borrow<Article>>(
     dir: &Path,
-    articles: &[Article],
+    articles: &[A],
     parts: &Parts<'_>,
     bodies_len: u64,
 ) -> anyhow::Result<CountsPlaces> {
@@ -229,15 +240,15 @@ fn write_counts_and_library(
 }
 
 /// Writes `library.bin`.
-fn write_library(
+fn write_library<A: Borrow<Article>>(
     dir: &Path,
-    articles: &[Article],
+    articles: &[A],
     parts: &Parts<'_>,
     counts: &CountsPlaces,
     bodies_len: u64,
 ) -> anyhow::Result<()> {
     let snapshot = SnapshotRef {
-        articles,
+        articles: ArticlesRef(articles),
         passages: parts.passages,
         warnings: parts.warnings,
         files: parts.files,
@@ -294,7 +305,12 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         postcard::from_bytes(&map).context("bad library.bin")?
     };
     let mut articles = snapshot.articles;
-    attach_bodies(&dir.join(ARTICLES), &mut articles, snapshot.bodies_len)?;
+    attach_bodies(
+        &dir.join(ARTICLES),
+        articles.iter_mut(),
+        snapshot.bodies_len,
+    )?;
+    let articles: Vec<Arc<Article>> = articles.into_iter().map(Arc::new).collect();
     if articles.len() != manifest.articles
         || snapshot.passages.len() != manifest.passages
         || snapshot.counts.articles.len() != manifest.articles
@@ -396,9 +412,9 @@ pub(super) fn write_articles(
 
 /// Opens `articles.bin` for the stored parts of `articles` to read from; fails when its length
 /// is not the `expected` one or a part lies beyond its end.
-pub(super) fn attach_bodies(
+pub(super) fn attach_bodies<'a>(
     path: &Path,
-    articles: &mut [Article],
+    articles: impl IntoIterator<Item = &'a mut Article>,
     expected: u64,
 ) -> anyhow::Result<()> {
     let file = std::sync::Arc::new(
@@ -429,7 +445,7 @@ pub(super) fn attach_bodies(
 
 /// The bytes of `articles.bin` (of `len` bytes) that no article of `articles` reads: records
 /// of articles an update replaced or removed.
-pub(super) fn waste(articles: &[Article], len: u64) -> u64 {
+pub(super) fn waste(articles: &[Arc<Article>], len: u64) -> u64 {
     let used: u64 = articles
         .iter()
         .flat_map(|a| {

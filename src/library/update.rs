@@ -157,7 +157,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     // The new collection in path order (the order a build gives): the untouched articles of
     // the old one and the articles read again, merged.
     let mut origins: Vec<Origin> = Vec::with_capacity(old.articles.len() + loaded.articles.len());
-    let mut articles: Vec<Article> = Vec::with_capacity(origins.capacity());
+    let mut articles: Vec<Arc<Article>> = Vec::with_capacity(origins.capacity());
     let mut fresh = loaded.articles.into_iter().peekable();
     let kept =
         (0..old.articles.len() as u32).filter(|&id| !touched.contains(key(&old.article(id).path)));
@@ -165,14 +165,15 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         let a = old.article(id);
         while let Some(f) = fresh.next_if(|f| f.path < a.path) {
             origins.push(Origin::Fresh);
-            articles.push(f);
+            articles.push(Arc::new(f));
         }
+        // The same article in both libraries: its bodies, read by either, are read once.
         origins.push(Origin::Kept(id));
-        articles.push(kept_article(a, dir.is_some()));
+        articles.push(old.articles[id as usize].clone());
     }
     for f in fresh {
         origins.push(Origin::Fresh);
-        articles.push(f);
+        articles.push(Arc::new(f));
     }
 
     // Passages: the kept articles' as they were (renumbered), the fresh ones cut.
@@ -189,7 +190,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
                     }),
             ),
             Origin::Fresh => passages.extend(
-                cut_passages(std::slice::from_ref(a), settings.content.passage_words)
+                cut_passages(std::slice::from_ref(&**a), settings.content.passage_words)
                     .into_iter()
                     .map(|p| Passage { article: id, ..p }),
             ),
@@ -299,12 +300,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let written = (|| -> anyhow::Result<(u64, persist::CountsPlaces, bool)> {
         let path = staging.join(persist::ARTICLES);
         let start = std::fs::metadata(&path)?.len();
-        let mut fresh: Vec<&mut Article> = articles
-            .iter_mut()
-            .zip(&origins)
-            .filter(|(_, o)| matches!(o, Origin::Fresh))
-            .map(|(a, _)| a)
-            .collect();
+        let mut fresh = fresh_articles(&mut articles, &origins);
         let bodies_len = persist::write_articles(&path, &mut fresh, start)?;
         let appended = appended_counts(&staging, old, placed, &counts, &origins)?;
         let whole = appended.is_none();
@@ -327,7 +323,12 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     })();
     let (bodies_len, count_places, whole) = kept_or_discard(&staging, written)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
-    persist::attach_bodies(&dir.join(persist::ARTICLES), &mut articles, bodies_len)?;
+    // The kept articles read from the file they were read from (this one: linked, appended).
+    persist::attach_bodies(
+        &dir.join(persist::ARTICLES),
+        fresh_articles(&mut articles, &origins),
+        bodies_len,
+    )?;
     // The counts stay with the library: the next update in this process starts from them
     // instead of reading `counts.bin` and `counts.log` back (a library opened from the folder
     // holds none until its first update, which maps them). Not after the counts were written
@@ -342,6 +343,19 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     lib.shape = old.shape.clone();
     lib.count_places = count_places;
     Ok(Some(lib))
+}
+
+/// The articles read again, which no other library shares.
+fn fresh_articles<'a>(
+    articles: &'a mut [Arc<Article>],
+    origins: &[Origin],
+) -> Vec<&'a mut Article> {
+    articles
+        .iter_mut()
+        .zip(origins)
+        .filter(|(_, o)| matches!(o, Origin::Fresh))
+        .map(|(a, _)| Arc::get_mut(a).expect("an article read again is this library's alone"))
+        .collect()
 }
 
 /// The places of `counts` once the fresh articles' counts are appended to `counts.log` in
@@ -401,7 +415,7 @@ struct Related {
 fn related_vectors(
     old: &Library,
     dir: Option<&Path>,
-    articles: &[Article],
+    articles: &[Arc<Article>],
     origins: &[Origin],
 ) -> anyhow::Result<Related> {
     let weights = VectorWeights::default();
@@ -427,7 +441,7 @@ fn related_vectors(
         .zip(origins)
         .map(|(a, o)| match *o {
             Origin::Kept(id) => Ok(id),
-            Origin::Fresh => Err(a),
+            Origin::Fresh => Err(&**a),
         })
         .collect();
     let counts = old_counts.remix(&order, &weights);
@@ -457,13 +471,13 @@ fn related_vectors(
 
 /// The new library's name index, from the old one's: the kept articles' names renumbered,
 /// the fresh articles' added ([`crate::names::NameIndex::updated`]).
-fn renamed(old: &Library, articles: &[Article], origins: &[Origin]) -> Names {
+fn renamed(old: &Library, articles: &[Arc<Article>], origins: &[Origin]) -> Names {
     let mut moved: Vec<Option<u32>> = vec![None; old.articles.len()];
     let mut fresh: Vec<(u32, &Article)> = Vec::new();
     for (id, (a, origin)) in articles.iter().zip(origins).enumerate() {
         match *origin {
             Origin::Kept(o) => moved[o as usize] = Some(id as u32),
-            Origin::Fresh => fresh.push((id as u32, a)),
+            Origin::Fresh => fresh.push((id as u32, &**a)),
         }
     }
     Names::made(old.names.updated(&moved, &fresh))
@@ -490,7 +504,7 @@ fn diff(change: &Change<'_>) -> ArticleDiff {
     let mut d = ArticleDiff::default();
     let mut fresh = HashSet::new();
     for &id in &change.added {
-        let a = &change.articles[id as usize];
+        let a: &Article = &change.articles[id as usize];
         fresh.insert(a.slug.as_str());
         match gone.get(a.slug.as_str()) {
             None => d.added.push(a.slug.clone()),
@@ -515,22 +529,4 @@ fn kept_or_discard<T>(staging: &Path, result: anyhow::Result<T>) -> anyhow::Resu
         staging::discard(staging);
     }
     result
-}
-
-/// An untouched article of the old library for the new one. A persisted library's article
-/// keeps only where its bodies lie (the new library reads them from the same records, which
-/// the update's `articles.bin` links); an in-memory one is copied whole.
-fn kept_article(a: &Article, persisted: bool) -> Article {
-    let mut copy = a.clone();
-    if persisted {
-        for (s, o) in copy.sections.iter_mut().zip(&a.sections) {
-            if let Some((offset, len)) = o.blocks.position() {
-                s.blocks = content::Lazy::stored(offset, len);
-            }
-        }
-        if let Some((offset, len)) = a.takeaways.position() {
-            copy.takeaways = content::Lazy::stored(offset, len);
-        }
-    }
-    copy
 }

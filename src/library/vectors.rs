@@ -479,7 +479,10 @@ impl PartialEq for ArticleVectors {
 
 impl ArticleVectors {
     /// The vectors of `articles` (their bodies must be at hand: a library being built).
-    pub fn build(articles: &[Article], w: &VectorWeights) -> ArticleVectors {
+    pub fn build<A: std::borrow::Borrow<Article> + Sync>(
+        articles: &[A],
+        w: &VectorWeights,
+    ) -> ArticleVectors {
         ArticleVectors::from_counts(&TermCounts::of(articles, w), w)
     }
 
