@@ -328,7 +328,10 @@ impl Reloader {
         // times that at 100,000), work for a blocking thread, not for the async worker this
         // runs on, which has other members' messages to serve. (An answer still holding it
         // drops it on its own blocking thread.)
-        tokio::task::spawn_blocking(move || drop((old, replaced)));
+        tokio::task::spawn_blocking(move || {
+            drop((old, replaced));
+            crate::library::give_back_freed_memory();
+        });
         (report, news)
     }
 }
