@@ -121,18 +121,30 @@ impl std::fmt::Debug for Query {
 
 /// The close spellings of one word in one field: the terms of the field's dictionary within
 /// an edit distance of it (with transpositions, as tantivy's `FuzzyTermQuery` finds them),
-/// in every segment, sorted and distinct, and the same terms as a set to walk the dictionary
-/// with.
+/// in every segment, sorted and distinct, and their bytes to walk the dictionary with.
 struct CloseSpellings {
     terms: Vec<Term>,
-    set: tantivy_fst::Map<Vec<u8>>,
+    keys: Vec<Vec<u8>>,
 }
 
 /// Close spellings found, kept by the index (it never reloads, so they stay true): the same
 /// unknown word in question after question walks the term dictionary once.
 type SpellingCache = FxHashMap<(u32, String, u8), Arc<CloseSpellings>>;
+
 /// At most this many words' close spellings are kept.
 const SPELLINGS_CACHED: usize = 4096;
+
+/// Every term of one field in any segment, sorted and distinct: the dictionary a word's close
+/// spellings are looked up in. The segments' dictionaries hold much the same words, and a walk
+/// of a Levenshtein automaton costs about as much in each (its cost lies in the dense first
+/// letters, which every dictionary has), so one walk of their union replaces one per segment.
+type Vocabulary = tantivy_fst::Map<Vec<u8>>;
+
+/// The fields' vocabularies: absent until a close-spelling search of the field asks for it,
+/// then `None` while a thread of its own merges it (reading every term of every segment's
+/// dictionary takes a quarter of a second at 100,000 articles: the searches meanwhile walk
+/// the segments' dictionaries), then the vocabulary.
+type Vocabularies = Arc<Mutex<FxHashMap<u32, Option<Arc<Vocabulary>>>>>;
 
 /// Matches the documents holding any of a word's close spellings in one field, at a constant
 /// score: what `FuzzyTermQuery` matches and scores (its weight is tantivy's `AutomatonWeight`
@@ -163,29 +175,35 @@ impl tantivy::query::Query for CloseSpellingQuery {
     }
 }
 
-/// Accepts the terms of a [`CloseSpellings`] set (tantivy's own `TermSetQuery` walks its set
-/// the same way).
+/// Accepts the terms of a [`CloseSpellings`] set: a state is the range of its sorted keys
+/// that start with the bytes read so far, and how many were read (a handful of keys, searched
+/// where they lie: an fst of them would cost more to build than the walk it guides).
 struct InSet(Arc<CloseSpellings>);
 
 impl tantivy_fst::Automaton for InSet {
-    type State = Option<tantivy_fst::raw::CompiledAddr>;
+    /// `(first key, end, bytes read)`: `first..end` is empty when no key has this start.
+    type State = (usize, usize, usize);
 
     fn start(&self) -> Self::State {
-        Some(self.0.set.as_ref().root().addr())
+        (0, self.0.keys.len(), 0)
     }
 
-    fn is_match(&self, state: &Self::State) -> bool {
-        state.is_some_and(|s| self.0.set.as_ref().node(s).is_final())
+    fn is_match(&self, &(first, end, read): &Self::State) -> bool {
+        // A key that is the bytes read sorts before the keys that go on.
+        first < end && self.0.keys[first].len() == read
     }
 
-    fn can_match(&self, state: &Self::State) -> bool {
-        state.is_some()
+    fn can_match(&self, &(first, end, _): &Self::State) -> bool {
+        first < end
     }
 
-    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
-        let node = self.0.set.as_ref().node((*state)?);
-        let t = node.find_input(byte)?;
-        Some(node.transition_addr(t))
+    fn accept(&self, &(first, end, read): &Self::State, byte: u8) -> Self::State {
+        // The keys of the range share their first `read` bytes: those that end there come
+        // first, then the others by their next byte.
+        let keys = &self.0.keys[first..end];
+        let from = keys.partition_point(|k| k.len() <= read || k[read] < byte);
+        let to = keys.partition_point(|k| k.len() <= read || k[read] <= byte);
+        (first + from, first + to, read + 1)
     }
 }
 
@@ -213,6 +231,72 @@ impl tantivy_fst::Automaton for Levenshtein<'_> {
     fn accept(&self, state: &u32, byte: u8) -> u32 {
         self.0.transition(*state, byte)
     }
+}
+
+/// Every term of `field` in the segments of `searcher` ([`Vocabulary`]): their dictionaries
+/// read side by side, each term taken once.
+fn merge_vocabulary(searcher: &tantivy::Searcher, field: Field) -> anyhow::Result<Vocabulary> {
+    let inverted = searcher
+        .segment_readers()
+        .iter()
+        .map(|r| r.inverted_index(field))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let mut streams = inverted
+        .iter()
+        .map(|i| i.terms().stream())
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut live: Vec<bool> = streams.iter_mut().map(|s| s.advance()).collect();
+    let mut merged = tantivy_fst::MapBuilder::memory();
+    let mut key: Vec<u8> = Vec::new();
+    loop {
+        let smallest = streams
+            .iter()
+            .zip(&live)
+            .filter(|(_, &l)| l)
+            .map(|(s, _)| s.key())
+            .min();
+        let Some(smallest) = smallest else {
+            break;
+        };
+        key.clear();
+        key.extend_from_slice(smallest);
+        merged
+            .insert(&key, 0)
+            .context("cannot merge the term dictionaries")?;
+        for (s, l) in streams.iter_mut().zip(live.iter_mut()) {
+            if *l && s.key() == key.as_slice() {
+                *l = s.advance();
+            }
+        }
+    }
+    let bytes = merged
+        .into_inner()
+        .context("cannot merge the term dictionaries")?;
+    Vocabulary::from_bytes(bytes).context("cannot merge the term dictionaries")
+}
+
+/// The terms of `vocabulary` that `dfa` accepts, sorted and distinct (as the vocabulary is).
+fn vocabulary_spellings(vocabulary: &Vocabulary, dfa: &levenshtein_automata::DFA) -> Vec<Vec<u8>> {
+    tantivy_fst::IntoStreamer::into_stream(vocabulary.search(Levenshtein(dfa))).into_byte_keys()
+}
+
+/// The terms of `field` that `dfa` accepts in any segment of `searcher`, sorted and distinct.
+fn segment_spellings(
+    searcher: &tantivy::Searcher,
+    field: Field,
+    dfa: &levenshtein_automata::DFA,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    for reader in searcher.segment_readers() {
+        let inverted = reader.inverted_index(field)?;
+        let mut stream = inverted.terms().search(Levenshtein(dfa)).into_stream()?;
+        while stream.advance() {
+            keys.push(stream.key().to_vec());
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
 }
 
 /// The automaton of a word's close spellings within `distance` (0-2) edits, a transposition
@@ -477,6 +561,9 @@ pub struct SearchIndex {
     common: Mutex<CommonArticles>,
     /// The close spellings of words no passage holds, once found.
     spellings: Mutex<SpellingCache>,
+    /// Each field's terms, merged from the segments' dictionaries after the first
+    /// close-spelling search of the field.
+    vocabularies: Vocabularies,
 }
 
 type CommonArticles = std::collections::HashMap<(u32, Vec<u8>), std::sync::Arc<[u64]>>;
@@ -868,6 +955,7 @@ impl SearchIndex {
             maps: OnceLock::new(),
             common: Mutex::new(CommonArticles::new()),
             spellings: Mutex::new(SpellingCache::default()),
+            vocabularies: Vocabularies::default(),
         })
     }
 
@@ -1189,8 +1277,49 @@ impl SearchIndex {
         union_query(clauses, Some(terms))
     }
 
+    /// Every term of `field` in any segment ([`Vocabulary`]), once merged (the reader never
+    /// reloads, so it stays true); the first call sets a thread merging it and, like the
+    /// calls until it is done, gets `None`.
+    fn vocabulary(&self, field: Field) -> Option<Arc<Vocabulary>> {
+        let mut vocabularies = self.vocabularies.lock().expect("vocabularies lock");
+        if let Some(v) = vocabularies.get(&field.field_id()) {
+            return v.clone();
+        }
+        vocabularies.insert(field.field_id(), None);
+        let searcher = self.reader.searcher();
+        let shared = self.vocabularies.clone();
+        let merge = move || match merge_vocabulary(&searcher, field) {
+            Ok(v) => {
+                let mut vocabularies = shared.lock().expect("vocabularies lock");
+                vocabularies.insert(field.field_id(), Some(Arc::new(v)));
+            }
+            // Left `None`: the searches go on walking the segments' dictionaries.
+            Err(e) => tracing::warn!("the term dictionaries were not merged: {e:#}"),
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("vocabulary".into())
+            .spawn(merge)
+        {
+            tracing::warn!("no thread to merge the term dictionaries: {e}");
+        }
+        None
+    }
+
+    /// The terms of `field` that `dfa` accepts, sorted and distinct: from its vocabulary, or
+    /// from each segment's dictionary until the vocabulary is merged.
+    fn spellings_in(
+        &self,
+        field: Field,
+        dfa: &levenshtein_automata::DFA,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        if let Some(vocabulary) = self.vocabulary(field) {
+            return Ok(vocabulary_spellings(&vocabulary, dfa));
+        }
+        segment_spellings(&self.reader.searcher(), field, dfa)
+    }
+
     /// The close spellings of `stem` in `field` within `distance` edits: from the cache, or
-    /// found by walking each segment's term dictionary with the automaton once.
+    /// found by walking the field's [`Vocabulary`] with the automaton once.
     fn close_spellings(
         &self,
         field: Field,
@@ -1203,23 +1332,12 @@ impl SearchIndex {
         }
         let dfa = levenshtein(stem, distance)
             .with_context(|| format!("no close-spelling automaton for distance {distance}"))?;
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        for reader in self.reader.searcher().segment_readers() {
-            let inverted = reader.inverted_index(field)?;
-            let mut stream = inverted.terms().search(Levenshtein(&dfa)).into_stream()?;
-            while stream.advance() {
-                keys.push(stream.key().to_vec());
-            }
-        }
-        keys.sort_unstable();
-        keys.dedup();
+        let keys = self.spellings_in(field, &dfa)?;
         let terms = keys
             .iter()
             .map(|k| Term::from_field_bytes(field, k))
             .collect();
-        let set = tantivy_fst::Map::from_iter(keys.iter().map(|k| (k, 0u64)))
-            .context("cannot make a set of spellings")?;
-        let found = Arc::new(CloseSpellings { terms, set });
+        let found = Arc::new(CloseSpellings { terms, keys });
         let mut cache = self.spellings.lock().expect("spellings lock");
         if cache.len() >= SPELLINGS_CACHED {
             // Full: begin again, so that a long-running bot keeps caching the words asked now
@@ -1928,6 +2046,110 @@ mod tests {
             lists_counted > 100,
             "{lists_counted} counted from the lists"
         );
+    }
+
+    /// A word's close spellings, looked up in the merged vocabulary or in every segment's
+    /// dictionary, are the same, and match the documents and scores of tantivy's
+    /// `FuzzyTermQuery`.
+    #[test]
+    fn close_spellings_match_tantivys_fuzzy_query_in_every_segment() {
+        let (articles, passages) = collection(500, 11, &|_| false);
+        let built =
+            SearchIndex::build(Target::Memory, &articles, &passages, 1, &NoProgress).unwrap();
+        let edited = |i: usize| i % 4 == 1;
+        let (new_articles, new_passages) = collection(500, 11, &edited);
+        let shared: Vec<Arc<Article>> = new_articles.iter().cloned().map(Arc::new).collect();
+        let old_layout = Layout::new(&articles, &passages).unwrap();
+        let change = Change {
+            articles: &shared,
+            passages: &new_passages,
+            gone: (0..articles.len())
+                .filter(|&i| edited(i))
+                .map(|i| {
+                    let range = old_layout.first[i] as usize..old_layout.first[i + 1] as usize;
+                    (&articles[i], &passages[range])
+                })
+                .collect(),
+            added: (0..new_articles.len() as u32)
+                .filter(|&i| edited(i as usize))
+                .collect(),
+        };
+        let index = built.update(&change).unwrap();
+        let searcher = &index.snapshot().0;
+        assert!(searcher.segment_readers().len() >= 2, "several segments");
+        let fields = [index.fields.body, index.fields.title];
+        let merged: Vec<Vocabulary> = fields
+            .iter()
+            .map(|&f| merge_vocabulary(searcher, f).unwrap())
+            .collect();
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut matched = 0;
+        for round in 0..60 {
+            let mut w = word(rng.gen_range(0..2 * VOCABULARY));
+            // A letter dropped, doubled or changed now and then: words no passage holds.
+            let at = rng.gen_range(0..w.len());
+            match round % 4 {
+                0 => {
+                    w.remove(at);
+                }
+                1 => w.insert(at, 'k'),
+                2 => w.replace_range(at..at + 1, "z"),
+                _ => {}
+            }
+            let distance = 1 + (round % 2) as u8;
+            let dfa = levenshtein(&w, distance).unwrap();
+            for (&field, vocabulary) in fields.iter().zip(&merged) {
+                let keys = vocabulary_spellings(vocabulary, &dfa);
+                assert_eq!(
+                    keys,
+                    segment_spellings(searcher, field, &dfa).unwrap(),
+                    "{w:?} within {distance}"
+                );
+                let terms = keys
+                    .iter()
+                    .map(|k| Term::from_field_bytes(field, k))
+                    .collect();
+                let spellings = Arc::new(CloseSpellings { terms, keys });
+                let ours = BoostQuery::new(
+                    Box::new(CloseSpellingQuery { field, spellings }),
+                    FUZZY_BOOST,
+                );
+                let term = Term::from_field_text(field, &w);
+                let fuzzy = BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new(term, distance, true)),
+                    FUZZY_BOOST,
+                );
+                let all = TopDocs::with_limit(searcher.num_docs() as usize);
+                let found = |q: &dyn tantivy::query::Query| -> Vec<(u32, u32, DocId)> {
+                    let mut hits: Vec<(u32, u32, DocId)> = searcher
+                        .search(q, &all)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(s, a)| (s.to_bits(), a.segment_ord, a.doc_id))
+                        .collect();
+                    hits.sort_unstable();
+                    hits
+                };
+                let expected = found(&fuzzy);
+                assert_eq!(found(&ours), expected, "{w:?} within {distance}");
+                matched += usize::from(!expected.is_empty());
+            }
+        }
+        assert!(matched > 40, "{matched} spellings matched");
+        // The index's own: merged on a thread after the first ask, walked once there.
+        assert!(index.vocabulary(index.fields.body).is_none());
+        let mut waited = 0;
+        let vocabulary = loop {
+            if let Some(v) = index.vocabulary(index.fields.body) {
+                break v;
+            }
+            assert!(waited < 600, "the vocabulary was not merged");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            waited += 1;
+        };
+        let keys =
+            |v: &Vocabulary| tantivy_fst::IntoStreamer::into_stream(v.stream()).into_byte_keys();
+        assert_eq!(keys(&vocabulary), keys(&merged[0]));
     }
 
     #[test]
