@@ -1225,9 +1225,30 @@ impl SearchIndex {
         mut best: K,
     ) -> anyhow::Result<Option<K>> {
         let scoring = EnableScoring::enabled_from_statistics_provider(stats, searcher);
-        let weights = clauses
+        // A term clause is read from its postings with its `TermQuery`'s weight (BM25 from
+        // these statistics, times the boost, as `BoostWeight` passes it down).
+        let scorings = clauses
             .iter()
-            .map(|c| c.query.weight(scoring))
+            .map(|c| match &c.bound {
+                union::Bound::Term(term, boost) => Ok(union::Scoring::Term(
+                    term.clone(),
+                    tantivy::query::Bm25Weight::for_terms(stats, std::slice::from_ref(term))?
+                        .boost_by(*boost),
+                )),
+                union::Bound::Constant(_) => c.query.weight(scoring).map(union::Scoring::Other),
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let readers = searcher.segment_readers();
+        // Each term's entry in each segment's dictionary, looked up once.
+        let infos = clauses
+            .iter()
+            .map(|c| match &c.bound {
+                union::Bound::Term(term, _) => readers
+                    .iter()
+                    .map(|r| Ok(r.inverted_index(term.field())?.get_term_info(term)?))
+                    .collect::<tantivy::Result<Vec<_>>>(),
+                union::Bound::Constant(_) => Ok(vec![None; readers.len()]),
+            })
             .collect::<tantivy::Result<Vec<_>>>()?;
         let bounds = clauses
             .iter()
@@ -1239,23 +1260,22 @@ impl SearchIndex {
         if bounds.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
             return Ok(None);
         }
-        let readers = searcher.segment_readers();
         // A long question's weakest kept score rises slowly from its first passages: a seed
         // from the largest segment starts it where the best passages are.
-        let seeded = match readers.iter().zip(maps).max_by_key(|(r, _)| r.max_doc()) {
-            Some((largest, map)) if clauses.len() >= union::SEED_CLAUSES => {
-                let terms: Vec<bool> = clauses
-                    .iter()
-                    .map(|c| matches!(c.bound, union::Bound::Term(..)))
-                    .collect();
-                let articles = K::BY_ARTICLE.then_some(&map.article[..]);
-                union::seed(&weights, &bounds, &terms, largest, best.limit(), articles)?
+        let largest = (0..readers.len()).max_by_key(|&s| readers[s].max_doc());
+        let seeded = match largest {
+            Some(s) if clauses.len() >= union::SEED_CLAUSES => {
+                let articles = K::BY_ARTICLE.then_some(&maps[s].article[..]);
+                let limit = best.limit();
+                union::seed(&scorings, &bounds, &infos, s, &readers[s], limit, articles)?
             }
             _ => None,
         };
-        for (reader, map) in readers.iter().zip(maps) {
+        for (s, (reader, map)) in readers.iter().zip(maps).enumerate() {
             let ids = (&map.passage[..], &map.article[..]);
-            union::best_in_segment(&weights, &bounds, seeded, reader, ids, &mut best)?;
+            union::best_in_segment(
+                &scorings, &bounds, &infos, s, seeded, reader, ids, &mut best,
+            )?;
         }
         #[cfg(test)]
         tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));

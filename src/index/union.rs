@@ -23,8 +23,11 @@ use std::collections::{BTreeSet, BinaryHeap};
 
 use rustc_hash::FxHashMap;
 
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{BlockSegmentPostings, TermInfo};
 use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Scorer, Weight};
-use tantivy::{DocId, Score, SegmentReader, Term, TERMINATED};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
 /// tantivy's `BufferedUnionScorer` window: 64 words of 64 bits.
 const HORIZON: DocId = 64 * 64;
@@ -238,9 +241,176 @@ impl Keep for BestArticles {
     }
 }
 
-/// One clause's scorer in a segment, where it is, and its bound.
+/// How a clause is scored in every segment.
+// One per clause, made once per search: its size is of no account.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Scoring {
+    /// A term, by BM25 with this weight (boosted): what its `TermQuery`'s weight scores with.
+    Term(Term, Bm25Weight),
+    /// Another query, by its weight's scorer.
+    Other(Box<dyn Weight>),
+}
+
+/// A term's postings in one segment, read block by block and scored as tantivy's
+/// `TermScorer` scores them (the same weight, field norms and term frequencies, so the same
+/// bits), without a boxed scorer's calls for each document.
+struct TermPostings {
+    block: BlockSegmentPostings,
+    /// The current document's place in the block.
+    at: usize,
+    fieldnorms: FieldNormReader,
+    weight: Bm25Weight,
+}
+
+impl TermPostings {
+    /// The postings of `term` (its `info` in the segment of `reader`), scored with `weight`.
+    fn open(
+        reader: &SegmentReader,
+        term: &Term,
+        info: &TermInfo,
+        weight: &Bm25Weight,
+    ) -> tantivy::Result<TermPostings> {
+        let field = term.field();
+        let block = reader
+            .inverted_index(field)?
+            .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+        // As the term's weight reads them: no norms, every field as long as one token.
+        let fieldnorms = reader
+            .fieldnorms_readers()
+            .get_field(field)?
+            .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+        Ok(TermPostings {
+            block,
+            at: 0,
+            fieldnorms,
+            weight: weight.clone(),
+        })
+    }
+
+    #[inline]
+    fn doc(&self) -> DocId {
+        self.block
+            .docs()
+            .get(self.at)
+            .copied()
+            .unwrap_or(TERMINATED)
+    }
+
+    #[inline]
+    fn advance(&mut self) -> DocId {
+        let len = self.block.docs().len();
+        if self.at + 1 < len {
+            self.at += 1;
+            return self.block.doc(self.at);
+        }
+        if len == 0 {
+            return TERMINATED;
+        }
+        self.block.advance();
+        self.at = 0;
+        self.doc()
+    }
+
+    /// The first document at `target` or after it (`target` past the current one).
+    fn seek(&mut self, target: DocId) -> DocId {
+        let docs = self.block.docs();
+        if docs.last().is_some_and(|&last| last >= target) {
+            self.at += docs[self.at..].partition_point(|&d| d < target);
+            return docs[self.at];
+        }
+        if docs.is_empty() {
+            return TERMINATED;
+        }
+        // The skip list finds the block; the last one may still end before `target`.
+        self.block.seek(target);
+        loop {
+            let docs = self.block.docs();
+            if docs.is_empty() {
+                self.at = 0;
+                return TERMINATED;
+            }
+            self.at = docs.partition_point(|&d| d < target);
+            if self.at < docs.len() {
+                return docs[self.at];
+            }
+            self.block.advance();
+        }
+    }
+
+    #[inline]
+    fn score(&self) -> Score {
+        let doc = self.block.doc(self.at);
+        self.weight
+            .score(self.fieldnorms.fieldnorm_id(doc), self.block.freq(self.at))
+    }
+}
+
+/// A clause's reader in one segment.
+// One per clause and segment, read at every document: a term's is kept inline rather than
+// behind one more pointer.
+#[allow(clippy::large_enum_variant)]
+enum Cursor {
+    Term(TermPostings),
+    Other(Box<dyn Scorer>),
+}
+
+impl Cursor {
+    /// The clause's reader in the segment of `reader` (`info`: a term's, when it has
+    /// documents there); `None` when the clause has no document there.
+    fn open(
+        scoring: &Scoring,
+        info: Option<&TermInfo>,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<Cursor>> {
+        let cursor = match (scoring, info) {
+            (Scoring::Term(..), None) => return Ok(None),
+            (Scoring::Term(term, weight), Some(info)) => {
+                Cursor::Term(TermPostings::open(reader, term, info, weight)?)
+            }
+            (Scoring::Other(weight), _) => Cursor::Other(weight.scorer(reader, 1.0)?),
+        };
+        Ok((cursor.doc() != TERMINATED).then_some(cursor))
+    }
+
+    #[inline]
+    fn doc(&self) -> DocId {
+        match self {
+            Cursor::Term(t) => t.doc(),
+            Cursor::Other(s) => s.doc(),
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self) -> DocId {
+        match self {
+            Cursor::Term(t) => t.advance(),
+            Cursor::Other(s) => s.advance(),
+        }
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        match self {
+            Cursor::Term(t) => t.seek(target),
+            Cursor::Other(s) => s.seek(target),
+        }
+    }
+
+    #[inline]
+    fn score(&mut self) -> Score {
+        match self {
+            Cursor::Term(t) => t.score(),
+            Cursor::Other(s) => s.score(),
+        }
+    }
+}
+
+/// Each clause's term info in each segment (`infos[clause][segment]`): `None` for a clause
+/// that is not a term's, or a term the segment lacks.
+pub(super) type Infos<'a> = &'a [Vec<Option<TermInfo>>];
+
+/// One clause's reader in a segment, where it is, and its bound.
 struct Live {
-    scorer: Box<dyn Scorer>,
+    scorer: Cursor,
     doc: DocId,
     bound: Score,
     /// Its `(document, score)` in the window, when it is read there.
@@ -261,25 +431,34 @@ pub(super) const SEED_CLAUSES: usize = 12;
 /// size from its posting list, where a close-spelling clause's would walk the dictionary and
 /// fill its set of documents only to be sized (and again for the search itself). With
 /// `articles` (each document's article), the `limit`-th best article's best sum.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn seed(
-    weights: &[Box<dyn Weight>],
+    scorings: &[Scoring],
     bounds: &[Score],
-    terms: &[bool],
+    infos: Infos<'_>,
+    segment: usize,
     reader: &SegmentReader,
     limit: usize,
     articles: Option<&[u32]>,
 ) -> tantivy::Result<Option<Score>> {
-    let mut by_bound: Vec<usize> = (0..weights.len()).filter(|&j| terms[j]).collect();
+    let mut by_bound: Vec<usize> = (0..scorings.len())
+        .filter(|&j| matches!(scorings[j], Scoring::Term(..)))
+        .collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
     let mut docs = 0u32;
     let mut found: Vec<(DocId, Score)> = Vec::new();
     for j in by_bound {
-        let mut scorer = weights[j].scorer(reader, 1.0)?;
-        let size = scorer.size_hint();
+        let Some(info) = infos[j][segment].as_ref() else {
+            continue;
+        };
+        let size = info.doc_freq;
         if docs.saturating_add(size) > SEED_DOCS {
             continue;
         }
         docs += size;
+        let Some(mut scorer) = Cursor::open(&scorings[j], Some(info), reader)? else {
+            continue;
+        };
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             found.push((doc, scorer.score()));
@@ -324,20 +503,22 @@ pub(super) fn seed(
 /// in clause order, with their `bounds`) matches, with tantivy's scores (see the module).
 /// `passage` and `article` give each document's passage and article; deleted documents are
 /// left out.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn best_in_segment<K: Keep>(
-    weights: &[Box<dyn Weight>],
+    scorings: &[Scoring],
     bounds: &[Score],
+    infos: Infos<'_>,
+    segment: usize,
     seeded: Option<Score>,
     reader: &SegmentReader,
     (passage, article): (&[u32], &[u32]),
     best: &mut K,
 ) -> tantivy::Result<()> {
     let alive = reader.alive_bitset();
-    let mut clauses: Vec<Live> = Vec::with_capacity(weights.len());
+    let mut clauses: Vec<Live> = Vec::with_capacity(scorings.len());
     // tantivy drops the clauses with no document before it starts.
-    for (w, &bound) in weights.iter().zip(bounds) {
-        let scorer = w.scorer(reader, 1.0)?;
-        if scorer.doc() != TERMINATED {
+    for (j, (scoring, &bound)) in scorings.iter().zip(bounds).enumerate() {
+        if let Some(scorer) = Cursor::open(scoring, infos[j][segment].as_ref(), reader)? {
             clauses.push(Live {
                 doc: scorer.doc(),
                 scorer,
