@@ -49,6 +49,10 @@ impl BodyFile {
         })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The file's length when it was opened.
     pub fn len(&self) -> u64 {
         self.len

@@ -395,7 +395,7 @@ impl Library {
             .with_context(|| format!("cannot create {}", bodies_path.display()))?;
         let mut bodies_len = 0u64;
         let mut warnings = source.warnings;
-        let mut articles: Vec<Article> = Vec::new();
+        let mut articles: Vec<Arc<Article>> = Vec::new();
         let mut passages: Vec<Passage> = Vec::new();
         // The articles' term counts go to a file as they are counted (see `CountingToFile`),
         // which `counts.bin` is then made of.
@@ -441,7 +441,7 @@ impl Library {
             }));
             let mut refs: Vec<&mut Article> = fresh.iter_mut().collect();
             bodies_len = persist::write_articles(&bodies_path, &mut refs, bodies_len)?;
-            articles.append(&mut fresh);
+            articles.extend(fresh.into_iter().map(Arc::new));
         }
         warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         let indexer = match indexer {
@@ -471,13 +471,15 @@ impl Library {
         let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
         persist::attach_bodies(
             &dir.join(persist::ARTICLES),
-            articles.iter_mut(),
+            articles
+                .iter_mut()
+                .map(|a| Arc::get_mut(a).expect("the build's own")),
             bodies_len,
         )?;
         Ok(Library {
             count_places,
             ..Library::assemble(
-                articles.into_iter().map(Arc::new).collect(),
+                articles,
                 passages,
                 RelatedVectors::held(vectors),
                 warnings,
@@ -904,6 +906,52 @@ mod tests {
             .map(Arc::new)
             .collect();
         assert_eq!(updated.articles, parsed);
+    }
+
+    /// `library.bin`'s articles are records decoded in parallel, placed by a table of lengths
+    /// and a trailer: a file whose parts do not fit together is refused at open (and the
+    /// library built again), never read out of place.
+    #[test]
+    fn a_library_file_whose_parts_do_not_fit_is_refused_and_built_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        for i in 0..40 {
+            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let path = dir.path().join("index").join(persist::LIBRARY);
+        let good = std::fs::read(&path).unwrap();
+        let n = good.len();
+        let put = |bytes: &[u8]| {
+            // Written anew, never through: a library may map it.
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        };
+        let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        let (lens_at, head_at) = (u64_at(&good, n - 16), u64_at(&good, n - 8));
+        assert!(0 < lens_at && lens_at < head_at && head_at < n as u64 - 16);
+        let mut shifted = good.clone();
+        shifted[n - 16..n - 8].copy_from_slice(&(lens_at - 1).to_le_bytes());
+        let mut past = good.clone();
+        past[n - 8..].copy_from_slice(&(n as u64).to_le_bytes());
+        let mut record = good.clone();
+        record[0] ^= 0xff;
+        for (what, bytes) in [
+            ("cut short", &good[..n - 3]),
+            ("lengths moved", &shifted[..]),
+            ("head past the end", &past[..]),
+            ("a record damaged", &record[..]),
+        ] {
+            put(bytes);
+            let lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+            assert!(!lib.info.reused, "{what}");
+            assert_eq!(lib.articles, built.articles, "{what}");
+            let reopened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+            assert!(reopened.info.reused, "{what}: the rebuilt file reads");
+            assert_eq!(reopened.articles, built.articles, "{what}");
+        }
     }
 
     #[test]

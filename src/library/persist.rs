@@ -1,7 +1,7 @@
 //! The persisted form of a library, in the index folder: `manifest.json` (format version and
-//! fingerprint), `library.bin` (passages, warnings and every article's front matter and section
-//! headings, with where each section's blocks and the takeaways lie in `articles.bin`,
-//! postcard), `vectors.bin` (the articles' term vectors for `related`, mapped at open and
+//! fingerprint), `library.bin` (every article's front matter and section headings, with where
+//! each section's blocks and the takeaways lie in `articles.bin`, a postcard record each, then
+//! passages, warnings and the rest: see [`Head`]), `vectors.bin` (the articles' term vectors for `related`, mapped at open and
 //! decoded by the first `related` or update: [`super::vectors::RelatedVectors`]),
 //! `articles.bin` (each section's blocks and each article's takeaways, each its own postcard
 //! record, read on first use: see [`crate::content::Lazy`]), `counts.bin` and `counts.log`
@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::config::ContentSettings;
 use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
@@ -68,7 +68,7 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 11;
+pub(super) const FORMAT_VERSION: u32 = 12;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
@@ -100,11 +100,14 @@ struct Manifest {
     passages: usize,
 }
 
-/// `library.bin`: everything but the articles' bodies, which stay in `articles.bin` (the
-/// articles' [`Lazy`] parts are stored as positions in it).
+/// `library.bin`: every article's front matter and headings, each its own postcard record
+/// (an [`Article`] whose [`Lazy`] parts are positions in `articles.bin`, which holds the
+/// bodies), then the records' lengths, then the rest ([`Head`]), then where the lengths and
+/// the head begin (two little-endian `u64`s). The records are decoded in parallel at open:
+/// decoding them one after the other on one thread was the longest part of the time from
+/// start to the first answer at 100,000 articles (BENCHMARKS.md, issue 18).
 #[derive(Serialize, Deserialize)]
-struct Snapshot {
-    articles: Vec<Article>,
+struct Head {
     passages: Vec<Passage>,
     warnings: Vec<Warning>,
     files: Vec<FileStamp>,
@@ -114,6 +117,9 @@ struct Snapshot {
     /// Where the articles' term counts lie in `counts.bin` and `counts.log`.
     counts: CountsPlaces,
 }
+
+/// The bytes at the end of `library.bin`: where the records' lengths and the head begin.
+const TRAILER: usize = 16;
 
 /// A persisted library read back, before its fingerprint is compared with the content's.
 pub(super) struct Persisted {
@@ -127,27 +133,15 @@ pub(super) struct Persisted {
     pub counts: CountsPlaces,
 }
 
-/// `library.bin` as written: the same fields as [`Snapshot`], borrowed (postcard encodes a
-/// slice as it encodes a `Vec`).
+/// [`Head`] as written, borrowed (postcard encodes a slice as it encodes a `Vec`).
 #[derive(Serialize)]
-#[serde(bound(serialize = "A: Borrow<Article>"))]
-struct SnapshotRef<'a, A: Borrow<Article>> {
-    articles: ArticlesRef<'a, A>,
+struct HeadRef<'a> {
     passages: &'a [Passage],
     warnings: &'a [Warning],
     files: &'a [FileStamp],
     tokens: FieldTokens,
     bodies_len: u64,
     counts: &'a CountsPlaces,
-}
-
-/// Articles held or shared, encoded as a `Vec<Article>` is.
-struct ArticlesRef<'a, A>(&'a [A]);
-
-impl<A: Borrow<Article>> Serialize for ArticlesRef<'_, A> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|a| -> &Article { a.borrow() }))
-    }
 }
 
 /// How the term counts are written: whole (a build, or an update that compacts), or already
@@ -179,7 +173,7 @@ pub(super) enum Counts<'a> {
 /// Writes the term counts (whole, or only `library.bin`'s places of counts already appended),
 /// `library.bin`, `vectors.bin` and last the manifest into `dir`, for `articles` whose bodies are stored in
 /// an `articles.bin` of `bodies_len` bytes. Returns where the counts lie.
-pub(super) fn write_rest<A: Borrow<Article>>(
+pub(super) fn write_rest<A: Borrow<Article> + Sync>(
     dir: &Path,
     articles: &[A],
     parts: Parts<'_>,
@@ -209,7 +203,7 @@ pub(super) fn write_rest<A: Borrow<Article>>(
 }
 
 /// Writes the term counts (see [`write_rest`]) and `library.bin`.
-fn write_counts_and_library<A: Borrow<Article>>(
+fn write_counts_and_library<A: Borrow<Article> + Sync>(
     dir: &Path,
     articles: &[A],
     parts: &Parts<'_>,
@@ -240,15 +234,14 @@ fn write_counts_and_library<A: Borrow<Article>>(
 }
 
 /// Writes `library.bin`.
-fn write_library<A: Borrow<Article>>(
+fn write_library<A: Borrow<Article> + Sync>(
     dir: &Path,
     articles: &[A],
     parts: &Parts<'_>,
     counts: &CountsPlaces,
     bodies_len: u64,
 ) -> anyhow::Result<()> {
-    let snapshot = SnapshotRef {
-        articles: ArticlesRef(articles),
+    let head = HeadRef {
         passages: parts.passages,
         warnings: parts.warnings,
         files: parts.files,
@@ -256,16 +249,37 @@ fn write_library<A: Borrow<Article>>(
         bodies_len,
         counts,
     };
-    // Encoded straight into the file: the bytes whole were 130 MB held at the end of a build
-    // of 100,000 articles (BENCHMARKS.md, issue 18).
+    // Written as it is encoded, [`WRITE_BATCH`] records at a time: the bytes whole were 130
+    // MB held at the end of a build of 100,000 articles (BENCHMARKS.md, issue 18).
     let path = dir.join(LIBRARY);
-    let file = std::fs::File::create(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    let out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut out = postcard::to_io(&snapshot, out).context("cannot encode the library")?;
-    out.flush()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let write = || -> anyhow::Result<()> {
+        let file = std::fs::File::create(&path)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut lens: Vec<u32> = Vec::with_capacity(articles.len());
+        let mut at = 0u64;
+        for batch in articles.chunks(WRITE_BATCH) {
+            let records: Vec<Vec<u8>> = batch
+                .par_iter()
+                .map(|a| postcard::to_stdvec(a.borrow()))
+                .collect::<Result<_, _>>()
+                .context("cannot encode the articles")?;
+            for r in records {
+                out.write_all(&r)?;
+                lens.push(u32::try_from(r.len())?);
+                at += r.len() as u64;
+            }
+        }
+        let lens_at = at;
+        let lens = postcard::to_stdvec(&lens)?;
+        out.write_all(&lens)?;
+        let head_at = lens_at + lens.len() as u64;
+        let mut out = postcard::to_io(&head, out).context("cannot encode the library")?;
+        out.write_all(&lens_at.to_le_bytes())?;
+        out.write_all(&head_at.to_le_bytes())?;
+        out.flush()?;
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes `vectors.bin` into `dir` (a new file: an update's staging folder holds no link to
@@ -294,23 +308,43 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         tracing::info!("the index was built by another version; rebuilding");
         return Ok(None);
     }
-    let snapshot: Snapshot = {
-        let file = std::fs::File::open(dir.join(LIBRARY)).context("cannot open library.bin")?;
-        // Mapped, not read into a buffer: the copy and the pages it took (132 MB at 100,000
-        // articles) were a sixth of the time from start to the first answer (BENCHMARKS.md,
-        // issue 18). SAFETY: `library.bin` is never written once made (each is written anew
-        // into a staging folder and swapped in; the index folder is the bot's own), and the
-        // mapping lives only while it is decoded into owned values.
-        let map = unsafe { memmap2::Mmap::map(&file) }.context("cannot map library.bin")?;
-        postcard::from_bytes(&map).context("bad library.bin")?
-    };
-    let mut articles = snapshot.articles;
-    attach_bodies(
-        &dir.join(ARTICLES),
-        articles.iter_mut(),
-        snapshot.bodies_len,
-    )?;
-    let articles: Vec<Arc<Article>> = articles.into_iter().map(Arc::new).collect();
+    let file = std::fs::File::open(dir.join(LIBRARY)).context("cannot open library.bin")?;
+    // Mapped, not read into a buffer: the copy and the pages it took (132 MB at 100,000
+    // articles) were a sixth of the time from start to the first answer (BENCHMARKS.md,
+    // issue 18). SAFETY: `library.bin` is never written once made (each is written anew
+    // into a staging folder and swapped in; the index folder is the bot's own), and the
+    // mapping lives only while it is decoded into owned values.
+    let map = unsafe { memmap2::Mmap::map(&file) }.context("cannot map library.bin")?;
+    let (records, lens, head) = split_library(&map).context("bad library.bin")?;
+    let mut starts = Vec::with_capacity(lens.len());
+    let mut at = 0usize;
+    for &l in &lens {
+        starts.push(at);
+        at += l as usize;
+    }
+    // The records on every core, the head (1.6 M passages at 100,000 articles) beside them.
+    // Each article is decoded into its `Arc` (a `Vec<Article>` made first, then moved into
+    // `Arc`s, held both at once: 33 MB more at the peak of a start at 100,000 articles).
+    let (head, articles) = rayon::join(
+        || postcard::from_bytes::<Head>(head),
+        || -> postcard::Result<Vec<Arc<Article>>> {
+            starts
+                .par_iter()
+                .zip(&lens)
+                .map(|(&s, &l)| postcard::from_bytes(&records[s..s + l as usize]).map(Arc::new))
+                .collect()
+        },
+    );
+    let (snapshot, mut articles) = (
+        head.context("bad library.bin")?,
+        articles.context("bad library.bin")?,
+    );
+    drop(map);
+    let bodies = open_bodies(&dir.join(ARTICLES), snapshot.bodies_len)?;
+    articles.par_iter_mut().try_for_each(|a| {
+        let a = Arc::get_mut(a).expect("decoded just above");
+        attach(&bodies, a, snapshot.bodies_len)
+    })?;
     if articles.len() != manifest.articles
         || snapshot.passages.len() != manifest.passages
         || snapshot.counts.articles.len() != manifest.articles
@@ -330,6 +364,28 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         tokens: snapshot.tokens,
         counts: snapshot.counts,
     }))
+}
+
+/// The parts of `library.bin` (see [`Head`]): the articles' records, their lengths (checked
+/// against the records' bytes) and the head's bytes.
+fn split_library(bytes: &[u8]) -> anyhow::Result<(&[u8], Vec<u32>, &[u8])> {
+    let end = bytes.len().checked_sub(TRAILER).context("too short")?;
+    let at = |k: usize| -> anyhow::Result<usize> {
+        let n = u64::from_le_bytes(bytes[end + 8 * k..end + 8 * k + 8].try_into()?);
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= end)
+            .context("a part past the end")
+    };
+    let (lens_at, head_at) = (at(0)?, at(1)?);
+    if lens_at > head_at {
+        anyhow::bail!("its parts out of order");
+    }
+    let lens: Vec<u32> = postcard::from_bytes(&bytes[lens_at..head_at])?;
+    if lens.iter().map(|&l| l as u64).sum::<u64>() != lens_at as u64 {
+        anyhow::bail!("its records' lengths do not add up");
+    }
+    Ok((&bytes[..lens_at], lens, &bytes[head_at..end]))
 }
 
 /// The fingerprint of a collection: format version, the settings that shape the index, and
@@ -417,9 +473,17 @@ pub(super) fn attach_bodies<'a>(
     articles: impl IntoIterator<Item = &'a mut Article>,
     expected: u64,
 ) -> anyhow::Result<()> {
-    let file = std::sync::Arc::new(
-        BodyFile::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-    );
+    let file = open_bodies(path, expected)?;
+    for a in articles {
+        attach(&file, a, expected)?;
+    }
+    Ok(())
+}
+
+/// `articles.bin` at `path`, opened; fails when it is shorter than `expected`.
+fn open_bodies(path: &Path, expected: u64) -> anyhow::Result<Arc<BodyFile>> {
+    let file =
+        Arc::new(BodyFile::open(path).with_context(|| format!("cannot open {}", path.display()))?);
     // Longer is fine: an update that failed after appending leaves bytes nobody reads.
     if file.len() < expected {
         anyhow::bail!(
@@ -428,18 +492,25 @@ pub(super) fn attach_bodies<'a>(
             file.len()
         );
     }
-    for a in articles {
-        let parts = a.sections.iter().map(|s| s.blocks.position());
-        for (offset, len) in parts.chain([a.takeaways.position()]).flatten() {
-            if offset + u64::from(len) > expected {
-                anyhow::bail!("library.bin points past the end of {}", path.display());
-            }
+    Ok(file)
+}
+
+/// Gives the stored parts of `a` their file, `articles.bin` of `expected` bytes; fails when a
+/// part lies beyond its end.
+fn attach(file: &Arc<BodyFile>, a: &mut Article, expected: u64) -> anyhow::Result<()> {
+    let parts = a.sections.iter().map(|s| s.blocks.position());
+    for (offset, len) in parts.chain([a.takeaways.position()]).flatten() {
+        if offset + u64::from(len) > expected {
+            anyhow::bail!(
+                "library.bin points past the end of {}",
+                file.path().display()
+            );
         }
-        for s in &mut a.sections {
-            s.blocks.attach(&file);
-        }
-        a.takeaways.attach(&file);
     }
+    for s in &mut a.sections {
+        s.blocks.attach(file);
+    }
+    a.takeaways.attach(file);
     Ok(())
 }
 
