@@ -1273,55 +1273,20 @@ mod tests {
         // as before, and gives the index made whole.
         // (the new articles, where each old one went, the fresh ones' ids)
         type Change = (Vec<Article>, Vec<Option<u32>>, Vec<u32>);
+        let replaced = |i: usize, a: Article| -> Change {
+            let mut new = old.clone();
+            new[i] = a;
+            let moved = (0..old.len() as u32).map(|k| (k != i as u32).then_some(k));
+            (new, moved.collect(), vec![i as u32])
+        };
         let changes: Vec<Change> = vec![
+            replaced(1, article("cycling", "Urban cycling", &[])),
+            replaced(1, article("cycling", "Urban Cycling", &["Bikes"])),
+            replaced(1, article("bikes", "Urban Cycling", &[])),
+            replaced(2, article("bees", "Honey Bees", &["Apiculture"])),
+            (old[..2].to_vec(), vec![Some(0), Some(1), None], vec![]),
             (
-                vec![
-                    old[0].clone(),
-                    article("cycling", "Urban cycling", &[]),
-                    old[2].clone(),
-                ],
-                moved.to_vec(),
-                vec![1],
-            ),
-            (
-                vec![
-                    old[0].clone(),
-                    article("cycling", "Urban Cycling", &["Bikes"]),
-                    old[2].clone(),
-                ],
-                moved.to_vec(),
-                vec![1],
-            ),
-            (
-                vec![
-                    old[0].clone(),
-                    article("bikes", "Urban Cycling", &[]),
-                    old[2].clone(),
-                ],
-                moved.to_vec(),
-                vec![1],
-            ),
-            (
-                vec![
-                    old[0].clone(),
-                    old[1].clone(),
-                    article("bees", "Honey Bees", &["Apiculture"]),
-                ],
-                vec![Some(0), Some(1), None],
-                vec![2],
-            ),
-            (
-                vec![old[0].clone(), old[1].clone()],
-                vec![Some(0), Some(1), None],
-                vec![],
-            ),
-            (
-                vec![
-                    old[0].clone(),
-                    old[1].clone(),
-                    old[2].clone(),
-                    article("new", "New", &[]),
-                ],
+                [&old[..], &[article("new", "New", &[])]].concat(),
                 vec![Some(0), Some(1), Some(2)],
                 vec![3],
             ),
