@@ -663,11 +663,11 @@ impl Library {
     }
 }
 
-/// Gives the memory the allocator holds free back to the system. glibc keeps what a dropped
-/// library freed in its arenas (one per thread that allocated), where an update's threads
-/// do not all find it: at 100,000 articles the heap at the start of a second update was
-/// 716 MB against 310 MB at the first, with one library alive either time (BENCHMARKS.md,
-/// issue 18), and each update's peak stood on it.
+/// Gives the memory the allocator holds free back to the system: what a library dropped by a
+/// reload freed (glibc keeps it in the arenas of the threads that allocated it) would stay in
+/// a serving process's RSS until allocations of the same threads reuse it. (Not at the start
+/// of an update: the updates' peak at 100,000 articles was no lower for it, 618-665 MB with
+/// against 609-611 MB without, once the kept articles were shared; BENCHMARKS.md, issue 18.)
 pub fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks and trims the allocator's own free lists.

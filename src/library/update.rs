@@ -68,9 +68,6 @@ impl Library {
         progress: &dyn BuildProgress,
     ) -> anyhow::Result<Library> {
         let start = Instant::now();
-        // What the libraries dropped since the last update freed, given back before this one
-        // allocates beside the library in service.
-        super::give_back_freed_memory();
         match update(settings, old) {
             Ok(Some(mut lib)) => {
                 lib.info.took = start.elapsed();
