@@ -1935,17 +1935,18 @@ mod tests {
         hits.iter().map(|&(id, s)| (id, s.to_bits())).collect()
     }
 
-    /// A union's best passages are found without scoring every match (`index/union.rs`):
-    /// they must be the ones, with the very scores, that tantivy's exhaustive search gives,
-    /// on an index of several segments of several windows of documents, with deleted
-    /// documents, for queries of words, of weighted stems and of close spellings.
-    #[test]
-    fn a_union_has_the_best_passages_of_the_exhaustive_search() {
-        let (articles, passages) = collection(1300, 7, &|_| false);
+    /// An index of `collection(n, seed)` built whole, then updated with the articles `edited`
+    /// picks read again: several segments, with deleted documents. With the new articles
+    /// and passages.
+    fn edited_collection(
+        n: usize,
+        seed: u64,
+        edited: &dyn Fn(usize) -> bool,
+    ) -> (SearchIndex, Vec<Article>, Vec<Passage>) {
+        let (articles, passages) = collection(n, seed, &|_| false);
         let built =
             SearchIndex::build(Target::Memory, &articles, &passages, 1, &NoProgress).unwrap();
-        let edited = |i: usize| i % 5 == 2;
-        let (new_articles, new_passages) = collection(1300, 7, &edited);
+        let (new_articles, new_passages) = collection(n, seed, edited);
         let old_layout = Layout::new(&articles, &passages).unwrap();
         let shared: Vec<Arc<Article>> = new_articles.iter().cloned().map(Arc::new).collect();
         let change = Change {
@@ -1963,6 +1964,16 @@ mod tests {
                 .collect(),
         };
         let index = built.update(&change).unwrap();
+        (index, new_articles, new_passages)
+    }
+
+    /// A union's best passages are found without scoring every match (`index/union.rs`):
+    /// they must be the ones, with the very scores, that tantivy's exhaustive search gives,
+    /// on an index of several segments of several windows of documents, with deleted
+    /// documents, for queries of words, of weighted stems and of close spellings.
+    #[test]
+    fn a_union_has_the_best_passages_of_the_exhaustive_search() {
+        let (index, new_articles, new_passages) = edited_collection(1300, 7, &|i| i % 5 == 2);
         let snap = index.snapshot();
         assert!(snap.0.segment_readers().len() >= 2, "several segments");
         assert!(snap.0.segment_readers().iter().any(|r| r.has_deletes()));
@@ -2073,28 +2084,7 @@ mod tests {
     /// `FuzzyTermQuery`.
     #[test]
     fn close_spellings_match_tantivys_fuzzy_query_in_every_segment() {
-        let (articles, passages) = collection(500, 11, &|_| false);
-        let built =
-            SearchIndex::build(Target::Memory, &articles, &passages, 1, &NoProgress).unwrap();
-        let edited = |i: usize| i % 4 == 1;
-        let (new_articles, new_passages) = collection(500, 11, &edited);
-        let shared: Vec<Arc<Article>> = new_articles.iter().cloned().map(Arc::new).collect();
-        let old_layout = Layout::new(&articles, &passages).unwrap();
-        let change = Change {
-            articles: &shared,
-            passages: &new_passages,
-            gone: (0..articles.len())
-                .filter(|&i| edited(i))
-                .map(|i| {
-                    let range = old_layout.first[i] as usize..old_layout.first[i + 1] as usize;
-                    (&articles[i], &passages[range])
-                })
-                .collect(),
-            added: (0..new_articles.len() as u32)
-                .filter(|&i| edited(i as usize))
-                .collect(),
-        };
-        let index = built.update(&change).unwrap();
+        let (index, _, _) = edited_collection(500, 11, &|i| i % 4 == 1);
         let searcher = &index.snapshot().0;
         assert!(searcher.segment_readers().len() >= 2, "several segments");
         let fields = [index.fields.body, index.fields.title];
