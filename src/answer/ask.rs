@@ -344,16 +344,24 @@ pub(super) fn correct_spellings<'w>(
         .filter(|&(_, len, _)| len >= 4)
         .collect();
     // A stem is judged once: the question only grows by stems judged close, which are then
-    // skipped as the question's own.
-    let mut seen: HashSet<&str> = HashSet::new();
+    // skipped as the question's own. Fx-hashed, sized for the passages' few thousand words:
+    // with SipHash and its growth, this set was two thirds of the work once the distances were
+    // bounded by letters (the words are of the passages found for one question: few enough
+    // that a bad hash spread cannot cost much).
+    let mut seen: rustc_hash::FxHashSet<&str> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(1024, Default::default());
     for word in stems {
         if !seen.insert(word) || corrected.has(word) {
             continue;
         }
         let len = word.chars().count();
-        // The distance is at least the difference of the lengths.
+        // The distance is at least the difference of the lengths, and at least half the
+        // letters the two do not share: both are cheap, and most of the passages' words fail
+        // them (the distance itself was a third of a misspelled question's work).
         let close = terms.iter().find(|&&(stem, term_len, max)| {
-            len.abs_diff(term_len) <= max && strsim::damerau_levenshtein(stem, word) <= max
+            len.abs_diff(term_len) <= max
+                && !letters_too_far(stem, word, max)
+                && strsim::damerau_levenshtein(stem, word) <= max
         });
         if let Some(&(stem, _, _)) = close {
             if let Some(term) = corrected.terms.iter_mut().find(|c| c.stem == stem) {
@@ -362,6 +370,25 @@ pub(super) fn correct_spellings<'w>(
         }
     }
     corrected
+}
+
+/// Whether two ASCII words differ in more letters than `max` edits can make: an insertion or
+/// a deletion changes the count of one letter by one, a substitution two counts by one each,
+/// a transposition none, so the edit distance is at least half the sum of the differences of
+/// the counts. Words with other characters are never judged too far here.
+fn letters_too_far(a: &str, b: &str, max: usize) -> bool {
+    if !a.is_ascii() || !b.is_ascii() {
+        return false;
+    }
+    let mut counts = [0i16; 128];
+    for c in a.bytes() {
+        counts[usize::from(c)] += 1;
+    }
+    for c in b.bytes() {
+        counts[usize::from(c)] -= 1;
+    }
+    let differ: usize = counts.iter().map(|c| c.unsigned_abs() as usize).sum();
+    differ > 2 * max
 }
 
 /// The edit distance at which a word of `len` characters may be misspelled: none under four
@@ -554,4 +581,31 @@ pub(super) fn heading_stems(lib: &Library, pid: u32) -> HashSet<String> {
 fn sentence_offset(lib: &Library, pid: u32) -> usize {
     let first = lib.passages_of(lib.passages[pid as usize].article).start;
     (pid - first) as usize * 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::letters_too_far;
+
+    proptest::proptest! {
+        #[test]
+        fn words_judged_too_far_by_their_letters_are(a in "[a-e]{0,9}", b in "[a-e]{0,9}", max in 1usize..=2) {
+            // Few letters, so that many pairs are close: the bound is checked where it is tight.
+            if letters_too_far(&a, &b, max) {
+                proptest::prop_assert!(strsim::damerau_levenshtein(&a, &b) > max);
+            }
+        }
+    }
+
+    #[test]
+    fn letters_tell_far_words_from_close_ones() {
+        assert!(letters_too_far("ocean", "tiger", 1));
+        assert!(letters_too_far("photosynthesis", "photograph", 2));
+        // A transposition, a substitution, an insertion: within reach.
+        assert!(!letters_too_far("recieve", "receive", 1));
+        assert!(!letters_too_far("colour", "colout", 1));
+        assert!(!letters_too_far("cycling", "cyclings", 1));
+        // Not ASCII: never judged here.
+        assert!(!letters_too_far("café", "tiger", 1));
+    }
 }
