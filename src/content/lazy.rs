@@ -62,6 +62,25 @@ impl BodyFile {
         self.len == 0
     }
 
+    /// Whether `path` is this very file (the same device and inode): an update's folder links
+    /// `articles.bin` and appends to it, so the file a library opened is its updates' too.
+    #[cfg(unix)]
+    pub fn is_file_at(&self, path: &Path) -> std::io::Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let (mine, there) = (self.file.metadata()?, std::fs::metadata(path)?);
+        Ok(mine.dev() == there.dev() && mine.ino() == there.ino())
+    }
+
+    #[cfg(not(unix))]
+    pub fn is_file_at(&self, _path: &Path) -> std::io::Result<bool> {
+        Ok(false)
+    }
+
+    /// The file's length now (it grows by appends after it was opened).
+    pub fn current_len(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
     /// The `len` bytes at `offset`.
     pub fn read(&self, offset: u64, len: u32) -> std::io::Result<Vec<u8>> {
         let mut buf = vec![0; len as usize];
@@ -121,6 +140,11 @@ impl<T> Lazy<T> {
         if let Some(s) = &mut self.stored {
             s.file = Some(file.clone());
         }
+    }
+
+    /// The file a stored value is read from, once attached.
+    pub fn file(&self) -> Option<&Arc<BodyFile>> {
+        self.stored.as_ref().and_then(|s| s.file.as_ref())
     }
 
     /// Whether the value is in memory (read already, or never stored).

@@ -475,6 +475,7 @@ impl Library {
                 .iter_mut()
                 .map(|a| Arc::get_mut(a).expect("the build's own")),
             bodies_len,
+            None,
         )?;
         Ok(Library {
             count_places,
@@ -663,9 +664,19 @@ impl Library {
     }
 }
 
-/// Gives the memory the allocator holds free back to the system: what a library dropped by a
-/// reload freed (glibc keeps it in the arenas of the threads that allocated it) would stay in
-/// a serving process's RSS until allocations of the same threads reuse it. (Not at the start
+/// The file of article bodies the articles' stored parts are read from (every part of a
+/// library opened or updated from a folder is read from the one file), if any.
+pub(crate) fn body_file(articles: &[Arc<Article>]) -> Option<&Arc<content::BodyFile>> {
+    articles.iter().find_map(|a| {
+        let mut parts = a.sections.iter().map(|s| s.blocks.file());
+        parts.find_map(|f| f).or_else(|| a.takeaways.file())
+    })
+}
+
+/// Gives the memory the allocator holds free back to the system (after a reload and after a
+/// burst of answers: `service`): what a library dropped by a reload freed (glibc keeps it in
+/// the arenas of the threads that allocated it) would stay in a serving process's RSS until
+/// allocations of the same threads reuse it. (Not at the start
 /// of an update: the updates' peak at 100,000 articles was no lower for it, 618-665 MB with
 /// against 609-611 MB without, once the kept articles were shared; BENCHMARKS.md, issue 18.)
 pub fn give_back_freed_memory() {
@@ -893,6 +904,23 @@ mod tests {
         assert_eq!(text(&updated, "a05"), "Honey note five, edited.");
         assert_eq!(text(&updated, "a07"), "Honey note 7.");
         assert_eq!(text(&updated, "a12"), "A new note of honey.");
+        // One handle on the bodies' file, the opened library's, whatever updated an article:
+        // not one more per update for the life of the process.
+        let opened_file = body_file(&opened.articles).expect("stored bodies").clone();
+        let files = |lib: &Library| -> Vec<Arc<content::BodyFile>> {
+            lib.articles
+                .iter()
+                .flat_map(|a| a.sections.iter().filter_map(|s| s.blocks.file().cloned()))
+                .collect()
+        };
+        assert_eq!(files(&updated).len(), 13);
+        assert!(files(&updated).iter().all(|f| Arc::ptr_eq(f, &opened_file)));
+        write_article(&content, "a06", "Honey note six, edited.");
+        let again = Library::update(&settings, &updated, &NoProgress).unwrap();
+        assert!(again.info.updated);
+        assert!(files(&again).iter().all(|f| Arc::ptr_eq(f, &opened_file)));
+        assert_eq!(text(&again, "a06"), "Honey note six, edited.");
+        drop(again);
         // The library in service goes, the updated one reads on (the records it shares lie
         // in the same file, linked into the new folder).
         drop(opened);

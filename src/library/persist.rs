@@ -468,12 +468,25 @@ pub(super) fn write_articles(
 
 /// Opens `articles.bin` for the stored parts of `articles` to read from; fails when its length
 /// is not the `expected` one or a part lies beyond its end.
+///
+/// `open`, when given, is a file already open that `path` may be (an updated library's
+/// folder links the file of the library it updates and appends to it): then its handle is
+/// shared instead of another one opened. Every update opening its own, kept alive by the
+/// articles it read as long as any of them stays unchanged, held one more descriptor per
+/// reload for the life of the process.
 pub(super) fn attach_bodies<'a>(
     path: &Path,
     articles: impl IntoIterator<Item = &'a mut Article>,
     expected: u64,
+    open: Option<&Arc<BodyFile>>,
 ) -> anyhow::Result<()> {
-    let file = open_bodies(path, expected)?;
+    let same = open.filter(|f| {
+        f.is_file_at(path).unwrap_or(false) && f.current_len().is_ok_and(|len| len >= expected)
+    });
+    let file = match same {
+        Some(f) => f.clone(),
+        None => open_bodies(path, expected)?,
+    };
     for a in articles {
         attach(&file, a, expected)?;
     }
@@ -500,7 +513,10 @@ fn open_bodies(path: &Path, expected: u64) -> anyhow::Result<Arc<BodyFile>> {
 fn attach(file: &Arc<BodyFile>, a: &mut Article, expected: u64) -> anyhow::Result<()> {
     let parts = a.sections.iter().map(|s| s.blocks.position());
     for (offset, len) in parts.chain([a.takeaways.position()]).flatten() {
-        if offset + u64::from(len) > expected {
+        if offset
+            .checked_add(u64::from(len))
+            .is_none_or(|end| end > expected)
+        {
             anyhow::bail!(
                 "library.bin points past the end of {}",
                 file.path().display()
@@ -937,4 +953,36 @@ fn read_log(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
     std::io::Read::read_exact(&mut file, &mut bytes)
         .with_context(|| format!("{} is shorter than library.bin expects", path.display()))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored part whose end does not fit in a `u64` lies past the file, as any other does:
+    /// refused, not wrapped around (and not a panic in a debug build).
+    #[test]
+    fn a_part_past_the_end_of_the_numbers_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(ARTICLES);
+        std::fs::write(&path, [0u8; 64]).unwrap();
+        let file = Arc::new(BodyFile::open(&path).unwrap());
+        let article = |offset: u64, len: u32| Article {
+            slug: "a".into(),
+            title: "A".into(),
+            url: None,
+            summary: None,
+            tags: vec![],
+            authors: vec![],
+            date: None,
+            aliases: vec![],
+            sections: vec![],
+            takeaways: Lazy::stored(offset, len),
+            path: "a.md".into(),
+            format: crate::content::Format::Markdown,
+        };
+        assert!(attach(&file, &mut article(0, 64), 64).is_ok());
+        assert!(attach(&file, &mut article(1, 64), 64).is_err());
+        assert!(attach(&file, &mut article(u64::MAX - 8, 16), 64).is_err());
+    }
 }

@@ -323,11 +323,13 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     })();
     let (bodies_len, count_places, whole) = kept_or_discard(&staging, written)?;
     let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
-    // The kept articles read from the file they were read from (this one: linked, appended).
+    // The kept articles read from the file they were read from (this one: linked, appended),
+    // and the fresh ones from it too, through the same handle.
     persist::attach_bodies(
         &dir.join(persist::ARTICLES),
         fresh_articles(&mut articles, &origins),
         bodies_len,
+        super::body_file(&old.articles),
     )?;
     // The counts stay with the library: the next update in this process starts from them
     // instead of reading `counts.bin` and `counts.log` back (a library opened from the folder
