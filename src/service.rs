@@ -244,7 +244,7 @@ impl Service {
     fn after_command(&self) {
         let last = self.cores.available_permits() + 1 == self.core_count;
         if last && self.burst.swap(false, Ordering::Relaxed) {
-            give_memory_back();
+            crate::library::give_back_freed_memory();
         }
     }
 
@@ -620,15 +620,6 @@ fn count_turn(metrics: &Metrics, turn: &conversation::Turn, weak: f32, took: std
 fn record(result: anyhow::Result<()>) {
     if let Err(e) = result {
         tracing::warn!("cannot record statistics: {e:#}");
-    }
-}
-
-/// Returns freed heap memory to the system (glibc keeps it in its arenas otherwise).
-fn give_memory_back() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and trims the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
