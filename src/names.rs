@@ -227,6 +227,21 @@ fn article_entries(id: u32, a: &Article) -> (Vec<Entry>, usize) {
     (entries, slug_entry)
 }
 
+/// The keys of an article whose entries are numbered from `first`: each of its names, and its
+/// slug leading to entry `slug_entry` (what [`Core::new`] sorts into `keys`).
+fn article_keys<'e>(
+    first: u32,
+    entries: &'e [Entry],
+    slug_entry: usize,
+    slug: &str,
+) -> impl Iterator<Item = (Arc<str>, u32)> + 'e {
+    let slug = (Arc::<str>::from(slug), first + slug_entry as u32);
+    (first..)
+        .zip(entries)
+        .map(|(e, entry)| (entry.lower.clone(), e))
+        .chain(std::iter::once(slug))
+}
+
 /// The word starts after the first of entry `e` (what `words` holds for it).
 fn entry_words(e: u32, entry: &Entry) -> impl Iterator<Item = (u32, u32)> + '_ {
     entry
@@ -383,10 +398,7 @@ impl Core {
             if entries[..] != self.entries[first..end] {
                 return false;
             }
-            for (k, entry) in entries.iter().enumerate() {
-                fresh_keys.push((entry.lower.clone(), (first + k) as u32));
-            }
-            fresh_keys.push((a.slug.as_str().into(), (first + slug_entry) as u32));
+            fresh_keys.extend(article_keys(first as u32, &entries, slug_entry, &a.slug));
             ranges.push(first as u32..end as u32);
         }
         // The keys that lead to the fresh articles' entries now must be the ones they make.
@@ -417,11 +429,8 @@ impl Core {
             while let Some(&(id, a)) = next.next_if(|f| f.0 < upto) {
                 let first = idx.entries.len() as u32;
                 let (entries, slug_entry) = article_entries(id, a);
-                for (k, entry) in entries.iter().enumerate() {
-                    fresh_keys.push((entry.lower.clone(), first + k as u32));
-                    fresh_entries.push(first + k as u32);
-                }
-                fresh_keys.push((a.slug.as_str().into(), first + slug_entry as u32));
+                fresh_keys.extend(article_keys(first, &entries, slug_entry, &a.slug));
+                fresh_entries.extend(first..first + entries.len() as u32);
                 idx.entries.extend(entries);
             }
         };
