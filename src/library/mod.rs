@@ -18,9 +18,10 @@ use crate::config::{ContentSettings, IndexLocation, Settings};
 use crate::content::{self, Article, Loaded, Warning};
 use anyhow::Context;
 
-use crate::index::{indexing_threads, Indexer, Layout, SearchIndex, Target};
+use crate::index::{article_key, indexing_threads, Indexer, Layout, SearchIndex, Target};
 use crate::names::NameIndex;
 
+mod articles;
 mod bytes;
 mod counting;
 mod lock;
@@ -31,6 +32,7 @@ mod vectors;
 
 pub use crate::index::{BuildProgress, NoProgress};
 pub use crate::passage::{cut_passages, Passage};
+pub use articles::Articles;
 use counting::CountingToFile;
 pub use persist::fingerprint;
 pub use persist::FileStamp;
@@ -109,45 +111,91 @@ struct Source<'a> {
 /// library starts serving, and read through `Deref` (a look-up before it is ready waits for
 /// it). Making it was half of the instructions from start to the first answer at 10,000
 /// articles (BENCHMARKS.md, issue 18), and a question needs it only for suggestions; an
-/// update renumbers the old one and adds the changed articles' names (`NameIndex::updated`).
-pub struct Names {
+/// update renumbers the old one and adds the changed articles' names (`NameIndex::updated`),
+/// on a thread of its own too when the old one is still being made ([`Names::derived`]).
+/// Clones share the index.
+#[derive(Clone)]
+pub struct Names(Arc<Making>);
+
+struct Making {
     ready: OnceLock<NameIndex>,
     making: Mutex<Option<std::thread::JoinHandle<NameIndex>>>,
 }
 
 impl Names {
-    fn spawn(articles: &[Arc<Article>]) -> Names {
-        // The thread holds the articles it reads (their slugs, titles and aliases) by their
-        // `Arc`s: a copy of every name was a third of the one-core stretch before the first
-        // answer at 100,000 articles (BENCHMARKS.md, issue 18).
-        let named = articles.to_vec();
-        let names = Names {
-            ready: OnceLock::new(),
-            making: Mutex::new(None),
-        };
+    fn spawn(articles: &Articles) -> Names {
+        // The thread holds the articles it reads (their slugs, titles and aliases), shared: a
+        // copy of every name was a third of the one-core stretch before the first answer at
+        // 100,000 articles (BENCHMARKS.md, issue 18). It decodes the articles an opened
+        // library has not decoded yet, on its own thread.
+        let named = articles.clone();
+        Names::on_thread(move || NameIndex::new(named.all_in_turn()))
+    }
+
+    /// The index `make` makes, on a thread of its own (in place when no thread can be had).
+    fn on_thread(make: impl FnOnce() -> NameIndex + Send + 'static) -> Names {
+        let (tx, rx) = std::sync::mpsc::channel();
         let made = std::thread::Builder::new()
             .name("name index".into())
-            .spawn(move || NameIndex::new(&named));
+            .spawn(move || {
+                let make: Box<dyn FnOnce() -> NameIndex + Send> = match rx.recv() {
+                    Ok(make) => make,
+                    Err(_) => return NameIndex::default(),
+                };
+                make()
+            });
+        let make: Box<dyn FnOnce() -> NameIndex + Send> = Box::new(make);
         match made {
-            Ok(handle) => *names.making.lock().expect("names lock") = Some(handle),
+            Ok(handle) => {
+                // The thread exists: it makes the index (the receiver lives in it).
+                let _ = tx.send(make);
+                Names::from_thread(handle)
+            }
             Err(e) => {
                 tracing::debug!("no thread for the name index ({e}); made in place");
-                let _ = names.ready.set(NameIndex::new(articles));
+                Names::made(make())
             }
         }
-        names
     }
-}
 
-impl Names {
+    fn from_thread(handle: std::thread::JoinHandle<NameIndex>) -> Names {
+        Names(Arc::new(Making {
+            ready: OnceLock::new(),
+            making: Mutex::new(Some(handle)),
+        }))
+    }
+
     /// A name index already made (an update's: see [`NameIndex::updated`]).
     fn made(index: NameIndex) -> Names {
-        let ready = OnceLock::new();
-        let _ = ready.set(index);
-        Names {
-            ready,
+        Names(Arc::new(Making {
+            ready: OnceLock::from(index),
             making: Mutex::new(None),
+        }))
+    }
+
+    /// Whether the index is made (a look-up would not wait).
+    fn is_ready(&self) -> bool {
+        self.0.ready.get().is_some()
+    }
+
+    /// The index `NameIndex::updated` makes of `old` for an update (`moved`, `fresh`: see
+    /// there): at once when `old` is made, else on a thread that waits for it, so that the
+    /// first update after a start does not wait for the start's name index (2 G instructions
+    /// at 100,000 articles, on its own thread: the worst reload of the bench; BENCHMARKS.md).
+    pub(super) fn derived(
+        old: &Names,
+        moved: Vec<Option<u32>>,
+        fresh: Vec<(u32, Arc<Article>)>,
+    ) -> Names {
+        let derive = move |old: &NameIndex| {
+            let fresh: Vec<(u32, &Article)> = fresh.iter().map(|(id, a)| (*id, &**a)).collect();
+            old.updated(&moved, &fresh)
+        };
+        if old.is_ready() {
+            return Names::made(derive(old));
         }
+        let old = old.clone();
+        Names::on_thread(move || derive(&old))
     }
 }
 
@@ -155,8 +203,9 @@ impl std::ops::Deref for Names {
     type Target = NameIndex;
 
     fn deref(&self) -> &NameIndex {
-        self.ready.get_or_init(|| {
+        self.0.ready.get_or_init(|| {
             let handle = self
+                .0
                 .making
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -178,7 +227,7 @@ impl std::ops::Deref for Names {
 impl std::fmt::Debug for Names {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Names")
-            .field("ready", &self.ready.get().is_some())
+            .field("ready", &self.is_ready())
             .finish_non_exhaustive()
     }
 }
@@ -188,8 +237,9 @@ impl std::fmt::Debug for Names {
 pub struct Library {
     /// Shared with the libraries an update makes from this one: an article whose file did
     /// not change is the same allocation in both (a copy of every article's front matter and
-    /// headings was 156 MB of a reload's peak at 100,000 articles).
-    pub articles: Vec<Arc<Article>>,
+    /// headings was 156 MB of a reload's peak at 100,000 articles). An opened library decodes
+    /// each on first use (see [`Articles`]).
+    pub articles: Articles,
     pub passages: Vec<Passage>,
     pub warnings: Vec<Warning>,
     pub index: SearchIndex,
@@ -199,10 +249,10 @@ pub struct Library {
     /// Each article's term vector, for `related` (read from the index folder by the first
     /// use in a library opened from it).
     pub vectors: RelatedVectors,
-    by_slug: HashMap<String, u32>,
     pub info: BuildInfo,
-    /// Passage ids of each article, in order.
-    article_passages: Vec<Range<u32>>,
+    /// Each article's key and passages (the index's own, shared): a slug's article, found
+    /// without a map of every slug (which would decode every article of an opened library).
+    layout: Layout,
     /// The content files the library was made of: what an update compares a new scan with.
     files: Vec<FileStamp>,
     /// The articles' term counts, kept for the next update: by an in-memory library and by a
@@ -348,8 +398,10 @@ impl Library {
             settings.index_threads,
             progress,
         )?;
+        let layout = Layout::new(&articles, &passages)?;
         Ok(Library::assemble(
-            articles.into_iter().map(Arc::new).collect(),
+            Articles::held(articles.into_iter().map(Arc::new).collect()),
+            layout,
             passages,
             RelatedVectors::held(vectors),
             warnings,
@@ -455,6 +507,7 @@ impl Library {
         let counts = counting.finish()?;
         let vectors = counts.vectors(&VectorWeights::default())?;
         let parts = persist::Parts {
+            keys: layout.keys(),
             passages: &passages,
             vectors: &vectors,
             counts: persist::CountsOut::Whole(persist::Counts::Spilled(&counts)),
@@ -468,7 +521,7 @@ impl Library {
         std::fs::remove_file(&spill_path)
             .with_context(|| format!("cannot remove {}", spill_path.display()))?;
         staging::swap_into_place(&staging, dir)?;
-        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
+        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout.clone(), Some(tokens))?;
         persist::attach_bodies(
             &dir.join(persist::ARTICLES),
             articles
@@ -480,7 +533,8 @@ impl Library {
         Ok(Library {
             count_places,
             ..Library::assemble(
-                articles,
+                Articles::held(articles),
+                layout,
                 passages,
                 RelatedVectors::held(vectors),
                 warnings,
@@ -506,8 +560,8 @@ impl Library {
             tracing::info!("content or settings changed since the index was built; rebuilding");
             return Ok(None);
         }
-        let layout = Layout::new(&p.articles, &p.passages)?;
-        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(p.tokens))?;
+        let layout = Layout::of_keys(p.keys, &p.passages)?;
+        let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout.clone(), Some(p.tokens))?;
         if index.num_docs() != p.passages.len() as u64 {
             anyhow::bail!("index and library.bin disagree on the passage count");
         }
@@ -515,6 +569,7 @@ impl Library {
             count_places: p.counts,
             ..Library::assemble(
                 p.articles,
+                layout,
                 p.passages,
                 p.vectors,
                 p.warnings,
@@ -534,7 +589,8 @@ impl Library {
 
     #[allow(clippy::too_many_arguments)]
     fn assemble(
-        articles: Vec<Arc<Article>>,
+        articles: Articles,
+        layout: Layout,
         passages: Vec<Passage>,
         vectors: RelatedVectors,
         warnings: Vec<Warning>,
@@ -545,14 +601,15 @@ impl Library {
     ) -> Library {
         let names = Names::spawn(&articles);
         Library::assemble_named(
-            articles, passages, vectors, warnings, names, index, info, files, counts,
+            articles, layout, passages, vectors, warnings, names, index, info, files, counts,
         )
     }
 
     /// [`Library::assemble`] with the name index in hand (an update renumbers the old one's).
     #[allow(clippy::too_many_arguments)]
     fn assemble_named(
-        articles: Vec<Arc<Article>>,
+        articles: Articles,
+        layout: Layout,
         passages: Vec<Passage>,
         vectors: RelatedVectors,
         warnings: Vec<Warning>,
@@ -562,22 +619,6 @@ impl Library {
         files: Vec<FileStamp>,
         counts: Option<Arc<TermCounts>>,
     ) -> Library {
-        let by_slug = articles
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.slug.clone(), i as u32))
-            .collect();
-        // Passages are cut in article order, so each article's passages are one run.
-        let mut article_passages: Vec<Range<u32>> = vec![0..0; articles.len()];
-        for (i, p) in passages.iter().enumerate() {
-            let i = i as u32;
-            let r = &mut article_passages[p.article as usize];
-            if r.start == r.end {
-                *r = i..i + 1;
-            } else {
-                r.end = i + 1;
-            }
-        }
         Library {
             articles,
             passages,
@@ -585,9 +626,8 @@ impl Library {
             index,
             names,
             vectors,
-            by_slug,
             info,
-            article_passages,
+            layout,
             files,
             counts,
             count_places: persist::CountsPlaces::default(),
@@ -599,7 +639,10 @@ impl Library {
 
     /// The article with this exact slug.
     pub fn by_slug(&self, slug: &str) -> Option<u32> {
-        self.by_slug.get(slug).copied()
+        // Two slugs of one key are refused when the layout is made, so only a slug that is
+        // no article's can find another's article here.
+        let id = self.layout.article_of(article_key(slug))?;
+        (self.articles[id as usize].slug == slug).then_some(id)
     }
 
     /// Article `id`.
@@ -609,7 +652,7 @@ impl Library {
 
     /// The passage ids of article `id`.
     pub fn passages_of(&self, id: u32) -> Range<u32> {
-        self.article_passages[id as usize].clone()
+        self.layout.passages_of(id)
     }
 
     /// The blocks' text of passage `id`, one block per line.
@@ -643,7 +686,11 @@ impl Library {
     /// for work that reads them all once, such as embedding every passage, after which a
     /// serving process should hold only the bodies its questions touch.
     pub fn unload_bodies(&mut self) {
-        for shared in &mut self.articles {
+        // The name index's thread shares the articles until it is done.
+        let _ = &*self.names;
+        let mut articles = self.articles.to_vec();
+        self.articles = Articles::held(Vec::new());
+        for shared in &mut articles {
             match Arc::get_mut(shared) {
                 Some(a) => {
                     for s in &mut a.sections {
@@ -656,21 +703,13 @@ impl Library {
                 None => *shared = Arc::new(shared.unread()),
             }
         }
+        self.articles = Articles::held(articles);
     }
 
     /// Files rejected by the load that made this library.
     pub fn rejected(&self) -> usize {
         self.warnings.iter().filter(|w| w.rejected).count()
     }
-}
-
-/// The file of article bodies the articles' stored parts are read from (every part of a
-/// library opened or updated from a folder is read from the one file), if any.
-pub(crate) fn body_file(articles: &[Arc<Article>]) -> Option<&Arc<content::BodyFile>> {
-    articles.iter().find_map(|a| {
-        let mut parts = a.sections.iter().map(|s| s.blocks.file());
-        parts.find_map(|f| f).or_else(|| a.takeaways.file())
-    })
 }
 
 /// Gives the memory the allocator holds free back to the system (after a reload and after a
@@ -694,10 +733,7 @@ mod tests {
     #[test]
     fn names_whose_thread_panicked_are_empty_not_a_panic() {
         let handle = std::thread::spawn(|| -> NameIndex { panic!("made to fail") });
-        let names = Names {
-            ready: OnceLock::new(),
-            making: Mutex::new(Some(handle)),
-        };
+        let names = Names::from_thread(handle);
         // Every look-up, the first and the ones after it, finds nothing and goes on.
         assert!(names.lookup("anything", 2).is_empty());
         assert!(names.lookup("again", 2).is_empty());
@@ -725,7 +761,7 @@ mod tests {
         })
         .collect();
         let shared: Vec<Arc<Article>> = articles.iter().cloned().map(Arc::new).collect();
-        let aside = Names::spawn(&shared);
+        let aside = Names::spawn(&Articles::held(shared));
         let in_place = NameIndex::new(&articles);
         for q in ["honey", "apis", "night-trains", "nigth trains", "", "zebra"] {
             assert_eq!(aside.lookup(q, 5), in_place.lookup(q, 5), "{q:?}");
@@ -865,6 +901,85 @@ mod tests {
     /// An update holds the articles whose files did not change as the library it was made
     /// from holds them (the same allocations, bodies read by either read once), and the
     /// articles read again as its own; reopened from the folder, it is the collection's.
+    /// An update of a library whose name index is still being made does not wait for it: its
+    /// own is made from it on a thread once it is ready, and is the index made whole, for an
+    /// edit that keeps every name and for an added article.
+    #[test]
+    fn an_update_does_not_wait_for_the_name_index_it_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        for i in 0..20 {
+            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
+        }
+        let mut settings = Settings::for_content(&content);
+        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let mut lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(lib.info.reused);
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let named = lib.articles.clone();
+        lib.names = Names::from_thread(std::thread::spawn(move || {
+            let _ = wait.recv_timeout(Duration::from_secs(60));
+            NameIndex::new(named.all_in_turn())
+        }));
+        let held = lib.names.clone();
+        write_article(&content, "a03", "Honey note three, edited.");
+        let edited = Library::update(&settings, &lib, &NoProgress).unwrap();
+        write_article(&content, "a20", "A new note on nectar.");
+        let added = Library::update(&settings, &edited, &NoProgress).unwrap();
+        assert!(edited.info.updated && added.info.updated);
+        assert!(
+            !held.is_ready() && !edited.names.is_ready(),
+            "an update waited for the name index"
+        );
+        go.send(()).unwrap();
+        for updated in [&edited, &added] {
+            let whole = NameIndex::new(&updated.articles);
+            for q in ["a03", "a2", "a20", "a07", "honey", "a1"] {
+                assert_eq!(updated.names.lookup(q, 5), whole.lookup(q, 5), "{q:?}");
+            }
+        }
+        assert_eq!(added.names.lookup("a20", 1)[0].article, 20);
+    }
+
+    /// An opened library's articles are decoded one at a time on first use, each into one
+    /// `Arc` that every later reader (one article, or all of them) shares; they read as the
+    /// built ones, and a slug finds its article without a map of every slug.
+    #[test]
+    fn an_opened_librarys_articles_are_decoded_on_first_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = content_folder(dir.path());
+        for i in 0..30 {
+            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
+        }
+        let mut settings = Settings::for_content(&content);
+        let index_dir = dir.path().join("index");
+        settings.index = IndexLocation::Dir(index_dir.clone());
+        let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let read = persist::read(&index_dir).unwrap().unwrap();
+        let articles = read.articles;
+        assert_eq!(articles.len(), 30);
+        assert_eq!(articles.decoded_count(), 0);
+        let seventh = articles[7].clone();
+        assert_eq!(articles.decoded_count(), 1);
+        assert_eq!(*seventh, *built.articles[7]);
+        assert!(seventh.sections.iter().all(|s| !s.blocks.is_loaded()));
+        assert_eq!(articles, built.articles);
+        assert_eq!(articles.decoded_count(), 30);
+        assert!(Arc::ptr_eq(&seventh, &articles[7]));
+        assert!(Arc::ptr_eq(&seventh, &articles.to_vec()[7]));
+        assert_eq!(read.keys, built.layout.keys());
+
+        let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        assert!(opened.info.reused);
+        for (i, a) in built.articles.iter().enumerate() {
+            assert_eq!(opened.by_slug(&a.slug), Some(i as u32));
+            assert_eq!(opened.passages_of(i as u32), built.passages_of(i as u32));
+        }
+        assert_eq!(opened.by_slug("a07-not"), None);
+        assert_eq!(opened.by_slug(""), None);
+    }
+
     #[test]
     fn an_update_shares_the_articles_it_kept_with_the_library_it_updates() {
         let dir = tempfile::tempdir().unwrap();
@@ -906,7 +1021,9 @@ mod tests {
         assert_eq!(text(&updated, "a12"), "A new note of honey.");
         // One handle on the bodies' file, the opened library's, whatever updated an article:
         // not one more per update for the life of the process.
-        let opened_file = body_file(&opened.articles).expect("stored bodies").clone();
+        let opened_file = articles::body_file(&opened.articles)
+            .expect("stored bodies")
+            .clone();
         let files = |lib: &Library| -> Vec<Arc<content::BodyFile>> {
             lib.articles
                 .iter()

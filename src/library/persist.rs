@@ -43,6 +43,7 @@ use crate::content::{Article, BodyFile, Lazy, SourceFile, Warning};
 use crate::index::FieldTokens;
 use crate::passage::Passage;
 
+use super::articles::{attach, Articles, Records};
 use super::bytes::ByteReader;
 use super::counting::{put_entry, SpilledCounts};
 use super::vectors::{
@@ -68,7 +69,7 @@ impl FileStamp {
 }
 
 /// Bumped whenever the persisted layout, the way passages are cut or the analyzer changes.
-pub(super) const FORMAT_VERSION: u32 = 12;
+pub(super) const FORMAT_VERSION: u32 = 13;
 
 /// The entries of an index folder.
 pub(super) const MANIFEST: &str = "manifest.json";
@@ -103,11 +104,18 @@ struct Manifest {
 /// `library.bin`: every article's front matter and headings, each its own postcard record
 /// (an [`Article`] whose [`Lazy`] parts are positions in `articles.bin`, which holds the
 /// bodies), then the records' lengths, then the rest ([`Head`]), then where the lengths and
-/// the head begin (two little-endian `u64`s). The records are decoded in parallel at open:
-/// decoding them one after the other on one thread was the longest part of the time from
-/// start to the first answer at 100,000 articles (BENCHMARKS.md, issue 18).
+/// the head begin (two little-endian `u64`s). The records are decoded on first use
+/// ([`Articles`]): decoding them all at open was most of the time from start to the first
+/// answer at 100,000 articles (BENCHMARKS.md, issue 18); the head holds what the open needs
+/// of every article instead (the keys of their slugs).
 #[derive(Serialize, Deserialize)]
 struct Head {
+    /// The BLAKE3 of the records and their lengths: a damaged record is found at open, not
+    /// when an answer first reads it.
+    records_hash: [u8; 32],
+    /// Each article's key ([`crate::index::article_key`] of its slug), in order: the index's
+    /// [`crate::index::Layout`] without hashing every slug at open.
+    keys: Vec<u64>,
     passages: Vec<Passage>,
     warnings: Vec<Warning>,
     files: Vec<FileStamp>,
@@ -124,7 +132,8 @@ const TRAILER: usize = 16;
 /// A persisted library read back, before its fingerprint is compared with the content's.
 pub(super) struct Persisted {
     pub fingerprint: String,
-    pub articles: Vec<Arc<Article>>,
+    pub articles: Articles,
+    pub keys: Vec<u64>,
     pub passages: Vec<Passage>,
     pub vectors: RelatedVectors,
     pub warnings: Vec<Warning>,
@@ -136,6 +145,8 @@ pub(super) struct Persisted {
 /// [`Head`] as written, borrowed (postcard encodes a slice as it encodes a `Vec`).
 #[derive(Serialize)]
 struct HeadRef<'a> {
+    records_hash: [u8; 32],
+    keys: &'a [u64],
     passages: &'a [Passage],
     warnings: &'a [Warning],
     files: &'a [FileStamp],
@@ -153,6 +164,8 @@ pub(super) enum CountsOut<'a> {
 
 /// What [`write_rest`] writes beside the index, borrowed.
 pub(super) struct Parts<'a> {
+    /// The articles' keys, in order (the index's layout's).
+    pub keys: &'a [u64],
     pub passages: &'a [Passage],
     pub vectors: &'a ArticleVectors,
     pub counts: CountsOut<'a>,
@@ -241,20 +254,16 @@ fn write_library<A: Borrow<Article> + Sync>(
     counts: &CountsPlaces,
     bodies_len: u64,
 ) -> anyhow::Result<()> {
-    let head = HeadRef {
-        passages: parts.passages,
-        warnings: parts.warnings,
-        files: parts.files,
-        tokens: parts.tokens,
-        bodies_len,
-        counts,
-    };
+    if parts.keys.len() != articles.len() {
+        anyhow::bail!("{} keys for {} articles", parts.keys.len(), articles.len());
+    }
     // Written as it is encoded, [`WRITE_BATCH`] records at a time: the bytes whole were 130
     // MB held at the end of a build of 100,000 articles (BENCHMARKS.md, issue 18).
     let path = dir.join(LIBRARY);
     let write = || -> anyhow::Result<()> {
         let file = std::fs::File::create(&path)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut hash = blake3::Hasher::new();
         let mut lens: Vec<u32> = Vec::with_capacity(articles.len());
         let mut at = 0u64;
         for batch in articles.chunks(WRITE_BATCH) {
@@ -265,6 +274,7 @@ fn write_library<A: Borrow<Article> + Sync>(
                 .context("cannot encode the articles")?;
             for r in records {
                 out.write_all(&r)?;
+                hash.update(&r);
                 lens.push(u32::try_from(r.len())?);
                 at += r.len() as u64;
             }
@@ -272,7 +282,18 @@ fn write_library<A: Borrow<Article> + Sync>(
         let lens_at = at;
         let lens = postcard::to_stdvec(&lens)?;
         out.write_all(&lens)?;
+        hash.update(&lens);
         let head_at = lens_at + lens.len() as u64;
+        let head = HeadRef {
+            records_hash: *hash.finalize().as_bytes(),
+            keys: parts.keys,
+            passages: parts.passages,
+            warnings: parts.warnings,
+            files: parts.files,
+            tokens: parts.tokens,
+            bodies_len,
+            counts,
+        };
         let mut out = postcard::to_io(&head, out).context("cannot encode the library")?;
         out.write_all(&lens_at.to_le_bytes())?;
         out.write_all(&head_at.to_le_bytes())?;
@@ -312,40 +333,23 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     // Mapped, not read into a buffer: the copy and the pages it took (132 MB at 100,000
     // articles) were a sixth of the time from start to the first answer (BENCHMARKS.md,
     // issue 18). SAFETY: `library.bin` is never written once made (each is written anew
-    // into a staging folder and swapped in; the index folder is the bot's own), and the
-    // mapping lives only while it is decoded into owned values.
+    // into a staging folder and swapped in, and an open library's file is unlinked, never
+    // overwritten; the index folder is the bot's own), and the mapping is only read: by the
+    // check of the records' hash and by each record's decoding into owned values.
     let map = unsafe { memmap2::Mmap::map(&file) }.context("cannot map library.bin")?;
     let (records, lens, head) = split_library(&map).context("bad library.bin")?;
-    let mut starts = Vec::with_capacity(lens.len());
-    let mut at = 0usize;
-    for &l in &lens {
-        starts.push(at);
-        at += l as usize;
-    }
-    // The records on every core, the head (1.6 M passages at 100,000 articles) beside them.
-    // Each article is decoded into its `Arc` (a `Vec<Article>` made first, then moved into
-    // `Arc`s, held both at once: 33 MB more at the peak of a start at 100,000 articles).
-    let (head, articles) = rayon::join(
+    // The records are checked whole (their hash) beside the head's decoding (1.6 M passages
+    // at 100,000 articles); each is decoded by its first use ([`Articles`]).
+    let (head, hash) = rayon::join(
         || postcard::from_bytes::<Head>(head),
-        || -> postcard::Result<Vec<Arc<Article>>> {
-            starts
-                .par_iter()
-                .zip(&lens)
-                .map(|(&s, &l)| postcard::from_bytes(&records[s..s + l as usize]).map(Arc::new))
-                .collect()
-        },
+        || blake3::hash(records),
     );
-    let (snapshot, mut articles) = (
-        head.context("bad library.bin")?,
-        articles.context("bad library.bin")?,
-    );
-    drop(map);
-    let bodies = open_bodies(&dir.join(ARTICLES), snapshot.bodies_len)?;
-    articles.par_iter_mut().try_for_each(|a| {
-        let a = Arc::get_mut(a).expect("decoded just above");
-        attach(&bodies, a, snapshot.bodies_len)
-    })?;
-    if articles.len() != manifest.articles
+    let snapshot = head.context("bad library.bin")?;
+    if *hash.as_bytes() != snapshot.records_hash {
+        anyhow::bail!("bad library.bin: its articles' records do not match their hash");
+    }
+    if lens.len() != manifest.articles
+        || snapshot.keys.len() != manifest.articles
         || snapshot.passages.len() != manifest.passages
         || snapshot.counts.articles.len() != manifest.articles
     {
@@ -353,10 +357,13 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
             "manifest and library.bin disagree on the article, passage or term count count"
         );
     }
+    let bodies = open_bodies(&dir.join(ARTICLES), snapshot.bodies_len)?;
+    let articles = Articles::stored(Records::new(map, &lens, bodies, snapshot.bodies_len));
     let vectors = RelatedVectors::mapped(&dir.join(VECTORS), articles.len())?;
     Ok(Some(Persisted {
         fingerprint: manifest.fingerprint,
         articles,
+        keys: snapshot.keys,
         passages: snapshot.passages,
         vectors,
         warnings: snapshot.warnings,
@@ -366,8 +373,8 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     }))
 }
 
-/// The parts of `library.bin` (see [`Head`]): the articles' records, their lengths (checked
-/// against the records' bytes) and the head's bytes.
+/// The parts of `library.bin` (see [`Head`]): the articles' records followed by their
+/// lengths, the lengths (checked against the records' bytes) and the head's bytes.
 fn split_library(bytes: &[u8]) -> anyhow::Result<(&[u8], Vec<u32>, &[u8])> {
     let end = bytes.len().checked_sub(TRAILER).context("too short")?;
     let at = |k: usize| -> anyhow::Result<usize> {
@@ -385,7 +392,8 @@ fn split_library(bytes: &[u8]) -> anyhow::Result<(&[u8], Vec<u32>, &[u8])> {
     if lens.iter().map(|&l| l as u64).sum::<u64>() != lens_at as u64 {
         anyhow::bail!("its records' lengths do not add up");
     }
-    Ok((&bytes[..lens_at], lens, &bytes[head_at..end]))
+    // The records with their lengths: what their hash covers.
+    Ok((&bytes[..head_at], lens, &bytes[head_at..end]))
 }
 
 /// The fingerprint of a collection: format version, the settings that shape the index, and
@@ -506,28 +514,6 @@ fn open_bodies(path: &Path, expected: u64) -> anyhow::Result<Arc<BodyFile>> {
         );
     }
     Ok(file)
-}
-
-/// Gives the stored parts of `a` their file, `articles.bin` of `expected` bytes; fails when a
-/// part lies beyond its end.
-fn attach(file: &Arc<BodyFile>, a: &mut Article, expected: u64) -> anyhow::Result<()> {
-    let parts = a.sections.iter().map(|s| s.blocks.position());
-    for (offset, len) in parts.chain([a.takeaways.position()]).flatten() {
-        if offset
-            .checked_add(u64::from(len))
-            .is_none_or(|end| end > expected)
-        {
-            anyhow::bail!(
-                "library.bin points past the end of {}",
-                file.path().display()
-            );
-        }
-    }
-    for s in &mut a.sections {
-        s.blocks.attach(file);
-    }
-    a.takeaways.attach(file);
-    Ok(())
 }
 
 /// The bytes of `articles.bin` (of `len` bytes) that no article of `articles` reads: records

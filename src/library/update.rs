@@ -27,14 +27,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::{IndexLocation, Settings};
 use crate::content::{self, Article};
-use crate::index::{Change, SearchIndex};
+use crate::index::{Change, Layout, SearchIndex};
 use crate::passage::{cut_passages, Passage};
 
 use super::lock;
 use super::persist::{self, FileStamp};
 use super::staging;
 use super::vectors::{ArticleVectors, RelatedVectors, TermCounts, VectorWeights};
-use super::{ArticleDiff, BuildInfo, BuildProgress, Library, Names, OpenMode};
+use super::{ArticleDiff, Articles, BuildInfo, BuildProgress, Library, Names, OpenMode};
 
 /// When more than this share of the files changed, a full build is made instead.
 pub const MAX_CHANGED_SHARE: f64 = 0.25;
@@ -256,7 +256,10 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
                     .update_in(&staging.join(persist::TANTIVY), &change)
                     .map(Indexed::Dir)
             })(),
-            _ => old.index.update(&change).map(Indexed::Memory),
+            _ => old
+                .index
+                .update(&change)
+                .map(|i| Indexed::Memory(Box::new(i))),
         };
         let related = related
             .join()
@@ -280,13 +283,15 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
             (dir, staging, tokens, layout)
         }
         (None, None, Indexed::Memory(index)) => {
+            let layout = Layout::new(&articles, &passages)?;
             let mut lib = Library::assemble_named(
-                articles,
+                Articles::held(articles),
+                layout,
                 passages,
                 RelatedVectors::held(vectors),
                 warnings,
                 names,
-                index,
+                *index,
                 info,
                 stamps,
                 Some(Arc::new(counts)),
@@ -309,6 +314,7 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
             None => persist::CountsOut::Whole(persist::Counts::Held(&counts)),
         };
         let parts = persist::Parts {
+            keys: layout.keys(),
             passages: &passages,
             vectors: &vectors,
             counts,
@@ -322,14 +328,14 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
         Ok((bodies_len, places, whole))
     })();
     let (bodies_len, count_places, whole) = kept_or_discard(&staging, written)?;
-    let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout, Some(tokens))?;
+    let index = SearchIndex::open(&dir.join(persist::TANTIVY), layout.clone(), Some(tokens))?;
     // The kept articles read from the file they were read from (this one: linked, appended),
     // and the fresh ones from it too, through the same handle.
     persist::attach_bodies(
         &dir.join(persist::ARTICLES),
         fresh_articles(&mut articles, &origins),
         bodies_len,
-        super::body_file(&old.articles),
+        old.articles.body_file().as_ref(),
     )?;
     // The counts stay with the library: the next update in this process starts from them
     // instead of reading `counts.bin` and `counts.log` back (a library opened from the folder
@@ -340,7 +346,16 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
     let counts = (!whole).then(|| Arc::new(counts));
     let vectors = RelatedVectors::held(vectors);
     let mut lib = Library::assemble_named(
-        articles, passages, vectors, warnings, names, index, info, stamps, counts,
+        Articles::held(articles),
+        layout,
+        passages,
+        vectors,
+        warnings,
+        names,
+        index,
+        info,
+        stamps,
+        counts,
     );
     lib.shape = old.shape.clone();
     lib.count_places = count_places;
@@ -400,7 +415,7 @@ fn appended_counts(
 /// The index an update made: a new in-memory one, or the tokens and layout of the one
 /// written into the staging folder.
 enum Indexed {
-    Memory(SearchIndex),
+    Memory(Box<SearchIndex>),
     Dir((crate::index::FieldTokens, crate::index::Layout)),
 }
 
@@ -475,21 +490,35 @@ fn related_vectors(
 /// the fresh articles' added ([`crate::names::NameIndex::updated`]).
 fn renamed(old: &Library, articles: &[Arc<Article>], origins: &[Origin]) -> Names {
     let mut moved: Vec<Option<u32>> = vec![None; old.articles.len()];
-    let mut fresh: Vec<(u32, &Article)> = Vec::new();
+    let mut fresh: Vec<(u32, Arc<Article>)> = Vec::new();
     for (id, (a, origin)) in articles.iter().zip(origins).enumerate() {
         match *origin {
             Origin::Kept(o) => moved[o as usize] = Some(id as u32),
-            Origin::Fresh => fresh.push((id as u32, &**a)),
+            Origin::Fresh => fresh.push((id as u32, Arc::new(names_of(a)))),
         }
     }
-    Names::made(old.names.updated(&moved, &fresh))
+    Names::derived(&old.names, moved, fresh)
 }
 
-/// A path as the key of the maps an update compares files by: its bytes. Every path compared
-/// comes from a scan (the files, their stamps, the articles' and warnings' paths), which
-/// gives one path one spelling; hashing a `Path` (by its components) for each of the
-/// collection's files, several times over, was 2-3% of the samples of three updates at
-/// 100,000 articles (BENCHMARKS.md, issue 18).
+/// What the name index reads of an article (its slug, title and aliases), for a thread that
+/// may outlive the update's hold on the article (whose stored parts it then sets alone).
+fn names_of(a: &Article) -> Article {
+    Article {
+        slug: a.slug.clone(),
+        title: a.title.clone(),
+        aliases: a.aliases.clone(),
+        url: None,
+        summary: None,
+        tags: Vec::new(),
+        authors: Vec::new(),
+        date: None,
+        sections: Vec::new(),
+        takeaways: content::Lazy::loaded(Vec::new()),
+        path: a.path.clone(),
+        format: a.format,
+    }
+}
+
 fn key(path: &Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
