@@ -585,6 +585,8 @@ pub struct SearchIndex {
     maps: OnceLock<Arc<[Arc<SegmentMap>]>>,
     /// The articles of common words, by field and stem, once counted.
     common: Mutex<CommonArticles>,
+    /// The bytes the articles of common words may take ([`COMMON_CACHE_BYTES`]).
+    common_budget: usize,
     /// The close spellings of words no passage holds, once found.
     spellings: Mutex<SpellingCache>,
     /// Each field's terms, merged from the segments' dictionaries after the first
@@ -980,6 +982,7 @@ impl SearchIndex {
             opstamp,
             maps: OnceLock::new(),
             common: Mutex::new(CommonArticles::new()),
+            common_budget: COMMON_CACHE_BYTES,
             spellings: Mutex::new(SpellingCache::default()),
             vocabularies: Vocabularies::default(),
         })
@@ -1553,8 +1556,9 @@ impl SearchIndex {
         let readers = searcher.segment_readers();
         let mut seen = ArticleSet::new(articles);
         // Each term's lists, looked up once per segment: a common word's articles are
-        // remembered (questions repeat the common words), the others counted from the lists.
-        let mut rare: Vec<(Field, Vec<Option<TermInfo>>)> = Vec::new();
+        // remembered (questions repeat the common words) while the cache has room; the other
+        // terms are counted here from their lists.
+        let mut listed: Vec<(Field, Vec<Option<TermInfo>>)> = Vec::new();
         for term in terms {
             let mut infos = Vec::with_capacity(readers.len());
             let mut docs = 0u64;
@@ -1563,15 +1567,19 @@ impl SearchIndex {
                 docs += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
                 infos.push(info);
             }
-            if docs >= COMMON_WORD_DOCS {
-                seen.union(&self.common_articles(searcher, maps, term, &infos, articles)?);
-            } else if docs > 0 {
-                rare.push((term.field(), infos));
+            let remembered = match docs >= COMMON_WORD_DOCS {
+                true => self.common_articles(searcher, maps, term, &infos, articles)?,
+                false => None,
+            };
+            match remembered {
+                Some(bits) => seen.union(&bits),
+                None if docs > 0 => listed.push((term.field(), infos)),
+                None => {}
             }
         }
         for (s, (reader, map)) in readers.iter().zip(maps).enumerate() {
             // The longest lists first: they count most articles, the others are then probed.
-            let mut lists: Vec<(Field, &TermInfo)> = rare
+            let mut lists: Vec<(Field, &TermInfo)> = listed
                 .iter()
                 .filter_map(|(field, infos)| Some((*field, infos[s].as_ref()?)))
                 .collect();
@@ -1589,7 +1597,10 @@ impl SearchIndex {
     }
 
     /// The articles with `term` (a bit each), from the cache or counted once from its lists
-    /// (`infos`: its term info in each segment).
+    /// (`infos`: its term info in each segment) and remembered; `None` when the cache has no
+    /// room for them: counted alone into a set of every article, they would cost a pass over
+    /// each of their lists at every question, where counted with the query's other lists,
+    /// longest first, they are read only where articles are still uncounted.
     fn common_articles(
         &self,
         searcher: &tantivy::Searcher,
@@ -1597,11 +1608,18 @@ impl SearchIndex {
         term: &Term,
         infos: &[Option<TermInfo>],
         articles: usize,
-    ) -> anyhow::Result<std::sync::Arc<[u64]>> {
+    ) -> anyhow::Result<Option<std::sync::Arc<[u64]>>> {
         let field = term.field();
         let key = (field.field_id(), term.serialized_value_bytes().to_vec());
-        if let Some(bits) = self.common.lock().expect("cache lock").get(&key) {
-            return Ok(bits.clone());
+        {
+            let cache = self.common.lock().expect("cache lock");
+            if let Some(bits) = cache.get(&key) {
+                return Ok(Some(bits.clone()));
+            }
+            let bytes: usize = cache.values().map(|b| b.len() * 8).sum();
+            if bytes + articles.div_ceil(64) * 8 > self.common_budget {
+                return Ok(None);
+            }
         }
         let mut set = ArticleSet::new(articles);
         for ((reader, map), info) in searcher.segment_readers().iter().zip(maps).zip(infos) {
@@ -1613,10 +1631,10 @@ impl SearchIndex {
         let bits: std::sync::Arc<[u64]> = set.bits.into();
         let mut cache = self.common.lock().expect("cache lock");
         let bytes: usize = cache.values().map(|b| b.len() * 8).sum();
-        if bytes + bits.len() * 8 <= COMMON_CACHE_BYTES {
+        if bytes + bits.len() * 8 <= self.common_budget {
             cache.insert(key, bits.clone());
         }
-        Ok(bits)
+        Ok(Some(bits))
     }
 
     /// Restricts `query` to one article.
@@ -2015,9 +2033,21 @@ mod tests {
                 .map(|r| r.max_doc())
                 .collect::<Vec<_>>()
         );
+        // The same index with no room to remember a common word's articles: they are counted
+        // with the query's other lists.
+        let mut uncached = SearchIndex::from_index(
+            index.index.clone(),
+            index.fields,
+            (*index.layout).clone(),
+            Some(index.tokens),
+        )
+        .unwrap();
+        uncached.common_budget = 0;
+        let uncached_snap = uncached.snapshot();
         let mut rng = StdRng::seed_from_u64(99);
         let mut checked = 0;
         let mut lists_counted = 0;
+        let mut common_counted = 0;
         for round in 0..160 {
             let n = rng.gen_range(1..15);
             let stems: Vec<String> = (0..n)
@@ -2090,6 +2120,16 @@ mod tests {
             if let Some(counted) = counted {
                 assert_eq!(counted, grouped.len(), "query {stems:?}");
                 lists_counted += 1;
+                let without_cache = uncached
+                    .count_articles(&uncached_snap, &query, new_articles.len())
+                    .unwrap();
+                assert_eq!(without_cache, Some(counted), "query {stems:?}, uncached");
+                let common = query
+                    .1
+                    .iter()
+                    .flatten()
+                    .any(|t| snap.0.doc_freq(t).unwrap() >= COMMON_WORD_DOCS);
+                common_counted += usize::from(common);
             }
             assert_eq!(
                 index
@@ -2103,6 +2143,7 @@ mod tests {
             lists_counted > 100,
             "{lists_counted} counted from the lists"
         );
+        assert!(common_counted > 20, "{common_counted} with a common word");
     }
 
     /// A word's close spellings, looked up in the merged vocabulary or in every segment's
