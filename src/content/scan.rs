@@ -12,11 +12,17 @@ use std::collections::{HashMap, HashSet};
 use std::fs::FileType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::{format_of, SourceFile, Warning};
+
+/// Article files read by one task while the walk goes on: a few folders' files.
+const STAT_CHUNK: usize = 1024;
+
+/// Each file of a chunk with its size and modification time, or why it is skipped.
+type ChunkRead = Vec<Result<Found, Warning>>;
 
 /// A candidate article file found by the walk.
 struct Found {
@@ -34,33 +40,112 @@ struct Candidate {
 }
 
 impl Candidate {
+    /// [`Candidate::read`] of a file of `folder` (its parent, open), by its name there: the
+    /// metadata of its path (of the link's target when it was reached as a followed link).
+    #[cfg(unix)]
+    fn read_in(&self, root: &Path, folder: &std::fs::File) -> Result<Found, Warning> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::io::AsRawFd;
+        let Ok(name) = std::ffi::CString::new(self.entry.file_name().as_bytes()) else {
+            return self.read(root);
+        };
+        let flags = if self.entry.path_is_symlink() {
+            0
+        } else {
+            libc::AT_SYMLINK_NOFOLLOW
+        };
+        let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `name` is a NUL-terminated string and `stat` room for one `stat`, which
+        // `fstatat` fills when it returns 0.
+        let stat = unsafe {
+            if libc::fstatat(folder.as_raw_fd(), name.as_ptr(), stat.as_mut_ptr(), flags) != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(skipped(self.rel.clone(), format!("cannot read: {e}")));
+            }
+            stat.assume_init()
+        };
+        // As `Metadata::modified` since the epoch gives it: none before it.
+        let mtime_ns = match (
+            u128::try_from(stat.st_mtime),
+            u128::try_from(stat.st_mtime_nsec),
+        ) {
+            (Ok(s), Ok(ns)) => s * 1_000_000_000 + ns,
+            _ => 0,
+        };
+        self.found(root, stat.st_size as u64, mtime_ns)
+    }
+
     /// The file with its size and modification time, or why it is skipped.
     fn read(&self, root: &Path) -> Result<Found, Warning> {
         let meta = self
             .entry
             .metadata()
             .map_err(|e| skipped(self.rel.clone(), format!("cannot read: {}", describe(&e))))?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        self.found(root, meta.len(), mtime_ns)
+    }
+
+    /// The file found, of `len` bytes modified at `mtime_ns`.
+    fn found(&self, root: &Path, len: u64, mtime_ns: u128) -> Result<Found, Warning> {
         let path = self.entry.path();
         let real = if self.via_link {
             Some(link_target(root, path).map_err(|reason| skipped(self.rel.clone(), reason))?)
         } else {
             None
         };
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
         Ok(Found {
             file: SourceFile {
                 rel: self.rel.clone(),
                 abs: path.to_path_buf(),
-                len: meta.len(),
+                len,
                 mtime_ns,
             },
             real,
         })
     }
+}
+
+/// Each of `chunk`'s files with its size and modification time, or why it is skipped, in
+/// order. On Unix each folder's files are looked up from the folder, opened once (`fstatat`),
+/// instead of the kernel walking each file's whole path again (its folders looked up anew for
+/// every one of 100,000 files).
+fn read_all(root: &Path, chunk: &[Candidate]) -> ChunkRead {
+    #[cfg(unix)]
+    {
+        let mut folder: Option<(&Path, Option<std::fs::File>)> = None;
+        chunk
+            .iter()
+            .map(|c| {
+                let parent = c.entry.path().parent().unwrap_or(Path::new("."));
+                if folder.as_ref().is_none_or(|(p, _)| *p != parent) {
+                    folder = Some((parent, open_folder(parent)));
+                }
+                match folder.as_ref().and_then(|(_, f)| f.as_ref()) {
+                    Some(f) => c.read_in(root, f),
+                    None => c.read(root),
+                }
+            })
+            .collect()
+    }
+    #[cfg(not(unix))]
+    {
+        chunk.iter().map(|c| c.read(root)).collect()
+    }
+}
+
+/// A folder opened for the `fstatat` of its files (`None`: they are read by path).
+#[cfg(unix)]
+fn open_folder(path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .ok()
 }
 
 /// Lists the article files (`*.md`, `*.markdown`, `*.txt`) below `dir`, sorted by path, with a
@@ -81,8 +166,11 @@ pub fn scan(dir: &Path) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
     let mut pruned: Vec<Warning> = Vec::new();
     // Folders reached through a symbolic link: their files are compared by real path.
     let mut linked: HashSet<PathBuf> = HashSet::new();
-    // The article files found, each after the walk's warnings before it (their count).
-    let mut candidates: Vec<(usize, Candidate)> = Vec::new();
+    // The walk's warnings before each article file found (their count), in walk order.
+    let mut places: Vec<usize> = Vec::new();
+    // Each chunk of article files found, with its size and modification time (or why it
+    // was skipped), by the chunk's place in walk order.
+    let stats: Mutex<Vec<(usize, ChunkRead)>> = Mutex::new(Vec::new());
     // Each folder's entries by name: the walk then yields paths in the order `once_each`
     // sorts them in (a folder's files come before its next sibling, as `Path`'s
     // component-wise order has it), so that sort finds them sorted instead of comparing paths
@@ -109,61 +197,89 @@ pub fn scan(dir: &Path) -> anyhow::Result<(Vec<SourceFile>, Vec<Warning>)> {
             }
             true
         });
-    for entry in walk {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) if err.depth() == 0 => {
-                anyhow::bail!("content folder {}: {}", dir.display(), describe(&err))
+    // The files found are read a chunk at a time on the other cores while the walk goes on
+    // (the walk on one core, then a stat per file on every core, were most of the time to
+    // the first answer at 100,000 articles: BENCHMARKS.md, issue 18).
+    rayon::scope(|tasks| -> anyhow::Result<()> {
+        let mut chunk: Vec<Candidate> = Vec::with_capacity(STAT_CHUNK);
+        let mut chunks = 0;
+        let mut read = |chunk: Vec<Candidate>| {
+            let (k, stats, root) = (chunks, &stats, &root);
+            chunks += 1;
+            tasks.spawn(move |_| {
+                let read = read_all(root, &chunk);
+                stats
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((k, read));
+            });
+        };
+        for entry in walk {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) if err.depth() == 0 => {
+                    anyhow::bail!("content folder {}: {}", dir.display(), describe(&err))
+                }
+                Err(err) => {
+                    let path = err.path().unwrap_or(dir);
+                    if !hidden_below(dir, path) {
+                        warnings.push(walk_error(dir, &root, &err));
+                    }
+                    continue;
+                }
+            };
+            if entry.depth() == 0 {
+                continue;
             }
-            Err(err) => {
-                let path = err.path().unwrap_or(dir);
-                if !hidden_below(dir, path) {
-                    warnings.push(walk_error(dir, &root, &err));
+            let path = entry.path();
+            let via_link = entry.path_is_symlink()
+                || (!linked.is_empty() && path.parent().is_some_and(|p| linked.contains(p)));
+            let file_type = entry.file_type();
+            if file_type.is_dir() {
+                if via_link {
+                    linked.insert(path.to_path_buf());
                 }
                 continue;
             }
-        };
-        if entry.depth() == 0 {
-            continue;
-        }
-        let path = entry.path();
-        let via_link = entry.path_is_symlink()
-            || (!linked.is_empty() && path.parent().is_some_and(|p| linked.contains(p)));
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            if via_link {
-                linked.insert(path.to_path_buf());
+            if format_of(path).is_none() {
+                continue;
             }
-            continue;
-        }
-        if format_of(path).is_none() {
-            continue;
-        }
-        let rel = rel_path(dir, path);
-        if !file_type.is_file() {
-            warnings.push(skipped(rel, not_regular(file_type)));
-            continue;
-        }
-        // Read below, in parallel: a stat per file was half of a scan at 10,000 files, and
-        // an update scans every file.
-        candidates.push((
-            warnings.len(),
-            Candidate {
+            let rel = rel_path(dir, path);
+            if !file_type.is_file() {
+                warnings.push(skipped(rel, not_regular(file_type)));
+                continue;
+            }
+            // Read in parallel: a stat per file was half of a scan at 10,000 files, and an
+            // update scans every file.
+            places.push(warnings.len());
+            chunk.push(Candidate {
                 rel,
                 entry,
                 via_link,
-            },
-        ));
-    }
-    // Each candidate's size and modification time, then the warnings of the ones that
-    // could not be read put at their place in walk order.
-    let read: Vec<Result<Found, Warning>> =
-        candidates.par_iter().map(|(_, c)| c.read(&root)).collect();
+            });
+            if chunk.len() == STAT_CHUNK {
+                read(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(STAT_CHUNK),
+                ));
+            }
+        }
+        if !chunk.is_empty() {
+            read(chunk);
+        }
+        Ok(())
+    })?;
+    // The warnings of the files that could not be read put at their place in walk order.
+    let mut stats = stats.into_inner().unwrap_or_else(PoisonError::into_inner);
+    stats.sort_unstable_by_key(|(k, _)| *k);
     let mut walk_warnings = std::mem::take(&mut warnings).into_iter();
     let mut taken = 0;
-    for ((at, _), r) in candidates.iter().zip(read) {
+    for (&at, r) in places
+        .iter()
+        .zip(stats.into_iter().flat_map(|(_, read)| read))
+    {
         warnings.extend(walk_warnings.by_ref().take(at - taken));
-        taken = *at;
+        taken = at;
         match r {
             Ok(f) => found.push(f),
             Err(w) => warnings.push(w),
@@ -413,6 +529,54 @@ mod tests {
             abs,
             mtime_ns: 0,
         }
+    }
+
+    /// Every file's size and modification time are its path's metadata, in path order, across
+    /// chunks read while the walk goes on; links are read once and noted as before.
+    #[cfg(unix)]
+    #[test]
+    fn each_file_stamp_is_its_metadata_in_walk_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        let mut expect = Vec::new();
+        for f in 0..5 {
+            let folder = content.join(format!("f{f}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..(STAT_CHUNK / 2 + 7) {
+                let name = format!("a{i:04}.md");
+                std::fs::write(folder.join(&name), "x".repeat(i % 13)).unwrap();
+                expect.push(PathBuf::from(format!("f{f}")).join(name));
+            }
+        }
+        // A link to a file and a folder reached through a link (each file read once, under
+        // its own path: the links noted), and a link to nowhere (skipped at its place).
+        std::os::unix::fs::symlink("f0/a0003.md", content.join("g-link.md")).unwrap();
+        std::os::unix::fs::symlink("f1", content.join("h-linked")).unwrap();
+        std::os::unix::fs::symlink("nowhere.md", content.join("z-dangling.md")).unwrap();
+        let (files, warnings) = scan(&content).unwrap();
+        let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+        let mut want: Vec<&Path> = expect.iter().map(PathBuf::as_path).collect();
+        want.sort();
+        assert!(
+            rels == want,
+            "{} files, {} expected",
+            rels.len(),
+            want.len()
+        );
+        for f in &files {
+            let meta = std::fs::metadata(content.join(&f.rel)).unwrap();
+            let mtime = meta.modified().unwrap();
+            let ns = mtime
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            assert_eq!((f.len, f.mtime_ns), (meta.len(), ns), "{}", f.rel.display());
+        }
+        let noted: Vec<&Path> = warnings.iter().map(|w| w.path.as_path()).collect();
+        assert!(noted.contains(&Path::new("g-link.md")));
+        assert!(noted.contains(&Path::new("z-dangling.md")));
+        let linked = noted.iter().filter(|p| p.starts_with("h-linked")).count();
+        assert_eq!(linked, STAT_CHUNK / 2 + 7);
     }
 
     #[test]

@@ -156,10 +156,16 @@ impl Articles {
     }
 
     fn decoded(&self, i: usize, records: Option<&Records>) -> &Arc<Article> {
-        self.0.slots[i].get_or_init(|| {
-            let records = records.expect("an undecoded article has its records");
-            Arc::new(records.decode(i))
-        })
+        let slot = &self.0.slots[i];
+        if let Some(a) = slot.get() {
+            return a;
+        }
+        // Decoded outside the slot's lock, then put in it unless another thread was first
+        // (whose `Arc` every reader then shares): a thread never waits for another's decoding,
+        // as it would behind the name index's thread, which runs at a low priority.
+        let records = records.expect("an undecoded article has its records");
+        let _ = slot.set(Arc::new(records.decode(i)));
+        slot.get().expect("set just above")
     }
 
     fn all_with(&self, every_core: bool) -> &[Arc<Article>] {
