@@ -410,12 +410,21 @@ pub fn fingerprint(settings: &ContentSettings, files: &[SourceFile]) -> String {
         h.update(&[0]);
     }
     h.update(&[1]);
+    // The files' parts hashed a batch at a time, not each by itself: a hasher's update of a
+    // few bytes costs hundreds of instructions, 116 M of them for 100,000 files, on the path
+    // to the first answer (the same bytes in the same order: the same fingerprint).
+    let mut batch: Vec<u8> = Vec::with_capacity(1 << 16);
     for f in files {
-        h.update(f.rel.to_string_lossy().as_bytes());
-        h.update(&[0]);
-        h.update(&f.len.to_le_bytes());
-        h.update(&f.mtime_ns.to_le_bytes());
+        batch.extend_from_slice(f.rel.to_string_lossy().as_bytes());
+        batch.push(0);
+        batch.extend_from_slice(&f.len.to_le_bytes());
+        batch.extend_from_slice(&f.mtime_ns.to_le_bytes());
+        if batch.len() >= 1 << 16 {
+            h.update(&batch);
+            batch.clear();
+        }
     }
+    h.update(&batch);
     h.finalize().to_hex().to_string()
 }
 
@@ -944,6 +953,48 @@ fn read_log(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fingerprint hashes the files' parts in batches: the same as one update per part
+    /// (what it was defined as), across batch boundaries.
+    #[test]
+    fn the_fingerprint_is_its_part_by_part_definition() {
+        let settings = crate::config::Settings::for_content("content").content;
+        let files: Vec<SourceFile> = (0..3000u64)
+            .map(|i| SourceFile {
+                rel: std::path::PathBuf::from(format!("part-{}/article-{i:05}.md", i % 7)),
+                abs: std::path::PathBuf::new(),
+                len: i * 37,
+                mtime_ns: u128::from(i) * 1_000_000_007,
+            })
+            .collect();
+        let by_part = |files: &[SourceFile]| {
+            let mut h = blake3::Hasher::new();
+            h.update(&FORMAT_VERSION.to_le_bytes());
+            h.update(settings.base_url.as_bytes());
+            h.update(&[0]);
+            h.update(&settings.max_file_bytes.to_le_bytes());
+            h.update(&(settings.passage_words as u64).to_le_bytes());
+            for t in &settings.takeaway_headings {
+                h.update(t.as_bytes());
+                h.update(&[0]);
+            }
+            h.update(&[1]);
+            for f in files {
+                h.update(f.rel.to_string_lossy().as_bytes());
+                h.update(&[0]);
+                h.update(&f.len.to_le_bytes());
+                h.update(&f.mtime_ns.to_le_bytes());
+            }
+            h.finalize().to_hex().to_string()
+        };
+        for n in [0, 1, 1500, 3000] {
+            assert_eq!(
+                fingerprint(&settings, &files[..n]),
+                by_part(&files[..n]),
+                "{n}"
+            );
+        }
+    }
 
     /// A stored part whose end does not fit in a `u64` lies past the file, as any other does:
     /// refused, not wrapped around (and not a panic in a debug build).
