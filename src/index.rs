@@ -322,13 +322,40 @@ pub struct WordQuery<'a> {
 }
 
 /// The index as one command sees it: taken once per command ([`SearchIndex::snapshot`]) and
-/// passed to every search, count and statistic the command makes.
-pub struct Snapshot(tantivy::Searcher);
+/// passed to every search, count and statistic the command makes, with the terms' entries in
+/// its segments' dictionaries as they are looked up ([`Snapshot::term_infos`]).
+pub struct Snapshot(tantivy::Searcher, Mutex<FxHashMap<Term, TermInfos>>);
+
+/// A term's entry in each segment's dictionary, in segment order (`None` where a segment
+/// lacks it).
+type TermInfos = Arc<[Option<TermInfo>]>;
 
 impl Snapshot {
     /// Number of documents (passages).
     pub fn num_docs(&self) -> u64 {
         self.0.num_docs()
+    }
+
+    /// `term`'s entry in each segment's dictionary, looked up once per command: a question's
+    /// words are looked up for their document frequencies (the question's analysis, BM25's
+    /// statistics), for `search`'s article count and for the union's postings, each a walk
+    /// of every segment's dictionary.
+    fn term_infos(&self, term: &Term) -> tantivy::Result<TermInfos> {
+        if let Some(infos) = self.1.lock().expect("term infos lock").get(term) {
+            return Ok(infos.clone());
+        }
+        let infos: TermInfos = self
+            .0
+            .segment_readers()
+            .iter()
+            .map(|r| Ok(r.inverted_index(term.field())?.get_term_info(term)?))
+            .collect::<tantivy::Result<Vec<_>>>()?
+            .into();
+        self.1
+            .lock()
+            .expect("term infos lock")
+            .insert(term.clone(), infos.clone());
+        Ok(infos)
     }
 }
 
@@ -1099,19 +1126,20 @@ impl SearchIndex {
     /// documents that hold it (a seek per deleted document, in the segments that have any).
     fn live_doc_freq(
         &self,
-        searcher: &tantivy::Searcher,
+        snapshot: &Snapshot,
         maps: &[Arc<SegmentMap>],
         term: &Term,
     ) -> tantivy::Result<u64> {
-        let mut df = searcher.doc_freq(term)?;
-        for (reader, map) in searcher.segment_readers().iter().zip(maps) {
-            if map.deleted.is_empty() {
-                continue;
-            }
-            let inverted = reader.inverted_index(term.field())?;
-            let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
+        let infos = snapshot.term_infos(term)?;
+        let mut df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
+        let readers = snapshot.0.segment_readers();
+        for ((reader, map), info) in readers.iter().zip(maps).zip(infos.iter()) {
+            let Some(info) = info.as_ref().filter(|_| !map.deleted.is_empty()) else {
                 continue;
             };
+            let inverted = reader.inverted_index(term.field())?;
+            let mut postings =
+                inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
             for &d in &map.deleted {
                 let mut doc = postings.doc();
                 if doc < d {
@@ -1130,7 +1158,7 @@ impl SearchIndex {
 
     /// The index for one command: every search of the command reads this one view.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot(self.reader.searcher())
+        Snapshot(self.reader.searcher(), Mutex::default())
     }
 
     /// Number of documents (passages).
@@ -1152,7 +1180,7 @@ impl SearchIndex {
         let maps = self.maps(searcher)?;
         let stats = LiveStats {
             index: self,
-            searcher,
+            snapshot,
             maps: &maps,
             doc_freqs: Mutex::new(FxHashMap::default()),
         };
@@ -1225,7 +1253,7 @@ impl SearchIndex {
         };
         let stats = LiveStats {
             index: self,
-            searcher,
+            snapshot,
             maps: &maps,
             doc_freqs: Mutex::new(FxHashMap::default()),
         };
@@ -1268,17 +1296,14 @@ impl SearchIndex {
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
         let readers = searcher.segment_readers();
-        // Each term's entry in each segment's dictionary, looked up once.
+        // Each term's entry in each segment's dictionary, looked up once per command.
         let infos = clauses
             .iter()
             .map(|c| match &c.bound {
-                union::Bound::Term(term, _) => readers
-                    .iter()
-                    .map(|r| Ok(r.inverted_index(term.field())?.get_term_info(term)?))
-                    .collect::<tantivy::Result<Vec<_>>>(),
-                union::Bound::Constant(_) => Ok(vec![None; readers.len()]),
+                union::Bound::Term(term, _) => stats.snapshot.term_infos(term),
+                union::Bound::Constant(_) => Ok(vec![None; readers.len()].into()),
             })
-            .collect::<tantivy::Result<Vec<_>>>()?;
+            .collect::<tantivy::Result<Vec<TermInfos>>>()?;
         let bounds = clauses
             .iter()
             .map(|c| match &c.bound {
@@ -1558,15 +1583,10 @@ impl SearchIndex {
         // Each term's lists, looked up once per segment: a common word's articles are
         // remembered (questions repeat the common words) while the cache has room; the other
         // terms are counted here from their lists.
-        let mut listed: Vec<(Field, Vec<Option<TermInfo>>)> = Vec::new();
+        let mut listed: Vec<(Field, TermInfos)> = Vec::new();
         for term in terms {
-            let mut infos = Vec::with_capacity(readers.len());
-            let mut docs = 0u64;
-            for reader in readers {
-                let info = reader.inverted_index(term.field())?.get_term_info(term)?;
-                docs += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
-                infos.push(info);
-            }
+            let infos = snapshot.term_infos(term)?;
+            let docs: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
             let remembered = match docs >= COMMON_WORD_DOCS {
                 true => self.common_articles(searcher, maps, term, &infos, articles)?,
                 false => None,
@@ -1685,7 +1705,7 @@ impl SearchIndex {
         let Ok(maps) = self.maps(&snapshot.0) else {
             return 0;
         };
-        self.live_doc_freq(&snapshot.0, &maps, &term).unwrap_or(0)
+        self.live_doc_freq(snapshot, &maps, &term).unwrap_or(0)
     }
 
     /// Size of the index files in bytes (0 in memory).
@@ -1702,7 +1722,7 @@ impl SearchIndex {
 /// counts (see the module).
 struct LiveStats<'a> {
     index: &'a SearchIndex,
-    searcher: &'a tantivy::Searcher,
+    snapshot: &'a Snapshot,
     maps: &'a [Arc<SegmentMap>],
     /// The document frequencies asked for once (a union's bounds ask them again).
     doc_freqs: Mutex<FxHashMap<Term, u64>>,
@@ -1712,19 +1732,19 @@ impl Bm25StatisticsProvider for LiveStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         match self.index.tokens.get(&self.index.fields, field) {
             Some(n) => Ok(n),
-            None => self.searcher.total_num_tokens(field),
+            None => self.snapshot.0.total_num_tokens(field),
         }
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.searcher.num_docs())
+        Ok(self.snapshot.0.num_docs())
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
         if let Some(&df) = self.doc_freqs.lock().expect("doc freqs lock").get(term) {
             return Ok(df);
         }
-        let df = self.index.live_doc_freq(self.searcher, self.maps, term)?;
+        let df = self.index.live_doc_freq(self.snapshot, self.maps, term)?;
         self.doc_freqs
             .lock()
             .expect("doc freqs lock")

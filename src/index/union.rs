@@ -406,7 +406,7 @@ impl Cursor {
 
 /// Each clause's term info in each segment (`infos[clause][segment]`): `None` for a clause
 /// that is not a term's, or a term the segment lacks.
-pub(super) type Infos<'a> = &'a [Vec<Option<TermInfo>>];
+pub(super) type Infos<'a> = &'a [super::TermInfos];
 
 /// One clause's reader in a segment, where it is, and its bound.
 struct Live {
