@@ -36,6 +36,7 @@ use tantivy::{
     SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -640,6 +641,10 @@ struct SegmentMap {
 
 const NO_ARTICLE: u32 = u32::MAX;
 
+/// Documents a task of [`SegmentMap::read`] maps (a few in the unit tests, so that their
+/// small indexes are mapped in several chunks, deleted documents among them).
+const MAP_CHUNK: usize = if cfg!(test) { 7 } else { 1 << 16 };
+
 /// Whether `maps` are the maps of `searcher`'s segments, one each, in order: what reads a
 /// segment's documents through them (the union's search, the article count) needs it, and
 /// falls back to tantivy's own search or a collector otherwise.
@@ -771,35 +776,63 @@ impl SegmentMap {
         let places = reader.fast_fields().u64("passage")?;
         let max_doc = reader.max_doc();
         let alive = reader.alive_bitset();
-        let mut deleted = Vec::new();
-        let mut passage = Vec::with_capacity(max_doc as usize);
-        let article: Vec<u32> = (0..max_doc)
-            .map(|d| {
-                if alive.is_some_and(|a| !a.is_alive(d)) {
-                    deleted.push(d);
-                    passage.push(NO_ARTICLE);
-                    return NO_ARTICLE;
-                }
-                let found = keys.first(d).and_then(|k| layout.by_key.get(&k).copied());
-                let id = match (found, places.first(d)) {
-                    (Some(a), Some(place)) => {
-                        let id = u64::from(layout.first[a as usize]) + place;
-                        (id < u64::from(layout.first[a as usize + 1])).then_some((a, id as u32))
-                    }
-                    _ => None,
-                };
-                match id {
-                    Some((a, id)) => {
-                        passage.push(id);
-                        a
-                    }
-                    None => {
+        // Read a chunk of documents at a time on every core, each column's values fetched
+        // for the whole chunk: the first question after a start waits for these maps, and a
+        // value fetched per document (1.6 M documents at 100,000 articles) was most of its
+        // instructions (BENCHMARKS.md, issue 18).
+        let chunks: Vec<(Vec<u32>, Vec<u32>, Vec<DocId>)> = (0..max_doc)
+            .step_by(MAP_CHUNK)
+            .collect::<Vec<DocId>>()
+            .into_par_iter()
+            .map(|from| {
+                let docs: Vec<DocId> = (from..max_doc.min(from + MAP_CHUNK as DocId)).collect();
+                let mut key_of = vec![None; docs.len()];
+                let mut place_of = vec![None; docs.len()];
+                keys.first_vals(&docs, &mut key_of);
+                places.first_vals(&docs, &mut place_of);
+                let mut article = Vec::with_capacity(docs.len());
+                let mut passage = Vec::with_capacity(docs.len());
+                let mut deleted = Vec::new();
+                // An article's documents lie next to each other: its key is looked up once
+                // per run, not once per document.
+                let mut last: Option<(u64, Option<u32>)> = None;
+                for ((&d, key), place) in docs.iter().zip(key_of).zip(place_of) {
+                    if alive.is_some_and(|a| !a.is_alive(d)) {
+                        deleted.push(d);
+                        article.push(NO_ARTICLE);
                         passage.push(NO_ARTICLE);
-                        NO_ARTICLE
+                        continue;
                     }
+                    let found = key.and_then(|key| match last {
+                        Some((k, a)) if k == key => a,
+                        _ => {
+                            let a = layout.by_key.get(&key).copied();
+                            last = Some((key, a));
+                            a
+                        }
+                    });
+                    let id = match (found, place) {
+                        (Some(a), Some(place)) => {
+                            let id = u64::from(layout.first[a as usize]) + place;
+                            (id < u64::from(layout.first[a as usize + 1])).then_some((a, id as u32))
+                        }
+                        _ => None,
+                    };
+                    let (a, id) = id.unwrap_or((NO_ARTICLE, NO_ARTICLE));
+                    article.push(a);
+                    passage.push(id);
                 }
+                (article, passage, deleted)
             })
             .collect();
+        let mut article = Vec::with_capacity(max_doc as usize);
+        let mut passage = Vec::with_capacity(max_doc as usize);
+        let mut deleted = Vec::new();
+        for (a, p, d) in chunks {
+            article.extend(a);
+            passage.extend(p);
+            deleted.extend(d);
+        }
         let mut runs = Vec::new();
         let mut start = 0;
         while start < article.len() {
@@ -1114,9 +1147,10 @@ impl SearchIndex {
         if let Some(m) = self.maps.get() {
             return Ok(m.clone());
         }
+        // On every core: the first question after a start waits for them.
         let maps = searcher
             .segment_readers()
-            .iter()
+            .par_iter()
             .map(|r| SegmentMap::read(r, &self.layout).map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(self.maps.get_or_init(|| maps.into()).clone())
