@@ -1348,17 +1348,6 @@ impl SearchIndex {
         if bounds.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
             return Ok(None);
         }
-        // Each term clause's field's live average length, which its blocks' bounds need.
-        let docs = stats.total_num_docs()? as f64;
-        let averages = clauses
-            .iter()
-            .map(|c| match &c.bound {
-                union::Bound::Term(term, _) => {
-                    Ok(stats.total_num_tokens(term.field())? as f64 / docs)
-                }
-                union::Bound::Constant(_) => Ok(0.0),
-            })
-            .collect::<tantivy::Result<Vec<f64>>>()?;
         // A long question's weakest kept score rises slowly from its first passages: a seed
         // from the largest segment starts it where the best passages are.
         let largest = (0..readers.len()).max_by_key(|&s| readers[s].max_doc());
@@ -1373,7 +1362,7 @@ impl SearchIndex {
         for (s, (reader, map)) in readers.iter().zip(maps).enumerate() {
             let ids = (&map.passage[..], &map.article[..]);
             union::best_in_segment(
-                &scorings, &bounds, &averages, &infos, s, seeded, reader, ids, &mut best,
+                &scorings, &bounds, &infos, s, seeded, reader, ids, &mut best,
             )?;
         }
         #[cfg(test)]

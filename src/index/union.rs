@@ -36,14 +36,6 @@ const HORIZON: DocId = 64 * 64;
 /// share of it: sums of the same scores in other orders differ in their last bits, never by this.
 const ROOM: Score = 1e-4;
 
-/// The documents of a block of postings that tantivy bit-packs, with the (field norm, term
-/// frequency) of its best document in the skip list; a list's last block, shorter, has none.
-const BLOCK: usize = 128;
-
-/// A block's bound is raised by this share of it: it is computed from the block's maximum
-/// by other operations than the score, whose last bits may differ.
-const BLOCK_SLACK: f64 = 1e-5;
-
 /// What a clause can add to a passage's score at most.
 #[derive(Debug, Clone)]
 pub(super) enum Bound {
@@ -353,116 +345,6 @@ impl TermPostings {
     }
 }
 
-/// The most a term clause scores in a range of documents of one segment, from tantivy's block
-/// maxima: for each full block the skip list holds the (field norm, term frequency) of the
-/// document that scores best by the segment's own BM25, whose average length is the segment's
-/// (`total_num_tokens` of the field over `max_doc`, what the serializer divided). With
-/// K(len) = k1 (1 - b + b len / avg) and a score W tf / (tf + K(len)) = W / (1 + K(len) / tf),
-/// that document has the least K_seg(len) / tf of the block. A live score uses the live
-/// average: K_live(len) >= m K_seg(len) with m = min(1, avg_seg / avg_live), so every document
-/// of the block scores at most W / (1 + m K_seg(len*) / tf*): with x = tf* / (tf* + K_seg(len*))
-/// (the block's maximum by a weight of 1), W x / (x + m (1 - x)). The block's documents are
-/// decoded to walk the blocks (tantivy 0.24 reads the skip list alone only inside the crate),
-/// their frequencies are not.
-struct BlockBounds {
-    block: BlockSegmentPostings,
-    fieldnorms: FieldNormReader,
-    /// A weight with the segment's average length: what picked each block's best document.
-    by_segment: Bm25Weight,
-    /// `by_segment`'s weight (its score at an endless term frequency).
-    unit: f64,
-    /// The clause's own weight (its bound).
-    weight: f64,
-    m: f64,
-}
-
-impl BlockBounds {
-    /// The block maxima of `term` (its `info`) in the segment of `reader`, for a clause whose
-    /// live average length in the field is `avg_live` and whose bound is `weight`; `None` when
-    /// the field has no norms (its blocks then store no maximum).
-    fn open(
-        reader: &SegmentReader,
-        term: &Term,
-        info: &TermInfo,
-        avg_live: f64,
-        weight: Score,
-    ) -> tantivy::Result<Option<BlockBounds>> {
-        let field = term.field();
-        let Some(fieldnorms) = reader.fieldnorms_readers().get_field(field)? else {
-            return Ok(None);
-        };
-        let inverted = reader.inverted_index(field)?;
-        if reader.max_doc() == 0 || !(avg_live > 0.0) {
-            return Ok(None);
-        }
-        // As the serializer divides it.
-        let avg_segment = inverted.total_num_tokens() as Score / reader.max_doc() as Score;
-        if !(avg_segment > 0.0) {
-            return Ok(None);
-        }
-        let by_segment = Bm25Weight::for_one_term(1, 2, avg_segment);
-        let unit = f64::from(by_segment.score(0, u32::MAX));
-        let block = inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-        Ok(Some(BlockBounds {
-            block,
-            fieldnorms,
-            by_segment,
-            unit,
-            weight: f64::from(weight),
-            m: (f64::from(avg_segment) / avg_live).min(1.0) * (1.0 - BLOCK_SLACK),
-        }))
-    }
-
-    /// The most the clause scores at a document of `start..horizon`, `fallback` where no
-    /// block maximum is known.
-    fn window(&mut self, start: DocId, horizon: DocId, fallback: Score) -> Score {
-        if self.block.docs().last().is_none_or(|&last| last < start) {
-            self.block.seek(start);
-        }
-        let mut bound: Option<Score> = None;
-        loop {
-            let docs = self.block.docs();
-            let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
-                break;
-            };
-            if first >= horizon {
-                break;
-            }
-            if last < start {
-                // Past the list's end: nothing known.
-                return fallback;
-            }
-            let full = docs.len() == BLOCK;
-            let this = if full {
-                self.block_bound(fallback)
-            } else {
-                fallback
-            };
-            bound = Some(bound.map_or(this, |b| b.max(this)));
-            if last >= horizon - 1 {
-                break;
-            }
-            self.block.advance();
-        }
-        bound.map_or(fallback, |b| b.min(fallback))
-    }
-
-    /// The current (full) block's bound.
-    fn block_bound(&mut self, fallback: Score) -> Score {
-        let max = f64::from(
-            self.block
-                .block_max_score(&self.fieldnorms, &self.by_segment),
-        );
-        // A block of a term without frequencies stores (0, 0): no maximum.
-        if !(max > 0.0) {
-            return fallback;
-        }
-        let x = (max / self.unit).min(1.0);
-        let bound = self.weight * x / (x + self.m * (1.0 - x)) * (1.0 + BLOCK_SLACK);
-        bound as Score
-    }
-}
-
 /// A clause's reader in one segment.
 // One per clause and segment, read at every document: a term's is kept inline rather than
 // behind one more pointer.
@@ -528,16 +410,9 @@ pub(super) type Infos<'a> = &'a [super::TermInfos];
 
 /// One clause's reader in a segment, where it is, and its bound.
 struct Live {
-    /// Its place in the union's list of clauses.
-    clause: usize,
     scorer: Cursor,
     doc: DocId,
     bound: Score,
-    /// Its bound in the current window.
-    window: Score,
-    /// A term's block maxima, opened when its bound first makes it read whole in a window
-    /// (`Some(None)`: none to be had).
-    blocks: Option<Option<BlockBounds>>,
     /// Its `(document, score)` in the window, when it is read there.
     read: Vec<(DocId, Score)>,
 }
@@ -626,14 +501,12 @@ pub(super) fn seed(
 
 /// Adds to `best` the passages of one segment that the union of the clauses (their `weights`
 /// in clause order, with their `bounds`) matches, with tantivy's scores (see the module).
-/// `averages` are the term clauses' fields' live average lengths ([`BlockBounds`]).
 /// `passage` and `article` give each document's passage and article; deleted documents are
 /// left out.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn best_in_segment<K: Keep>(
     scorings: &[Scoring],
     bounds: &[Score],
-    averages: &[f64],
     infos: Infos<'_>,
     segment: usize,
     seeded: Option<Score>,
@@ -647,12 +520,9 @@ pub(super) fn best_in_segment<K: Keep>(
     for (j, (scoring, &bound)) in scorings.iter().zip(bounds).enumerate() {
         if let Some(scorer) = Cursor::open(scoring, infos[j][segment].as_ref(), reader)? {
             clauses.push(Live {
-                clause: j,
                 doc: scorer.doc(),
                 scorer,
                 bound,
-                window: bound,
-                blocks: None,
                 read: Vec::new(),
             });
         }
@@ -682,72 +552,23 @@ pub(super) fn best_in_segment<K: Keep>(
         match threshold(best) {
             Some(weakest) => {
                 // A clause that ended is past every window.
-                for &j in &by_bound {
-                    let c = &mut clauses[j];
-                    if c.doc >= horizon {
-                        continue;
-                    }
-                    c.window = c.bound;
-                    if eager.is_empty() && (lazy_sum + c.bound) * (1.0 + ROOM) < weakest {
-                        lazy_sum += c.bound;
+                for &j in by_bound.iter().filter(|&&j| clauses[j].doc < horizon) {
+                    let bound = clauses[j].bound;
+                    if eager.is_empty() && (lazy_sum + bound) * (1.0 + ROOM) < weakest {
+                        lazy_sum += bound;
                         lazy.push(j);
                     } else {
                         eager.push(j);
                     }
                 }
-                // The clauses the bounds leave to be read whole are bounded again by their
-                // blocks in the window: those whose blocks' bounds still fit under the weakest
-                // kept, lowest first, are read lazily too.
-                for &j in &eager {
-                    let c = &mut clauses[j];
-                    let Scoring::Term(term, _) = &scorings[c.clause] else {
-                        continue;
-                    };
-                    if c.blocks.is_none() {
-                        c.blocks = Some(match &infos[c.clause][segment] {
-                            // A list of one block has no block maximum.
-                            Some(info) if info.doc_freq as usize >= BLOCK => {
-                                BlockBounds::open(reader, term, info, averages[c.clause], c.bound)?
-                            }
-                            _ => None,
-                        });
-                    }
-                    if let Some(Some(blocks)) = &mut c.blocks {
-                        c.window = blocks.window(start, horizon, c.bound);
-                    }
-                }
-                eager.sort_unstable_by(|&a, &b| {
-                    clauses[a]
-                        .window
-                        .total_cmp(&clauses[b].window)
-                        .then(a.cmp(&b))
-                });
-                let mut more = 0;
-                while let Some(&j) = eager.get(more) {
-                    let bound = clauses[j].window;
-                    if (lazy_sum + bound) * (1.0 + ROOM) >= weakest {
-                        break;
-                    }
-                    lazy_sum += bound;
-                    more += 1;
-                }
-                lazy.extend(eager.drain(..more));
             }
-            None => {
-                for &j in &order {
-                    let c = &mut clauses[j];
-                    if c.doc < horizon {
-                        c.window = c.bound;
-                        eager.push(j);
-                    }
-                }
-            }
+            None => eager.extend(order.iter().copied().filter(|&j| clauses[j].doc < horizon)),
         }
         for &j in &eager {
             let c = &mut clauses[j];
             while c.doc < horizon {
                 let score = c.scorer.score();
-                debug_assert!(score <= c.window, "a score above its clause's bound");
+                debug_assert!(score <= c.bound, "a score above its clause's bound");
                 let delta = (c.doc - start) as usize;
                 partial[delta] += score;
                 touched[delta / 64] |= 1 << (delta % 64);
@@ -761,7 +582,7 @@ pub(super) fn best_in_segment<K: Keep>(
         let mut rest: Score = 0.0;
         for &j in &lazy {
             lazy_rest.push(rest);
-            rest += clauses[j].window;
+            rest += clauses[j].bound;
         }
         lazy_rest.reverse();
         for (w, bits) in touched.iter_mut().enumerate() {
@@ -788,7 +609,7 @@ pub(super) fn best_in_segment<K: Keep>(
                     }
                     if c.doc == doc {
                         let score = c.scorer.score();
-                        debug_assert!(score <= c.window, "a score above its clause's bound");
+                        debug_assert!(score <= c.bound, "a score above its clause's bound");
                         c.read.push((doc, score));
                         reached += score;
                     }
