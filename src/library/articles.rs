@@ -9,9 +9,11 @@
 //! slice: an update, `iter()`) decodes what is left on every core. Either way an article is
 //! decoded once, into one `Arc`, shared by every reader and by the libraries an update makes.
 //!
-//! `library.bin`'s records are checked whole at open (their BLAKE3 against the one written
-//! with them), so a damaged file is refused and built again as before; a record that then
-//! fails to decode is a bug in its writer, not damage, and panics naming it.
+//! `library.bin`'s records are checked whole at open (their BLAKE3, sealed with the keys and
+//! the length of `articles.bin` their decoding relies on, against the one written with them),
+//! so a damaged file is refused and built again as before; a record that then fails to
+//! decode is a bug in its writer (or a file forged with a hash to match: the index folder is
+//! the bot's own), not damage, and panics naming it.
 
 use std::ops::{Deref, Index};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};

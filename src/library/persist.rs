@@ -110,8 +110,9 @@ struct Manifest {
 /// of every article instead (the keys of their slugs).
 #[derive(Serialize, Deserialize)]
 struct Head {
-    /// The BLAKE3 of the records and their lengths: a damaged record is found at open, not
-    /// when an answer first reads it.
+    /// The BLAKE3 of the records and their lengths, sealed with the keys, `bodies_len` and
+    /// where the records end ([`seal`]): a damaged record, or a damaged value its decoding
+    /// relies on, is found at open, not when an answer first reads it.
     records_hash: [u8; 32],
     /// Each article's key ([`crate::index::article_key`] of its slug), in order: the index's
     /// [`crate::index::Layout`] without hashing every slug at open.
@@ -284,6 +285,7 @@ fn write_library<A: Borrow<Article> + Sync>(
         out.write_all(&lens)?;
         hash.update(&lens);
         let head_at = lens_at + lens.len() as u64;
+        seal(&mut hash, parts.keys, bodies_len, lens_at);
         let head = HeadRef {
             records_hash: *hash.finalize().as_bytes(),
             keys: parts.keys,
@@ -340,12 +342,18 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
     let (records, lens, head) = split_library(&map).context("bad library.bin")?;
     // The records are checked whole (their hash) beside the head's decoding (1.6 M passages
     // at 100,000 articles); each is decoded by its first use ([`Articles`]).
-    let (head, hash) = rayon::join(
+    let (head, mut hash) = rayon::join(
         || postcard::from_bytes::<Head>(head),
-        || blake3::hash(records),
+        || {
+            let mut h = blake3::Hasher::new();
+            h.update(records);
+            h
+        },
     );
     let snapshot = head.context("bad library.bin")?;
-    if *hash.as_bytes() != snapshot.records_hash {
+    let lens_at: u64 = lens.iter().map(|&l| u64::from(l)).sum();
+    seal(&mut hash, &snapshot.keys, snapshot.bodies_len, lens_at);
+    if *hash.finalize().as_bytes() != snapshot.records_hash {
         anyhow::bail!("bad library.bin: its articles' records do not match their hash");
     }
     if lens.len() != manifest.articles
@@ -371,6 +379,20 @@ pub(super) fn read(dir: &Path) -> anyhow::Result<Option<Persisted>> {
         tokens: snapshot.tokens,
         counts: snapshot.counts,
     }))
+}
+
+/// Adds to the records' hash what their decoding on first use depends on beside their bytes:
+/// the keys the layout is made of (a key that no longer matches its slug would leave the
+/// article's documents without an article), the length of `articles.bin` their parts are
+/// checked against, and where the records end. Writer and reader both seal through here.
+fn seal(hash: &mut blake3::Hasher, keys: &[u64], bodies_len: u64, lens_at: u64) {
+    let mut bytes = Vec::with_capacity(8 * (keys.len() + 2));
+    for k in keys {
+        bytes.extend_from_slice(&k.to_le_bytes());
+    }
+    bytes.extend_from_slice(&bodies_len.to_le_bytes());
+    bytes.extend_from_slice(&lens_at.to_le_bytes());
+    hash.update(&bytes);
 }
 
 /// The parts of `library.bin` (see [`Head`]): the articles' records followed by their
@@ -993,6 +1015,61 @@ mod tests {
                 by_part(&files[..n]),
                 "{n}"
             );
+        }
+    }
+
+    /// What the records' decoding relies on beside their bytes (the keys, the length of
+    /// `articles.bin`) is sealed into their hash: a library.bin with one of them changed is
+    /// refused at open and the library built again, not opened to fail at first use.
+    #[test]
+    fn a_damaged_key_or_bodies_length_is_refused_at_open() {
+        use crate::config::{IndexLocation, Settings};
+        use crate::index::NoProgress;
+        use crate::library::{Library, OpenMode};
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        for i in 0..12 {
+            std::fs::write(
+                content.join(format!("a{i:02}.md")),
+                format!("# Article {i}\n\nHoney note {i}.\n"),
+            )
+            .unwrap();
+        }
+        let mut settings = Settings::for_content(&content);
+        let index = dir.path().join("index");
+        settings.index = IndexLocation::Dir(index.clone());
+        let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+        let path = index.join(LIBRARY);
+        let good = std::fs::read(&path).unwrap();
+        let n = good.len();
+        let head_at = u64::from_le_bytes(good[n - 8..].try_into().unwrap()) as usize;
+        let head: Head = postcard::from_bytes(&good[head_at..n - TRAILER]).unwrap();
+        let with_head = |change: &dyn Fn(&mut Head)| {
+            let mut h: Head = postcard::from_bytes(&good[head_at..n - TRAILER]).unwrap();
+            change(&mut h);
+            let mut bytes = good[..head_at].to_vec();
+            bytes.extend(postcard::to_stdvec(&h).unwrap());
+            bytes.extend_from_slice(&good[n - TRAILER..]);
+            bytes
+        };
+        assert!(head.bodies_len > 0 && !head.keys.is_empty());
+        for (what, bytes) in [
+            ("the head as it was", with_head(&|_| {})),
+            ("a key changed", with_head(&|h| h.keys[3] ^= 1)),
+            (
+                "articles.bin's length smaller",
+                with_head(&|h| h.bodies_len -= 1),
+            ),
+        ] {
+            // Written anew, never through: a library may map it.
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            let unchanged = what == "the head as it was";
+            assert_eq!(read(&index).is_ok(), unchanged, "{what}");
+            let lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
+            assert_eq!(lib.info.reused, unchanged, "{what}");
+            assert_eq!(lib.articles, built.articles, "{what}");
         }
     }
 
