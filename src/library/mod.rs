@@ -120,6 +120,10 @@ pub struct Names(Arc<Making>);
 struct Making {
     ready: OnceLock<NameIndex>,
     making: Mutex<Option<std::thread::JoinHandle<NameIndex>>>,
+    /// The articles the thread reads (a start's): a look-up that must wait decodes what the
+    /// thread has not yet, on every core at the caller's priority, instead of waiting for
+    /// the thread to decode them alone at its low one.
+    reads: Option<Articles>,
 }
 
 impl Names {
@@ -129,7 +133,11 @@ impl Names {
         // 100,000 articles (BENCHMARKS.md, issue 18). It decodes the articles an opened
         // library has not decoded yet, on its own thread.
         let named = articles.clone();
-        Names::on_thread(move || NameIndex::new(named.all_in_turn()))
+        let mut names = Names::on_thread(move || NameIndex::new(named.all_in_turn()));
+        if let Some(making) = Arc::get_mut(&mut names.0) {
+            making.reads = Some(articles.clone());
+        }
+        names
     }
 
     /// The index `make` makes, on a thread of its own (in place when no thread can be had).
@@ -163,6 +171,7 @@ impl Names {
         Names(Arc::new(Making {
             ready: OnceLock::new(),
             making: Mutex::new(Some(handle)),
+            reads: None,
         }))
     }
 
@@ -171,6 +180,7 @@ impl Names {
         Names(Arc::new(Making {
             ready: OnceLock::from(index),
             making: Mutex::new(None),
+            reads: None,
         }))
     }
 
@@ -209,8 +219,9 @@ fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority of the calling thread's own id take no pointer and
     // change only that thread's nice value (raising it needs no privilege).
+    // (The thread id by the system call, not glibc's `gettid`, which needs glibc 2.30.)
     unsafe {
-        let tid = libc::gettid();
+        let tid = libc::syscall(libc::SYS_gettid);
         libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
@@ -220,6 +231,9 @@ impl std::ops::Deref for Names {
 
     fn deref(&self) -> &NameIndex {
         self.0.ready.get_or_init(|| {
+            if let Some(articles) = &self.0.reads {
+                let _every_one_decoded = &**articles;
+            }
             let handle = self
                 .0
                 .making

@@ -519,6 +519,11 @@ fn names_of(a: &Article) -> Article {
     }
 }
 
+/// A path as the key of the maps an update compares files by: its bytes. Every path compared
+/// comes from a scan (the files, their stamps, the articles' and warnings' paths), which
+/// gives one path one spelling; hashing a `Path` (by its components) for each of the
+/// collection's files, several times over, was 2-3% of the samples of three updates at
+/// 100,000 articles (BENCHMARKS.md, issue 18).
 fn key(path: &Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
