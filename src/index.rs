@@ -2065,6 +2065,41 @@ mod tests {
         (index, new_articles, new_passages)
     }
 
+    /// A segment's map, read a chunk of documents at a time (a few documents a chunk in the
+    /// unit tests), is the map read one document at a time by its definition: each live
+    /// document's article (by its key) and passage (its article's first plus its place), none
+    /// for a deleted one; and each mapped passage belongs to the article it is mapped with.
+    #[test]
+    fn segment_maps_read_in_chunks_are_the_maps_read_document_by_document() {
+        let (index, _, new_passages) = edited_collection(300, 5, &|i| i % 3 == 1);
+        let snap = index.snapshot();
+        let maps = index.maps(&snap.0).unwrap();
+        let layout = &index.layout;
+        let mut deleted_seen = 0;
+        for (reader, map) in snap.0.segment_readers().iter().zip(maps.iter()) {
+            let keys = reader.fast_fields().u64("article").unwrap();
+            let places = reader.fast_fields().u64("passage").unwrap();
+            assert!(reader.max_doc() as usize > MAP_CHUNK, "several chunks");
+            let mut deleted = Vec::new();
+            for d in 0..reader.max_doc() {
+                let (a, p) = if reader.alive_bitset().is_some_and(|b| !b.is_alive(d)) {
+                    deleted.push(d);
+                    (NO_ARTICLE, NO_ARTICLE)
+                } else {
+                    let a = layout.by_key[&keys.first(d).unwrap()];
+                    let p = layout.first[a as usize] + places.first(d).unwrap() as u32;
+                    assert!(p < layout.first[a as usize + 1]);
+                    assert_eq!(new_passages[p as usize].article, a);
+                    (a, p)
+                };
+                assert_eq!((map.article[d as usize], map.passage[d as usize]), (a, p));
+            }
+            assert_eq!(map.deleted, deleted);
+            deleted_seen += deleted.len();
+        }
+        assert!(deleted_seen > 0, "deleted documents among the chunks");
+    }
+
     /// A union's best passages are found without scoring every match (`index/union.rs`):
     /// they must be the ones, with the very scores, that tantivy's exhaustive search gives,
     /// on an index of several segments of several windows of documents, with deleted
