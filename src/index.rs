@@ -806,15 +806,16 @@ impl SegmentMap {
                     let found = key.and_then(|key| match last {
                         Some((k, a)) if k == key => a,
                         _ => {
-                            let a = layout.by_key.get(&key).copied();
+                            let a = layout.article_of(key);
                             last = Some((key, a));
                             a
                         }
                     });
                     let id = match (found, place) {
                         (Some(a), Some(place)) => {
-                            let id = u64::from(layout.first[a as usize]) + place;
-                            (id < u64::from(layout.first[a as usize + 1])).then_some((a, id as u32))
+                            let range = layout.passages_of(a);
+                            let id = u64::from(range.start) + place;
+                            (id < u64::from(range.end)).then_some((a, id as u32))
                         }
                         _ => None,
                     };
@@ -1188,6 +1189,11 @@ impl SearchIndex {
             }
         }
         Ok(df)
+    }
+
+    /// Where the library's articles and passages are, as this index maps its documents.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// The index for one command: every search of the command reads this one view.

@@ -428,10 +428,9 @@ impl Library {
             settings.index_threads,
             progress,
         )?;
-        let layout = Layout::new(&articles, &passages)?;
         Ok(Library::assemble(
             Articles::held(articles.into_iter().map(Arc::new).collect()),
-            layout,
+            index.layout().clone(),
             passages,
             RelatedVectors::held(vectors),
             warnings,

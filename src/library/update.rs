@@ -27,7 +27,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::{IndexLocation, Settings};
 use crate::content::{self, Article};
-use crate::index::{Change, Layout, SearchIndex};
+use crate::index::{Change, SearchIndex};
 use crate::passage::{cut_passages, Passage};
 
 use super::lock;
@@ -283,10 +283,9 @@ fn update(settings: &Settings, old: &Library) -> anyhow::Result<Option<Library>>
             (dir, staging, tokens, layout)
         }
         (None, None, Indexed::Memory(index)) => {
-            let layout = Layout::new(&articles, &passages)?;
             let mut lib = Library::assemble_named(
                 Articles::held(articles),
-                layout,
+                index.layout().clone(),
                 passages,
                 RelatedVectors::held(vectors),
                 warnings,
