@@ -912,14 +912,14 @@ mod tests {
     }
 
     /// An empty content folder in `dir`.
-    fn content_folder(dir: &Path) -> std::path::PathBuf {
+    pub(super) fn content_folder(dir: &Path) -> std::path::PathBuf {
         let content = dir.join("content");
         std::fs::create_dir(&content).unwrap();
         content
     }
 
     /// Writes article `name` (a heading, then `words`) into `content`.
-    fn write_article(content: &Path, name: &str, words: &str) {
+    pub(super) fn write_article(content: &Path, name: &str, words: &str) {
         std::fs::write(
             content.join(format!("{name}.md")),
             format!("# {name}\n\n{words}\n"),
