@@ -46,7 +46,7 @@ use crate::passage::Passage;
 pub mod analyzer;
 mod union;
 
-pub use analyzer::{analyzer, fold_accents, MAX_TOKEN_BYTES, TOKENIZER};
+pub use analyzer::{analyzer, fold_accents, Stems, MAX_TOKEN_BYTES, TOKENIZER};
 
 /// Field weights: a match in the title counts this many times a match in the body.
 pub const TITLE_BOOST: f32 = 2.0;
@@ -527,35 +527,34 @@ impl FieldTokens {
 }
 
 /// The documents of a passage as `(field, text)` pairs: what the build indexes and what an
-/// update counts the tokens of.
+/// update counts the tokens of (each text as [`analyzer::plain`] hands it to the index).
 fn passage_texts<'a>(
     fields: &Fields,
     a: &'a Article,
     section: &'a Section,
     p: &Passage,
     meta: &'a str,
-) -> Vec<(Field, &'a str)> {
-    let mut texts = vec![(fields.title, a.title.as_str())];
+) -> Vec<(Field, std::borrow::Cow<'a, str>)> {
+    let mut texts = vec![(fields.title, analyzer::plain(&a.title))];
     if let Some(h) = &section.heading {
-        texts.push((fields.section, h.as_str()));
+        texts.push((fields.section, analyzer::plain(h)));
     }
     for block in &section.blocks[p.blocks.start as usize..p.blocks.end as usize] {
-        texts.push((fields.body, block.text.as_str()));
+        texts.push((fields.body, analyzer::plain(&block.text)));
     }
-    texts.push((fields.meta, meta));
+    texts.push((fields.meta, analyzer::plain(meta)));
     texts
 }
 
-/// The document of passage `place` (its place in the article) of `a`.
-fn passage_document(
+/// The document of passage `place` (its place in the article) of `a`, of the weighted fields'
+/// `texts`.
+fn passage_document<T: AsRef<str>>(
     fields: &Fields,
     a: &Article,
     key: u64,
     place: u32,
-    p: &Passage,
-    meta: &str,
+    texts: impl IntoIterator<Item = (Field, T)>,
 ) -> TantivyDocument {
-    let section = &a.sections[p.section as usize];
     let mut doc = TantivyDocument::new();
     doc.add_u64(fields.passage, u64::from(place));
     doc.add_u64(fields.article, key);
@@ -563,10 +562,96 @@ fn passage_document(
     for tag in &a.tags {
         doc.add_text(fields.tag, tag.to_lowercase());
     }
-    for (field, text) in passage_texts(fields, a, section, p, meta) {
-        doc.add_text(field, text);
+    for (field, text) in texts {
+        doc.add_text(field, text.as_ref());
     }
     doc
+}
+
+/// Which part of an article a text is, as [`AnalysedArticle::of`] hands it to be analysed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Title,
+    Summary,
+    /// A tag or an alias.
+    Tags,
+    Heading,
+    /// A block of a section.
+    Body,
+}
+
+/// An article's texts as its documents hold them, each analysed once ([`Stems`]): the title
+/// and the meta field once for all of the article's passages (they are in every passage's
+/// document), each heading once for its section's passages, each block once.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AnalysedArticle {
+    stems: Stems,
+    title: std::ops::Range<usize>,
+    meta: std::ops::Range<usize>,
+    /// Each section's heading, when it has one, and the index of its first block in `blocks`.
+    sections: Vec<(Option<std::ops::Range<usize>>, usize)>,
+    blocks: Vec<std::ops::Range<usize>>,
+}
+
+impl AnalysedArticle {
+    /// The texts of `a`, each analysed by `analyse` into the [`Stems`] it is handed, which
+    /// must get the analyzer's tokens of the text (its callers' tests hold it to that): the
+    /// title, the meta field's texts (the summary, then each tag and alias: the words of the
+    /// text [`meta_text`] joins them into, in order), then each section's heading and blocks.
+    pub fn of(a: &Article, mut analyse: impl FnMut(Part, &str, &mut Stems)) -> AnalysedArticle {
+        let mut stems = Stems::default();
+        let mut text = |part: Part, text: &str, stems: &mut Stems| {
+            let start = stems.len();
+            analyse(part, text, stems);
+            start..stems.len()
+        };
+        let title = text(Part::Title, &a.title, &mut stems);
+        let meta_start = stems.len();
+        if let Some(summary) = &a.summary {
+            text(Part::Summary, summary, &mut stems);
+        }
+        for t in a.tags.iter().chain(&a.aliases) {
+            text(Part::Tags, t, &mut stems);
+        }
+        let meta = meta_start..stems.len();
+        let mut sections = Vec::with_capacity(a.sections.len());
+        let mut blocks = Vec::new();
+        for s in &a.sections {
+            let heading = s
+                .heading
+                .as_ref()
+                .map(|h| text(Part::Heading, h, &mut stems));
+            sections.push((heading, blocks.len()));
+            for b in s.blocks.iter() {
+                blocks.push(text(Part::Body, &b.text, &mut stems));
+            }
+        }
+        AnalysedArticle {
+            stems,
+            title,
+            meta,
+            sections,
+            blocks,
+        }
+    }
+
+    fn text(&self, range: &std::ops::Range<usize>) -> &str {
+        &self.stems.as_str()[range.clone()]
+    }
+
+    /// [`passage_texts`] of passage `p`, analysed.
+    fn passage_texts(&self, fields: &Fields, p: &Passage) -> Vec<(Field, &str)> {
+        let (heading, first) = &self.sections[p.section as usize];
+        let mut texts = vec![(fields.title, self.text(&self.title))];
+        if let Some(h) = heading {
+            texts.push((fields.section, self.text(h)));
+        }
+        for b in p.blocks.start as usize..p.blocks.end as usize {
+            texts.push((fields.body, self.text(&self.blocks[first + b])));
+        }
+        texts.push((fields.meta, self.text(&self.meta)));
+        texts
+    }
 }
 
 /// Adds the tokens of `a`'s passages (the analyzer's count, as the index counts them) to
@@ -578,7 +663,7 @@ fn count_tokens(fields: &Fields, a: &Article, passages: &[Passage], tokens: &mut
     for p in passages {
         let section = &a.sections[p.section as usize];
         for (field, text) in passage_texts(fields, a, section, p, &meta) {
-            let mut stream = analyzer.token_stream(text);
+            let mut stream = analyzer.token_stream(&text);
             let mut n = 0u64;
             while stream.advance() {
                 n += 1;
@@ -925,7 +1010,9 @@ impl Indexer {
             Target::Dir(dir) => Index::create_in_dir(dir, schema)
                 .with_context(|| format!("cannot create index in {}", dir.display()))?,
         };
-        index.tokenizers().register(TOKENIZER, analyzer());
+        index
+            .tokenizers()
+            .register(TOKENIZER, analyzer::indexing_analyzer());
         let threads = threads.max(1);
         let writer = index
             .writer_with_num_threads::<TantivyDocument>(threads, WRITER_BYTES_PER_THREAD * threads)
@@ -942,14 +1029,27 @@ impl Indexer {
         let meta = meta_text(a);
         let key = article_key(&a.slug);
         for (place, p) in passages.iter().enumerate() {
-            self.writer.add_document(passage_document(
-                &self.fields,
-                a,
-                key,
-                place as u32,
-                p,
-                &meta,
-            ))?;
+            let section = &a.sections[p.section as usize];
+            let texts = passage_texts(&self.fields, a, section, p, &meta);
+            let doc = passage_document(&self.fields, a, key, place as u32, texts);
+            self.writer.add_document(doc)?;
+        }
+        Ok(())
+    }
+
+    /// [`Indexer::add_article`] of the article's texts analysed already (`texts`, made of
+    /// `a`): the same documents' tokens, without analysing a text again.
+    pub fn add_analysed(
+        &mut self,
+        a: &Article,
+        passages: &[Passage],
+        texts: &AnalysedArticle,
+    ) -> anyhow::Result<()> {
+        let key = article_key(&a.slug);
+        for (place, p) in passages.iter().enumerate() {
+            let texts = texts.passage_texts(&self.fields, p);
+            let doc = passage_document(&self.fields, a, key, place as u32, texts);
+            self.writer.add_document(doc)?;
         }
         Ok(())
     }
@@ -1081,7 +1181,9 @@ impl SearchIndex {
         index: &Index,
         change: &Change<'_>,
     ) -> anyhow::Result<(FieldTokens, Layout)> {
-        index.tokenizers().register(TOKENIZER, analyzer());
+        index
+            .tokenizers()
+            .register(TOKENIZER, analyzer::indexing_analyzer());
         let latest = index.load_metas()?.opstamp;
         if latest != self.opstamp {
             anyhow::bail!(
@@ -1132,7 +1234,9 @@ impl SearchIndex {
             let range = layout.first[id as usize]..layout.first[id as usize + 1];
             for (place, pid) in range.enumerate() {
                 let p = &change.passages[pid as usize];
-                writer.add_document(passage_document(&fields, a, key, place as u32, p, &meta))?;
+                let section = &a.sections[p.section as usize];
+                let texts = passage_texts(&fields, a, section, p, &meta);
+                writer.add_document(passage_document(&fields, a, key, place as u32, texts))?;
             }
         }
         writer.commit().context("cannot commit the index update")?;
@@ -2340,6 +2444,113 @@ mod tests {
             .map(|t| (t.span, t.stem))
             .collect();
         assert_eq!(ours, theirs);
+    }
+
+    /// Every term of every weighted field of `index`'s segments, with its documents, their
+    /// term frequencies and positions, each field's token count and its documents' field
+    /// norms: what two indexes of the same documents must agree on.
+    fn postings(index: &SearchIndex) -> Vec<String> {
+        let searcher = index.reader.searcher();
+        let mut out = Vec::new();
+        for (s, r) in searcher.segment_readers().iter().enumerate() {
+            for (field, _) in index.fields.weighted() {
+                let inverted = r.inverted_index(field).unwrap();
+                let positions = field == index.fields.title || field == index.fields.body;
+                out.push(format!(
+                    "segment {s} {field:?}: {} tokens, {} documents",
+                    inverted.total_num_tokens(),
+                    r.max_doc()
+                ));
+                let mut terms = inverted.terms().stream().unwrap();
+                while terms.advance() {
+                    let option = if positions {
+                        IndexRecordOption::WithFreqsAndPositions
+                    } else {
+                        IndexRecordOption::WithFreqs
+                    };
+                    let mut p = inverted
+                        .read_postings_from_terminfo(terms.value(), option)
+                        .unwrap();
+                    let mut docs = Vec::new();
+                    while p.doc() != TERMINATED {
+                        let mut at = Vec::new();
+                        if positions {
+                            tantivy::postings::Postings::positions(&mut p, &mut at);
+                        }
+                        docs.push((p.doc(), tantivy::postings::Postings::term_freq(&p), at));
+                        p.advance();
+                    }
+                    out.push(format!(
+                        "{:?} {} {docs:?}",
+                        String::from_utf8_lossy(terms.key()),
+                        terms.value().doc_freq
+                    ));
+                }
+                let norms = r.get_fieldnorms_reader(field).unwrap();
+                let ids: Vec<u8> = (0..r.max_doc()).map(|d| norms.fieldnorm_id(d)).collect();
+                out.push(format!("norms {ids:?}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn analysed_texts_index_as_the_texts_themselves() {
+        let settings = crate::config::Settings::for_content(".").content;
+        let long = "x".repeat(MAX_TOKEN_BYTES);
+        let source = format!(
+            "+++\ntitle = \"Running {long} Pokémon cafés\"\ntags = [\"Night trains\", \"café\"]\n\
+             aliases = [\"the {long} runners\"]\nsummary = \"Cafés and {long}\"\n+++\n\n\
+             Intro: runners RUN, running 1999 ΣΊΣΥΦΟΣ naïveté {long} {long}.\n\n\
+             ## Cafés of {long} Vienna\n\nThe café, the CAFÉ and the cafe: coffee, coffees.\n\n\
+             - Trains at night {long}\n- Sleeper trains, couchettes\n\n## Empty\n\n## Last\n\n\
+             {long} Words again: running, runners, Pokémon, pokemon, trains.\n\n\
+             More words, more passages: {}.\n",
+            "trains and cafés ".repeat(40)
+        );
+        let mut a = crate::content::parse_article(
+            &settings,
+            Path::new("a.md"),
+            crate::content::Format::Markdown,
+            &source,
+        )
+        .unwrap();
+        assert!(a.summary.is_some() && !a.aliases.is_empty());
+        let mut b = a.clone();
+        b.slug = "b".into();
+        // A title that starts with a tag's character is still the text it is.
+        b.title = format!("\u{1}{}", b.title);
+        a.slug = "a".into();
+        let (mut articles, _) = collection(3, 7, &|_| false);
+        articles.insert(0, a);
+        articles.push(b);
+        let passages = crate::passage::cut_passages(&articles, 12);
+        let layout = Layout::new(&articles, &passages).unwrap();
+        let build = |analysed: bool| {
+            let mut indexer = Indexer::new(Target::Memory, 1).unwrap();
+            for (id, a) in articles.iter().enumerate() {
+                let range = layout.first[id] as usize..layout.first[id + 1] as usize;
+                if analysed {
+                    let texts = AnalysedArticle::of(a, |_, text, stems| {
+                        analyzer::stems_by_the_analyzer(text, stems)
+                    });
+                    indexer.add_analysed(a, &passages[range], &texts).unwrap();
+                } else {
+                    indexer.add_article(a, &passages[range]).unwrap();
+                }
+            }
+            indexer.finish(layout.clone()).unwrap()
+        };
+        let (plain, analysed) = (build(false), build(true));
+        assert!(passages.len() > 20, "{}", passages.len());
+        assert_eq!(plain.reader.searcher().segment_readers().len(), 1);
+        let expected = postings(&plain);
+        assert!(
+            expected.iter().any(|l| l.starts_with("\"run\" ")),
+            "{expected:?}"
+        );
+        assert_eq!(postings(&analysed), expected);
+        assert_eq!(analysed.tokens(), plain.tokens());
     }
 
     #[test]

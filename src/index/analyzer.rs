@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-    TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RawTokenizer, RemoveLongFilter,
+    SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 use crate::text::cache::{HotWords, InlineWord};
@@ -32,6 +32,171 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(AsciiFoldingFilter)
         .filter(CachedStemmer)
         .build()
+}
+
+/// The tokenizer registered under [`TOKENIZER`] with every index: [`analyzer()`] for a text,
+/// and for a text already analysed ([`Stems`]) its tokens as they were made, without
+/// analysing them again. A build analyses each text once, for the index and for the related
+/// vectors' counts, and each article's title and meta fields once for all of its passages
+/// (BENCHMARKS.md, issue 18: the index's analysis of every field of every passage and the
+/// counting's second one were two fifths of a build).
+pub fn indexing_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(IndexTokenizer {
+        plain: analyzer(),
+        token: Token::default(),
+    })
+}
+
+/// A word of a [`Stems`] the analyzer keeps: its stem follows, up to the next tag.
+const KEPT: u8 = 0;
+/// A word of a [`Stems`] the analyzer drops ([`MAX_TOKEN_BYTES`]): it still takes a position.
+const DROPPED: u8 = 1;
+
+/// A text as [`analyzer()`] analyses it: the stem of each word it keeps and the place of each
+/// word it drops, in order, each behind a tag byte that no stem holds (a stem is made of a
+/// word's alphanumeric characters, lower-cased and folded to printable ASCII or kept as they
+/// are). Handed to the index as its text, it is replayed by [`indexing_analyzer`] into the
+/// very tokens (stems and positions) the analyzer makes of the text. Several texts may be
+/// written one after the other into one `Stems`: any range from one text's start to another's
+/// is a text of its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stems(String);
+
+impl Stems {
+    /// The next word, kept as `stem`.
+    #[inline]
+    pub fn push(&mut self, stem: &str) {
+        debug_assert!(!stem.bytes().any(|b| b <= DROPPED), "{stem:?}");
+        self.0.push(char::from(KEPT));
+        self.0.push_str(stem);
+    }
+
+    /// The next word, dropped.
+    #[inline]
+    pub fn skip(&mut self) {
+        self.0.push(char::from(DROPPED));
+    }
+
+    /// The bytes written so far: where the next text starts.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `text` is a [`Stems`] (an empty one is the empty text either way).
+fn is_stems(text: &str) -> bool {
+    text.as_bytes().first().is_some_and(|&b| b <= DROPPED)
+}
+
+/// `text` as a text to analyse that no tokenizer of [`indexing_analyzer`] takes for a
+/// [`Stems`]: one that starts with a tag's control character gets a space in front, which
+/// the analyzer passes over (the same tokens at the same positions).
+pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_stems(text) {
+        format!(" {text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// [`indexing_analyzer`]'s tokenizer.
+#[derive(Clone)]
+struct IndexTokenizer {
+    plain: TextAnalyzer,
+    token: Token,
+}
+
+impl Tokenizer for IndexTokenizer {
+    type TokenStream<'a> = IndexTokens<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> IndexTokens<'a> {
+        if is_stems(text) {
+            self.token.reset();
+            IndexTokens::Stems(Replay {
+                text,
+                at: 0,
+                token: &mut self.token,
+            })
+        } else {
+            IndexTokens::Plain(self.plain.token_stream(text))
+        }
+    }
+}
+
+/// The tokens of [`IndexTokenizer`].
+enum IndexTokens<'a> {
+    Plain(BoxTokenStream<'a>),
+    Stems(Replay<'a>),
+}
+
+/// The tokens of a [`Stems`], replayed: each kept word's stem at the word's position.
+struct Replay<'a> {
+    text: &'a str,
+    at: usize,
+    token: &'a mut Token,
+}
+
+impl TokenStream for Replay<'_> {
+    fn advance(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        while let Some(&tag) = bytes.get(self.at) {
+            self.at += 1;
+            self.token.position = self.token.position.wrapping_add(1);
+            if tag == DROPPED {
+                continue;
+            }
+            let end = bytes[self.at..]
+                .iter()
+                .position(|&b| b <= DROPPED)
+                .map_or(bytes.len(), |n| self.at + n);
+            self.token.text.clear();
+            self.token.text.push_str(&self.text[self.at..end]);
+            self.token.offset_from = self.at;
+            self.token.offset_to = end;
+            self.at = end;
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+impl TokenStream for IndexTokens<'_> {
+    fn advance(&mut self) -> bool {
+        match self {
+            IndexTokens::Plain(t) => t.advance(),
+            IndexTokens::Stems(t) => t.advance(),
+        }
+    }
+
+    fn token(&self) -> &Token {
+        match self {
+            IndexTokens::Plain(t) => t.token(),
+            IndexTokens::Stems(t) => t.token(),
+        }
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        match self {
+            IndexTokens::Plain(t) => t.token_mut(),
+            IndexTokens::Stems(t) => t.token_mut(),
+        }
+    }
 }
 
 /// Words whose stems an indexing thread remembers before it starts over: a collection's
@@ -146,11 +311,11 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
         true
     }
 
-    fn token(&self) -> &tantivy::tokenizer::Token {
+    fn token(&self) -> &Token {
         self.tail.token()
     }
 
-    fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
+    fn token_mut(&mut self) -> &mut Token {
         self.tail.token_mut()
     }
 }
@@ -174,10 +339,95 @@ pub fn fold_accents(lower: &str) -> Option<String> {
     })
 }
 
+/// [`Stems`] of `text` made from [`analyzer()`]'s own tokens, a word dropped wherever a
+/// position has none: what an analysis of a text for the index must give (tests compare).
+#[cfg(test)]
+pub(crate) fn stems_by_the_analyzer(text: &str, stems: &mut Stems) {
+    let mut next = 0;
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        for _ in next..t.position {
+            stems.skip();
+        }
+        stems.push(&t.text);
+        next = t.position + 1;
+    }
+    // The words dropped at the end take their places too (a text written after this one in
+    // the same `Stems` starts after them).
+    let mut words = SimpleTokenizer::default();
+    let mut stream = words.token_stream(text);
+    let mut all = 0;
+    while stream.advance() {
+        all += 1;
+    }
+    for _ in next..all {
+        stems.skip();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tantivy::tokenizer::{Language, Stemmer as TantivyStemmer};
+
+    fn tokens_at(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize)> {
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.position));
+        }
+        out
+    }
+
+    #[test]
+    fn stems_are_replayed_as_the_analyzers_tokens() {
+        let long = "a".repeat(MAX_TOKEN_BYTES);
+        let texts = [
+            "Running runners ran; the Pokémon CAFÉS, ΣΊΣΥΦΟΣ naïveté 1999".to_string(),
+            format!("{long} starts, {long} between and ends {long}"),
+            long.clone(),
+            String::new(),
+            "  ,;  ".to_string(),
+        ];
+        let mut indexing = indexing_analyzer();
+        for text in &texts {
+            let expected = tokens_at(&mut analyzer(), text);
+            let mut stems = Stems::default();
+            stems_by_the_analyzer(text, &mut stems);
+            assert_eq!(
+                tokens_at(&mut indexing, stems.as_str()),
+                expected,
+                "{text:?}"
+            );
+            // A plain text is analysed as it always was.
+            assert_eq!(tokens_at(&mut indexing, text), expected, "{text:?}");
+        }
+        // Two texts written one after the other: the second one's range is a text of its own,
+        // and the whole the words of both.
+        let mut stems = Stems::default();
+        stems_by_the_analyzer(&texts[1], &mut stems);
+        let at = stems.len();
+        stems_by_the_analyzer(&texts[0], &mut stems);
+        assert_eq!(
+            tokens_at(&mut indexing, &stems.as_str()[at..]),
+            tokens_at(&mut analyzer(), &texts[0])
+        );
+        let joined = format!("{}\n{}", texts[1], texts[0]);
+        assert_eq!(
+            tokens_at(&mut indexing, stems.as_str()),
+            tokens_at(&mut analyzer(), &joined)
+        );
+        // A plain text that starts with a tag's character is handed over behind a space.
+        for text in ["\u{0}zero day", "\u{1}one word"] {
+            let expected = tokens_at(&mut analyzer(), text);
+            assert_eq!(expected.len(), 2);
+            assert_eq!(tokens_at(&mut indexing, &plain(text)), expected);
+            assert_ne!(tokens_at(&mut indexing, text), expected);
+        }
+    }
 
     fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
         let mut stream = analyzer.token_stream(text);

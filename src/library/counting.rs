@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::vectors::{stem_ranks, strongest, ArticleVectors, TermCounts, VectorWeights};
 use crate::content::Article;
+use crate::index::{AnalysedArticle, Part, Stems};
 use crate::text;
 use crate::text::cache::{HotWords, InlineWord};
 
@@ -23,21 +24,41 @@ fn is_term(lower: &str) -> bool {
 /// vocabulary fits, and the memory stays bounded (a few megabytes per thread).
 const WORDS_CACHED: usize = 100_000;
 
-/// The words a counting thread met, as written, and their terms: nearly every word held
-/// inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones on
-/// the heap, and the common words also in a small table of their own ([`HotWords`]) that
-/// stays in the processor's cache. A term is its stem, `None` for a word that is no term.
-#[derive(Default)]
-struct TermCache {
-    hot: HotWords<Option<InlineWord>>,
-    short: FxHashMap<InlineWord, Option<Stem>>,
-    long: FxHashMap<Box<str>, Option<Stem>>,
+/// What a counting thread knows of a word as written: its stem (the index's term for it)
+/// and whether it is a term of the counts ([`is_term`]).
+#[derive(Clone, Copy, Default)]
+struct Known<S> {
+    stem: S,
+    term: bool,
 }
 
-/// A term's stem as [`TermCache`] holds it.
-enum Stem {
+/// The words a counting thread met, as written, with what it knows of them: nearly every word
+/// held inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones
+/// on the heap, and the common words also in a small table of their own ([`HotWords`]) that
+/// stays in the processor's cache.
+#[derive(Default)]
+struct WordCache {
+    hot: HotWords<Known<InlineWord>>,
+    short: FxHashMap<InlineWord, Known<Stem>>,
+    long: FxHashMap<Box<str>, Known<Stem>>,
+}
+
+/// A stem as [`WordCache`] holds it and as an article's counts key it: held inline when it
+/// fits ([`InlineWord`], as nearly every stem does), so that counting a term allocates
+/// nothing. Hashed as its `str`, so that a map of them is laid out, and iterates, as the map of
+/// `String`s that counting built before (whose order the term ids follow).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Stem {
+    /// Only a stem [`InlineWord`] cannot hold is `Long` (one form per stem: equal stems are
+    /// equal values).
     Short(InlineWord),
     Long(Box<str>),
+}
+
+impl std::hash::Hash for Stem {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
 }
 
 impl Stem {
@@ -48,7 +69,7 @@ impl Stem {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         match self {
             Stem::Short(s) => s.as_str(),
             Stem::Long(s) => s,
@@ -56,76 +77,123 @@ impl Stem {
     }
 }
 
-impl TermCache {
-    /// The term of the word `raw` (as written; `key` when it is held inline), from the
-    /// tables behind the hot one, which it then holds too when it fits.
-    fn term(&mut self, raw: &str, key: Option<InlineWord>) -> Option<&str> {
+impl WordCache {
+    /// The stem of the word `raw` (as written; `key` when it is held inline) and whether it is
+    /// a term, from the tables behind the hot one, which it then holds too when it fits.
+    fn known(&mut self, raw: &str, key: Option<InlineWord>) -> Known<&Stem> {
         if self.short.len() + self.long.len() >= WORDS_CACHED {
             self.short.clear();
             self.long.clear();
         }
-        let term = match key {
+        let known = match key {
             Some(key) => {
-                let term = self.short.entry(key).or_insert_with(|| term_of(raw));
-                match term {
-                    None => self.hot.put(key, None),
-                    Some(Stem::Short(stem)) => self.hot.put(key, Some(*stem)),
-                    Some(Stem::Long(_)) => {}
+                let known = self.short.entry(key).or_insert_with(|| known_of(raw));
+                if let Stem::Short(stem) = known.stem {
+                    let term = known.term;
+                    self.hot.put(key, Known { stem, term });
                 }
-                term
+                known
             }
             None => {
                 if !self.long.contains_key(raw) {
-                    self.long.insert(raw.into(), term_of(raw));
+                    self.long.insert(raw.into(), known_of(raw));
                 }
                 &self.long[raw]
             }
         };
-        term.as_ref().map(Stem::as_str)
+        Known {
+            stem: &known.stem,
+            term: known.term,
+        }
     }
 }
 
 thread_local! {
-    // The term of each word a counting thread met. Counting read every word of every article
+    // What each word a counting thread met is. Counting read every word of every article
     // through `text::words` (a `Vec` of reference-counted forms per block, a stop-word search
     // and a `String` per word): 28% of a build's instructions (BENCHMARKS.md, issue 18). A word
     // recurs thousands of times; one look-up by the word as written now answers all of it.
-    static TERMS: RefCell<TermCache> = RefCell::new(TermCache::default());
+    static WORDS: RefCell<WordCache> = RefCell::new(WordCache::default());
 }
 
-/// The term of the word `raw` (as written), as [`text::words`] and [`is_term`] make it.
-fn term_of(raw: &str) -> Option<Stem> {
+/// The stem of the word `raw` (as written), as [`text::words`] makes it (the index's
+/// analyzer's, test-enforced in `text`), and whether [`is_term`] counts it.
+fn known_of(raw: &str) -> Known<Stem> {
     let lower = text::lower(raw);
-    is_term(&lower).then(|| Stem::of(text::stem(&lower)))
+    Known {
+        term: is_term(&lower),
+        stem: Stem::of(text::stem(&lower)),
+    }
 }
 
-/// Adds each term of `text` at `weight` to `tf`: the words of [`text::words`] (the same spans
-/// and forms), counted in their order, so that `tf` is the map, in its very order, that
-/// counting them one by one gives.
-fn add_terms(text: &str, weight: f32, tf: &mut FxHashMap<String, f32>, cache: &mut TermCache) {
+/// Where the words of a text go besides the counts: the index's analysed text ([`Stems`]), or
+/// nowhere.
+trait WordSink {
+    /// A word the analyzer keeps, as its stem.
+    fn push(&mut self, stem: &str);
+    /// A word the analyzer drops (too long).
+    fn skip(&mut self);
+}
+
+impl WordSink for Stems {
+    #[inline]
+    fn push(&mut self, stem: &str) {
+        Stems::push(self, stem);
+    }
+
+    #[inline]
+    fn skip(&mut self) {
+        Stems::skip(self);
+    }
+}
+
+impl WordSink for () {
+    #[inline]
+    fn push(&mut self, _: &str) {}
+
+    #[inline]
+    fn skip(&mut self) {}
+}
+
+/// Adds each term of `text` at `weight` to `tf` (none at a weight of 0 or less) and each of
+/// its words to `sink`: the words of [`text::words`] (the same spans and forms), counted in
+/// their order, so that `tf` is the map, in its very order, that counting them one by one
+/// gives.
+fn add_words(
+    text: &str,
+    weight: f32,
+    tf: &mut FxHashMap<Stem, f32>,
+    cache: &mut WordCache,
+    sink: &mut impl WordSink,
+) {
+    let counted = weight > 0.0;
     for span in text::word_spans(text) {
         if text::too_long(span.len()) {
+            sink.skip();
             continue;
         }
         let raw = &text[span];
         let key = InlineWord::new(raw);
-        let hot: Option<InlineWord>;
-        let term = match key.and_then(|k| cache.hot.get(&k)) {
+        let hot: Stem;
+        let (stem, term) = match key.and_then(|k| cache.hot.get(&k)) {
             Some(known) => {
-                hot = known;
-                hot.as_ref().map(InlineWord::as_str)
+                hot = Stem::Short(known.stem);
+                (&hot, known.term)
             }
-            None => cache.term(raw, key),
+            None => {
+                let known = cache.known(raw, key);
+                (known.stem, known.term)
+            }
         };
-        let Some(stem) = term else {
+        sink.push(stem.as_str());
+        if !(counted && term) {
             continue;
-        };
-        // A `String` only for an article's first sight of a term. The count starts at the
-        // weight itself (`0.0 + weight` is `weight`, bit for bit).
+        }
+        // The count starts at the weight itself (`0.0 + weight` is `weight`, bit for bit).
         match tf.get_mut(stem) {
             Some(count) => *count += weight,
             None => {
-                tf.insert(stem.to_string(), weight);
+                tf.insert(stem.clone(), weight);
             }
         }
     }
@@ -133,13 +201,35 @@ fn add_terms(text: &str, weight: f32, tf: &mut FxHashMap<String, f32>, cache: &m
 
 /// Each term of an article with its weighted count (title, tag and heading words counted at
 /// their weights).
-pub(super) fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<String, f32> {
-    let mut tf: FxHashMap<String, f32> = FxHashMap::default();
-    TERMS.with(|cache| {
+pub(super) fn term_counts(a: &Article, w: &VectorWeights) -> FxHashMap<Stem, f32> {
+    let mut tf: FxHashMap<Stem, f32> = FxHashMap::default();
+    WORDS.with(|cache| {
         let cache = &mut cache.borrow_mut();
-        weighted_texts(a, w, |s, weight| add_terms(s, weight, &mut tf, cache));
+        weighted_texts(a, w, |s, weight| {
+            add_words(s, weight, &mut tf, cache, &mut ())
+        });
     });
     tf
+}
+
+/// [`term_counts`] of an article, and its texts analysed for the index from the same words:
+/// each text read once for both.
+pub(super) fn analysed(a: &Article, w: &VectorWeights) -> (AnalysedArticle, FxHashMap<Stem, f32>) {
+    let mut tf: FxHashMap<Stem, f32> = FxHashMap::default();
+    let texts = WORDS.with(|cache| {
+        let cache = &mut cache.borrow_mut();
+        AnalysedArticle::of(a, |part, s, stems| {
+            let weight = match part {
+                Part::Title => w.title,
+                Part::Summary => 0.0,
+                Part::Tags => w.tags,
+                Part::Heading => w.headings,
+                Part::Body => 1.0,
+            };
+            add_words(s, weight, &mut tf, cache, stems);
+        })
+    });
+    (texts, tf)
 }
 
 /// Each text of an article that counts, in order, with what one occurrence of a word in it
@@ -169,7 +259,7 @@ fn weighted_texts(a: &Article, w: &VectorWeights, mut add: impl FnMut(&str, f32)
 fn count<A: Borrow<Article> + Sync>(
     articles: &[A],
     w: &VectorWeights,
-) -> Vec<FxHashMap<String, f32>> {
+) -> Vec<FxHashMap<Stem, f32>> {
     articles
         .par_iter()
         .map(|a| term_counts(a.borrow(), w))
@@ -178,17 +268,17 @@ fn count<A: Borrow<Article> + Sync>(
 
 /// Stems and their term ids, as [`intern`] looks them up and adds them.
 pub(super) trait StemIds {
-    fn id(&mut self, stem: &str) -> Option<u32>;
-    fn insert(&mut self, stem: &str, id: u32);
+    fn id(&mut self, stem: &Stem) -> Option<u32>;
+    fn insert(&mut self, stem: &Stem, id: u32);
 }
 
 impl StemIds for FxHashMap<String, u32> {
-    fn id(&mut self, stem: &str) -> Option<u32> {
-        self.get(stem).copied()
+    fn id(&mut self, stem: &Stem) -> Option<u32> {
+        self.get(stem.as_str()).copied()
     }
 
-    fn insert(&mut self, stem: &str, id: u32) {
-        FxHashMap::insert(self, stem.to_string(), id);
+    fn insert(&mut self, stem: &Stem, id: u32) {
+        FxHashMap::insert(self, stem.as_str().to_string(), id);
     }
 }
 
@@ -199,29 +289,29 @@ impl StemIds for FxHashMap<String, u32> {
 struct InlineIds {
     hot: HotWords<u32>,
     short: FxHashMap<InlineWord, u32>,
-    long: FxHashMap<String, u32>,
+    long: FxHashMap<Box<str>, u32>,
 }
 
 impl StemIds for InlineIds {
-    fn id(&mut self, stem: &str) -> Option<u32> {
-        match InlineWord::new(stem) {
-            Some(key) => self.hot.get(&key).or_else(|| {
-                let id = *self.short.get(&key)?;
-                self.hot.put(key, id);
+    fn id(&mut self, stem: &Stem) -> Option<u32> {
+        match stem {
+            Stem::Short(key) => self.hot.get(key).or_else(|| {
+                let id = *self.short.get(key)?;
+                self.hot.put(*key, id);
                 Some(id)
             }),
-            None => self.long.get(stem).copied(),
+            Stem::Long(stem) => self.long.get(stem).copied(),
         }
     }
 
-    fn insert(&mut self, stem: &str, id: u32) {
-        match InlineWord::new(stem) {
-            Some(key) => {
-                self.short.insert(key, id);
-                self.hot.put(key, id);
+    fn insert(&mut self, stem: &Stem, id: u32) {
+        match stem {
+            Stem::Short(key) => {
+                self.short.insert(*key, id);
+                self.hot.put(*key, id);
             }
-            None => {
-                self.long.insert(stem.to_string(), id);
+            Stem::Long(stem) => {
+                self.long.insert(stem.clone(), id);
             }
         }
     }
@@ -230,7 +320,7 @@ impl StemIds for InlineIds {
 /// An article's counts as `(term id, count)` entries, its stems interned in `stems` and `ids`
 /// (a new stem takes the next id): entries in the map's order, ids in order of first sight.
 pub(super) fn intern(
-    counts: FxHashMap<String, f32>,
+    counts: FxHashMap<Stem, f32>,
     stems: &mut Vec<String>,
     ids: &mut impl StemIds,
 ) -> Vec<(u32, f32)> {
@@ -241,7 +331,7 @@ pub(super) fn intern(
             None => {
                 let id = stems.len() as u32;
                 ids.insert(&t, id);
-                stems.push(t);
+                stems.push(t.as_str().to_string());
                 id
             }
         };
@@ -260,11 +350,7 @@ impl TermCounts {
     }
 
     /// Appends an article's counts, interning its stems in `ids`.
-    pub(super) fn push(
-        &mut self,
-        counts: FxHashMap<String, f32>,
-        ids: &mut FxHashMap<String, u32>,
-    ) {
+    pub(super) fn push(&mut self, counts: FxHashMap<Stem, f32>, ids: &mut FxHashMap<String, u32>) {
         let entries = intern(counts, &mut self.stems, ids);
         self.push_entries(entries);
     }
@@ -272,7 +358,7 @@ impl TermCounts {
     /// The counts of a new collection: for each of its articles, either an article of this
     /// one (`Ok(old id)`) or one counted afresh (`Err(article)`), in order.
     pub fn remix(&self, order: &[Result<u32, &Article>], w: &VectorWeights) -> TermCounts {
-        let fresh: Vec<Option<FxHashMap<String, f32>>> = order
+        let fresh: Vec<Option<FxHashMap<Stem, f32>>> = order
             .par_iter()
             .map(|o| o.as_ref().err().map(|a| term_counts(a, w)))
             .collect();
@@ -383,17 +469,32 @@ impl CountingToFile {
     }
 
     /// Counts the next `articles` (their bodies must be at hand), in parallel, and writes
-    /// their entries.
-    pub(super) fn add(&mut self, articles: &[Article]) -> anyhow::Result<()> {
-        for c in count(articles, &self.weights) {
-            let entries = intern(c, &mut self.stems, &mut self.ids);
-            self.df.resize(self.stems.len(), 0);
-            for &e in &entries {
-                self.df[e.0 as usize] += 1;
-                put_entry(&mut self.out, e)?;
-            }
-            self.lens.push(entries.len() as u32);
+    /// their entries; returns their texts analysed for the index from the same words
+    /// ([`analysed`]), in order.
+    pub(super) fn add_analysed(
+        &mut self,
+        articles: &[Article],
+    ) -> anyhow::Result<Vec<AnalysedArticle>> {
+        let w = self.weights;
+        let both: Vec<(AnalysedArticle, FxHashMap<Stem, f32>)> =
+            articles.par_iter().map(|a| analysed(a, &w)).collect();
+        let mut texts = Vec::with_capacity(both.len());
+        for (t, c) in both {
+            self.put(c)?;
+            texts.push(t);
         }
+        Ok(texts)
+    }
+
+    /// Writes the next article's entries.
+    fn put(&mut self, counts: FxHashMap<Stem, f32>) -> anyhow::Result<()> {
+        let entries = intern(counts, &mut self.stems, &mut self.ids);
+        self.df.resize(self.stems.len(), 0);
+        for &e in &entries {
+            self.df[e.0 as usize] += 1;
+            put_entry(&mut self.out, e)?;
+        }
+        self.lens.push(entries.len() as u32);
         Ok(())
     }
 
@@ -482,7 +583,7 @@ mod tests {
         let longer = "y".repeat(text::MAX_TOKEN_BYTES);
         let source = format!(
             "+++\ntitle = \"Running Pokémon cafés\"\ntags = [\"Night trains\", \"café\"]\n\
-             aliases = [\"the runners\"]\n+++\n\n\
+             aliases = [\"the runners\"]\nsummary = \"Cafés and {longer} {long} runners {longer}\"\n+++\n\n\
              Intro: runners RUN, running 1999 and 42nd ΣΊΣΥΦΟΣ naïveté {long} {longer}.\n\n\
              ## Cafés of Vienna\n\nThe café, the CAFÉ and the cafe: coffee, coffees. It is 2024.\n\n\
              - Trains at night\n- Sleeper trains, couchettes and {long}\n\n## Empty\n\n## Last\n\n\
@@ -505,13 +606,27 @@ mod tests {
             assert!(expected.iter().any(|(t, _)| t == "run"), "{expected:?}");
             assert!(expected.iter().any(|(t, _)| *t == long), "{expected:?}");
             assert!(!expected.iter().any(|(t, _)| *t == longer), "{expected:?}");
+            let bits = |v: &[(String, f32)]| -> Vec<(String, u32)> {
+                v.iter().map(|(t, f)| (t.clone(), f.to_bits())).collect()
+            };
+            // The texts analysed for the index alongside are the analyzer's own tokens.
+            let by_the_analyzer = AnalysedArticle::of(&a, |_, text, stems| {
+                crate::index::analyzer::stems_by_the_analyzer(text, stems)
+            });
             // Twice: the second time every word comes from the thread's cache.
             for _ in 0..2 {
-                let counted: Vec<(String, f32)> = term_counts(&a, &weights).into_iter().collect();
-                let bits = |v: &[(String, f32)]| -> Vec<(String, u32)> {
-                    v.iter().map(|(t, f)| (t.clone(), f.to_bits())).collect()
+                let strings = |counts: FxHashMap<Stem, f32>| -> Vec<(String, f32)> {
+                    counts
+                        .into_iter()
+                        .map(|(t, f)| (t.as_str().to_string(), f))
+                        .collect()
                 };
+                let counted = strings(term_counts(&a, &weights));
                 assert_eq!(bits(&counted), bits(&expected));
+                let (texts, counts) = analysed(&a, &weights);
+                let counted = strings(counts);
+                assert_eq!(bits(&counted), bits(&expected));
+                assert_eq!(texts, by_the_analyzer);
             }
         }
     }

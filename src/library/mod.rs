@@ -504,18 +504,20 @@ impl Library {
                     indexer.insert(Indexer::new(Target::Dir(&tantivy_dir), threads)?)
                 }
             };
+            // Each text is analysed once, for the counts and the index.
+            let texts = counting.add_analysed(&fresh)?;
             let mut start = 0;
-            for (i, a) in fresh.iter().enumerate() {
+            for (i, (a, texts)) in fresh.iter().zip(&texts).enumerate() {
                 let end = start
                     + cut[start..]
                         .iter()
                         .take_while(|p| p.article == i as u32)
                         .count();
-                indexer.add_article(a, &cut[start..end])?;
+                indexer.add_analysed(a, &cut[start..end], texts)?;
                 start = end;
                 progress.advance(1);
             }
-            counting.add(&fresh)?;
+            drop(texts);
             passages.extend(cut.into_iter().map(|p| Passage {
                 article: base + p.article,
                 ..p

@@ -1267,9 +1267,9 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut counting = CountingToFile::create(&dir.path().join("spill"), w).unwrap();
-        // In batches, as a streamed build counts.
-        counting.add(&arts[..1]).unwrap();
-        counting.add(&arts[1..]).unwrap();
+        // In batches, as a streamed build counts (with the texts analysed for the index).
+        counting.add_analysed(&arts[..1]).unwrap();
+        counting.add_analysed(&arts[1..]).unwrap();
         let spilled = counting.finish().unwrap();
         let held = TermCounts::of(&arts, &w);
         assert_eq!(spilled.stems, held.stems);

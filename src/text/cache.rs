@@ -33,7 +33,13 @@ impl InlineWord {
     #[inline]
     pub fn as_str(&self) -> &str {
         let len = usize::from(self.0[0]);
-        std::str::from_utf8(&self.0[1..=len]).expect("made from a str")
+        let bytes = &self.0[1..=len];
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: the bytes are a `str`'s, copied whole by `new` (or none, the default's); the
+        // one value made otherwise, `NO_WORD`, has a length no slice of 24 bytes reaches, so
+        // the slicing above panics before. The build reads every word's stem through here:
+        // checking them again was 0.7% of a build (BENCHMARKS.md, issue 18).
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 }
 
