@@ -191,9 +191,21 @@ fn char_at(text: &str, i: usize) -> (bool, usize) {
     (c.is_alphanumeric(), c.len_utf8())
 }
 
-/// Number of words in `text`.
+/// Number of words in `text`: the number of [`word_spans`], counted in one pass over the
+/// bytes (a build counts the words of every block to cut passages: as an iterator of spans it
+/// was 3% of a build, BENCHMARKS.md, issue 18).
 pub fn word_count(text: &str) -> usize {
-    word_spans(text).count()
+    let bytes = text.as_bytes();
+    let mut words = 0;
+    let mut in_word = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (alphanumeric, len) = char_at(text, i);
+        words += usize::from(alphanumeric && !in_word);
+        in_word = alphanumeric;
+        i += len;
+    }
+    words
 }
 
 /// English function words that carry no topic on their own. Questions lose them before the
@@ -650,6 +662,7 @@ mod tests {
                 spans_by_char(text),
                 "{text:?}"
             );
+            assert_eq!(word_count(text), spans_by_char(text).len(), "{text:?}");
             assert_eq!(clean_whitespace(text), clean_by_char(text), "{text:?}");
         }
     }
@@ -658,6 +671,7 @@ mod tests {
         #[test]
         fn any_text_splits_and_cleans_as_char_by_char(text in "(\\PC|[ \t\n\u{b}\u{c}\r\u{7f}\u{85}\u{a0}\u{2003}]){0,40}") {
             proptest::prop_assert_eq!(word_spans(&text).collect::<Vec<_>>(), spans_by_char(&text));
+            proptest::prop_assert_eq!(word_count(&text), spans_by_char(&text).len());
             proptest::prop_assert_eq!(clean_whitespace(&text), clean_by_char(&text));
         }
     }

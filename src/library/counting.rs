@@ -32,13 +32,19 @@ struct Known<S> {
     term: bool,
 }
 
+/// Slots of a counting thread's table of common words: every word of every text is looked up
+/// there first, and at 100,000 articles the look-ups that missed it and went on to the whole
+/// vocabulary's table were a tenth of a build (BENCHMARKS.md, issue 18). 16,384 slots of 56
+/// bytes are 0.9 MB a thread.
+const HOT_WORDS: usize = 16_384;
+
 /// The words a counting thread met, as written, with what it knows of them: nearly every word
 /// held inline ([`InlineWord`]: a look-up compares where the table holds the key), longer ones
 /// on the heap, and the common words also in a small table of their own ([`HotWords`]) that
 /// stays in the processor's cache.
 #[derive(Default)]
 struct WordCache {
-    hot: HotWords<Known<InlineWord>>,
+    hot: HotWords<Known<InlineWord>, HOT_WORDS>,
     short: FxHashMap<InlineWord, Known<Stem>>,
     long: FxHashMap<Box<str>, Known<Stem>>,
 }

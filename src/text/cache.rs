@@ -48,31 +48,32 @@ impl InlineWord {
 /// processor's own cache (4,096 slots of two inline words take 192 KB), where a look-up in
 /// the whole vocabulary's table costs a memory access or two that miss it (BENCHMARKS.md,
 /// issue 18: the build's word caches waited on memory more than they computed).
-pub struct HotWords<V> {
+pub struct HotWords<V, const SLOTS: usize = HOT_SLOTS> {
     slots: Box<[(InlineWord, V)]>,
 }
 
-/// Slots of a [`HotWords`] (a power of two).
-const HOT_SLOTS: usize = 4096;
+/// Slots of a [`HotWords`] unless its type says otherwise (a power of two).
+pub const HOT_SLOTS: usize = 4096;
 
 /// A key no word has ([`InlineWord::new`] never makes a length over 23): an empty slot.
 const NO_WORD: InlineWord = InlineWord([0xff; 24]);
 
-impl<V: Copy + Default> Default for HotWords<V> {
-    fn default() -> HotWords<V> {
+impl<V: Copy + Default, const SLOTS: usize> Default for HotWords<V, SLOTS> {
+    fn default() -> HotWords<V, SLOTS> {
+        const { assert!(SLOTS.is_power_of_two() && SLOTS > 1) };
         HotWords {
-            slots: vec![(NO_WORD, V::default()); HOT_SLOTS].into_boxed_slice(),
+            slots: vec![(NO_WORD, V::default()); SLOTS].into_boxed_slice(),
         }
     }
 }
 
-impl<V: Copy> HotWords<V> {
+impl<V: Copy, const SLOTS: usize> HotWords<V, SLOTS> {
     #[inline]
     fn slot(word: &InlineWord) -> usize {
         let part = |i: usize| u64::from_le_bytes(word.0[i..i + 8].try_into().expect("8 bytes"));
         let mixed = (part(0) ^ part(8).rotate_left(21) ^ part(16).rotate_left(42))
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (mixed >> (64 - HOT_SLOTS.trailing_zeros())) as usize
+        (mixed >> (64 - SLOTS.trailing_zeros())) as usize
     }
 
     /// The value kept for `word`, if its slot holds it.
