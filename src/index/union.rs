@@ -337,6 +337,33 @@ impl TermPostings {
         }
     }
 
+    /// Calls `f` with each document below `horizon` from the current one on, and its score
+    /// (as [`TermPostings::score`] gives it), a block's slices at a time; then the first
+    /// document at `horizon` or after it.
+    #[inline]
+    fn read_until(&mut self, horizon: DocId, mut f: impl FnMut(DocId, Score)) -> DocId {
+        loop {
+            let docs = self.block.docs();
+            if docs.is_empty() {
+                return TERMINATED;
+            }
+            let at = self.at;
+            for (i, &doc) in docs[at..].iter().enumerate() {
+                if doc >= horizon {
+                    self.at = at + i;
+                    return doc;
+                }
+                let freq = self.block.freq(at + i);
+                f(
+                    doc,
+                    self.weight.score(self.fieldnorms.fieldnorm_id(doc), freq),
+                );
+            }
+            self.block.advance();
+            self.at = 0;
+        }
+    }
+
     #[inline]
     fn score(&self) -> Score {
         let doc = self.block.doc(self.at);
@@ -395,6 +422,23 @@ impl Cursor {
         }
     }
 
+    /// Calls `f` with each document below `horizon` from the current one on, and its score;
+    /// then the first document at `horizon` or after it.
+    #[inline]
+    fn read_until(&mut self, horizon: DocId, mut f: impl FnMut(DocId, Score)) -> DocId {
+        match self {
+            Cursor::Term(t) => t.read_until(horizon, f),
+            Cursor::Other(s) => {
+                let mut doc = s.doc();
+                while doc < horizon {
+                    f(doc, s.score());
+                    doc = s.advance();
+                }
+                doc
+            }
+        }
+    }
+
     #[inline]
     fn score(&mut self) -> Score {
         match self {
@@ -446,7 +490,10 @@ pub(super) fn seed(
         .collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
     let mut docs = 0u32;
-    let mut found: Vec<(DocId, Score)> = Vec::new();
+    // Each document's sum over the clauses read, in whatever order they come: the seed is a
+    // floor cut by `ROOM`, so the last bits of its sums do not matter (a sort of the
+    // documents was most of the seed's cost).
+    let mut read = Vec::new();
     for j in by_bound {
         let Some(info) = infos[j][segment].as_ref() else {
             continue;
@@ -456,27 +503,24 @@ pub(super) fn seed(
             continue;
         }
         docs += size;
+        read.push((j, info));
+    }
+    let mut found: FxHashMap<DocId, Score> = FxHashMap::default();
+    found.reserve(docs as usize);
+    for (j, info) in read {
         let Some(mut scorer) = Cursor::open(&scorings[j], Some(info), reader)? else {
             continue;
         };
         let mut doc = scorer.doc();
         while doc != TERMINATED {
-            found.push((doc, scorer.score()));
+            *found.entry(doc).or_insert(0.0) += scorer.score();
             doc = scorer.advance();
         }
     }
-    found.sort_unstable_by_key(|&(doc, _)| doc);
     let alive = reader.alive_bitset();
     let mut sums: Vec<Score> = Vec::new();
     let mut by_article: FxHashMap<u32, Score> = FxHashMap::default();
-    let mut i = 0;
-    while i < found.len() {
-        let doc = found[i].0;
-        let mut sum: Score = 0.0;
-        while i < found.len() && found[i].0 == doc {
-            sum += found[i].1;
-            i += 1;
-        }
+    for (doc, sum) in found {
         if alive.is_some_and(|a| a.is_deleted(doc)) {
             continue;
         }
@@ -566,15 +610,17 @@ pub(super) fn best_in_segment<K: Keep>(
         }
         for &j in &eager {
             let c = &mut clauses[j];
-            while c.doc < horizon {
-                let score = c.scorer.score();
-                debug_assert!(score <= c.bound, "a score above its clause's bound");
-                let delta = (c.doc - start) as usize;
+            if c.doc >= horizon {
+                continue;
+            }
+            let (read, bound) = (&mut c.read, c.bound);
+            c.doc = c.scorer.read_until(horizon, |doc, score| {
+                debug_assert!(score <= bound, "a score above its clause's bound");
+                let delta = (doc - start) as usize;
                 partial[delta] += score;
                 touched[delta / 64] |= 1 << (delta % 64);
-                c.read.push((c.doc, score));
-                c.doc = c.scorer.advance();
-            }
+                read.push((doc, score));
+            });
         }
         let weakest = threshold(best);
         // What the lazy clauses after each one (highest bound first) could add at most.
@@ -641,6 +687,13 @@ pub(super) fn best_in_segment<K: Keep>(
             } else {
                 k += 1;
             }
+        }
+        if chosen.iter().all(|&bits| bits == 0) {
+            // No passage of the window is summed: what was read of it is dropped unread.
+            for &j in &sequence {
+                clauses[j].read.clear();
+            }
+            continue;
         }
         let is_chosen = |delta: usize| chosen[delta / 64] & (1 << (delta % 64)) != 0;
         for &j in &sequence {
