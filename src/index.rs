@@ -702,6 +702,9 @@ pub struct SearchIndex {
     common_budget: usize,
     /// The close spellings of words no passage holds, once found.
     spellings: Mutex<SpellingCache>,
+    /// Common words' bounds in each segment from their blocks' maxima, as shares of their
+    /// weight, once found ([`SearchIndex::segment_bounds`]).
+    bound_shares: Mutex<FxHashMap<Term, Arc<[f64]>>>,
     /// Each field's terms, merged from the segments' dictionaries after the first
     /// close-spelling search of the field.
     vocabularies: Vocabularies,
@@ -744,6 +747,8 @@ fn maps_fit(maps: &[Arc<SegmentMap>], searcher: &tantivy::Searcher) -> bool {
 
 /// A word in at least this many passages of a field is common: its articles are remembered.
 const COMMON_WORD_DOCS: u64 = 4096;
+/// The common words whose bounds in each segment are remembered (some 100 bytes each).
+const BOUNDS_CACHED: usize = 20_000;
 /// The remembered articles of common words take at most this many bytes.
 const COMMON_CACHE_BYTES: usize = 4 << 20;
 
@@ -1145,6 +1150,7 @@ impl SearchIndex {
             common: Mutex::new(CommonArticles::new()),
             common_budget: COMMON_CACHE_BYTES,
             spellings: Mutex::new(SpellingCache::default()),
+            bound_shares: Mutex::default(),
             vocabularies: Vocabularies::default(),
         })
     }
@@ -1458,6 +1464,8 @@ impl SearchIndex {
         if bounds.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
             return Ok(None);
         }
+        // Each term clause's bound in each segment, from its blocks' maxima.
+        let tight = self.segment_bounds(stats, readers, &scorings, &bounds, &infos)?;
         // A long question's weakest kept score rises slowly from its first passages: a seed
         // from the largest segment starts it where the best passages are.
         let largest = (0..readers.len()).max_by_key(|&s| readers[s].max_doc());
@@ -1471,13 +1479,84 @@ impl SearchIndex {
         };
         for (s, (reader, map)) in readers.iter().zip(maps).enumerate() {
             let ids = (&map.passage[..], &map.article[..]);
-            union::best_in_segment(
-                &scorings, &bounds, &infos, s, seeded, reader, ids, &mut best,
-            )?;
+            let bounds = &tight[s];
+            union::best_in_segment(&scorings, bounds, &infos, s, seeded, reader, ids, &mut best)?;
         }
         #[cfg(test)]
         tests::UNION_SEARCHES.with(|n| n.set(n.get() + 1));
         Ok(Some(best))
+    }
+
+    /// Each clause's bound in each segment (`[segment][clause]`): a term's from its blocks'
+    /// maxima there ([`union::segment_bound`]), another's its `bounds`. A common word's are
+    /// remembered, as shares of its weight (a clause's boost scales both alike): its lists are
+    /// long to walk, and questions repeat the common words.
+    fn segment_bounds(
+        &self,
+        stats: &LiveStats<'_>,
+        readers: &[SegmentReader],
+        scorings: &[union::Scoring],
+        bounds: &[Score],
+        infos: &[TermInfos],
+    ) -> tantivy::Result<Vec<Vec<Score>>> {
+        let mut tight = vec![bounds.to_vec(); readers.len()];
+        let docs = stats.total_num_docs()?;
+        for (j, (scoring, &bound)) in scorings.iter().zip(bounds).enumerate() {
+            let union::Scoring::Term(term, weight) = scoring else {
+                continue;
+            };
+            // Checked finite and at least 0 above.
+            if bound <= 0.0 {
+                continue;
+            }
+            let common = infos[j]
+                .iter()
+                .flatten()
+                .map(|i| u64::from(i.doc_freq))
+                .sum::<u64>()
+                >= COMMON_WORD_DOCS;
+            let known = match common {
+                true => self
+                    .bound_shares
+                    .lock()
+                    .expect("cache lock")
+                    .get(term)
+                    .cloned(),
+                false => None,
+            };
+            let shares: Arc<[f64]> = match known {
+                Some(shares) => shares,
+                None => {
+                    // The field's live average length, as the weight divides it.
+                    let tokens = stats.total_num_tokens(term.field())?;
+                    let average = f64::from(tokens as Score / docs as Score);
+                    let mut shares = Vec::with_capacity(readers.len());
+                    for (reader, info) in readers.iter().zip(infos[j].iter()) {
+                        shares.push(match info {
+                            Some(info) => {
+                                let b = union::segment_bound(
+                                    reader, term, info, weight, bound, average,
+                                )?;
+                                f64::from(b) / f64::from(bound)
+                            }
+                            None => 1.0,
+                        });
+                    }
+                    let shares: Arc<[f64]> = shares.into();
+                    let mut cache = self.bound_shares.lock().expect("cache lock");
+                    if common && cache.len() < BOUNDS_CACHED {
+                        cache.insert(term.clone(), shares.clone());
+                    }
+                    shares
+                }
+            };
+            for (segment, share) in tight.iter_mut().zip(shares.iter()) {
+                // Raised by a millionth: a share times the weight may round below the bound.
+                let b = (f64::from(bound) * share * (1.0 + 1e-6)) as Score;
+                segment[j] = b.min(bound);
+            }
+        }
+        Ok(tight)
     }
 
     /// A query that matches any of `stems` in the weighted text fields (each stem once per
@@ -2208,6 +2287,76 @@ mod tests {
             deleted_seen += deleted.len();
         }
         assert!(deleted_seen > 0, "deleted documents among the chunks");
+    }
+
+    /// A term's bound in a segment from its blocks' maxima (`union::segment_bound`) is at least
+    /// every live score of the term there, in segments whose average lengths are not the live
+    /// ones (several segments, deleted documents), and tighter than its weight for most lists
+    /// of several blocks.
+    #[test]
+    fn a_terms_bound_in_a_segment_holds_every_score_and_is_tighter_than_its_weight() {
+        let (index, _, _) = edited_collection(1300, 7, &|i| i % 5 == 2);
+        let snap = index.snapshot();
+        let maps = index.maps(&snap.0).unwrap();
+        let stats = LiveStats {
+            index: &index,
+            snapshot: &snap,
+            maps: &maps,
+            doc_freqs: Mutex::new(FxHashMap::default()),
+        };
+        let docs = stats.total_num_docs().unwrap();
+        let (mut lists, mut tighter, mut at_most) = (0, 0, 0);
+        for i in 0..VOCABULARY {
+            for (field, boost) in index.fields.weighted() {
+                let term = Term::from_field_text(field, &stem(&word(i)));
+                let weight =
+                    tantivy::query::Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))
+                        .unwrap()
+                        .boost_by(boost);
+                let bound = union::term_bound(&stats, &term, boost).unwrap();
+                let tokens = stats.total_num_tokens(field).unwrap();
+                let average = f64::from(tokens as Score / docs as Score);
+                let infos = snap.term_infos(&term).unwrap();
+                for (reader, info) in snap.0.segment_readers().iter().zip(infos.iter()) {
+                    let Some(info) = info else {
+                        continue;
+                    };
+                    let tight =
+                        union::segment_bound(reader, &term, info, &weight, bound, average).unwrap();
+                    let fieldnorms = reader
+                        .fieldnorms_readers()
+                        .get_field(field)
+                        .unwrap()
+                        .unwrap();
+                    let mut block = reader
+                        .inverted_index(field)
+                        .unwrap()
+                        .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
+                        .unwrap();
+                    let mut most: Score = 0.0;
+                    while !block.docs().is_empty() {
+                        for (k, &doc) in block.docs().iter().enumerate() {
+                            let score = weight.score(fieldnorms.fieldnorm_id(doc), block.freq(k));
+                            assert!(score <= tight, "{term:?}: {score} above {tight}");
+                            most = most.max(score);
+                        }
+                        block.advance();
+                    }
+                    if info.doc_freq >= 2 * 128 {
+                        lists += 1;
+                        tighter += usize::from(tight < 0.9 * bound);
+                        at_most += usize::from(tight <= most * 1.001);
+                    }
+                }
+            }
+        }
+        assert!(lists >= 100, "{lists} lists of several blocks");
+        assert!(
+            tighter * 2 > lists,
+            "{tighter} of {lists} bounds tighter than the weight"
+        );
+        // The last block's documents are scored as they are: some bounds are reached.
+        assert!(at_most > 0, "no bound is reached");
     }
 
     /// A union's best passages are found without scoring every match (`index/union.rs`):

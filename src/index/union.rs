@@ -372,6 +372,87 @@ impl TermPostings {
     }
 }
 
+/// The documents of a block of postings that tantivy bit-packs, with the (field norm, term
+/// frequency) of its best document in the skip list; a list's last block, shorter, has none.
+const BLOCK: usize = 128;
+
+/// A bound from the blocks' maxima is raised by this share of it: it is computed from them by
+/// other operations than the score's, whose last bits may differ.
+const BLOCK_SLACK: f64 = 1e-5;
+
+/// The most a term clause (`weight`, its bound `bound` = BM25's weight, boosted) scores at a
+/// document of one segment, from tantivy's block maxima: tighter than the weight, which a
+/// score reaches only as the term frequency grows without end. For each full block the skip
+/// list holds the (field norm, term frequency) of the document that scores best by the
+/// segment's own BM25, whose average length is the segment's (`total_num_tokens` of the field
+/// over `max_doc`, what the serializer divided). With K(len) = k1 (1 - b + b len / avg) and a
+/// score W tf / (tf + K(len)), that document has the largest x = tf / (tf + K_seg(len)) of the
+/// block. A live score uses the live average (`avg_live`): K_live(len) >= m K_seg(len) with
+/// m = min(1, avg_seg / avg_live), so every document of the block scores at most
+/// W x / (x + m (1 - x)), which grows with x. The last, shorter block is read and scored as
+/// it is. The blocks' documents are decoded to walk them (tantivy 0.24 reads its skip list
+/// alone only inside the crate), their frequencies are not.
+pub(super) fn segment_bound(
+    reader: &SegmentReader,
+    term: &Term,
+    info: &TermInfo,
+    weight: &Bm25Weight,
+    bound: Score,
+    avg_live: f64,
+) -> tantivy::Result<Score> {
+    if (info.doc_freq as usize) < BLOCK
+        || avg_live.is_nan()
+        || avg_live <= 0.0
+        || reader.max_doc() == 0
+    {
+        return Ok(bound);
+    }
+    let field = term.field();
+    let Some(fieldnorms) = reader.fieldnorms_readers().get_field(field)? else {
+        return Ok(bound);
+    };
+    let inverted = reader.inverted_index(field)?;
+    // As the serializer divides it.
+    let avg_segment = inverted.total_num_tokens() as Score / reader.max_doc() as Score;
+    if avg_segment.is_nan() || avg_segment <= 0.0 {
+        return Ok(bound);
+    }
+    let by_segment = Bm25Weight::for_one_term(1, 2, avg_segment);
+    let unit = f64::from(by_segment.score(0, u32::MAX));
+    let m = (f64::from(avg_segment) / avg_live).min(1.0) * (1.0 - BLOCK_SLACK);
+    let mut most: f64 = 0.0;
+    let mut block = inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+    let mut tail = None;
+    loop {
+        let docs = block.docs();
+        let Some(&first) = docs.first() else {
+            break;
+        };
+        if docs.len() < BLOCK {
+            tail = Some(first);
+            break;
+        }
+        let max = f64::from(block.block_max_score(&fieldnorms, &by_segment));
+        // A block of a term without frequencies stores (0, 0): no maximum.
+        if max.is_nan() || max <= 0.0 {
+            return Ok(bound);
+        }
+        let x = (max / unit).min(1.0);
+        most = most.max(f64::from(bound) * x / (x + m * (1.0 - x)) * (1.0 + BLOCK_SLACK));
+        block.advance();
+    }
+    let mut most = most as Score;
+    if let Some(first) = tail {
+        let mut last =
+            inverted.read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+        last.seek(first);
+        for (i, &doc) in last.docs().iter().enumerate() {
+            most = most.max(weight.score(fieldnorms.fieldnorm_id(doc), last.freq(i)));
+        }
+    }
+    Ok(most.min(bound))
+}
+
 /// A clause's reader in one segment.
 // One per clause and segment, read at every document: a term's is kept inline rather than
 // behind one more pointer.
@@ -544,7 +625,8 @@ pub(super) fn seed(
 }
 
 /// Adds to `best` the passages of one segment that the union of the clauses (their `weights`
-/// in clause order, with their `bounds`) matches, with tantivy's scores (see the module).
+/// in clause order, with their `bounds` in this segment) matches, with tantivy's scores (see
+/// the module).
 /// `passage` and `article` give each document's passage and article; deleted documents are
 /// left out.
 #[allow(clippy::too_many_arguments)]
