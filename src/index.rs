@@ -702,8 +702,8 @@ pub struct SearchIndex {
     common_budget: usize,
     /// The close spellings of words no passage holds, once found.
     spellings: Mutex<SpellingCache>,
-    /// Common words' bounds in each segment from their blocks' maxima, as shares of their
-    /// weight, once found ([`SearchIndex::segment_bounds`]).
+    /// Terms' bounds in each segment from their blocks' maxima, as shares of their weight,
+    /// once found ([`SearchIndex::segment_bounds`]).
     bound_shares: Mutex<FxHashMap<Term, Arc<[f64]>>>,
     /// Each field's terms, merged from the segments' dictionaries after the first
     /// close-spelling search of the field.
@@ -747,7 +747,7 @@ fn maps_fit(maps: &[Arc<SegmentMap>], searcher: &tantivy::Searcher) -> bool {
 
 /// A word in at least this many passages of a field is common: its articles are remembered.
 const COMMON_WORD_DOCS: u64 = 4096;
-/// The common words whose bounds in each segment are remembered (some 100 bytes each).
+/// The terms whose bounds in each segment are remembered (some 100 bytes each).
 const BOUNDS_CACHED: usize = 20_000;
 /// The remembered articles of common words take at most this many bytes.
 const COMMON_CACHE_BYTES: usize = 4 << 20;
@@ -1488,9 +1488,9 @@ impl SearchIndex {
     }
 
     /// Each clause's bound in each segment (`[segment][clause]`): a term's from its blocks'
-    /// maxima there ([`union::segment_bound`]), another's its `bounds`. A common word's are
-    /// remembered, as shares of its weight (a clause's boost scales both alike): its lists are
-    /// long to walk, and questions repeat the common words.
+    /// maxima there ([`union::segment_bound`]), another's its `bounds`. A term's are
+    /// remembered, as shares of its weight (a clause's boost scales both alike): a common
+    /// word's lists are long to walk, and questions repeat words (`search` those of `ask`).
     fn segment_bounds(
         &self,
         stats: &LiveStats<'_>,
@@ -1509,21 +1509,20 @@ impl SearchIndex {
             if bound <= 0.0 {
                 continue;
             }
-            let common = infos[j]
+            // A list of one block has no block maximum to walk.
+            let walked = infos[j]
                 .iter()
                 .flatten()
-                .map(|i| u64::from(i.doc_freq))
-                .sum::<u64>()
-                >= COMMON_WORD_DOCS;
-            let known = match common {
-                true => self
-                    .bound_shares
-                    .lock()
-                    .expect("cache lock")
-                    .get(term)
-                    .cloned(),
-                false => None,
-            };
+                .any(|i| i.doc_freq as usize >= union::BLOCK);
+            if !walked {
+                continue;
+            }
+            let known = self
+                .bound_shares
+                .lock()
+                .expect("cache lock")
+                .get(term)
+                .cloned();
             let shares: Arc<[f64]> = match known {
                 Some(shares) => shares,
                 None => {
@@ -1544,7 +1543,7 @@ impl SearchIndex {
                     }
                     let shares: Arc<[f64]> = shares.into();
                     let mut cache = self.bound_shares.lock().expect("cache lock");
-                    if common && cache.len() < BOUNDS_CACHED {
+                    if cache.len() < BOUNDS_CACHED {
                         cache.insert(term.clone(), shares.clone());
                     }
                     shares

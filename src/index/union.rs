@@ -374,7 +374,7 @@ impl TermPostings {
 
 /// The documents of a block of postings that tantivy bit-packs, with the (field norm, term
 /// frequency) of its best document in the skip list; a list's last block, shorter, has none.
-const BLOCK: usize = 128;
+pub(super) const BLOCK: usize = 128;
 
 /// A bound from the blocks' maxima is raised by this share of it: it is computed from them by
 /// other operations than the score's, whose last bits may differ.
