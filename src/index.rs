@@ -46,7 +46,8 @@ use crate::passage::Passage;
 pub mod analyzer;
 mod union;
 
-pub use analyzer::{analyzer, fold_accents, Stems, MAX_TOKEN_BYTES, TOKENIZER};
+pub use analyzer::{analyzer, fold_accents, MAX_TOKEN_BYTES, TOKENIZER};
+pub(crate) use analyzer::{IndexText, Stems};
 
 /// Field weights: a match in the title counts this many times a match in the body.
 pub const TITLE_BOOST: f32 = 2.0;
@@ -527,33 +528,43 @@ impl FieldTokens {
 }
 
 /// The documents of a passage as `(field, text)` pairs: what the build indexes and what an
-/// update counts the tokens of (each text as [`analyzer::plain`] hands it to the index).
+/// update counts the tokens of.
 fn passage_texts<'a>(
     fields: &Fields,
     a: &'a Article,
     section: &'a Section,
     p: &Passage,
     meta: &'a str,
-) -> Vec<(Field, std::borrow::Cow<'a, str>)> {
-    let mut texts = vec![(fields.title, analyzer::plain(&a.title))];
+) -> Vec<(Field, IndexText<'a>)> {
+    let mut texts = vec![(fields.title, IndexText::plain(&a.title))];
     if let Some(h) = &section.heading {
-        texts.push((fields.section, analyzer::plain(h)));
+        texts.push((fields.section, IndexText::plain(h)));
     }
     for block in &section.blocks[p.blocks.start as usize..p.blocks.end as usize] {
-        texts.push((fields.body, analyzer::plain(&block.text)));
+        texts.push((fields.body, IndexText::plain(&block.text)));
     }
-    texts.push((fields.meta, analyzer::plain(meta)));
+    texts.push((fields.meta, IndexText::plain(meta)));
     texts
+}
+
+/// Registers the weighted fields' tokenizer with `index`, the same for every index a build
+/// creates, an update writes to and an open reads: clones of an `Index` share their
+/// tokenizers, so one registration of another analyzer would change how the others' texts
+/// are read.
+fn register_tokenizer(index: &Index) {
+    index
+        .tokenizers()
+        .register(TOKENIZER, analyzer::indexing_analyzer());
 }
 
 /// The document of passage `place` (its place in the article) of `a`, of the weighted fields'
 /// `texts`.
-fn passage_document<T: AsRef<str>>(
+fn passage_document<'t>(
     fields: &Fields,
     a: &Article,
     key: u64,
     place: u32,
-    texts: impl IntoIterator<Item = (Field, T)>,
+    texts: impl IntoIterator<Item = (Field, IndexText<'t>)>,
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_u64(fields.passage, u64::from(place));
@@ -563,14 +574,14 @@ fn passage_document<T: AsRef<str>>(
         doc.add_text(fields.tag, tag.to_lowercase());
     }
     for (field, text) in texts {
-        doc.add_text(field, text.as_ref());
+        doc.add_text(field, text.as_str());
     }
     doc
 }
 
 /// Which part of an article a text is, as [`AnalysedArticle::of`] hands it to be analysed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     Title,
     Summary,
     /// A tag or an alias.
@@ -584,7 +595,7 @@ pub enum Part {
 /// and the meta field once for all of the article's passages (they are in every passage's
 /// document), each heading once for its section's passages, each block once.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct AnalysedArticle {
+pub(crate) struct AnalysedArticle {
     stems: Stems,
     title: std::ops::Range<usize>,
     meta: std::ops::Range<usize>,
@@ -598,7 +609,10 @@ impl AnalysedArticle {
     /// must get the analyzer's tokens of the text (its callers' tests hold it to that): the
     /// title, the meta field's texts (the summary, then each tag and alias: the words of the
     /// text [`meta_text`] joins them into, in order), then each section's heading and blocks.
-    pub fn of(a: &Article, mut analyse: impl FnMut(Part, &str, &mut Stems)) -> AnalysedArticle {
+    pub(crate) fn of(
+        a: &Article,
+        mut analyse: impl FnMut(Part, &str, &mut Stems),
+    ) -> AnalysedArticle {
         let mut stems = Stems::default();
         let mut text = |part: Part, text: &str, stems: &mut Stems| {
             let start = stems.len();
@@ -635,12 +649,12 @@ impl AnalysedArticle {
         }
     }
 
-    fn text(&self, range: &std::ops::Range<usize>) -> &str {
-        &self.stems.as_str()[range.clone()]
+    fn text(&self, range: &std::ops::Range<usize>) -> IndexText<'_> {
+        IndexText::stems(&self.stems, range.clone())
     }
 
     /// [`passage_texts`] of passage `p`, analysed.
-    fn passage_texts(&self, fields: &Fields, p: &Passage) -> Vec<(Field, &str)> {
+    fn passage_texts(&self, fields: &Fields, p: &Passage) -> Vec<(Field, IndexText<'_>)> {
         let (heading, first) = &self.sections[p.section as usize];
         let mut texts = vec![(fields.title, self.text(&self.title))];
         if let Some(h) = heading {
@@ -663,7 +677,7 @@ fn count_tokens(fields: &Fields, a: &Article, passages: &[Passage], tokens: &mut
     for p in passages {
         let section = &a.sections[p.section as usize];
         for (field, text) in passage_texts(fields, a, section, p, &meta) {
-            let mut stream = analyzer.token_stream(&text);
+            let mut stream = analyzer.token_stream(text.as_str());
             let mut n = 0u64;
             while stream.advance() {
                 n += 1;
@@ -1015,9 +1029,7 @@ impl Indexer {
             Target::Dir(dir) => Index::create_in_dir(dir, schema)
                 .with_context(|| format!("cannot create index in {}", dir.display()))?,
         };
-        index
-            .tokenizers()
-            .register(TOKENIZER, analyzer::indexing_analyzer());
+        register_tokenizer(&index);
         let threads = threads.max(1);
         let writer = index
             .writer_with_num_threads::<TantivyDocument>(threads, WRITER_BYTES_PER_THREAD * threads)
@@ -1044,7 +1056,7 @@ impl Indexer {
 
     /// [`Indexer::add_article`] of the article's texts analysed already (`texts`, made of
     /// `a`): the same documents' tokens, without analysing a text again.
-    pub fn add_analysed(
+    pub(crate) fn add_analysed(
         &mut self,
         a: &Article,
         passages: &[Passage],
@@ -1111,7 +1123,7 @@ impl SearchIndex {
         layout: Layout,
         tokens: Option<FieldTokens>,
     ) -> anyhow::Result<SearchIndex> {
-        index.tokenizers().register(TOKENIZER, analyzer());
+        register_tokenizer(&index);
         let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -1187,9 +1199,7 @@ impl SearchIndex {
         index: &Index,
         change: &Change<'_>,
     ) -> anyhow::Result<(FieldTokens, Layout)> {
-        index
-            .tokenizers()
-            .register(TOKENIZER, analyzer::indexing_analyzer());
+        register_tokenizer(index);
         let latest = index.load_metas()?.opstamp;
         if latest != self.opstamp {
             anyhow::bail!(
@@ -2640,6 +2650,61 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn every_index_a_build_an_open_or_an_update_reads_replays_stems() {
+        use tantivy::tokenizer::TokenStream as _;
+        // A word the analyzer drops still takes its place: read as a plain text, a stems'
+        // text would lose it and move the words after it.
+        let text = format!(
+            "Running {} \u{3A3}\u{3A5}\u{3A6}\u{39F}\u{3A3} caf\u{E9}s, the runners",
+            "x".repeat(MAX_TOKEN_BYTES)
+        );
+        let text = text.as_str();
+        let mut stems = Stems::default();
+        analyzer::stems_by_the_analyzer(text, &mut stems);
+        let tokens = |index: &SearchIndex, text: &str| {
+            let mut tokenizer = index.index.tokenizers().get(TOKENIZER).unwrap();
+            let mut stream = tokenizer.token_stream(text);
+            let mut out = Vec::new();
+            while stream.advance() {
+                out.push((stream.token().text.clone(), stream.token().position));
+            }
+            out
+        };
+        let expected = {
+            let mut analyzer = analyzer();
+            let mut stream = analyzer.token_stream(text);
+            let mut out = Vec::new();
+            while stream.advance() {
+                out.push((stream.token().text.clone(), stream.token().position));
+            }
+            out
+        };
+        assert!(!expected.is_empty());
+        let replays = |index: &SearchIndex, what: &str| {
+            assert_eq!(tokens(index, stems.as_str()), expected, "{what}: stems");
+            assert_eq!(tokens(index, text), expected, "{what}: plain text");
+        };
+        let (articles, passages) = collection(4, 3, &|_| false);
+        let dir = tempfile::tempdir().unwrap();
+        let built = SearchIndex::build(
+            Target::Dir(dir.path()),
+            &articles,
+            &passages,
+            1,
+            &NoProgress,
+        )
+        .unwrap();
+        replays(&built, "built");
+        let layout = Layout::new(&articles, &passages).unwrap();
+        let opened = SearchIndex::open(dir.path(), layout, None).unwrap();
+        replays(&opened, "opened");
+        // An in-memory update writes to a clone of the index it updates (clones share their
+        // tokenizers) and opens the result: both read stems still.
+        let (updated, _, _) = edited_collection(4, 3, &|i| i == 1);
+        replays(&updated, "updated");
     }
 
     #[test]

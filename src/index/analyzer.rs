@@ -34,13 +34,13 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The tokenizer registered under [`TOKENIZER`] with every index: [`analyzer()`] for a text,
+/// The tokenizer registered under [`TOKENIZER`] with every index (`index::register_tokenizer`): [`analyzer()`] for a text,
 /// and for a text already analysed ([`Stems`]) its tokens as they were made, without
 /// analysing them again. A build analyses each text once, for the index and for the related
 /// vectors' counts, and each article's title and meta fields once for all of its passages
 /// (BENCHMARKS.md, issue 18: the index's analysis of every field of every passage and the
-/// counting's second one were two fifths of a build).
-pub fn indexing_analyzer() -> TextAnalyzer {
+/// counting's second one were about a third of a build).
+pub(crate) fn indexing_analyzer() -> TextAnalyzer {
     TextAnalyzer::from(IndexTokenizer {
         plain: analyzer(),
         token: Token::default(),
@@ -60,7 +60,7 @@ const DROPPED: u8 = 1;
 /// written one after the other into one `Stems`: any range from one text's start to another's
 /// is a text of its own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stems(String);
+pub(crate) struct Stems(String);
 
 impl Stems {
     /// The next word, kept as `stem`.
@@ -82,10 +82,6 @@ impl Stems {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -96,14 +92,31 @@ fn is_stems(text: &str) -> bool {
     text.as_bytes().first().is_some_and(|&b| b <= DROPPED)
 }
 
-/// `text` as a text to analyse that no tokenizer of [`indexing_analyzer`] takes for a
-/// [`Stems`]: one that starts with a tag's control character gets a space in front, which
-/// the analyzer passes over (the same tokens at the same positions).
-pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
-    if is_stems(text) {
-        format!(" {text}").into()
-    } else {
-        text.into()
+/// A text of a weighted field as the index is handed it: a plain text ([`IndexText::plain`])
+/// or an analysed one ([`IndexText::stems`]). The only way a text reaches a document's
+/// weighted fields, so that a plain text can never be replayed as a [`Stems`] by
+/// [`indexing_analyzer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IndexText<'a>(std::borrow::Cow<'a, str>);
+
+impl<'a> IndexText<'a> {
+    /// `text` to be analysed: one that starts with a tag's control character gets a space in
+    /// front, which the analyzer passes over (the same tokens at the same positions).
+    pub(crate) fn plain(text: &'a str) -> IndexText<'a> {
+        IndexText(if is_stems(text) {
+            format!(" {text}").into()
+        } else {
+            text.into()
+        })
+    }
+
+    /// The texts analysed into `stems[range]` (a range from one text's start to another's).
+    pub(crate) fn stems(stems: &'a Stems, range: std::ops::Range<usize>) -> IndexText<'a> {
+        IndexText(stems.as_str()[range].into())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -424,7 +437,10 @@ mod tests {
         for text in ["\u{0}zero day", "\u{1}one word"] {
             let expected = tokens_at(&mut analyzer(), text);
             assert_eq!(expected.len(), 2);
-            assert_eq!(tokens_at(&mut indexing, &plain(text)), expected);
+            assert_eq!(
+                tokens_at(&mut indexing, IndexText::plain(text).as_str()),
+                expected
+            );
             assert_ne!(tokens_at(&mut indexing, text), expected);
         }
     }

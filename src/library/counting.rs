@@ -34,7 +34,7 @@ struct Known<S> {
 
 /// Slots of a counting thread's table of common words: every word of every text is looked up
 /// there first, and at 100,000 articles the look-ups that missed it and went on to the whole
-/// vocabulary's table were a tenth of a build (BENCHMARKS.md, issue 18). 16,384 slots of 56
+/// vocabulary's table were 6% of a build (BENCHMARKS.md, issue 18). 16,384 slots of 56
 /// bytes are 0.9 MB a thread.
 const HOT_WORDS: usize = 16_384;
 
