@@ -1541,21 +1541,33 @@ impl SearchIndex {
                     let average = f64::from(tokens as Score / docs as Score);
                     let mut shares = Vec::with_capacity(readers.len());
                     for (reader, info) in readers.iter().zip(infos[j].iter()) {
-                        shares.push(match info {
-                            Some(info) => {
-                                let b = union::segment_bound(
-                                    reader, term, info, weight, bound, average,
-                                )?;
-                                f64::from(b) / f64::from(bound)
+                        // The walk only tightens a bound: a list it cannot read leaves the
+                        // clause its weight, and the question its answer (the union reads
+                        // the list again and says what is wrong).
+                        let walked = info.as_ref().map(|info| {
+                            union::segment_bound(reader, term, info, weight, bound, average)
+                        });
+                        shares.push(match walked {
+                            Some(Ok(b)) => f64::from(b) / f64::from(bound),
+                            Some(Err(e)) => {
+                                tracing::warn!(
+                                    segment = %reader.segment_id(),
+                                    error = %e,
+                                    "a term's block maxima could not be read; its bound stays its weight"
+                                );
+                                1.0
                             }
                             None => 1.0,
                         });
                     }
                     let shares: Arc<[f64]> = shares.into();
                     let mut cache = self.bound_shares.lock().expect("cache lock");
-                    if cache.len() < BOUNDS_CACHED {
-                        cache.insert(term.clone(), shares.clone());
+                    // Full, it starts over (as the close spellings' cache does): a bot that
+                    // has met every word it keeps still meets new ones.
+                    if cache.len() >= BOUNDS_CACHED {
+                        cache.clear();
                     }
+                    cache.insert(term.clone(), shares.clone());
                     shares
                 }
             };
