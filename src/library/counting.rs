@@ -636,4 +636,55 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// On any text (words of any script, lengths about the index's limit, odd
+        /// punctuation), what a build hands the index is the analyzer's own tokens, and its
+        /// counts the word-by-word counts.
+        #[test]
+        fn analysed_texts_are_the_analyzers_on_any_text(
+            title in "[\\pL\\pN ]{1,40}",
+            paragraphs in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        "[\\pL\\pN]{1,12}",
+                        "[a-zA-Z\u{3A3}\u{3C2}\u{E9}\u{DF}]{36,44}",
+                        "\\PC{1,6}",
+                        "[ ,.;:!?()'\u{2019}-]{1,3}",
+                    ],
+                    1..40,
+                ),
+                1..5,
+            ),
+        ) {
+            let settings = crate::config::Settings::for_content(".").content;
+            let body: Vec<String> = paragraphs.iter().map(|p| p.join(" ")).collect();
+            let source = format!("{title}\n\n{}\n", body.join("\n\n"));
+            let Ok(a) = content::parse_article(
+                &settings,
+                &PathBuf::from("a.txt"),
+                Format::PlainText,
+                &source,
+            ) else {
+                return Ok(());
+            };
+            let weights = VectorWeights::default();
+            let by_the_analyzer = AnalysedArticle::of(&a, |_, text, stems| {
+                crate::index::analyzer::stems_by_the_analyzer(text, stems)
+            });
+            let (texts, counts) = analysed(&a, &weights);
+            proptest::prop_assert_eq!(texts, by_the_analyzer);
+            let mut counted: Vec<(String, u32)> = counts
+                .into_iter()
+                .map(|(t, f)| (t.as_str().to_string(), f.to_bits()))
+                .collect();
+            let mut expected: Vec<(String, u32)> = counted_word_by_word(&a, &weights)
+                .into_iter()
+                .map(|(t, f)| (t, f.to_bits()))
+                .collect();
+            counted.sort();
+            expected.sort();
+            proptest::prop_assert_eq!(counted, expected);
+        }
+    }
 }
