@@ -34,12 +34,12 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The tokenizer registered under [`TOKENIZER`] with every index (`index::register_tokenizer`): [`analyzer()`] for a text,
-/// and for a text already analysed ([`Stems`]) its tokens as they were made, without
-/// analysing them again. A build analyses each text once, for the index and for the related
-/// vectors' counts, and each article's title and meta fields once for all of its passages
-/// (BENCHMARKS.md, issue 18: the index's analysis of every field of every passage and the
-/// counting's second one were about a third of a build).
+/// The tokenizer registered under [`TOKENIZER`] with every index (`index::register_tokenizer`):
+/// [`analyzer()`] for a text, and for a text already analysed ([`Stems`]) its tokens as they
+/// were made, without analysing them again. A build analyses each text once, for the index
+/// and for the related vectors' counts, and each article's title and meta fields once for all
+/// of its passages (BENCHMARKS.md, issue 18: the index's analysis of every field of every
+/// passage and the counting's second one were about a third of a build).
 pub(crate) fn indexing_analyzer() -> TextAnalyzer {
     TextAnalyzer::from(IndexTokenizer {
         plain: analyzer(),
