@@ -828,8 +828,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(content.join("b-empty.md"), "").unwrap();
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let settings = indexed_in(&content, &dir.path().join("index"));
         let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(!built.info.reused);
         let whole = content::load(&settings.content).unwrap();
@@ -920,6 +919,22 @@ mod tests {
         content
     }
 
+    /// A content folder in `dir` of `n` short articles `a00`, `a01`, ... ("Honey note i.").
+    pub(super) fn honey_notes(dir: &Path, n: usize) -> std::path::PathBuf {
+        let content = content_folder(dir);
+        for i in 0..n {
+            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
+        }
+        content
+    }
+
+    /// The settings for `content` with its index in the folder `index`.
+    pub(super) fn indexed_in(content: &Path, index: &Path) -> Settings {
+        let mut settings = Settings::for_content(content);
+        settings.index = IndexLocation::Dir(index.to_path_buf());
+        settings
+    }
+
     /// Writes article `name` (a heading, then `words`) into `content`.
     pub(super) fn write_article(content: &Path, name: &str, words: &str) {
         std::fs::write(
@@ -938,12 +953,8 @@ mod tests {
     #[test]
     fn an_update_does_not_wait_for_the_name_index_it_updates() {
         let dir = tempfile::tempdir().unwrap();
-        let content = content_folder(dir.path());
-        for i in 0..20 {
-            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
-        }
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let content = honey_notes(dir.path(), 20);
+        let settings = indexed_in(&content, &dir.path().join("index"));
         Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let mut lib = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(lib.info.reused);
@@ -979,13 +990,9 @@ mod tests {
     #[test]
     fn an_opened_librarys_articles_are_decoded_on_first_use() {
         let dir = tempfile::tempdir().unwrap();
-        let content = content_folder(dir.path());
-        for i in 0..30 {
-            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
-        }
-        let mut settings = Settings::for_content(&content);
+        let content = honey_notes(dir.path(), 30);
         let index_dir = dir.path().join("index");
-        settings.index = IndexLocation::Dir(index_dir.clone());
+        let settings = indexed_in(&content, &index_dir);
         let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let read = persist::read(&index_dir).unwrap().unwrap();
         let articles = read.articles;
@@ -1014,12 +1021,8 @@ mod tests {
     #[test]
     fn an_update_shares_the_articles_it_kept_with_the_library_it_updates() {
         let dir = tempfile::tempdir().unwrap();
-        let content = content_folder(dir.path());
-        for i in 0..12 {
-            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
-        }
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let content = honey_notes(dir.path(), 12);
+        let settings = indexed_in(&content, &dir.path().join("index"));
         Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(opened.info.reused);
@@ -1090,12 +1093,8 @@ mod tests {
     #[test]
     fn a_library_file_whose_parts_do_not_fit_is_refused_and_built_again() {
         let dir = tempfile::tempdir().unwrap();
-        let content = content_folder(dir.path());
-        for i in 0..40 {
-            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
-        }
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
+        let content = honey_notes(dir.path(), 40);
+        let settings = indexed_in(&content, &dir.path().join("index"));
         let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let path = dir.path().join("index").join(persist::LIBRARY);
         let good = std::fs::read(&path).unwrap();
@@ -1145,9 +1144,8 @@ mod tests {
                 &format!("Other article {i} of honey, nests, trains and gauges, number {i}."),
             );
         }
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
         let index_dir = dir.path().join("index");
+        let settings = indexed_in(&content, &index_dir);
         let w = VectorWeights::default();
         Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         // Each article's entries by stem, and each stem's document frequency.
@@ -1260,9 +1258,8 @@ mod tests {
             let words: Vec<String> = (0..150).map(|k| word((a * 151 + k * 7) % 3000)).collect();
             write_article(&content, &format!("a{a:03}"), &words.join(" "));
         }
-        let mut settings = Settings::for_content(&content);
-        settings.index = IndexLocation::Dir(dir.path().join("index"));
         let index_dir = dir.path().join("index");
+        let settings = indexed_in(&content, &index_dir);
         Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(opened.info.reused);
@@ -1331,9 +1328,8 @@ mod tests {
                 ),
             );
         }
-        let mut settings = Settings::for_content(&content);
         let index_dir = dir.path().join("index");
-        settings.index = IndexLocation::Dir(index_dir.clone());
+        let settings = indexed_in(&content, &index_dir);
         let w = VectorWeights::default();
         let whole = || {
             let parsed = content::load(&settings.content).unwrap().articles;
@@ -1413,9 +1409,8 @@ mod tests {
                 &format!("Honey, nests and trains, note {i}."),
             );
         }
-        let mut settings = Settings::for_content(&content);
         let index_dir = dir.path().join("index");
-        settings.index = IndexLocation::Dir(index_dir.clone());
+        let settings = indexed_in(&content, &index_dir);
         let opened = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         assert!(persist::read_counts(&index_dir, &opened.count_places).is_ok());
         // The frequencies follow the magic, the tag and the stems (each a length, then bytes).

@@ -1020,18 +1020,13 @@ mod tests {
     /// refused at open and the library built again, not opened to fail at first use.
     #[test]
     fn a_damaged_key_or_bodies_length_is_refused_at_open() {
-        use crate::config::{IndexLocation, Settings};
         use crate::index::NoProgress;
-        use crate::library::tests::{content_folder, write_article};
+        use crate::library::tests::{honey_notes, indexed_in};
         use crate::library::{Library, OpenMode};
         let dir = tempfile::tempdir().unwrap();
-        let content = content_folder(dir.path());
-        for i in 0..12 {
-            write_article(&content, &format!("a{i:02}"), &format!("Honey note {i}."));
-        }
-        let mut settings = Settings::for_content(&content);
+        let content = honey_notes(dir.path(), 12);
         let index = dir.path().join("index");
-        settings.index = IndexLocation::Dir(index.clone());
+        let settings = indexed_in(&content, &index);
         let built = Library::open(&settings, OpenMode::Reuse, &NoProgress).unwrap();
         let path = index.join(LIBRARY);
         let good = std::fs::read(&path).unwrap();
