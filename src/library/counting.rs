@@ -225,38 +225,43 @@ pub(super) fn analysed(a: &Article, w: &VectorWeights) -> (AnalysedArticle, FxHa
     let texts = WORDS.with(|cache| {
         let cache = &mut cache.borrow_mut();
         AnalysedArticle::of(a, |part, s, stems| {
-            let weight = match part {
-                Part::Title => w.title,
-                Part::Summary => 0.0,
-                Part::Tags => w.tags,
-                Part::Heading => w.headings,
-                Part::Body => 1.0,
-            };
-            add_words(s, weight, &mut tf, cache, stems);
+            add_words(s, weight(part, w), &mut tf, cache, stems);
         })
     });
     (texts, tf)
 }
 
-/// Each text of an article that counts, in order, with what one occurrence of a word in it
-/// counts: the title, tags and aliases, headings at their weights, the blocks at 1 (a weight
-/// of 0 or less leaves that kind of text out).
+/// What one occurrence of a word in `part` of an article counts: the title, tags and aliases,
+/// headings at their weights, the blocks at 1, the summary not at all.
+fn weight(part: Part, w: &VectorWeights) -> f32 {
+    match part {
+        Part::Title => w.title,
+        Part::Summary => 0.0,
+        Part::Tags => w.tags,
+        Part::Heading => w.headings,
+        Part::Body => 1.0,
+    }
+}
+
+/// Each text of an article that counts, in order, with its [`weight`] (a weight of 0 or less
+/// leaves that kind of text out).
 fn weighted_texts(a: &Article, w: &VectorWeights, mut add: impl FnMut(&str, f32)) {
-    let mut add = |s: &str, weight: f32| {
+    let mut add = |part: Part, s: &str| {
+        let weight = weight(part, w);
         if weight > 0.0 {
             add(s, weight);
         }
     };
-    add(&a.title, w.title);
+    add(Part::Title, &a.title);
     for t in a.tags.iter().chain(&a.aliases) {
-        add(t, w.tags);
+        add(Part::Tags, t);
     }
     for s in &a.sections {
         if let Some(h) = &s.heading {
-            add(h, w.headings);
+            add(Part::Heading, h);
         }
         for b in s.blocks.iter() {
-            add(&b.text, 1.0);
+            add(Part::Body, &b.text);
         }
     }
 }
