@@ -136,6 +136,21 @@ type SpellingCache = FxHashMap<(u32, String, u8), Arc<CloseSpellings>>;
 /// At most this many words' close spellings are kept.
 const SPELLINGS_CACHED: usize = 4096;
 
+/// Keeps `value` under `key` in `cache`, which holds at most `most` entries: full, it begins
+/// again, so that a long-running bot keeps what is asked now (a stream of new words would
+/// otherwise find it full of old ones for good).
+fn remember<K: std::hash::Hash + Eq, V>(
+    cache: &mut FxHashMap<K, V>,
+    most: usize,
+    key: K,
+    value: V,
+) {
+    if cache.len() >= most {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
 /// Every term of one field in any segment, sorted and distinct: the dictionary a word's close
 /// spellings are looked up in. The segments' dictionaries hold much the same words, and a walk
 /// of a Levenshtein automaton costs about as much in each (its cost lies in the dense first
@@ -1562,12 +1577,7 @@ impl SearchIndex {
                     }
                     let shares: Arc<[f64]> = shares.into();
                     let mut cache = self.bound_shares.lock().expect("cache lock");
-                    // Full, it starts over (as the close spellings' cache does): a bot that
-                    // has met every word it keeps still meets new ones.
-                    if cache.len() >= BOUNDS_CACHED {
-                        cache.clear();
-                    }
-                    cache.insert(term.clone(), shares.clone());
+                    remember(&mut cache, BOUNDS_CACHED, term.clone(), shares.clone());
                     shares
                 }
             };
@@ -1657,12 +1667,7 @@ impl SearchIndex {
             .collect();
         let found = Arc::new(CloseSpellings { terms, keys });
         let mut cache = self.spellings.lock().expect("spellings lock");
-        if cache.len() >= SPELLINGS_CACHED {
-            // Full: begin again, so that a long-running bot keeps caching the words asked now
-            // (a stream of new typos would otherwise find it full of old ones for good).
-            cache.clear();
-        }
-        cache.insert(key, found.clone());
+        remember(&mut cache, SPELLINGS_CACHED, key, found.clone());
         Ok(found)
     }
 
